@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// The build that `npm install` (via `prepare`) and `npm run build` run.
+//
+// Steps run in order. A required step that fails fails the build; an optional step (one that needs a
+// toolchain a machine may lack, such as a C compiler) logs why it was skipped and the build goes on, so
+// `npm install` never fails for want of a compiler. Later capabilities add their steps here:
+// the native placement addon (optional, node-gyp) and the wasm check (the .wasm itself is committed).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** @type {{ name: string, optional: boolean, run: () => number | null }[]} */
+const steps = [
+  {
+    name: 'typescript',
+    optional: false,
+    run: () => {
+      const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+      if (!existsSync(tsc)) {
+        console.error('build: typescript is not installed; run `npm install` (with dev dependencies) first');
+        return 1;
+      }
+      return spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' }).status;
+    },
+  },
+];
+
+for (const step of steps) {
+  const status = step.run();
+  if (status === 0) continue;
+  if (step.optional) {
+    console.warn(`build: optional step ${step.name} failed (status ${status}); continuing without it`);
+    continue;
+  }
+  console.error(`build: step ${step.name} failed (status ${status})`);
+  process.exit(1);
+}

@@ -1,0 +1,54 @@
+/**
+ * `muster`: the command line. Each subcommand is a `Command` in its own file; this file only dispatches.
+ * Commands arrive with the capabilities they drive; there are no placeholders.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from './command.js';
+import type { Io } from './io.js';
+import { EXIT_OK, EXIT_USAGE, processIo } from './io.js';
+import { validateCommand } from './validate.js';
+
+const COMMANDS: readonly Command[] = [validateCommand];
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function help(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'muster: the control plane of a multi-site batch platform',
+    '',
+    'usage: muster COMMAND [ARGS...]',
+    '       muster --help | --version',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run "muster COMMAND --help" for the arguments of one command.',
+  ].join('\n');
+}
+
+export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    io.out(help());
+    return first === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (first === '--version' || first === '-v') {
+    io.out(version());
+    return EXIT_OK;
+  }
+  const command = COMMANDS.find((c) => c.name === first);
+  if (!command) {
+    io.err(`muster: MUSTER_ERR_USAGE: unknown command ${JSON.stringify(first)}`);
+    io.err(help());
+    return EXIT_USAGE;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(command.usage);
+    return EXIT_OK;
+  }
+  return command.run(rest, io);
+}

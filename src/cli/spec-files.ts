@@ -1,0 +1,51 @@
+/**
+ * Reading spec files: JSON (one object or an array of them) or YAML (one or more `---` documents).
+ * Each document comes back with where it came from, for messages such as `job.yaml#2: tasks: …`.
+ */
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+export interface SourceDocument {
+  /** `file` for a file with one document, `file#N` (1-based) for the Nth of several. */
+  readonly where: string;
+  readonly value: unknown;
+}
+
+export type SpecFile = { readonly ok: true; readonly documents: readonly SourceDocument[] } | { readonly ok: false; readonly message: string };
+
+function located(file: string, values: readonly unknown[]): SourceDocument[] {
+  return values.map((value, i) => ({ where: values.length === 1 ? file : `${file}#${i + 1}`, value }));
+}
+
+export function parseSpecText(file: string, text: string): SpecFile {
+  if (extname(file).toLowerCase() === '.json') {
+    try {
+      const value: unknown = JSON.parse(text);
+      return { ok: true, documents: located(file, Array.isArray(value) ? value : [value]) };
+    } catch (err) {
+      return { ok: false, message: `not valid JSON: ${(err as Error).message}` };
+    }
+  }
+  const docs = parseAllDocuments(text, { uniqueKeys: true });
+  const list = Array.isArray(docs) ? docs : [docs];
+  const values: unknown[] = [];
+  for (const doc of list) {
+    const error = doc.errors[0];
+    if (error) return { ok: false, message: `not valid YAML: ${error.message.split('\n')[0]}` };
+    if (doc.contents !== null) values.push(doc.toJS({ maxAliasCount: 100 }));
+  }
+  if (values.length === 0) return { ok: false, message: 'holds no document' };
+  return { ok: true, documents: located(file, values) };
+}
+
+export async function readSpecFile(file: string): Promise<SpecFile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { ok: false, message: `cannot read: ${e.code ?? e.message}` };
+  }
+  return parseSpecText(file, text);
+}

@@ -1,0 +1,35 @@
+// The domain model: resources and their units, specs and their validation. Pure: no I/O, no clocks.
+export * as limits from './limits.js';
+export type { Problem, Validated } from './problems.js';
+export { formatProblem } from './problems.js';
+export type { Parsed, Rounding } from './quantity.js';
+export { parseCpu, parseMemory, parseCount, parseDuration, formatCpu, formatMemory, formatDuration } from './quantity.js';
+export type { Resources, ResourceLimit } from './resources.js';
+export {
+  ZERO,
+  resources,
+  add,
+  scale,
+  subtract,
+  trySubtract,
+  fits,
+  shortfall,
+  dominantShare,
+  withinLimit,
+  isZero,
+  equals,
+  format as formatResources,
+} from './resources.js';
+export type { Labels } from './labels.js';
+export type { Selector, SelectorOp } from './selector.js';
+export { SELECTOR_OPS, parseSelector, formatSelector, matchesSelector, matchesAll } from './selector.js';
+export type { SiteSpec } from './site.js';
+export { validateSite } from './site.js';
+export type { NodeSpec, NodeState } from './node.js';
+export { NODE_STATES, validateNode } from './node.js';
+export type { QueueSpec } from './queue.js';
+export { MAX_QUEUE_DEPTH, validateQueue } from './queue.js';
+export type { JobSpec, TaskGroup, Constraints, Dependency, DependencyType, RetryPolicy, Strategy } from './job.js';
+export { STRATEGIES, DEPENDENCY_TYPES, DEFAULT_BACKOFF_MS, validateJob, jobTaskCount } from './job.js';
+export type { SpecDocument, DocumentKind } from './document.js';
+export { DOCUMENT_KINDS, validateDocument } from './document.js';

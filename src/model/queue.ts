@@ -1,0 +1,70 @@
+/**
+ * A queue: where a tenant's jobs wait. Queues may nest (`org/team`): the name is a path of names. The
+ * dispatcher shares capacity between queues by weight (dominant-resource fairness); a queue's guaranteed
+ * share is the fraction of the cluster it may always reclaim; its limit caps what it may hold at once; with
+ * `borrow` it may use idle capacity beyond its share.
+ */
+import { Checker } from './check.js';
+import { MAX_NAME_LENGTH, MAX_PRIORITY, MAX_QUEUE_WEIGHT } from './limits.js';
+import type { Validated } from './problems.js';
+import { fieldPath } from './problems.js';
+import { readResourceLimit } from './resource-spec.js';
+import type { ResourceLimit } from './resources.js';
+
+export interface QueueSpec {
+  readonly tenant: string;
+  /** `team` or `org/team`. */
+  readonly name: string;
+  readonly weight: number;
+  readonly priority: number;
+  /** Fraction of the cluster, in [0, 1]. */
+  readonly guaranteedShare: number;
+  readonly limit?: ResourceLimit;
+  readonly borrow: boolean;
+}
+
+/** Deepest nesting of queue names (`a/b/c/d`): deeper trees are rarely what an operator means. */
+export const MAX_QUEUE_DEPTH = 4;
+
+export const QUEUE_FIELDS = ['kind', 'tenant', 'name', 'weight', 'priority', 'guaranteedShare', 'limit', 'borrow'] as const;
+
+/** A queue name: one to MAX_QUEUE_DEPTH names joined by `/`. */
+export function readQueueName(check: Checker, value: unknown, path: string): string | undefined {
+  const text = check.string(value, path, MAX_QUEUE_DEPTH * (MAX_NAME_LENGTH + 1));
+  if (text === undefined) return undefined;
+  const parts = text.split('/');
+  if (parts.length > MAX_QUEUE_DEPTH) {
+    return check.report(path, 'MUSTER_ERR_LIMIT_EXCEEDED', `${JSON.stringify(text)} nests ${parts.length} deep; the most is ${MAX_QUEUE_DEPTH}`);
+  }
+  const before = check.problems.length;
+  for (const part of parts) check.name(part, path, MAX_NAME_LENGTH);
+  return check.problems.length === before ? text : undefined;
+}
+
+function readWeight(check: Checker, value: unknown, path: string): number | undefined {
+  const weight = check.number(value, path, 0, MAX_QUEUE_WEIGHT);
+  if (weight === 0) return check.report(path, 'MUSTER_ERR_INVALID_VALUE', 'a weight must be greater than 0');
+  return weight;
+}
+
+export function readQueue(check: Checker, input: unknown, path = ''): QueueSpec | undefined {
+  const f = check.object(input, path, QUEUE_FIELDS);
+  if (!f) return undefined;
+  const at = (key: string): string => fieldPath(path, key);
+  const tenant = check.name(check.required(f, 'tenant', path), at('tenant'), MAX_NAME_LENGTH);
+  const name = readQueueName(check, check.required(f, 'name', path), at('name'));
+  const weight = f['weight'] === undefined ? 1 : readWeight(check, f['weight'], at('weight'));
+  const priority = f['priority'] === undefined ? 0 : check.integer(f['priority'], at('priority'), -MAX_PRIORITY, MAX_PRIORITY);
+  const guaranteedShare = f['guaranteedShare'] === undefined ? 0 : check.number(f['guaranteedShare'], at('guaranteedShare'), 0, 1);
+  const limit = f['limit'] === undefined ? undefined : readResourceLimit(check, f['limit'], at('limit'));
+  const borrow = f['borrow'] === undefined ? true : check.boolean(f['borrow'], at('borrow'));
+  if (tenant === undefined || name === undefined || weight === undefined || priority === undefined) return undefined;
+  if (guaranteedShare === undefined || borrow === undefined || (f['limit'] !== undefined && limit === undefined)) return undefined;
+  return { tenant, name, weight, priority, guaranteedShare, borrow, ...(limit ? { limit } : {}) };
+}
+
+export function validateQueue(input: unknown): Validated<QueueSpec> {
+  const check = new Checker();
+  const value = readQueue(check, input);
+  return value && check.ok ? { ok: true, value } : { ok: false, problems: check.problems };
+}
