@@ -1,0 +1,4 @@
+export { defineBenchmark, sampleRate } from './benchmark.js';
+export type { Benchmark, BenchContext, CaseInput } from './benchmark.js';
+export { median, spread, quantile } from './stats.js';
+export { environment } from './env.js';
