@@ -10,6 +10,9 @@ import type { Parsed } from './quantity.js';
 
 export type Fields = Readonly<Record<string, unknown>>;
 
+/** What `required` returns for an absent field, after reporting it: every reader passes over it quietly. */
+export const MISSING: unique symbol = Symbol('missing');
+
 const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 export function describe(value: unknown): string {
@@ -36,6 +39,7 @@ export class Checker {
 
   /** An object with only the `allowed` fields; unknown fields are reported (they are usually typos). */
   object(value: unknown, path: string, allowed: readonly string[]): Fields | undefined {
+    if (value === MISSING) return undefined;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       return this.report(path, 'MUSTER_ERR_INVALID_TYPE', `expected an object, got ${describe(value)}`);
     }
@@ -49,11 +53,15 @@ export class Checker {
 
   required(fields: Fields, key: string, path: string): unknown {
     const value = fields[key];
-    if (value === undefined || value === null) return this.report(fieldPath(path, key), 'MUSTER_ERR_REQUIRED', 'is required');
+    if (value === undefined || value === null) {
+      this.report(fieldPath(path, key), 'MUSTER_ERR_REQUIRED', 'is required');
+      return MISSING;
+    }
     return value;
   }
 
   string(value: unknown, path: string, maxLength: number): string | undefined {
+    if (value === MISSING) return undefined;
     if (typeof value !== 'string') return this.report(path, 'MUSTER_ERR_INVALID_TYPE', `expected a string, got ${describe(value)}`);
     if (value.length > maxLength) {
       return this.report(path, 'MUSTER_ERR_LIMIT_EXCEEDED', `is ${value.length} characters long; the most is ${maxLength}`);
@@ -72,11 +80,13 @@ export class Checker {
   }
 
   boolean(value: unknown, path: string): boolean | undefined {
+    if (value === MISSING) return undefined;
     if (typeof value !== 'boolean') return this.report(path, 'MUSTER_ERR_INVALID_TYPE', `expected true or false, got ${describe(value)}`);
     return value;
   }
 
   integer(value: unknown, path: string, min: number, max: number): number | undefined {
+    if (value === MISSING) return undefined;
     if (typeof value !== 'number' || !Number.isInteger(value)) {
       return this.report(path, 'MUSTER_ERR_INVALID_TYPE', `expected a whole number, got ${describe(value)}`);
     }
@@ -85,6 +95,7 @@ export class Checker {
   }
 
   number(value: unknown, path: string, min: number, max: number): number | undefined {
+    if (value === MISSING) return undefined;
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       return this.report(path, 'MUSTER_ERR_INVALID_TYPE', `expected a number, got ${describe(value)}`);
     }
@@ -93,6 +104,7 @@ export class Checker {
   }
 
   oneOf<T extends string>(value: unknown, path: string, options: readonly T[]): T | undefined {
+    if (value === MISSING) return undefined;
     if (typeof value !== 'string' || !(options as readonly string[]).includes(value)) {
       return this.report(path, 'MUSTER_ERR_INVALID_VALUE', `${describe(value)} is not one of: ${options.join(', ')}`);
     }
@@ -100,6 +112,7 @@ export class Checker {
   }
 
   array(value: unknown, path: string, maxItems: number, what: string): readonly unknown[] | undefined {
+    if (value === MISSING) return undefined;
     if (!Array.isArray(value)) return this.report(path, 'MUSTER_ERR_INVALID_TYPE', `expected an array, got ${describe(value)}`);
     if (value.length > maxItems) {
       return this.report(path, 'MUSTER_ERR_LIMIT_EXCEEDED', `has ${value.length} ${what}; the most is ${maxItems}`);
@@ -109,6 +122,7 @@ export class Checker {
 
   /** A map of string keys (an object whose values the caller reads), bounded in size. */
   map(value: unknown, path: string, maxEntries: number, what: string): Fields | undefined {
+    if (value === MISSING) return undefined;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       return this.report(path, 'MUSTER_ERR_INVALID_TYPE', `expected an object of ${what}, got ${describe(value)}`);
     }

@@ -3,7 +3,7 @@
  * where they may run, a placement strategy, and the policies around them (gang, array, dependencies,
  * retries). `readJob` turns the written form (JSON or YAML) into a normalized `JobSpec` in muster's units.
  */
-import { Checker, utf8Length } from './check.js';
+import { Checker, MISSING, utf8Length } from './check.js';
 import {
   MAX_ARRAY_SIZE,
   MAX_COMMAND_ARGS,
@@ -114,7 +114,7 @@ const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 
 function readCommand(check: Checker, f: Readonly<Record<string, unknown>>, path: string): { command: string; args: string[] } | undefined {
   const raw = check.required(f, 'command', path);
-  if (raw === undefined) return undefined;
+  if (raw === MISSING) return undefined;
   const at = fieldPath(path, 'command');
   let command: string | undefined;
   let args: string[] = [];
@@ -226,7 +226,7 @@ function readDependency(check: Checker, value: unknown, path: string): Dependenc
     if (!f) return undefined;
     type = check.required(f, 'type', path);
     job = check.required(f, 'job', path);
-    if (type === undefined || job === undefined) return undefined;
+    if (type === MISSING || job === MISSING) return undefined;
   }
   const t = check.oneOf(type, path, DEPENDENCY_TYPES);
   const id = check.string(job, path, MAX_IDEMPOTENCY_KEY_LENGTH);
@@ -253,7 +253,7 @@ export function readJob(check: Checker, input: unknown, path = ''): JobSpec | un
 
   const tasks: TaskGroup[] = [];
   const rawTasks = check.required(f, 'tasks', path);
-  const list = rawTasks === undefined ? undefined : check.array(rawTasks, at('tasks'), MAX_TASK_GROUPS, 'task groups');
+  const list = check.array(rawTasks, at('tasks'), MAX_TASK_GROUPS, 'task groups');
   if (list && list.length === 0) check.report(at('tasks'), 'MUSTER_ERR_REQUIRED', 'needs at least one task group');
   list?.forEach((t, i) => {
     const group = readTaskGroup(check, t, indexPath(at('tasks'), i), i);

@@ -39,7 +39,8 @@ export function parseSelector(text: string): Parsed<Selector> {
   const eq = EQ_FORM.exec(text);
   const exists = EXISTS_FORM.exec(text);
   if (set) {
-    const values = (set[3] ?? '').split(',').map((v) => v.trim());
+    const body = (set[3] ?? '').trim();
+    const values = body === '' ? [] : body.split(',').map((v) => v.trim());
     selector = { key: set[1] ?? '', op: set[2] as SelectorOp, values };
   } else if (eq) {
     selector = { key: eq[1] ?? '', op: eq[2] === '!=' ? '!=' : '=', values: [eq[3] ?? ''] };
@@ -106,6 +107,7 @@ export function readSelector(check: Checker, value: unknown, path: string): Sele
   const key = readLabelKey(check, check.required(fields, 'key', path), fieldPath(path, 'key'));
   const op = check.oneOf(check.required(fields, 'op', path), fieldPath(path, 'op'), SELECTOR_OPS);
   let values: string[] = [];
+  const before = check.problems.length;
   if (fields['value'] !== undefined && fields['values'] !== undefined) {
     return check.report(path, 'MUSTER_ERR_INVALID_SELECTOR', 'give value or values, not both');
   }
@@ -119,7 +121,7 @@ export function readSelector(check: Checker, value: unknown, path: string): Sele
       if (v !== undefined) values.push(v);
     });
   }
-  if (key === undefined || op === undefined) return undefined;
+  if (key === undefined || op === undefined || check.problems.length !== before) return undefined;
   const want = op === 'exists' ? 'none' : op === '=' || op === '!=' ? 'one' : 'some';
   if ((want === 'none' && values.length > 0) || (want === 'one' && values.length !== 1) || (want === 'some' && values.length === 0)) {
     return check.report(path, 'MUSTER_ERR_INVALID_SELECTOR', `${op} takes ${want === 'none' ? 'no values' : want === 'one' ? 'exactly one value' : 'at least one value'}`);
