@@ -35,20 +35,6 @@ export const ErrorCodes = {
   MUSTER_ERR_PLACEMENT_INVALID_BUFFER: 'a placement buffer or argument has the wrong type, or is truncated or malformed',
   MUSTER_ERR_PLACEMENT_BACKEND_UNAVAILABLE: 'the placement backend asked for (MUSTER_PLACEMENT) cannot be loaded',
 
-  // Placement (src/placement, native/, wasm/): node tables and the solver. The C kernel names the same
-  // codes (native/src/placement.c), so the native addon, the wasm module and the TypeScript layer agree.
-  MUSTER_ERR_PLACEMENT_INVALID_QUANTITY: 'a placement amount is negative, not an integer, too large, or free exceeds capacity',
-  MUSTER_ERR_PLACEMENT_UNKNOWN_NODE: 'a node id is not in the placement table',
-  MUSTER_ERR_PLACEMENT_DUPLICATE_NODE: 'a node is already in the placement table, or named twice in one batch',
-  MUSTER_ERR_PLACEMENT_TABLE_FULL: 'a node id is past the placement table capacity',
-  MUSTER_ERR_PLACEMENT_INVALID_STATE: 'a node state is not one of ready, draining, suspect, lost, down',
-  MUSTER_ERR_PLACEMENT_LIMIT: 'a placement table shape or batch is past its limits (jobs, groups, tasks, selectors)',
-  MUSTER_ERR_PLACEMENT_OVER_RELEASE: 'a release would give a node more free resources than its capacity',
-  MUSTER_ERR_PLACEMENT_LABELS_FULL: 'a placement table has no label bit left to intern a new key=value pair',
-  MUSTER_ERR_PLACEMENT_DIMENSIONS_FULL: 'a placement table has no slot left for a new extended resource',
-  MUSTER_ERR_PLACEMENT_INVALID_BUFFER: 'a placement buffer or argument has the wrong type, or is truncated or malformed',
-  MUSTER_ERR_PLACEMENT_BACKEND_UNAVAILABLE: 'the placement backend asked for (MUSTER_PLACEMENT) cannot be loaded',
-
   // Command line.
   MUSTER_ERR_USAGE: 'the command line is not understood',
 
