@@ -1,0 +1,259 @@
+/**
+ * The reducer: `applyEvent(state, event)` records what an event says happened. It is the only writer of
+ * `SchedulerState`, serves the live scheduler, recovery and replay alike, and is deterministic (time comes
+ * from events). It never decides anything: consequences (a job ending, a dependency failing, allocations on a
+ * lost node) are new events computed by `consequences` (decide.ts) and applied in their turn.
+ *
+ * Lifecycle of a task:  pending → placed → running → succeeded
+ *                                   ↘          ↘ failed | timeout | lost → pending (retry, after backoff)
+ *                                                                      → failed (no retries left)
+ *                                                  killed → pending (gang restart) | cancelled
+ * A job's status follows its tasks (running if any runs, else placed if any is placed, else pending) until
+ * `JobEnded` makes it terminal.
+ */
+import type { Resources } from '../model/index.js';
+import { MusterError } from '../errors/index.js';
+import type { Placement, SchedulerEvent } from './events.js';
+import { assertNever } from '../actors/index.js';
+import type { JobRecord, QueueRecord, SchedulerState, TaskRecord } from './state.js';
+import { allocationKey, idempotencyKey, isTaskDone, isTerminal } from './state.js';
+import { backoffMs, elementCount, elementOf, taskResources, tasksPerElement } from './tasks.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function emptyResources(): Resources {
+  return { cpu: 0, memory: 0, gpu: 0, extended: {} };
+}
+
+/** `target += sign × r`, in place. A total that would go negative is a broken event stream: fail loudly. */
+function credit(target: Mutable<Resources>, r: Resources, sign: 1 | -1): void {
+  target.cpu += sign * r.cpu;
+  target.memory += sign * r.memory;
+  target.gpu += sign * r.gpu;
+  let extended: Record<string, number> | undefined;
+  for (const name in r.extended) {
+    extended ??= { ...target.extended };
+    extended[name] = (extended[name] ?? 0) + sign * (r.extended[name] ?? 0);
+    if (extended[name] === 0) delete extended[name];
+  }
+  if (extended) target.extended = extended;
+  if (target.cpu < 0 || target.memory < 0 || target.gpu < 0 || Object.values(target.extended).some((v) => v < 0)) {
+    throw new MusterError('MUSTER_ERR_INTERNAL', 'resource accounting went negative: the event stream is inconsistent');
+  }
+}
+
+function queueOf(state: SchedulerState, name: string, tenant: string): QueueRecord {
+  let queue = state.queues.get(name);
+  if (!queue) {
+    // A job may name a queue nobody defined: it gets one with default policy, owned by the job's tenant.
+    queue = { spec: { tenant, name, weight: 1, priority: 0, guaranteedShare: 0, borrow: true }, usage: emptyResources(), active: 0 };
+    state.queues.set(name, queue);
+  }
+  return queue;
+}
+
+function refreshStatus(job: JobRecord): void {
+  if (isTerminal(job.status)) return;
+  let placed = false;
+  for (const task of job.tasks) {
+    if (task.state === 'running') {
+      job.status = 'running';
+      return;
+    }
+    if (task.state === 'placed') placed = true;
+  }
+  job.status = placed ? 'placed' : 'pending';
+}
+
+function release(state: SchedulerState, job: JobRecord, taskIndex: number, task: TaskRecord): void {
+  const node = task.node === undefined ? undefined : state.nodes.get(task.node);
+  const key = allocationKey(job.id, taskIndex);
+  const allocation = node?.allocations.get(key);
+  if (node && allocation) {
+    node.allocations.delete(key);
+    credit(node.allocated, allocation.resources, -1);
+  }
+  credit(queueOf(state, job.spec.queue, job.tenant).usage, taskResources(job.spec, job.perElement, taskIndex), -1);
+  task.node = undefined;
+  task.startedAt = 0;
+}
+
+function inconsistent(state: SchedulerState, what: string): void {
+  if (!state.partial) throw new MusterError('MUSTER_ERR_INTERNAL', `${what}: the event stream is inconsistent`);
+}
+
+function place(state: SchedulerState, p: Placement): void {
+  const job = state.jobs.get(p.job);
+  const task = job?.tasks[p.task];
+  if (!job || !task) return inconsistent(state, `placement of unknown task ${p.job}#${p.task}`);
+  if (task.state !== 'pending' || isTerminal(job.status)) return inconsistent(state, `placement of ${p.job}#${p.task}, which is ${task.state}`);
+  const resources = taskResources(job.spec, job.perElement, p.task);
+  task.state = 'placed';
+  task.attempt = p.attempt;
+  task.node = p.node;
+  const node = state.nodes.get(p.node);
+  if (node) {
+    node.allocations.set(allocationKey(p.job, p.task), { job: p.job, task: p.task, attempt: p.attempt, resources });
+    credit(node.allocated, resources, 1);
+  } else {
+    inconsistent(state, `placement on unknown node ${p.node}`);
+  }
+  credit(queueOf(state, job.spec.queue, job.tenant).usage, resources, 1);
+  if (job.status === 'pending') job.status = 'placed';
+}
+
+/** Whether the element of `taskIndex` has a task that failed for good. */
+function elementFailed(job: JobRecord, taskIndex: number): boolean {
+  const first = elementOf(job.perElement, taskIndex) * job.perElement;
+  for (let t = first; t < first + job.perElement; t++) if (job.tasks[t]?.state === 'failed') return true;
+  return false;
+}
+
+function endTask(state: SchedulerState, e: Extract<SchedulerEvent, { kind: 'TaskEnded' }>): void {
+  const job = state.jobs.get(e.job);
+  const task = job?.tasks[e.task];
+  // An end for an attempt that is not the live one (replaced, or already ended) changes nothing.
+  if (!job || !task || task.attempt !== e.attempt || (task.state !== 'placed' && task.state !== 'running')) return;
+  release(state, job, e.task, task);
+  switch (e.outcome) {
+    case 'succeeded':
+      task.state = 'succeeded';
+      break;
+    case 'killed':
+      task.state = job.cancelRequested || isTerminal(job.status) || elementFailed(job, e.task) ? 'cancelled' : 'pending';
+      break;
+    case 'failed':
+    case 'timeout':
+    case 'lost': {
+      task.failures++;
+      if (job.cancelRequested || isTerminal(job.status)) {
+        task.state = 'cancelled';
+      } else if (task.failures <= job.spec.retries.max) {
+        task.state = 'pending';
+        task.notBefore = e.at + backoffMs(job.spec.retries.backoffMs, task.failures);
+        if (job.spec.gang) holdElement(job, e.task, task.notBefore);
+      } else {
+        task.state = 'failed';
+        cancelPendingInElement(job, e.task);
+      }
+      break;
+    }
+    default:
+      assertNever(e.outcome);
+  }
+  refreshStatus(job);
+}
+
+/** A gang restarts as a whole: its pending tasks wait for the same backoff as the one that failed. */
+function holdElement(job: JobRecord, taskIndex: number, notBefore: number): void {
+  const first = elementOf(job.perElement, taskIndex) * job.perElement;
+  for (let t = first; t < first + job.perElement; t++) {
+    const sibling = job.tasks[t];
+    if (sibling && sibling.state === 'pending') sibling.notBefore = Math.max(sibling.notBefore, notBefore);
+  }
+}
+
+function cancelPendingInElement(job: JobRecord, taskIndex: number): void {
+  const first = elementOf(job.perElement, taskIndex) * job.perElement;
+  for (let t = first; t < first + job.perElement; t++) {
+    const sibling = job.tasks[t];
+    if (sibling && sibling.state === 'pending') sibling.state = 'cancelled';
+  }
+}
+
+function submit(state: SchedulerState, e: Extract<SchedulerEvent, { kind: 'JobSubmitted' }>): void {
+  if (state.jobs.has(e.job)) throw new MusterError('MUSTER_ERR_INTERNAL', `job ${e.job} submitted twice`);
+  const perElement = tasksPerElement(e.spec);
+  const total = perElement * elementCount(e.spec);
+  const tasks: TaskRecord[] = new Array(total);
+  for (let i = 0; i < total; i++) tasks[i] = { state: 'pending', attempt: 0, failures: 0, node: undefined, notBefore: 0, startedAt: 0 };
+  state.jobs.set(e.job, {
+    id: e.job,
+    tenant: e.tenant,
+    spec: e.spec,
+    submittedAt: e.at,
+    order: state.submitted++,
+    perElement,
+    status: 'pending',
+    cancelRequested: false,
+    reason: undefined,
+    endedAt: undefined,
+    tasks,
+  });
+  queueOf(state, e.spec.queue, e.tenant).active++;
+  if (e.spec.idempotencyKey !== undefined) state.idempotency.set(idempotencyKey(e.tenant, e.spec.idempotencyKey), e.job);
+  for (const dep of e.spec.dependencies) {
+    const list = state.dependents.get(dep.job);
+    if (list) list.push(e.job);
+    else state.dependents.set(dep.job, [e.job]);
+  }
+}
+
+export function applyEvent(state: SchedulerState, e: SchedulerEvent): SchedulerState {
+  if (e.at > state.now) state.now = e.at;
+  switch (e.kind) {
+    case 'QueueDefined': {
+      const queue = state.queues.get(e.queue.name);
+      if (queue) queue.spec = e.queue;
+      else state.queues.set(e.queue.name, { spec: e.queue, usage: emptyResources(), active: 0 });
+      break;
+    }
+    case 'NodeJoined': {
+      const node = state.nodes.get(e.node.name);
+      if (node) node.spec = e.node;
+      else state.nodes.set(e.node.name, { spec: e.node, state: e.node.state, allocated: emptyResources(), allocations: new Map() });
+      break;
+    }
+    case 'NodeStateChanged': {
+      const node = state.nodes.get(e.node);
+      if (node) node.state = e.state;
+      break;
+    }
+    case 'JobSubmitted':
+      submit(state, e);
+      break;
+    case 'JobCancelRequested': {
+      const job = state.jobs.get(e.job);
+      if (!job || isTerminal(job.status)) break;
+      job.cancelRequested = true;
+      for (const task of job.tasks) if (task.state === 'pending') task.state = 'cancelled';
+      break;
+    }
+    case 'TasksPlaced':
+      if (e.epoch > state.epoch) state.epoch = e.epoch;
+      for (const p of e.placements) place(state, p);
+      break;
+    case 'TaskStarted': {
+      const task = state.jobs.get(e.job)?.tasks[e.task];
+      if (task && task.attempt === e.attempt && task.state === 'placed') {
+        task.state = 'running';
+        task.startedAt = e.at;
+        const job = state.jobs.get(e.job);
+        if (job) refreshStatus(job);
+      }
+      break;
+    }
+    case 'TaskEnded':
+      endTask(state, e);
+      break;
+    case 'JobEnded': {
+      state.outcomes.set(e.job, e.outcome);
+      const job = state.jobs.get(e.job);
+      if (!job || isTerminal(job.status)) break;
+      job.status = e.outcome;
+      job.reason = e.reason;
+      job.endedAt = e.at;
+      for (const task of job.tasks) if (task.state === 'pending') task.state = 'cancelled';
+      queueOf(state, job.spec.queue, job.tenant).active--;
+      break;
+    }
+    default:
+      assertNever(e);
+  }
+  return state;
+}
+
+/** Whether every task of the job has ended (so the job can end). */
+export function allTasksDone(job: JobRecord): boolean {
+  return job.tasks.every((t) => isTaskDone(t.state));
+}

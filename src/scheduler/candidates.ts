@@ -1,0 +1,124 @@
+/**
+ * Candidates: the placeable work of a job right now, as one placement request. The dispatcher asks queues
+ * for candidates, orders them by fair share, and sends them to sites.
+ *
+ * - A gang element is one candidate, offered only when all its tasks are pending and past their backoff.
+ * - A distinctNodes element is one candidate (its tasks must land on different nodes).
+ * - Otherwise tasks are independent: one candidate carries up to MAX_CANDIDATE_TASKS pending tasks of the job,
+ *   across elements, grouped by task group, so a large array flows in few requests.
+ */
+import type { Resources } from '../model/index.js';
+import type { PlacementRequest, TaskRequest } from '../placement/index.js';
+import type { JobRecord } from './state.js';
+
+/**
+ * Most tasks in one candidate of independent tasks: large enough that an array of a million flows in few
+ * requests per cycle, small enough that one job cannot fill a whole cycle's batch alone.
+ */
+export const MAX_CANDIDATE_TASKS = 256;
+
+export interface Candidate {
+  readonly queue: string;
+  readonly job: string;
+  /** Task indexes, in the order of the request's groups (the order of the placement result's nodes). */
+  readonly tasks: readonly number[];
+  readonly request: PlacementRequest;
+  /** Sum of the resources of all the candidate's tasks. */
+  readonly demand: Resources;
+  /** Sites the job allows; empty means any. */
+  readonly sites: readonly string[];
+}
+
+function sumDemand(groups: readonly TaskRequest[]): Resources {
+  const d = { cpu: 0, memory: 0, gpu: 0, extended: {} as Record<string, number> };
+  for (const g of groups) {
+    d.cpu += g.resources.cpu * g.count;
+    d.memory += g.resources.memory * g.count;
+    d.gpu += g.resources.gpu * g.count;
+    for (const name in g.resources.extended) d.extended[name] = (d.extended[name] ?? 0) + (g.resources.extended[name] ?? 0) * g.count;
+  }
+  return d;
+}
+
+function groupIndex(job: JobRecord, task: number): number {
+  let k = task % job.perElement;
+  const groups = job.spec.tasks;
+  for (let g = 0; g < groups.length; g++) {
+    const count = groups[g]?.count ?? 0;
+    if (k < count) return g;
+    k -= count;
+  }
+  return groups.length - 1;
+}
+
+function build(job: JobRecord, tasks: number[]): Candidate {
+  const groups = job.spec.tasks;
+  // Order the tasks by group, keeping index order inside a group, and count them per group.
+  const byGroup: number[][] = groups.map(() => []);
+  for (const t of tasks) byGroup[groupIndex(job, t)]?.push(t);
+  const taskRequests: TaskRequest[] = [];
+  const ordered: number[] = [];
+  byGroup.forEach((list, g) => {
+    if (list.length === 0) return;
+    taskRequests.push({ count: list.length, resources: (groups[g] ?? groups[0])!.resources });
+    ordered.push(...list);
+  });
+  const spec = job.spec;
+  const request: PlacementRequest = {
+    tasks: taskRequests,
+    selectors: spec.constraints.selectors,
+    strategy: spec.strategy,
+    distinctNodes: spec.distinctNodes,
+    gang: spec.gang,
+  };
+  return { queue: spec.queue, job: job.id, tasks: ordered, request, demand: sumDemand(taskRequests), sites: spec.constraints.sites };
+}
+
+export interface CandidateScan {
+  readonly candidates: Candidate[];
+  /** Where the next scan may start: every task before it is not pending. */
+  readonly next: number;
+}
+
+/**
+ * The job's candidates at time `now`, at most `max`, scanning tasks from `from` (a cursor the caller keeps
+ * per job, so a large array is not rescanned from its start every cycle; it must be moved back when a task
+ * before it becomes pending again).
+ */
+export function candidatesOf(job: JobRecord, now: number, max: number, from = 0): CandidateScan {
+  const out: Candidate[] = [];
+  const spec = job.spec;
+  const per = job.perElement;
+  let next = -1;
+  if (spec.gang || spec.distinctNodes) {
+    for (let first = from - (from % per); first < job.tasks.length && out.length < max; first += per) {
+      const tasks: number[] = [];
+      let waiting = false;
+      for (let t = first; t < first + per; t++) {
+        const task = job.tasks[t]!;
+        if (task.state !== 'pending') continue;
+        if (task.notBefore <= now) tasks.push(t);
+        else waiting = true;
+      }
+      if (next < 0 && (tasks.length > 0 || waiting)) next = first;
+      // A gang element goes whole: every task pending and past its backoff.
+      if (spec.gang ? tasks.length === per : tasks.length > 0) out.push(build(job, tasks));
+    }
+    return { candidates: out, next: next < 0 ? job.tasks.length : next };
+  }
+  let tasks: number[] = [];
+  let t = from;
+  for (; t < job.tasks.length && out.length < max; t++) {
+    const task = job.tasks[t]!;
+    if (task.state !== 'pending') continue;
+    if (next < 0) next = t;
+    if (task.notBefore > now) continue;
+    tasks.push(t);
+    if (tasks.length === MAX_CANDIDATE_TASKS) {
+      out.push(build(job, tasks));
+      tasks = [];
+    }
+  }
+  if (tasks.length > 0 && out.length < max) out.push(build(job, tasks));
+  return { candidates: out, next: next < 0 ? t : next };
+}

@@ -1,0 +1,122 @@
+/**
+ * Consequences: what follows from an event once it is applied. `consequences(state, event)` returns the
+ * further events to apply (a job ending, a dependency that can never be met, allocations lost with their
+ * node) and the attempts to kill (commands to nodes, not events). It reads state and writes nothing, so the
+ * scheduler's whole lifecycle can be tested without threads or clocks.
+ */
+import type { Dependency } from '../model/index.js';
+import type { JobOutcome, Placement, SchedulerEvent } from './events.js';
+import type { JobRecord, SchedulerState } from './state.js';
+import { isTaskDone, isTerminal } from './state.js';
+import { elementOf } from './tasks.js';
+
+export interface Consequences {
+  readonly events: SchedulerEvent[];
+  readonly kills: Placement[];
+}
+
+export type DependencyVerdict =
+  | { readonly kind: 'met' }
+  | { readonly kind: 'waiting'; readonly on: string }
+  | { readonly kind: 'never'; readonly reason: string };
+
+function dependencyVerdict(state: SchedulerState, dep: Dependency): DependencyVerdict {
+  const other = state.jobs.get(dep.job);
+  const outcome = state.outcomes.get(dep.job) ?? (other && isTerminal(other.status) ? other.status : undefined);
+  if (outcome === undefined) {
+    // A slice does not hold other queues' jobs: one it has not seen end is still running somewhere.
+    if (other || state.partial) return { kind: 'waiting', on: dep.job };
+    return { kind: 'never', reason: `dependency ${dep.type}:${dep.job} names no known job` };
+  }
+  const met =
+    dep.type === 'afterany' ||
+    (dep.type === 'afterok' && outcome === 'succeeded') ||
+    (dep.type === 'afternotok' && outcome !== 'succeeded');
+  return met ? { kind: 'met' } : { kind: 'never', reason: `dependency ${dep.type}:${dep.job} can never be met: ${dep.job} ${outcome}` };
+}
+
+/** Whether a job's dependencies are met, still awaited (on which job), or can never be met (why). */
+export function dependencies(state: SchedulerState, job: JobRecord): DependencyVerdict {
+  let waiting: DependencyVerdict | undefined;
+  for (const dep of job.spec.dependencies) {
+    const verdict = dependencyVerdict(state, dep);
+    if (verdict.kind === 'never') return verdict;
+    if (verdict.kind === 'waiting') waiting ??= verdict;
+  }
+  return waiting ?? { kind: 'met' };
+}
+
+function jobOutcome(job: JobRecord): JobOutcome {
+  if (job.cancelRequested) return 'cancelled';
+  return job.tasks.some((t) => t.state === 'failed' || t.state === 'cancelled') ? 'failed' : 'succeeded';
+}
+
+function endIfDone(job: JobRecord, at: number, out: Consequences): void {
+  if (isTerminal(job.status) || !job.tasks.every((t) => isTaskDone(t.state))) return;
+  const outcome = jobOutcome(job);
+  const failed = job.tasks.findIndex((t) => t.state === 'failed');
+  const reason = outcome === 'failed' && failed >= 0 ? `task ${failed} failed after ${job.tasks[failed]?.failures ?? 0} attempt(s)` : undefined;
+  out.events.push({ kind: 'JobEnded', at, job: job.id, outcome, ...(reason ? { reason } : {}) });
+}
+
+function killLive(job: JobRecord, from: number, to: number, out: Consequences): void {
+  for (let t = from; t < to; t++) {
+    const task = job.tasks[t];
+    if (task && (task.state === 'placed' || task.state === 'running') && task.node !== undefined) {
+      out.kills.push({ job: job.id, task: t, attempt: task.attempt, node: task.node });
+    }
+  }
+}
+
+export function consequences(state: SchedulerState, e: SchedulerEvent): Consequences {
+  const out: Consequences = { events: [], kills: [] };
+  switch (e.kind) {
+    case 'JobSubmitted': {
+      const job = state.jobs.get(e.job);
+      const verdict = job && dependencies(state, job);
+      if (verdict?.kind === 'never') out.events.push({ kind: 'JobEnded', at: e.at, job: e.job, outcome: 'failed', reason: verdict.reason });
+      break;
+    }
+    case 'JobCancelRequested': {
+      const job = state.jobs.get(e.job);
+      if (!job || isTerminal(job.status)) break;
+      killLive(job, 0, job.tasks.length, out);
+      endIfDone(job, e.at, out);
+      break;
+    }
+    case 'TaskEnded': {
+      const job = state.jobs.get(e.job);
+      const task = job?.tasks[e.task];
+      if (!job || !task || task.attempt !== e.attempt || isTerminal(job.status)) break;
+      const first = elementOf(job.perElement, e.task) * job.perElement;
+      const restartGang = job.spec.gang && task.state === 'pending' && e.outcome !== 'killed';
+      // A task that failed for good ends its element; a gang member that will retry restarts its gang.
+      if (task.state === 'failed' || restartGang) killLive(job, first, first + job.perElement, out);
+      endIfDone(job, e.at, out);
+      break;
+    }
+    case 'JobEnded': {
+      for (const id of state.dependents.get(e.job) ?? []) {
+        const dependent = state.jobs.get(id);
+        if (!dependent || isTerminal(dependent.status)) continue;
+        const verdict = dependencies(state, dependent);
+        if (verdict.kind === 'never') out.events.push({ kind: 'JobEnded', at: e.at, job: id, outcome: 'failed', reason: verdict.reason });
+      }
+      break;
+    }
+    case 'NodeStateChanged': {
+      if (e.state !== 'lost') break;
+      const node = state.nodes.get(e.node);
+      for (const a of node?.allocations.values() ?? []) {
+        out.events.push({ kind: 'TaskEnded', at: e.at, job: a.job, task: a.task, attempt: a.attempt, node: e.node, outcome: 'lost', reason: `node ${e.node} lost` });
+      }
+      break;
+    }
+    case 'QueueDefined':
+    case 'NodeJoined':
+    case 'TasksPlaced':
+    case 'TaskStarted':
+      break;
+  }
+  return out;
+}

@@ -1,0 +1,49 @@
+/**
+ * Scheduler events: every change of scheduler state is one of these. The store persists them, watchers see
+ * them, and `applyEvent` (apply.ts) rebuilds state from them, live, on recovery and in replay.
+ *
+ * Events say what happened, never what to do: a kill is a command to a node, not an event; the task's end
+ * (reported by its node) is the event. Heartbeats and why-pending reasons are soft state and never events.
+ */
+import type { JobSpec, NodeSpec, NodeState, QueueSpec } from '../model/index.js';
+
+/** How one attempt of a task ended. `killed` (by muster: cancel, a gang sibling's failure) is not a failure. */
+export const TASK_OUTCOMES = ['succeeded', 'failed', 'timeout', 'lost', 'killed'] as const;
+export type TaskOutcome = (typeof TASK_OUTCOMES)[number];
+
+export const JOB_OUTCOMES = ['succeeded', 'failed', 'cancelled'] as const;
+export type JobOutcome = (typeof JOB_OUTCOMES)[number];
+
+/** One task attempt placed on one node: an allocation. */
+export interface Placement {
+  readonly job: string;
+  readonly task: number;
+  readonly attempt: number;
+  readonly node: string;
+}
+
+export type SchedulerEvent =
+  | { readonly kind: 'QueueDefined'; readonly at: number; readonly queue: QueueSpec }
+  /** A node joined, or changed capacity or labels (its allocations stay). */
+  | { readonly kind: 'NodeJoined'; readonly at: number; readonly node: NodeSpec }
+  | { readonly kind: 'NodeStateChanged'; readonly at: number; readonly node: string; readonly state: NodeState; readonly reason?: string }
+  | { readonly kind: 'JobSubmitted'; readonly at: number; readonly job: string; readonly tenant: string; readonly spec: JobSpec }
+  | { readonly kind: 'JobCancelRequested'; readonly at: number; readonly job: string }
+  /** Allocations decided in one dispatch cycle, under the leader's epoch. */
+  | { readonly kind: 'TasksPlaced'; readonly at: number; readonly epoch: number; readonly placements: readonly Placement[] }
+  | { readonly kind: 'TaskStarted'; readonly at: number; readonly job: string; readonly task: number; readonly attempt: number }
+  | {
+      readonly kind: 'TaskEnded';
+      readonly at: number;
+      readonly job: string;
+      readonly task: number;
+      readonly attempt: number;
+      /** The node the attempt ran on. */
+      readonly node: string;
+      readonly outcome: TaskOutcome;
+      readonly exitCode?: number;
+      readonly reason?: string;
+    }
+  | { readonly kind: 'JobEnded'; readonly at: number; readonly job: string; readonly outcome: JobOutcome; readonly reason?: string };
+
+export type SchedulerEventKind = SchedulerEvent['kind'];

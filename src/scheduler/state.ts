@@ -1,0 +1,121 @@
+/**
+ * The scheduler's state as the reducer keeps it: jobs and their tasks, queues and their usage, nodes and
+ * their allocations. `applyEvent` (apply.ts) is the only writer.
+ *
+ * Records are mutable and updated in place: with a million jobs, copying state per event is not an option.
+ * The reducer stays deterministic and free of I/O and clocks (time comes from the events), which is what
+ * replay and recovery need from "pure".
+ */
+import type { JobSpec, NodeSpec, NodeState, QueueSpec, Resources } from '../model/index.js';
+import type { JobOutcome } from './events.js';
+
+export type TaskState = 'pending' | 'placed' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type JobStatus = 'pending' | 'placed' | 'running' | JobOutcome;
+
+export interface TaskRecord {
+  state: TaskState;
+  /** Attempts placed so far; the live attempt's number while placed or running. */
+  attempt: number;
+  /** Attempts that ended in failure, timeout or loss (counted against the retry limit). */
+  failures: number;
+  /** The node of the live attempt. */
+  node: string | undefined;
+  /** Earliest time (ms) the task may be placed again, after a retry backoff. */
+  notBefore: number;
+  /** When the live attempt started running (ms), 0 when not running. */
+  startedAt: number;
+}
+
+export interface JobRecord {
+  readonly id: string;
+  readonly tenant: string;
+  readonly spec: JobSpec;
+  readonly submittedAt: number;
+  /** Submission order across all jobs: ties in priority are served first come, first served. */
+  readonly order: number;
+  /** Tasks in one array element (the sum of the task groups' counts). */
+  readonly perElement: number;
+  status: JobStatus;
+  cancelRequested: boolean;
+  reason: string | undefined;
+  endedAt: number | undefined;
+  readonly tasks: TaskRecord[];
+}
+
+export interface QueueRecord {
+  spec: QueueSpec;
+  /** Resources held by the queue's placed and running tasks. */
+  usage: Resources;
+  /** Jobs of the queue that have not ended. */
+  active: number;
+}
+
+export interface Allocation {
+  readonly job: string;
+  readonly task: number;
+  readonly attempt: number;
+  readonly resources: Resources;
+}
+
+export interface NodeRecord {
+  spec: NodeSpec;
+  state: NodeState;
+  /** Sum of the live allocations' resources. */
+  allocated: Resources;
+  /** Live allocations by `job#task`. */
+  readonly allocations: Map<string, Allocation>;
+}
+
+export interface SchedulerState {
+  /**
+   * A slice holds only part of the scheduler (a queue actor's jobs and queue): events about jobs or nodes it
+   * does not hold are passed over. A whole state (replay, recovery) treats them as an inconsistent stream.
+   */
+  readonly partial: boolean;
+  readonly jobs: Map<string, JobRecord>;
+  /** Outcome of every ended job this state has seen end (all of them in a whole state). */
+  readonly outcomes: Map<string, JobOutcome>;
+  readonly queues: Map<string, QueueRecord>;
+  readonly nodes: Map<string, NodeRecord>;
+  /** `tenant \0 idempotencyKey` → job id. */
+  readonly idempotency: Map<string, string>;
+  /** Job id → ids of jobs that depend on it. */
+  readonly dependents: Map<string, string[]>;
+  /** Jobs submitted so far (the next job's order). */
+  submitted: number;
+  /** Highest epoch seen on a placement. */
+  epoch: number;
+  /** Time of the last applied event. */
+  now: number;
+}
+
+export function createState(partial = false): SchedulerState {
+  return {
+    partial,
+    jobs: new Map(),
+    outcomes: new Map(),
+    queues: new Map(),
+    nodes: new Map(),
+    idempotency: new Map(),
+    dependents: new Map(),
+    submitted: 0,
+    epoch: 0,
+    now: 0,
+  };
+}
+
+export function allocationKey(job: string, task: number): string {
+  return `${job}#${task}`;
+}
+
+export function idempotencyKey(tenant: string, key: string): string {
+  return `${tenant}\u0000${key}`;
+}
+
+export function isTerminal(status: JobStatus): status is JobOutcome {
+  return status === 'succeeded' || status === 'failed' || status === 'cancelled';
+}
+
+export function isTaskDone(state: TaskState): boolean {
+  return state === 'succeeded' || state === 'failed' || state === 'cancelled';
+}
