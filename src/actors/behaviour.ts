@@ -51,4 +51,4 @@ export function defineActor<S, M>(definition: ActorDefinition<S, M>): ActorDefin
 }
 
 /** The message type of a definition. */
-export type DefinitionMessage<D> = D extends ActorDefinition<unknown, infer M> ? M : never;
+export type DefinitionMessage<D> = D extends ActorDefinition<infer _S, infer M> ? M : never;

@@ -14,6 +14,8 @@ import { MusterError, fromWire, toWire } from '../errors/index.js';
 import type { ErrorCode, WireError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { ActorCell } from './actor-cell.js';
+import { BatchEncoder, decodeBatch } from './batch-codec.js';
+import type { WireBatch } from './batch-codec.js';
 import type { ActorContext, ActorDefinition } from './behaviour.js';
 import { CellContext } from './context.js';
 import { kindOf } from './events.js';
@@ -25,7 +27,7 @@ import { HOST_INBOX_ID, LOCAL_ID_BASE, LOCAL_IDS_PER_INCARNATION, formatRef, isR
 import type { ActorRef, AnyRef } from './ref.js';
 import { RingBuffer } from './ring-buffer.js';
 import type { Directive } from './supervision.js';
-import type { Batch, HostSignal } from './wire.js';
+import type { HostSignal } from './wire.js';
 
 /**
  * 256 turns per tick (at most 25,600 messages at the default throughput, a few milliseconds): then the
@@ -39,7 +41,6 @@ export const MAX_TURNS_PER_TICK = 256;
  * receiver and grow the sender's heap.
  */
 export const MAX_BATCH_MESSAGES = 8192;
-const MAX_BATCH_ITEMS = MAX_BATCH_MESSAGES * 2;
 
 const LINK_UP = 0;
 /** The peer died and is being restarted: messages to it are held and sent to its next incarnation. */
@@ -50,7 +51,7 @@ const LINK_FAILED = 2;
 interface PeerLink {
   readonly host: number;
   port: MessagePort | undefined;
-  batch: Batch;
+  readonly batch: BatchEncoder;
   dirty: boolean;
   state: number;
 }
@@ -144,9 +145,10 @@ export class ActorHost {
 
   /** The listener of every peer port: one call per batch. */
   readonly receive = (event: unknown): void => {
-    const batch = event as Batch;
-    for (let i = 0; i < batch.length; i += 2) this.deliver(batch[i] as number, batch[i + 1]);
+    decodeBatch(event as WireBatch, this.#deliverBound);
   };
+
+  readonly #deliverBound = (id: number, message: unknown): void => this.deliver(id, message);
 
   #deliverToCell(cell: ActorCell, message: unknown): void {
     const result = cell.mailbox.pushUser(message);
@@ -175,20 +177,19 @@ export class ActorHost {
       return;
     }
     const batch = link.batch;
-    batch.push(id, message);
+    batch.add(id, message);
     if (!link.dirty) {
       link.dirty = true;
       this.#dirty.push(link);
       if (!this.#inTick && !this.#tickScheduled) this.#scheduleTick();
-    } else if (batch.length >= MAX_BATCH_ITEMS && link.state === LINK_UP) {
+    } else if (batch.size >= MAX_BATCH_MESSAGES && link.state === LINK_UP) {
       this.#post(link);
     }
   }
 
   #post(link: PeerLink): void {
-    if (link.batch.length === 0) return;
-    (link.port as MessagePort).postMessage(link.batch);
-    link.batch = [];
+    if (link.batch.size === 0) return;
+    (link.port as MessagePort).postMessage(link.batch.take());
   }
 
   /** Posts every outbound batch of a live peer; batches of peers that are down stay held. */
@@ -588,12 +589,12 @@ export class ActorHost {
   attachPeer(host: number, port: MessagePort, listen = true): void {
     const old = this.#links[host];
     if (old?.port !== undefined && old.port !== port) old.port.close();
-    const link: PeerLink = old ?? { host, port: undefined, batch: [], dirty: false, state: LINK_UP };
+    const link: PeerLink = old ?? { host, port: undefined, batch: new BatchEncoder(), dirty: false, state: LINK_UP };
     link.port = port;
     link.state = LINK_UP;
     this.#links[host] = link;
     if (listen) port.on('message', this.receive);
-    if (link.batch.length > 0 && !this.#inTick && !this.#tickScheduled) this.#scheduleTick(); // held messages leave now
+    if (link.batch.size > 0 && !this.#inTick && !this.#tickScheduled) this.#scheduleTick(); // held messages leave now
     // Watches on actors of a restarted peer are registered again with its new incarnation.
     if (old !== undefined) {
       for (const cell of this.#cells.values()) {
@@ -629,9 +630,7 @@ export class ActorHost {
     link.state = LINK_FAILED;
     link.port?.close();
     link.port = undefined;
-    const held = link.batch;
-    link.batch = [];
-    for (let i = 0; i < held.length; i += 2) this.#undeliverable(host, held[i] as number, held[i + 1]);
+    decodeBatch(link.batch.take(), (id, message) => this.#undeliverable(host, id, message));
     this.#forgetPeer(host);
   }
 

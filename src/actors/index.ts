@@ -16,7 +16,7 @@ export { RestartBudget, DEFAULT_SUPERVISION, DEFAULT_MAX_RESTARTS, DEFAULT_RESTA
 export type { ActorEvent, ActorEventListener } from './events.js';
 export type { Producer, ProducerSpec, ProducerFunction } from './producer.js';
 export { producer } from './producer.js';
-export { siblingModule } from './runtime-files.js';
+export { siblingModule, workerEntry } from './runtime-files.js';
 export type { HostStats, ActorStats } from './host.js';
 export { MAX_BATCH_MESSAGES, MAX_TURNS_PER_TICK } from './host.js';
 export type { HostAdmin } from './admin.js';

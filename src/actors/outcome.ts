@@ -8,7 +8,7 @@
  * - `reply`: send one message (typically to a request's `replyTo`), then continue;
  * - `stop`: stop this actor (its children stop, its watchers are told, its mailbox becomes dead letters).
  */
-import type { ActorRef } from './ref.js';
+import type { ActorRef, AnyRef } from './ref.js';
 import type { Behaviour } from './behaviour.js';
 
 export interface Continue<S> {
@@ -22,10 +22,11 @@ export interface Become<S, M> {
   readonly state: S;
 }
 
-export interface Reply<S, R = unknown> {
+/** `to` and `message` agree when built with `reply()`; the outcome itself only carries them. */
+export interface Reply<S> {
   readonly kind: 'reply';
-  readonly to: ActorRef<R>;
-  readonly message: R;
+  readonly to: AnyRef;
+  readonly message: unknown;
   readonly state?: S;
 }
 
@@ -53,7 +54,7 @@ export function become<S, M>(behaviour: Behaviour<S, M>, state: S): Become<S, M>
 }
 
 /** Send `message` to `to`, then continue (with `state` when given). */
-export function reply<R, S = never>(to: ActorRef<R>, message: R, ...state: [] | [S]): Reply<S, R> {
+export function reply<R, S = never>(to: ActorRef<R>, message: R, ...state: [] | [S]): Reply<S> {
   return state.length === 0 ? { kind: 'reply', to, message } : { kind: 'reply', to, message, state: state[0] as S };
 }
 

@@ -1,9 +1,9 @@
 /**
  * What crosses threads, in one place.
  *
- * The data path (host ↔ host, one `MessagePort` per pair of hosts): a batch is a flat array
- * `[targetId, message, targetId, message, …]`, one `postMessage` per destination host per turn. Target id
- * 0 is the receiving host's own inbox and carries a `HostSignal`; negative ids are ask reply slots.
+ * The data path (host ↔ host, one `MessagePort` per pair of hosts): one `WireBatch` (batch-codec.ts: target
+ * ids, message shapes, flat values) per destination host per turn. Target id 0 is the receiving host's
+ * own inbox and carries a `HostSignal`; negative ids are ask reply slots.
  *
  * The control path (main ↔ worker, `parentPort`): rare messages about the topology and events.
  * The admin path (main → worker, its own port): comlink calls (admin.ts).
@@ -13,8 +13,6 @@ import type { WireError } from '../errors/index.js';
 import type { ActorEvent } from './events.js';
 import type { ProducerSpec } from './producer.js';
 import type { AnyRef } from './ref.js';
-
-export type Batch = unknown[];
 
 /** Messages to a host's inbox (target id 0 in a batch). */
 export type HostSignal =
