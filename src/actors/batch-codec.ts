@@ -117,6 +117,11 @@ function factoryFor(keys: readonly string[]): Factory {
   return factory;
 }
 
+/** A batch of one message that travels as is (topology signals, which carry ports to transfer). */
+export function singleMessageBatch(id: number, message: unknown): WireBatch {
+  return { ids: [id], tags: [RAW], shapes: [], values: [message] };
+}
+
 /** Calls `deliver(id, message)` for every message of the batch, in order. */
 export function decodeBatch(batch: WireBatch, deliver: (id: number, message: unknown) => void): void {
   const { ids, tags, values } = batch;

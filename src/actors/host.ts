@@ -14,7 +14,7 @@ import { MusterError, fromWire, toWire } from '../errors/index.js';
 import type { ErrorCode, WireError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { ActorCell } from './actor-cell.js';
-import { BatchEncoder, decodeBatch } from './batch-codec.js';
+import { BatchEncoder, decodeBatch, singleMessageBatch } from './batch-codec.js';
 import type { WireBatch } from './batch-codec.js';
 import type { ActorContext, ActorDefinition } from './behaviour.js';
 import { CellContext } from './context.js';
@@ -570,6 +570,15 @@ export class ActorHost {
       case 'stop':
         this.requestStop({ host: this.id, id: signal.target });
         return;
+      case 'peer-up':
+        this.attachPeer(signal.host, signal.port);
+        return;
+      case 'peer-down':
+        this.peerDown(signal.host);
+        return;
+      case 'peer-failed':
+        this.peerFailed(signal.host);
+        return;
       default:
         assertNever(signal);
     }
@@ -584,6 +593,18 @@ export class ActorHost {
   }
 
   // ---------------------------------------------------------------- peers
+
+  /**
+   * Sends a topology signal to a live peer now, after the messages already batched for it (same port,
+   * so ordered with them). False if the peer is not up (it learns the topology when it restarts).
+   */
+  sendTopology(to: number, signal: HostSignal, transfer: MessagePort[] = []): boolean {
+    const link = this.#links[to];
+    if (link === undefined || link.state !== LINK_UP || link.port === undefined) return false;
+    this.#post(link);
+    link.port.postMessage(singleMessageBatch(HOST_INBOX_ID, signal), transfer);
+    return true;
+  }
 
   /** Connects the port to peer `host`. With `listen` false, incoming batches wait in the port until `listen()`. */
   attachPeer(host: number, port: MessagePort, listen = true): void {

@@ -6,7 +6,8 @@
  *
  * Worker death (uncaught error, `process.exit` in the worker, out of memory under `resourceLimits`,
  * `terminate`) is seen as the worker's `exit` event. Then, in this order: the admin client rejects its
- * calls (`MUSTER_ERR_ACTOR_HOST_DIED`); every host is told `peer-down` (its asks to the dead host reject;
+ * calls (`MUSTER_ERR_ACTOR_HOST_DIED`); every host is told `peer-down` (a signal on the data path, ordered
+ * with the main host's messages) (its asks to the dead host reject;
  * from then on its messages to that host are held); the death is logged, counted and published; a new
  * worker is started with the registered actors, and every host gets a port to it (`peer-up`), which
  * releases the held messages. Beyond `maxHostRestarts` within `hostRestartWindowMs` the host is failed
@@ -31,7 +32,7 @@ import { LOCAL_ID_BASE } from './ref.js';
 import type { ActorRef, AnyRef } from './ref.js';
 import { siblingModule, workerEntry } from './runtime-files.js';
 import { RestartBudget } from './supervision.js';
-import type { ControlToMain, ControlToWorker, PeerPort, RegisteredActor, WorkerBoot } from './wire.js';
+import type { ControlToMain, HostSignal, PeerPort, RegisteredActor, WorkerBoot } from './wire.js';
 
 /** An admin call (spawn imports a module; stats walks every actor) answers in milliseconds; 5 s means the host is stuck. */
 export const DEFAULT_ADMIN_TIMEOUT_MS = 5_000;
@@ -239,8 +240,11 @@ export class ActorSystem {
     for (const other of this.#slots) {
       if (other === undefined || other === slot || other.worker === undefined) continue;
       const channel = new MessageChannel();
-      other.worker.postMessage({ kind: 'peer-up', host: slot.host, port: channel.port1 } satisfies ControlToWorker, [channel.port1]);
-      peers.push({ host: other.host, port: channel.port2 });
+      if (this.#main.sendTopology(other.host, { kind: 'peer-up', host: slot.host, port: channel.port1 }, [channel.port1])) {
+        peers.push({ host: other.host, port: channel.port2 });
+      } else {
+        channel.port1.close(); // that peer is down: it gets a port to this host when it restarts
+      }
     }
     const adminChannel = new MessageChannel();
     const actors = [...this.#registry.values()].filter((a) => a.host === slot.host).map(({ id, spec }) => ({ id, spec }));
@@ -324,8 +328,8 @@ export class ActorSystem {
     );
   }
 
-  #broadcast(message: ControlToWorker): void {
-    for (const slot of this.#slots) if (slot?.worker !== undefined) slot.worker.postMessage(message);
+  #broadcast(signal: HostSignal): void {
+    for (const slot of this.#slots) if (slot?.worker !== undefined) this.#main.sendTopology(slot.host, signal);
   }
 
   #dispatch(event: ActorEvent): void {

@@ -5,7 +5,7 @@
  * ids, message shapes, flat values) per destination host per turn. Target id 0 is the receiving host's
  * own inbox and carries a `HostSignal`; negative ids are ask reply slots.
  *
- * The control path (main ↔ worker, `parentPort`): rare messages about the topology and events.
+ * The control path (worker → main, `parentPort`): ready, and the worker's events.
  * The admin path (main → worker, its own port): comlink calls (admin.ts).
  */
 import type { MessagePort } from 'node:worker_threads';
@@ -21,7 +21,13 @@ export type HostSignal =
   /** A watch notice for actor `to`: goes to its system lane. */
   | { readonly kind: 'signal'; readonly to: number; readonly message: unknown }
   | { readonly kind: 'ask-failed'; readonly ask: number; readonly error: WireError }
-  | { readonly kind: 'stop'; readonly target: number };
+  | { readonly kind: 'stop'; readonly target: number }
+  // Topology, from the main host only. They travel on the data path, not the control port, so that they
+  // are ordered with the main host's messages: a worker learns of a restarted peer before it receives
+  // any message (or ref) that was sent after the restart.
+  | { readonly kind: 'peer-up'; readonly host: number; readonly port: MessagePort }
+  | { readonly kind: 'peer-down'; readonly host: number }
+  | { readonly kind: 'peer-failed'; readonly host: number };
 
 /** An actor the system spawned on a host and re-creates there after a worker restart. */
 export interface RegisteredActor {
@@ -44,10 +50,6 @@ export interface WorkerBoot {
   readonly logLevel: string;
 }
 
-export type ControlToWorker =
-  | { readonly kind: 'peer-up'; readonly host: number; readonly port: MessagePort }
-  | { readonly kind: 'peer-down'; readonly host: number }
-  | { readonly kind: 'peer-failed'; readonly host: number };
 
 export type ControlToMain =
   | { readonly kind: 'ready'; readonly failed: readonly { readonly id: number; readonly error: WireError }[] }

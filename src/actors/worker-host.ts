@@ -4,7 +4,8 @@
  * 1. attach the peer ports without listening, so batches that peers send early wait in the ports;
  * 2. rebuild the registered actors from their producers (same ids as before a restart);
  * 3. start listening: no message reaches an id whose actor is still being rebuilt;
- * 4. serve the admin API (comlink) and the control messages; say `ready`.
+ * 4. serve the admin API (comlink); say `ready`. Topology changes arrive later as host signals on the
+ *    port from the main host (wire.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LevelWithSilent } from 'pino';
@@ -14,9 +15,8 @@ import { createLogger } from '../log/index.js';
 import { createHostAdmin, exposeAdmin } from './admin.js';
 import type { ActorEvent } from './events.js';
 import { ActorHost } from './host.js';
-import { assertNever } from './outcome.js';
 import { loadDefinition } from './producer.js';
-import type { ControlToMain, ControlToWorker, WorkerBoot } from './wire.js';
+import type { ControlToMain, WorkerBoot } from './wire.js';
 
 const control = parentPort;
 if (control === null) throw new Error('worker-host.ts runs in a worker thread only');
@@ -48,20 +48,4 @@ for (const actor of boot.actors) {
 }
 host.listen();
 exposeAdmin(createHostAdmin(host), boot.admin);
-
-control.on('message', (message: ControlToWorker) => {
-  switch (message.kind) {
-    case 'peer-up':
-      host.attachPeer(message.host, message.port);
-      return;
-    case 'peer-down':
-      host.peerDown(message.host);
-      return;
-    case 'peer-failed':
-      host.peerFailed(message.host);
-      return;
-    default:
-      assertNever(message);
-  }
-});
 control.postMessage({ kind: 'ready', failed } satisfies ControlToMain);
