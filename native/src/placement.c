@@ -36,6 +36,24 @@ typedef struct mp_header {
 
 #define MP_E_INTERNAL (-12)
 
+/*
+ * An index entry is [max free per dimension (D), max spread score, max balance, OR of label words (W)]:
+ * SUMMARY_MAX(D) int32 combined by max, then W combined by OR.
+ *
+ * The balance of a node is min(free cpu, free memory / 4): cpu millicores against memory in units of
+ * 4 MiB, i.e. one core weighs as much as 4 GiB. A task fits only where free cpu >= its cpu and free
+ * memory >= its memory, so only where balance >= min(cpu, memory / 4): an exact necessary test. The per-
+ * dimension maxima alone cannot see that a subtree's cpu and its memory sit on different nodes (the
+ * fragmented, nearly full nodes a first fit leaves behind); the balance can, which cuts most backtracking.
+ */
+#define SUMMARY_MAX(dims) ((dims) + 2u)
+#define BALANCE_SHIFT 2
+
+static int32_t balance(int32_t cpu, int32_t memory) {
+  int32_t m = memory >> BALANCE_SHIFT;
+  return cpu < m ? cpu : m;
+}
+
 typedef struct query {
   const int32_t *req;   /* [D] */
   const uint32_t *all;  /* [W] bits every candidate must have */
@@ -44,7 +62,31 @@ typedef struct query {
   uint32_t anyc;
   uint32_t dims;
   uint32_t words;
+  /* The hot test, precomputed per task group: only the dimensions the task asks for (cpu always, so an
+   * invisible entry, -1 everywhere, fails even an all-zero request), and whether there are label bits. */
+  uint32_t nd;
+  int32_t balance; /* the least balance a node that fits has */
+  int has_all;
+  int has_none;
+  uint32_t dim[MP_MAX_DIMS];
+  int32_t need[MP_MAX_DIMS];
 } query;
+
+static void prepare(query *q) {
+  q->nd = 0;
+  for (uint32_t d = 0; d < q->dims; d++) {
+    if (d == MP_DIM_CPU || q->req[d] > 0) {
+      q->dim[q->nd] = d;
+      q->need[q->nd++] = q->req[d];
+    }
+  }
+  q->balance = balance(q->req[MP_DIM_CPU], q->req[MP_DIM_MEMORY]);
+  q->has_all = q->has_none = 0;
+  for (uint32_t w = 0; w < q->words; w++) {
+    q->has_all |= q->all[w] != 0;
+    q->has_none |= q->none[w] != 0;
+  }
+}
 
 typedef struct best {
   int32_t score;
@@ -56,7 +98,7 @@ static uint32_t align8(uint32_t x) { return (x + 7u) & ~7u; }
 static uint64_t shape_bytes(uint32_t capacity, uint32_t dims, uint32_t words, mp_header *out) {
   uint64_t leaves = 1;
   while (leaves < capacity) leaves <<= 1;
-  uint64_t stride = (uint64_t)dims + 1u + words;
+  uint64_t stride = (uint64_t)SUMMARY_MAX(dims) + words;
   uint64_t at = align8((uint32_t)sizeof(mp_header));
   uint64_t off_cap = at;
   at += (uint64_t)dims * capacity * 4u;
@@ -119,8 +161,8 @@ static void fill_bytes(unsigned char *p, unsigned char v, uint32_t n) {
 
 /* The summary of an empty or unavailable leaf: no dimension can fit (every request is >= 0). */
 static void invisible(int32_t *rec, uint32_t dims, uint32_t words) {
-  for (uint32_t d = 0; d <= dims; d++) rec[d] = -1;
-  for (uint32_t w = 0; w < words; w++) rec[dims + 1 + w] = 0;
+  for (uint32_t d = 0; d < SUMMARY_MAX(dims); d++) rec[d] = -1;
+  for (uint32_t w = 0; w < words; w++) rec[SUMMARY_MAX(dims) + w] = 0;
 }
 
 int32_t mp_table_init(void *arena, uint32_t bytes, uint32_t capacity, uint32_t dims, uint32_t words) {
@@ -165,7 +207,8 @@ static void refresh(mp_header *h, uint32_t i) {
     const uint32_t *lab = AT(h, const uint32_t, off_labels);
     for (uint32_t d = 0; d < dims; d++) leaf[d] = fr[d * n + i];
     leaf[dims] = spread_score(h, i);
-    for (uint32_t w = 0; w < words; w++) leaf[dims + 1 + w] = (int32_t)lab[w * n + i];
+    leaf[dims + 1] = balance(fr[MP_DIM_CPU * n + i], fr[MP_DIM_MEMORY * n + i]);
+    for (uint32_t w = 0; w < words; w++) leaf[SUMMARY_MAX(dims) + w] = (int32_t)lab[w * n + i];
   } else {
     invisible(leaf, dims, words);
   }
@@ -174,12 +217,12 @@ static void refresh(mp_header *h, uint32_t i) {
     const int32_t *l = tree + (size_t)(2 * t) * stride;
     const int32_t *r = l + stride;
     int changed = 0;
-    for (uint32_t d = 0; d <= dims; d++) {
+    for (uint32_t d = 0; d < SUMMARY_MAX(dims); d++) {
       int32_t v = l[d] > r[d] ? l[d] : r[d];
       changed |= v != rec[d];
       rec[d] = v;
     }
-    for (uint32_t w = dims + 1; w < stride; w++) {
+    for (uint32_t w = SUMMARY_MAX(dims); w < stride; w++) {
       int32_t v = (int32_t)((uint32_t)l[w] | (uint32_t)r[w]);
       changed |= v != rec[w];
       rec[w] = v;
@@ -190,11 +233,13 @@ static void refresh(mp_header *h, uint32_t i) {
 
 /* Could some leaf under this entry fit? (Exact at a leaf, except for the forbidden bits.) */
 static int summary_fits(const int32_t *rec, const query *q) {
-  for (uint32_t d = 0; d < q->dims; d++)
-    if (rec[d] < q->req[d]) return 0;
-  const int32_t *lab = rec + q->dims + 1;
-  for (uint32_t w = 0; w < q->words; w++)
-    if (((uint32_t)lab[w] & q->all[w]) != q->all[w]) return 0;
+  if (rec[q->dims + 1] < q->balance) return 0;
+  for (uint32_t i = 0; i < q->nd; i++)
+    if (rec[q->dim[i]] < q->need[i]) return 0;
+  const int32_t *lab = rec + SUMMARY_MAX(q->dims);
+  if (q->has_all)
+    for (uint32_t w = 0; w < q->words; w++)
+      if (((uint32_t)lab[w] & q->all[w]) != q->all[w]) return 0;
   for (uint32_t c = 0; c < q->anyc; c++) {
     const uint32_t *m = q->any + (size_t)c * q->words;
     uint32_t hit = 0;
@@ -205,17 +250,22 @@ static int summary_fits(const int32_t *rec, const query *q) {
 }
 
 static int leaf_allowed(const int32_t *rec, const query *q) {
-  const int32_t *lab = rec + q->dims + 1;
+  if (!q->has_none) return 1;
+  const int32_t *lab = rec + SUMMARY_MAX(q->dims);
   for (uint32_t w = 0; w < q->words; w++)
     if ((uint32_t)lab[w] & q->none[w]) return 0;
   return 1;
 }
 
-/* binpack: the lowest-indexed node that fits (first fit), by a left-first descent with backtracking. */
-static int32_t find_first(const mp_header *h, const query *q) {
+/*
+ * binpack: the lowest-indexed node that fits (first fit), by a left-first descent with backtracking.
+ * Starts at leaf `from` (every node below it is known not to fit) or, with from == 0, at the root; the
+ * loop visits the subtrees right of the current one in order, so both cover exactly the leaves >= from.
+ */
+static int32_t find_first(const mp_header *h, const query *q, uint32_t from) {
   const int32_t *tree = AT(h, const int32_t, off_tree);
   const uint32_t leaves = h->leaves, stride = h->stride;
-  uint32_t t = 1;
+  uint32_t t = from ? leaves + from : 1;
   for (;;) {
     const int32_t *rec = tree + (size_t)t * stride;
     if (summary_fits(rec, q)) {
@@ -482,6 +532,14 @@ int32_t mp_place(void *arena, const int32_t *batch, uint32_t len, int32_t *out, 
   unsigned char *hidden = AT(h, unsigned char, off_hidden);
   int32_t *node_out = out + (size_t)jobs * MP_JOB_OUT;
   uint32_t at = 1;
+  /*
+   * First-fit cursor: after a binpack search for a request finds node c, every node below c is known not
+   * to fit that same request, and stays so while resources only shrink. So the next search for an equal
+   * request (same amounts and label clauses) starts at c. Giving resources back (a gang rolled back) or
+   * making nodes visible again (a distinctNodes job ends) forgets the cursor.
+   */
+  const int32_t *cursor_req = NULL, *cursor_labels = NULL;
+  uint32_t cursor_label_len = 0, cursor = 0;
   for (uint32_t j = 0; j < jobs; j++) {
     const int32_t flags = batch[at], groups = batch[at + 1];
     query q;
@@ -503,6 +561,16 @@ int32_t mp_place(void *arena, const int32_t *batch, uint32_t len, int32_t *out, 
     for (int32_t g = 0; g < groups; g++, g_at += 1 + dims) {
       const int32_t count = g_at[0];
       q.req = g_at + 1;
+      prepare(&q);
+      const uint32_t label_len = 1 + (2u + q.anyc) * words; /* anyCount, all, none, any */
+      const int32_t *labels = batch + at + 2;
+      int same = 0;
+      if (!spread && cursor_req) {
+        same = cursor_label_len == label_len;
+        for (uint32_t d = 0; same && d < dims; d++) same = cursor_req[d] == q.req[d];
+        for (uint32_t w = 0; same && w < label_len; w++) same = cursor_labels[w] == labels[w];
+      }
+      if (!same) cursor = 0;
       int group_failed = 0;
       for (int32_t c = 0; c < count; c++, k++) {
         /* A task like one that just failed fails too: the table only lost capacity since. */
@@ -516,7 +584,12 @@ int32_t mp_place(void *arena, const int32_t *batch, uint32_t len, int32_t *out, 
           find_spread(h, &q, 1, 0, h->leaves, &b);
           node = b.index;
         } else {
-          node = find_first(h, &q);
+          node = find_first(h, &q, cursor);
+          cursor_req = q.req;
+          cursor_labels = labels;
+          cursor_label_len = label_len;
+          cursor = node < 0 ? 0 : (uint32_t)node;
+          if (node < 0) cursor_req = NULL;
         }
         if (node < 0) {
           if (!failed) {
@@ -551,6 +624,8 @@ int32_t mp_place(void *arena, const int32_t *batch, uint32_t len, int32_t *out, 
         }
       }
       if (rollback) placed = 0;
+      cursor_req = NULL; /* capacity came back or nodes became visible: the cursor no longer holds */
+      cursor = 0;
     }
     job_out[0] = !failed ? MP_STATUS_PLACED : placed ? MP_STATUS_PARTIAL : MP_STATUS_UNPLACED;
     node_out += k;

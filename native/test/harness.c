@@ -61,8 +61,8 @@ static void check_table(mp_header *h) {
   /* refresh stops early when a parent does not change, so rebuild internal entries fully. */
   for (uint32_t t = h->leaves - 1; t >= 1; t--) {
     int32_t *rec = tree + (size_t)t * stride, *l = tree + (size_t)(2 * t) * stride, *r = l + stride;
-    for (uint32_t d = 0; d <= dims; d++) rec[d] = l[d] > r[d] ? l[d] : r[d];
-    for (uint32_t w = dims + 1; w < stride; w++) rec[w] = (int32_t)((uint32_t)l[w] | (uint32_t)r[w]);
+    for (uint32_t d = 0; d < SUMMARY_MAX(dims); d++) rec[d] = l[d] > r[d] ? l[d] : r[d];
+    for (uint32_t w = SUMMARY_MAX(dims); w < stride; w++) rec[w] = (int32_t)((uint32_t)l[w] | (uint32_t)r[w]);
   }
   CHECK(memcmp(copy + stride, tree + stride, (entries - 1) * stride * sizeof(int32_t)) == 0, "index differs from a rebuild");
   free(copy);

@@ -122,14 +122,13 @@ export class ReferenceTable extends BaseTable {
             const n = this.#nodes[i];
             return !!n && n.state === 'ready' && !used.has(i) && matchesAll(selectors, n.labels) && fits(group.resources, n.free);
           };
-          let chosen = -1;
-          for (let i = 0; i < this.capacity; i++) {
-            if (!candidate(i)) continue;
-            if (job.strategy !== 'spread') {
-              chosen = i;
-              break;
-            }
-            if (chosen < 0 || spreadScore(this.#nodes[i] as RefNode) > spreadScore(this.#nodes[chosen] as RefNode)) chosen = i;
+          // Exhaustive: every node is checked, then the best is chosen: binpack, the lowest index (first
+          // fit); spread, the highest score, the lowest index among equals.
+          const feasible: number[] = [];
+          for (let i = 0; i < this.capacity; i++) if (candidate(i)) feasible.push(i);
+          let chosen = feasible[0] ?? -1;
+          if (job.strategy === 'spread') {
+            for (const i of feasible) if (spreadScore(this.#nodes[i] as RefNode) > spreadScore(this.#nodes[chosen] as RefNode)) chosen = i;
           }
           if (chosen < 0) {
             if (!failed) {

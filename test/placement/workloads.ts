@@ -120,7 +120,7 @@ export function benchCluster(workload: Workload, n: number, seed = 1): NodeChang
     const node: NodeInput = {
       id,
       capacity: res(pick(rand, [32000, 64000, 96000]), pick(rand, [131072, 262144, 524288]), gpu, id % 16 === 1 ? { fpga: 2 } : {}),
-      labels: { zone: ZONES[id % 4] as string, disk: pick(rand, DISKS), ...(gpu ? { 'gpu-model': pick(rand, GPU_MODELS) } : {}) },
+      labels: { zone: pick(rand, ZONES), disk: pick(rand, DISKS), ...(gpu ? { 'gpu-model': pick(rand, GPU_MODELS) } : {}) },
       state: id % 50 === 7 ? 'draining' : 'ready',
     };
     return { kind: 'add' as const, node };
