@@ -24,3 +24,6 @@ export type { ActorSystemOptions, HostStatus } from './system.js';
 export { ActorSystem, createActorSystem, defaultWorkerCount, DEFAULT_ASK_TIMEOUT_MS, DEFAULT_ADMIN_TIMEOUT_MS } from './system.js';
 export type { TestKit, SentMessage, TestTimer } from './test-kit.js';
 export { testKit } from './test-kit.js';
+export type { CpuTask, CpuTaskResult } from './cpu-tasks.js';
+export type { CpuPoolOptions } from './cpu-pool.js';
+export { CpuPool, createCpuPool, cpuPool, runPooled, encodeSnapshot, decodeSnapshot, closeCpuPool, defaultPoolThreads, DEFAULT_POOL_QUEUE } from './cpu-pool.js';

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import type { Test } from 'tap';
-import { createActorSystem, defineActor, producer, siblingModule } from '../../src/actors/index.js';
+import { createActorSystem, defineActor, producer, same, siblingModule } from '../../src/actors/index.js';
 import type { ActorRef, ActorSystem, ActorSystemOptions } from '../../src/actors/index.js';
 import type { CounterMsg, makeCounter } from './fixtures/counter.js';
 import type { SinkMsg, SourceMsg, StreamReport, makeSink, makeSource } from './fixtures/traffic.js';
@@ -22,6 +22,25 @@ async function system(t: Test, options: ActorSystemOptions = {}): Promise<ActorS
 }
 
 const get = (s: ActorSystem, ref: ActorRef<CounterMsg>, timeoutMs?: number): Promise<number> => s.ask<number, CounterMsg>(ref, (replyTo) => ({ kind: 'get', replyTo }), timeoutMs);
+
+/** A main-thread actor that watches `target` and reports 'down' to the returned probe. */
+function watchFromMain(s: ActorSystem, target: ActorRef<CounterMsg>) {
+  const seen = probe<string>(s);
+  s.spawnLocal(
+    defineActor<null, { kind: 'down' }>({
+      name: 'watcher',
+      initial: (ctx) => {
+        ctx.watch(target, { kind: 'down' });
+        return null;
+      },
+      behaviour: (_s, msg, ctx) => {
+        ctx.tell(seen.ref, msg.kind);
+        return same();
+      },
+    }),
+  );
+  return seen;
+}
 
 interface Stream {
   readonly sink: ActorRef<SinkMsg>;
@@ -69,20 +88,7 @@ t.test('FIFO per sender-receiver pair across threads, under load, in every direc
 t.test('watch across threads: a main-thread actor learns that a worker actor stopped', async (t) => {
   const s = await system(t);
   const target = await s.spawn(2, counter, { start: 0 });
-  const seen = probe<string>(s);
-  s.spawnLocal(
-    defineActor<null, { kind: 'down' }>({
-      name: 'watcher',
-      initial: (ctx) => {
-        ctx.watch(target, { kind: 'down' });
-        return null;
-      },
-      behaviour: (_s, msg, ctx) => {
-        ctx.tell(seen.ref, msg.kind);
-        return { kind: 'continue' };
-      },
-    }),
-  );
+  const seen = watchFromMain(s, target);
   t.equal(await get(s, target), 0, 'the watch registration went out before this ask (same sender host, same port)');
   s.stop(target);
   t.equal(await seen.next(), 'down');
@@ -133,20 +139,7 @@ for (const death of deaths) {
 t.test('a restarted worker can talk to the other worker again (mesh re-wired, watches re-registered)', async (t) => {
   const s = await system(t);
   const target = await s.spawn(2, counter, { start: 0 });
-  const seen = probe<string>(s);
-  s.spawnLocal(
-    defineActor<null, { kind: 'down' }>({
-      name: 'watcher',
-      initial: (ctx) => {
-        ctx.watch(target, { kind: 'down' });
-        return null;
-      },
-      behaviour: (_s, msg, ctx) => {
-        ctx.tell(seen.ref, msg.kind);
-        return { kind: 'continue' };
-      },
-    }),
-  );
+  const seen = watchFromMain(s, target);
   t.equal(await get(s, target), 0, 'the watch is registered on host 2');
   const restarted = nextEvent(s, 'host-restarted', (e) => e.host === 2);
   await s.killHost(2);
