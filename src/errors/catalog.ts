@@ -35,6 +35,12 @@ export const ErrorCodes = {
   MUSTER_ERR_PLACEMENT_INVALID_BUFFER: 'a placement buffer or argument has the wrong type, or is truncated or malformed',
   MUSTER_ERR_PLACEMENT_BACKEND_UNAVAILABLE: 'the placement backend asked for (MUSTER_PLACEMENT) cannot be loaded',
 
+  // Scheduling core (src/scheduler).
+  MUSTER_ERR_UNKNOWN_JOB: 'no job has this id',
+  MUSTER_ERR_JOB_ENDED: 'the job has already ended',
+  MUSTER_ERR_UNKNOWN_NODE: 'no node of this name has joined',
+  MUSTER_ERR_UNKNOWN_SITE: 'no site of this name is configured',
+
   // Command line.
   MUSTER_ERR_USAGE: 'the command line is not understood',
 

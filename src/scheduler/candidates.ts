@@ -22,6 +22,8 @@ export interface Candidate {
   readonly job: string;
   /** Task indexes, in the order of the request's groups (the order of the placement result's nodes). */
   readonly tasks: readonly number[];
+  /** The attempt number each task gets if placed now (same order as `tasks`). */
+  readonly attempts: readonly number[];
   readonly request: PlacementRequest;
   /** Sum of the resources of all the candidate's tasks. */
   readonly demand: Resources;
@@ -71,13 +73,16 @@ function build(job: JobRecord, tasks: number[]): Candidate {
     distinctNodes: spec.distinctNodes,
     gang: spec.gang,
   };
-  return { queue: spec.queue, job: job.id, tasks: ordered, request, demand: sumDemand(taskRequests), sites: spec.constraints.sites };
+  const attempts = ordered.map((t) => (job.tasks[t]?.attempt ?? 0) + 1);
+  return { queue: spec.queue, job: job.id, tasks: ordered, attempts, request, demand: sumDemand(taskRequests), sites: spec.constraints.sites };
 }
 
 export interface CandidateScan {
   readonly candidates: Candidate[];
   /** Where the next scan may start: every task before it is not pending. */
   readonly next: number;
+  /** Earliest backoff end among the pending tasks passed over, or Infinity. */
+  readonly wakeAt: number;
 }
 
 /**
@@ -90,6 +95,7 @@ export function candidatesOf(job: JobRecord, now: number, max: number, from = 0)
   const spec = job.spec;
   const per = job.perElement;
   let next = -1;
+  let wakeAt = Infinity;
   if (spec.gang || spec.distinctNodes) {
     for (let first = from - (from % per); first < job.tasks.length && out.length < max; first += per) {
       const tasks: number[] = [];
@@ -98,13 +104,16 @@ export function candidatesOf(job: JobRecord, now: number, max: number, from = 0)
         const task = job.tasks[t]!;
         if (task.state !== 'pending') continue;
         if (task.notBefore <= now) tasks.push(t);
-        else waiting = true;
+        else {
+          waiting = true;
+          wakeAt = Math.min(wakeAt, task.notBefore);
+        }
       }
       if (next < 0 && (tasks.length > 0 || waiting)) next = first;
       // A gang element goes whole: every task pending and past its backoff.
       if (spec.gang ? tasks.length === per : tasks.length > 0) out.push(build(job, tasks));
     }
-    return { candidates: out, next: next < 0 ? job.tasks.length : next };
+    return { candidates: out, next: next < 0 ? job.tasks.length : next, wakeAt };
   }
   let tasks: number[] = [];
   let t = from;
@@ -112,7 +121,10 @@ export function candidatesOf(job: JobRecord, now: number, max: number, from = 0)
     const task = job.tasks[t]!;
     if (task.state !== 'pending') continue;
     if (next < 0) next = t;
-    if (task.notBefore > now) continue;
+    if (task.notBefore > now) {
+      wakeAt = Math.min(wakeAt, task.notBefore);
+      continue;
+    }
     tasks.push(t);
     if (tasks.length === MAX_CANDIDATE_TASKS) {
       out.push(build(job, tasks));
@@ -120,5 +132,5 @@ export function candidatesOf(job: JobRecord, now: number, max: number, from = 0)
     }
   }
   if (tasks.length > 0 && out.length < max) out.push(build(job, tasks));
-  return { candidates: out, next: next < 0 ? t : next };
+  return { candidates: out, next: next < 0 ? t : next, wakeAt };
 }

@@ -5,14 +5,20 @@
  * scheduler's whole lifecycle can be tested without threads or clocks.
  */
 import type { Dependency } from '../model/index.js';
+import type { KillReason } from './agent-port.js';
 import type { JobOutcome, Placement, SchedulerEvent } from './events.js';
 import type { JobRecord, SchedulerState } from './state.js';
 import { isTaskDone, isTerminal } from './state.js';
 import { elementOf } from './tasks.js';
 
+export interface Kill {
+  readonly attempt: Placement;
+  readonly reason: KillReason;
+}
+
 export interface Consequences {
   readonly events: SchedulerEvent[];
-  readonly kills: Placement[];
+  readonly kills: Kill[];
 }
 
 export type DependencyVerdict =
@@ -59,11 +65,11 @@ function endIfDone(job: JobRecord, at: number, out: Consequences): void {
   out.events.push({ kind: 'JobEnded', at, job: job.id, outcome, ...(reason ? { reason } : {}) });
 }
 
-function killLive(job: JobRecord, from: number, to: number, out: Consequences): void {
+function killLive(job: JobRecord, from: number, to: number, reason: KillReason, out: Consequences): void {
   for (let t = from; t < to; t++) {
     const task = job.tasks[t];
     if (task && (task.state === 'placed' || task.state === 'running') && task.node !== undefined) {
-      out.kills.push({ job: job.id, task: t, attempt: task.attempt, node: task.node });
+      out.kills.push({ attempt: { job: job.id, task: t, attempt: task.attempt, node: task.node }, reason });
     }
   }
 }
@@ -80,7 +86,7 @@ export function consequences(state: SchedulerState, e: SchedulerEvent): Conseque
     case 'JobCancelRequested': {
       const job = state.jobs.get(e.job);
       if (!job || isTerminal(job.status)) break;
-      killLive(job, 0, job.tasks.length, out);
+      killLive(job, 0, job.tasks.length, 'cancel', out);
       endIfDone(job, e.at, out);
       break;
     }
@@ -91,7 +97,7 @@ export function consequences(state: SchedulerState, e: SchedulerEvent): Conseque
       const first = elementOf(job.perElement, e.task) * job.perElement;
       const restartGang = job.spec.gang && task.state === 'pending' && e.outcome !== 'killed';
       // A task that failed for good ends its element; a gang member that will retry restarts its gang.
-      if (task.state === 'failed' || restartGang) killLive(job, first, first + job.perElement, out);
+      if (task.state === 'failed' || restartGang) killLive(job, first, first + job.perElement, restartGang ? 'gang' : 'element-failed', out);
       endIfDone(job, e.at, out);
       break;
     }

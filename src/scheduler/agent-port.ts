@@ -1,0 +1,39 @@
+/**
+ * The port through which node actors reach the agents that run tasks. A server plugs in the WebSocket
+ * agent endpoint; simulations plug in a virtual fleet. Agents answer through the scheduler core
+ * (`taskStarted`, `taskEnded`), never through this port.
+ */
+import type { Resources } from '../model/index.js';
+
+/** Everything an agent needs to run one task attempt. */
+export interface TaskLaunch {
+  readonly job: string;
+  readonly task: number;
+  /** Index of the task's array element (0 for a job that is not an array). */
+  readonly arrayIndex: number;
+  readonly attempt: number;
+  /** The epoch of the decision; agents refuse commands older than the newest they have seen. */
+  readonly epoch: number;
+  readonly node: string;
+  readonly resources: Resources;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly shell: boolean;
+  readonly env: Readonly<Record<string, string>>;
+  readonly workingDir?: string;
+  readonly timeLimitMs?: number;
+}
+
+export interface AttemptRef {
+  readonly job: string;
+  readonly task: number;
+  readonly attempt: number;
+}
+
+/** Why muster kills an attempt: the agent reports the end with outcome `timeout` for a time limit, else `killed`. */
+export type KillReason = 'cancel' | 'timeout' | 'gang' | 'element-failed' | 'replaced';
+
+export interface AgentPort {
+  start(node: string, launch: TaskLaunch): void;
+  kill(node: string, attempt: AttemptRef, reason: KillReason): void;
+}

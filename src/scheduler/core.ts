@@ -1,0 +1,155 @@
+/**
+ * The scheduling core: what the gateway, the agents' endpoint and simulations drive. It owns the actor
+ * topology — a dispatcher, queue and node actors on the main thread, one site actor per site spread over
+ * the worker hosts — and turns method calls into messages.
+ */
+import type { ActorRef, ActorSystem } from '../actors/index.js';
+import { producer, siblingModule } from '../actors/index.js';
+import { MusterError } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
+import { createLogger } from '../log/index.js';
+import type { JobSpec, NodeSpec, NodeState, QueueSpec } from '../model/index.js';
+import type { BackendName } from '../placement/index.js';
+import type { AgentPort } from './agent-port.js';
+import type { Clock } from './clock.js';
+import { realClock } from './clock.js';
+import { dispatcherActor } from './dispatcher.js';
+import type { SchedulerEvent, TaskOutcome } from './events.js';
+import type { CommandResult, CycleReport, DispatcherInbox, JobLocation, NodeMsg, NodeSnapshot, QueueMsg, QueueWhy, SiteMsg, SubmitResult } from './messages.js';
+import type { makeSiteActor } from './site-actor.js';
+import type { SchedulerState } from './state.js';
+import type { WhyPending } from './why-pending.js';
+import { explainPending } from './why-pending.js';
+
+export interface SchedulerCoreOptions {
+  readonly system: ActorSystem;
+  /** Site names; each gets a site actor on a worker host (round robin), or on the main thread with no workers. */
+  readonly sites: readonly string[];
+  readonly agents: AgentPort;
+  readonly clock?: Clock;
+  /** The epoch decisions carry (the leader's fencing token). */
+  readonly epoch?: number;
+  /** Receives every event in order. */
+  readonly sink?: (event: SchedulerEvent) => void;
+  /** Run cycles by themselves (servers). Simulations leave this off and call `cycle()`. */
+  readonly autoCycle?: boolean;
+  /** Node slots per site table. */
+  readonly maxNodesPerSite?: number;
+  readonly backend?: BackendName;
+  readonly log?: Logger;
+}
+
+/** Default node slots per site: the kernel's table is sized once; 65,536 covers any site we plan for. */
+export const DEFAULT_MAX_NODES_PER_SITE = 65_536;
+
+const siteProducer = producer<typeof makeSiteActor>(siblingModule(import.meta.url, 'site-actor'), 'makeSiteActor');
+
+export type WhyAnswer = { readonly status: 'pending'; readonly why: WhyPending } | { readonly status: 'unknown' | 'ended' | 'active'; readonly message: string };
+
+export class SchedulerCore {
+  readonly #system: ActorSystem;
+  readonly #dispatcher: ActorRef<DispatcherInbox>;
+
+  private constructor(system: ActorSystem, dispatcher: ActorRef<DispatcherInbox>) {
+    this.#system = system;
+    this.#dispatcher = dispatcher;
+  }
+
+  static async create(options: SchedulerCoreOptions): Promise<SchedulerCore> {
+    const { system } = options;
+    const hosts = system.workerHosts.length > 0 ? system.workerHosts : [0];
+    const sites = new Map<string, ActorRef<SiteMsg>>();
+    await Promise.all(
+      options.sites.map(async (site, i) => {
+        const args = { site, capacity: options.maxNodesPerSite ?? DEFAULT_MAX_NODES_PER_SITE, ...(options.backend ? { backend: options.backend } : {}) };
+        sites.set(site, await system.spawn(hosts[i % hosts.length]!, siteProducer, args));
+      }),
+    );
+    const dispatcher = system.spawnLocal(
+      dispatcherActor({
+        system,
+        clock: options.clock ?? realClock,
+        agents: options.agents,
+        epoch: options.epoch ?? 1,
+        log: options.log ?? createLogger({ name: 'scheduler' }),
+        sink: options.sink ?? (() => {}),
+        sites: new Map([...sites].sort(([a], [b]) => (a < b ? -1 : 1))),
+        autoCycle: options.autoCycle ?? false,
+        ...(options.backend ? { backend: options.backend } : {}),
+      }),
+    );
+    return new SchedulerCore(system, dispatcher);
+  }
+
+  #ask<R>(make: (replyTo: ActorRef<R>) => DispatcherInbox): Promise<R> {
+    return this.#system.ask<R, DispatcherInbox>(this.#dispatcher, make);
+  }
+
+  async #command(make: (replyTo: ActorRef<CommandResult>) => DispatcherInbox): Promise<void> {
+    const result = await this.#ask(make);
+    if (!result.ok) throw new MusterError(result.code, result.message);
+  }
+
+  defineQueue(spec: QueueSpec): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'defineQueue', spec, replyTo }));
+  }
+
+  joinNode(spec: NodeSpec): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'joinNode', spec, replyTo }));
+  }
+
+  setNodeState(node: string, state: NodeState, reason?: string): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'nodeState', node, state, ...(reason ? { reason } : {}), replyTo }));
+  }
+
+  /** Submits jobs; each gets an id, or (if its spec is invalid) a coded error. */
+  submit(tenant: string, specs: readonly JobSpec[]): Promise<readonly SubmitResult[]> {
+    return this.#ask((replyTo) => ({ kind: 'submit', tenant, specs, replyTo }));
+  }
+
+  cancel(job: string): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'cancel', job, replyTo }));
+  }
+
+  /** An agent reports that an attempt started. */
+  taskStarted(report: { job: string; task: number; attempt: number; node: string }): void {
+    this.#system.tell(this.#dispatcher, { kind: 'started', ...report });
+  }
+
+  /** An agent reports how an attempt ended. */
+  taskEnded(report: { job: string; task: number; attempt: number; node: string; outcome: TaskOutcome; exitCode?: number; reason?: string }): void {
+    this.#system.tell(this.#dispatcher, { kind: 'ended', ...report });
+  }
+
+  /** Runs one dispatch cycle (after the ones already asked for). */
+  cycle(): Promise<CycleReport> {
+    return this.#ask((replyTo) => ({ kind: 'cycle', replyTo }));
+  }
+
+  /** Resolves once everything sent so far, and everything it caused, has been handled by every actor. */
+  settle(): Promise<true> {
+    return this.#ask((replyTo) => ({ kind: 'settle', replyTo }));
+  }
+
+  async whyPending(job: string): Promise<WhyAnswer> {
+    const where = await this.#ask<JobLocation>((replyTo) => ({ kind: 'locate', job, replyTo }));
+    if (!where.queue) return { status: 'unknown', message: `job ${job} does not exist` };
+    if (where.outcome) return { status: 'ended', message: `job ${job} ${where.outcome}` };
+    const q = await this.#system.ask<QueueWhy, QueueMsg>(where.queue, (replyTo) => ({ kind: 'why', job, replyTo }));
+    if (q.position === undefined && q.unplaced === undefined && q.waitingOn === undefined && q.backoffUntil === undefined) {
+      return { status: 'active', message: `job ${job} has no pending task` };
+    }
+    return { status: 'pending', why: explainPending(job, q) };
+  }
+
+  /** The live state of the queue actors, one slice per queue (tests compare it with a rebuild from events). */
+  async queueSlices(): Promise<SchedulerState[]> {
+    const refs = await this.#ask<readonly ActorRef<QueueMsg>[]>((replyTo) => ({ kind: 'inspectQueues', replyTo }));
+    return Promise.all(refs.map((ref) => this.#system.ask<SchedulerState, QueueMsg>(ref, (replyTo) => ({ kind: 'inspect', replyTo }))));
+  }
+
+  async nodeSnapshots(): Promise<NodeSnapshot[]> {
+    const refs = await this.#ask<readonly ActorRef<NodeMsg>[]>((replyTo) => ({ kind: 'inspectNodes', replyTo }));
+    return Promise.all(refs.map((ref) => this.#system.ask<NodeSnapshot, NodeMsg>(ref, (replyTo) => ({ kind: 'inspect', replyTo }))));
+  }
+}

@@ -1,0 +1,672 @@
+/**
+ * The dispatcher: the scheduler's hub on the main thread.
+ *
+ * - It is the sequencer: every event passes through `emit`, which hands it to the event sink (the store)
+ *   and routes it to the actors that own what it changes. One order for everything is what makes the log
+ *   replayable.
+ * - It runs dispatch cycles: ask each queue for candidates, plan a round (fair share, limits, site choice;
+ *   cycle-plan.ts), send one batch per site to the site actors on worker threads, turn their answers into
+ *   one `TasksPlaced` event, retry unplaced candidates on other sites for a few rounds, and tell the queues
+ *   why the rest did not fit.
+ * - It keeps what routing needs and nobody else owns: the job directory and the site registry.
+ */
+import type { ActorDefinition, ActorRef, ActorSystem, AnyRef } from '../actors/index.js';
+import { assertNever, defineActor, reply, same } from '../actors/index.js';
+import type { Logger } from '../log/index.js';
+import type { JobSpec, NodeSpec, NodeState, QueueSpec, Resources } from '../model/index.js';
+import type { BackendName, NodeChange, ReleaseItem } from '../placement/index.js';
+import { placementLimits } from '../placement/index.js';
+import type { AgentPort, TaskLaunch } from './agent-port.js';
+import type { Candidate } from './candidates.js';
+import type { Clock } from './clock.js';
+import type { QueueOffer } from './cycle-plan.js';
+import { planRound } from './cycle-plan.js';
+import { charge } from './fair-share.js';
+import type { ShareAccount } from './fair-share.js';
+import type { Placement, SchedulerEvent } from './events.js';
+import { JobDirectory } from './job-directory.js';
+import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, NodeMsg, QueueMsg, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
+import { nodeActor } from './node-actor.js';
+import { queueActor } from './queue-actor.js';
+import { SiteView } from './site-choice.js';
+import type { SiteSummary } from './site-choice.js';
+import type { SiteEntry } from './site-registry.js';
+import { SiteRegistry } from './site-registry.js';
+import { elementOf, groupOf } from './tasks.js';
+
+/**
+ * Most candidates one cycle considers: with up to 256 tasks each, a cycle can place hundreds of thousands
+ * of tasks, yet one cycle's planning stays in the low milliseconds so submissions and reports interleave.
+ */
+export const MAX_CYCLE_CANDIDATES = 4096;
+
+/** Rounds per cycle: a candidate a site returns is tried on up to this many sites in all before it waits. */
+export const MAX_ROUNDS = 3;
+
+export interface SiteSpawner {
+  spawnSite(site: string): Promise<ActorRef<SiteMsg>>;
+}
+
+export interface DispatcherOptions {
+  readonly system: ActorSystem;
+  readonly clock: Clock;
+  readonly agents: AgentPort;
+  readonly epoch: number;
+  readonly log: Logger;
+  /** Receives every event, in order (the store's append). */
+  readonly sink: (event: SchedulerEvent) => void;
+  /** Refs of the site actors, made ahead of time by the core (spawning is asynchronous). */
+  readonly sites: ReadonlyMap<string, ActorRef<SiteMsg>>;
+  /** Run a cycle by itself whenever something may have become placeable (servers); simulations drive cycles. */
+  readonly autoCycle: boolean;
+  readonly backend?: BackendName;
+}
+
+interface RoundState {
+  round: number;
+  waiting: number;
+  readonly sent: Map<string, Candidate[]>;
+}
+
+interface CycleState {
+  readonly now: number;
+  offersWaiting: number;
+  readonly offers: Map<string, { candidates: readonly Candidate[]; usage: Resources }>;
+  wakeAt: number;
+  readonly accounts: Map<string, ShareAccount>;
+  views: SiteView[];
+  readonly tried: Map<Candidate, Set<string>>;
+  readonly retry: Candidate[];
+  readonly placements: Placement[];
+  readonly unplaced: Map<Candidate, UnplacedInfo>;
+  round: RoundState | undefined;
+}
+
+interface Barrier {
+  waiting: number;
+  /** The last round found nothing to wait for but a running cycle: go on when it finishes. */
+  afterCycle: boolean;
+  readonly replyTo: ActorRef<true>[];
+}
+
+export class Dispatcher {
+  readonly #o: DispatcherOptions;
+  readonly #self: ActorRef<DispatcherInbox>;
+  readonly #tell: <T>(to: ActorRef<T>, message: T) => void;
+  readonly #directory = new JobDirectory();
+  readonly #registry = new SiteRegistry();
+  readonly #queues = new Map<string, { ref: ActorRef<QueueMsg>; spec: QueueSpec }>();
+  readonly #nodes = new Map<string, ActorRef<NodeMsg>>();
+  #cycle: CycleState | undefined;
+  /** Releases waiting to go to their site, flushed at the start of each cycle (one message per site). */
+  readonly #releases = new Map<SiteEntry, ReleaseItem[]>();
+  #cycleWaiters: ActorRef<CycleReport>[] = [];
+  #cycleQueued = false;
+  #barrier: Barrier | undefined;
+  /** Actors routed to since the last barrier began: a barrier waits for each of them. */
+  readonly #touched = new Set<ActorRef<QueueMsg> | ActorRef<NodeMsg>>();
+
+  constructor(options: DispatcherOptions, self: ActorRef<DispatcherInbox>, tell: <T>(to: ActorRef<T>, message: T) => void) {
+    this.#o = options;
+    this.#self = self;
+    this.#tell = tell;
+    for (const [name, ref] of options.sites) this.#registry.addSite(name, ref);
+  }
+
+  // ------------------------------------------------------------------------------------------ routing
+
+  #emit(e: SchedulerEvent): void {
+    this.#o.sink(e);
+    this.#route(e);
+  }
+
+  #toQueue(name: string, message: QueueMsg): void {
+    const ref = this.#queueRef(name);
+    this.#touched.add(ref);
+    this.#tell(ref, message);
+  }
+
+  #toNode(name: string, message: NodeMsg): void {
+    const ref = this.#nodes.get(name);
+    if (!ref) return;
+    this.#touched.add(ref);
+    this.#tell(ref, message);
+  }
+
+  #queueRef(name: string, tenant = 'default'): ActorRef<QueueMsg> {
+    let queue = this.#queues.get(name);
+    if (!queue) {
+      const ref = this.#o.system.spawnLocal(queueActor(name, this.#self));
+      queue = { ref, spec: { tenant, name, weight: 1, priority: 0, guaranteedShare: 0, borrow: true } };
+      this.#queues.set(name, queue);
+    }
+    return queue.ref;
+  }
+
+  #route(e: SchedulerEvent): void {
+    switch (e.kind) {
+      case 'QueueDefined':
+        this.#queueRef(e.queue.name, e.queue.tenant);
+        this.#queues.get(e.queue.name)!.spec = e.queue;
+        this.#toQueue(e.queue.name, { kind: 'event', event: e });
+        break;
+      case 'NodeJoined':
+        this.#routeNodeJoined(e.node);
+        break;
+      case 'NodeStateChanged': {
+        const node = this.#registry.node(e.node);
+        const site = node && this.#registry.site(node.site);
+        if (node && site) {
+          node.spec = { ...node.spec, state: e.state };
+          this.#tell(site.ref, { kind: 'nodes', changes: [{ kind: 'update', id: node.id, state: e.state }] });
+        }
+        this.#toNode(e.node, { kind: 'state', state: e.state, at: e.at });
+        break;
+      }
+      case 'JobSubmitted': {
+        this.#directory.add(e.job, e.tenant, e.spec);
+        this.#queueRef(e.spec.queue, e.tenant);
+        const outcomes: Record<string, NonNullable<ReturnType<JobDirectory['get']>>['outcome'] & string> = {};
+        let unknown: string | undefined;
+        for (const dep of e.spec.dependencies) {
+          const entry = this.#directory.get(dep.job);
+          if (!entry) unknown ??= `dependency ${dep.type}:${dep.job} names no known job`;
+          else if (entry.outcome) outcomes[dep.job] = entry.outcome;
+        }
+        this.#toQueue(e.spec.queue, { kind: 'event', event: e, ...(Object.keys(outcomes).length ? { outcomes } : {}) });
+        if (unknown) this.#emit({ kind: 'JobEnded', at: e.at, job: e.job, outcome: 'failed', reason: unknown });
+        break;
+      }
+      case 'JobCancelRequested':
+      case 'TaskStarted': {
+        const entry = this.#directory.get(e.job);
+        if (entry) this.#toQueue(entry.queue, { kind: 'event', event: e });
+        if (e.kind === 'TaskStarted' && entry) {
+          const node = this.#liveNodeOf(e.job, e.task);
+          if (node) this.#toNode(node, { kind: 'started', job: e.job, task: e.task, attempt: e.attempt, at: e.at });
+        }
+        break;
+      }
+      case 'TaskEnded': {
+        const entry = this.#directory.get(e.job);
+        if (entry) this.#toQueue(entry.queue, { kind: 'event', event: e });
+        this.#toNode(e.node, { kind: 'ended', job: e.job, task: e.task, attempt: e.attempt });
+        break;
+      }
+      case 'TasksPlaced':
+        this.#routePlaced(e);
+        break;
+      case 'JobEnded': {
+        const entry = this.#directory.get(e.job);
+        this.#directory.ended(e.job, e.outcome);
+        const queues = new Set<string>();
+        if (entry) queues.add(entry.queue);
+        for (const id of this.#directory.dependents(e.job)) {
+          const dependent = this.#directory.get(id);
+          if (dependent && !dependent.outcome) queues.add(dependent.queue);
+        }
+        for (const q of queues) this.#toQueue(q, { kind: 'event', event: e });
+        break;
+      }
+      default:
+        assertNever(e);
+    }
+  }
+
+  /** Where a task's live attempt runs, as the dispatcher last placed it (for routing `TaskStarted`). */
+  readonly #placedOn = new Map<string, string>();
+
+  #liveNodeOf(job: string, task: number): string | undefined {
+    return this.#placedOn.get(`${job}#${task}`);
+  }
+
+  #routeNodeJoined(spec: NodeSpec): void {
+    let site = this.#registry.site(spec.site);
+    if (!site) {
+      this.#o.log.error({ node: spec.name, site: spec.site }, 'node joined a site with no site actor');
+      return;
+    }
+    const known = this.#registry.node(spec.name);
+    let change: NodeChange;
+    if (known && known.site === spec.site) {
+      known.spec = spec;
+      change = { kind: 'update', id: known.id, capacity: spec.capacity, labels: spec.labels, state: spec.state };
+    } else {
+      if (known) {
+        const old = this.#registry.site(known.site);
+        this.#registry.removeNode(spec.name);
+        if (old) this.#tell(old.ref, { kind: 'nodes', changes: [{ kind: 'remove', id: known.id }] });
+      }
+      const entry = this.#registry.addNode(site, spec);
+      change = { kind: 'add', node: { id: entry.id, capacity: spec.capacity, labels: spec.labels, state: spec.state } };
+      if (!this.#nodes.has(spec.name)) {
+        this.#nodes.set(spec.name, this.#o.system.spawnLocal(nodeActor(spec.name, spec.state, { dispatcher: this.#self, agents: this.#o.agents, clock: this.#o.clock })));
+      }
+    }
+    site = this.#registry.site(spec.site)!;
+    this.#tell(site.ref, { kind: 'nodes', changes: [change] });
+  }
+
+  #routePlaced(e: Extract<SchedulerEvent, { kind: 'TasksPlaced' }>): void {
+    const queues = new Set<string>();
+    const byNode = new Map<string, { launch: TaskLaunch }[]>();
+    for (const p of e.placements) {
+      const entry = this.#directory.get(p.job);
+      if (!entry) continue;
+      queues.add(entry.queue);
+      this.#placedOn.set(`${p.job}#${p.task}`, p.node);
+      const group = groupOf(entry.spec, entry.perElement, p.task);
+      const launch: TaskLaunch = {
+        job: p.job,
+        task: p.task,
+        arrayIndex: elementOf(entry.perElement, p.task),
+        attempt: p.attempt,
+        epoch: e.epoch,
+        node: p.node,
+        resources: group.resources,
+        command: group.command,
+        args: group.args,
+        shell: group.shell,
+        env: group.env,
+        ...(group.workingDir !== undefined ? { workingDir: group.workingDir } : {}),
+        ...(group.timeLimitMs !== undefined ? { timeLimitMs: group.timeLimitMs } : {}),
+      };
+      const list = byNode.get(p.node);
+      if (list) list.push({ launch });
+      else byNode.set(p.node, [{ launch }]);
+    }
+    for (const q of queues) this.#toQueue(q, { kind: 'event', event: e });
+    for (const [node, allocations] of byNode) this.#toNode(node, { kind: 'allocate', allocations });
+  }
+
+  // ----------------------------------------------------------------------------------------- commands
+
+  #command(msg: CoreCommand): void {
+    const now = this.#o.clock.now();
+    switch (msg.kind) {
+      case 'defineQueue':
+        this.#emit({ kind: 'QueueDefined', at: now, queue: msg.spec });
+        this.#tell(msg.replyTo, { ok: true });
+        break;
+      case 'joinNode': {
+        if (!this.#registry.site(msg.spec.site)) {
+          this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_SITE', `site ${msg.spec.site} is not configured`));
+          break;
+        }
+        this.#emit({ kind: 'NodeJoined', at: now, node: msg.spec });
+        this.#tell(msg.replyTo, { ok: true });
+        this.#wake();
+        break;
+      }
+      case 'nodeState': {
+        if (!this.#registry.node(msg.node)) {
+          this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_NODE', `node ${msg.node} has not joined`));
+          break;
+        }
+        this.#emit({ kind: 'NodeStateChanged', at: now, node: msg.node, state: msg.state, ...(msg.reason ? { reason: msg.reason } : {}) });
+        this.#tell(msg.replyTo, { ok: true });
+        this.#wake();
+        break;
+      }
+      case 'submit': {
+        const results: SubmitResult[] = msg.specs.map((spec) => this.#submit(msg.tenant, spec, now));
+        this.#tell(msg.replyTo, results);
+        this.#wake();
+        break;
+      }
+      case 'cancel': {
+        const entry = this.#directory.get(msg.job);
+        if (!entry) this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_JOB', `job ${msg.job} does not exist`));
+        else if (entry.outcome) this.#tell(msg.replyTo, fail('MUSTER_ERR_JOB_ENDED', `job ${msg.job} already ${entry.outcome}`));
+        else {
+          this.#emit({ kind: 'JobCancelRequested', at: now, job: msg.job });
+          this.#tell(msg.replyTo, { ok: true });
+        }
+        break;
+      }
+      case 'started':
+        this.#emit({ kind: 'TaskStarted', at: now, job: msg.job, task: msg.task, attempt: msg.attempt });
+        break;
+      case 'ended':
+        this.#emit({
+          kind: 'TaskEnded',
+          at: now,
+          job: msg.job,
+          task: msg.task,
+          attempt: msg.attempt,
+          node: msg.node,
+          outcome: msg.outcome,
+          ...(msg.exitCode !== undefined ? { exitCode: msg.exitCode } : {}),
+          ...(msg.reason !== undefined ? { reason: msg.reason } : {}),
+        });
+        break;
+      case 'released': {
+        const node = this.#registry.node(msg.node);
+        const site = node && this.#registry.site(node.site);
+        if (node && site) {
+          const list = this.#releases.get(site);
+          if (list) list.push({ node: node.id, resources: msg.resources });
+          else this.#releases.set(site, [{ node: node.id, resources: msg.resources }]);
+        }
+        this.#wake();
+        break;
+      }
+      case 'cycle':
+        this.#cycleWaiters.push(msg.replyTo);
+        if (!this.#cycle) this.#startCycle();
+        else this.#cycleQueued = true;
+        break;
+      case 'settle':
+        this.#settle(msg.replyTo);
+        break;
+      case 'locate': {
+        const entry = this.#directory.get(msg.job);
+        this.#tell(msg.replyTo, {
+          queue: entry ? this.#queues.get(entry.queue)?.ref : undefined,
+          outcome: entry?.outcome,
+          tenant: entry?.tenant,
+          sites: [...this.#registry.sites()].map((s) => s.summary),
+        });
+        break;
+      }
+      case 'inspectNodes':
+        this.#tell(msg.replyTo, [...this.#nodes.values()]);
+        break;
+      case 'inspectQueues':
+        this.#tell(msg.replyTo, [...this.#queues.values()].map((q) => q.ref));
+        break;
+      default:
+        assertNever(msg);
+    }
+  }
+
+  #submit(tenant: string, spec: JobSpec, now: number): SubmitResult {
+    // Specs arrive validated and normalized (`validateJob`): the gateway and the CLI check them first.
+    if (spec.idempotencyKey !== undefined) {
+      const existing = this.#directory.byKey(tenant, spec.idempotencyKey);
+      if (existing) return { ok: true, job: existing, existing: true };
+    }
+    const job = this.#directory.nextId();
+    this.#emit({ kind: 'JobSubmitted', at: now, job, tenant, spec });
+    return { ok: true, job, existing: false };
+  }
+
+  // ------------------------------------------------------------------------------------------- cycles
+
+  /** Something may have become placeable: in auto mode, make sure a cycle runs soon. */
+  #wake(): void {
+    if (!this.#o.autoCycle) return;
+    if (this.#cycle) this.#cycleQueued = true;
+    else this.#startCycle();
+  }
+
+  #startCycle(): void {
+    const queues = [...this.#queues.values()];
+    const sites = [...this.#registry.sites()];
+    const cycle: CycleState = {
+      now: this.#o.clock.now(),
+      offersWaiting: queues.length + sites.length,
+      offers: new Map(),
+      wakeAt: Infinity,
+      accounts: new Map(),
+      views: [],
+      tried: new Map(),
+      retry: [],
+      placements: [],
+      unplaced: new Map(),
+      round: undefined,
+    };
+    this.#cycle = cycle;
+    this.#cycleQueued = false;
+    if (queues.length === 0) return this.#finishCycle();
+    // Sites first get what was released since the last cycle, then summarize themselves (FIFO: the summary
+    // reflects the releases), while the queues make their offers.
+    for (const site of sites) {
+      const items = this.#releases.get(site);
+      if (items) this.#tell(site.ref, { kind: 'release', items });
+      this.#tell(site.ref, { kind: 'summary', replyTo: this.#self });
+    }
+    this.#releases.clear();
+    for (const q of queues) this.#tell(q.ref, { kind: 'offer', now: cycle.now, max: MAX_CYCLE_CANDIDATES, replyTo: this.#self });
+  }
+
+  #onOffered(msg: Extract<DispatcherMsg, { kind: 'offered' }>): void {
+    const cycle = this.#cycle;
+    if (!cycle) return;
+    cycle.offers.set(msg.queue, { candidates: msg.candidates, usage: msg.usage });
+    cycle.wakeAt = Math.min(cycle.wakeAt, msg.wakeAt);
+    this.#offerArrived(cycle);
+  }
+
+  #offerArrived(cycle: CycleState): void {
+    if (--cycle.offersWaiting > 0) return;
+    for (const [name, offer] of cycle.offers) {
+      const spec = this.#queues.get(name)?.spec;
+      if (!spec) continue;
+      const u = offer.usage;
+      cycle.accounts.set(name, {
+        name,
+        weight: spec.weight,
+        priority: spec.priority,
+        limit: spec.limit,
+        usage: { cpu: u.cpu, memory: u.memory, gpu: u.gpu, extended: { ...u.extended } },
+      });
+    }
+    cycle.views = [...this.#registry.sites()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((s) => new SiteView(s.summary));
+    const offers: QueueOffer[] = [];
+    for (const [name, offer] of cycle.offers) {
+      const account = cycle.accounts.get(name);
+      if (account) offers.push({ account, candidates: offer.candidates });
+    }
+    this.#sendRound(cycle, offers, 1);
+  }
+
+  #total(): Resources {
+    const total = { cpu: 0, memory: 0, gpu: 0, extended: {} as Record<string, number> };
+    for (const s of this.#registry.sites()) {
+      total.cpu += s.summary.capacity.cpu;
+      total.memory += s.summary.capacity.memory;
+      total.gpu += s.summary.capacity.gpu;
+      for (const name in s.summary.capacity.extended) total.extended[name] = (total.extended[name] ?? 0) + (s.summary.capacity.extended[name] ?? 0);
+    }
+    return total;
+  }
+
+  #sendRound(cycle: CycleState, offers: readonly QueueOffer[], round: number): void {
+    const plan = planRound(offers, cycle.views, this.#total(), cycle.tried);
+    for (const c of plan.limited) {
+      cycle.unplaced.set(c, { job: c.job, at: cycle.now, sites: {}, limit: `queue ${c.queue} is at its limit` });
+    }
+    for (const { candidate, reasons } of plan.excluded) {
+      const info = cycle.unplaced.get(candidate);
+      const sites: Record<string, UnplacedInfo['sites'][string]> = { ...(info?.sites ?? {}) };
+      for (const [site, why] of reasons) sites[site] ??= why;
+      cycle.unplaced.set(candidate, { job: candidate.job, at: cycle.now, sites });
+    }
+    if (plan.batches.size === 0) return this.#finishCycle();
+    cycle.round = { round, waiting: plan.batches.size, sent: plan.batches };
+    for (const [site, candidates] of plan.batches) {
+      const entry = this.#registry.site(site)!;
+      this.#tell(entry.ref, { kind: 'place', round, requests: candidates.map((c) => c.request), replyTo: this.#self });
+    }
+  }
+
+  #onPlaced(msg: Extract<DispatcherMsg, { kind: 'placed' }>): void {
+    const cycle = this.#cycle;
+    const round = cycle?.round;
+    const site = this.#registry.site(msg.site);
+    if (!cycle || !round || !site || round.round !== msg.round) return;
+    site.summary = msg.summary;
+    const candidates = round.sent.get(msg.site) ?? [];
+    const JOB_OUT = placementLimits.JOB_OUT;
+    const base = candidates.length * JOB_OUT;
+    candidates.forEach((c, j) => {
+      const status = msg.result[j * JOB_OUT] ?? 2;
+      const start = base + (msg.taskStart[j] ?? 0);
+      let placedDemand = 0;
+      for (let k = 0; k < c.tasks.length; k++) {
+        const id = msg.result[start + k] ?? -1;
+        const node = id >= 0 ? site.names[id] : undefined;
+        if (node === undefined) continue;
+        cycle.placements.push({ job: c.job, task: c.tasks[k]!, attempt: c.attempts[k]!, node });
+        placedDemand++;
+      }
+      if (status === 0) {
+        cycle.unplaced.delete(c);
+        return;
+      }
+      // Refund what the site could not place, note why, and try another site in the next round.
+      const account = cycle.accounts.get(c.queue);
+      if (account) charge(account, scaleDemand(c, c.tasks.length - placedDemand), -1);
+      const reasons = { group: msg.result[j * JOB_OUT + 1] ?? -1 } as Record<string, number>;
+      placementReasons.forEach((name, i) => (reasons[name] = msg.result[j * JOB_OUT + 2 + i] ?? 0));
+      const info = cycle.unplaced.get(c);
+      cycle.unplaced.set(c, { job: c.job, at: cycle.now, sites: { ...(info?.sites ?? {}), [msg.site]: reasons as never } });
+      const tried = cycle.tried.get(c) ?? new Set<string>();
+      tried.add(msg.site);
+      cycle.tried.set(c, tried);
+      // Only a candidate with nothing placed retries whole; a partly placed one waits for the next cycle.
+      if (placedDemand === 0) cycle.retry.push(c);
+    });
+    if (--round.waiting > 0) return;
+    cycle.views = [...this.#registry.sites()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((s) => new SiteView(s.summary));
+    if (cycle.retry.length > 0 && round.round < MAX_ROUNDS) {
+      const byQueue = new Map<string, Candidate[]>();
+      for (const c of cycle.retry.splice(0)) {
+        const list = byQueue.get(c.queue);
+        if (list) list.push(c);
+        else byQueue.set(c.queue, [c]);
+      }
+      const offers: QueueOffer[] = [];
+      for (const [name, list] of byQueue) {
+        const account = cycle.accounts.get(name);
+        if (account) offers.push({ account, candidates: list });
+      }
+      return this.#sendRound(cycle, offers, round.round + 1);
+    }
+    this.#finishCycle();
+  }
+
+  #finishCycle(): void {
+    const cycle = this.#cycle;
+    if (!cycle) return;
+    this.#cycle = undefined;
+    if (cycle.placements.length > 0) {
+      this.#emit({ kind: 'TasksPlaced', at: cycle.now, epoch: this.#o.epoch, placements: cycle.placements });
+    }
+    const byQueue = new Map<string, UnplacedInfo[]>();
+    for (const [c, info] of cycle.unplaced) {
+      const list = byQueue.get(c.queue);
+      if (list) list.push(info);
+      else byQueue.set(c.queue, [info]);
+    }
+    for (const [q, items] of byQueue) this.#toQueue(q, { kind: 'unplaced', items });
+    const report: CycleReport = {
+      placed: cycle.placements.length,
+      unplaced: cycle.unplaced.size,
+      wakeAt: Number.isFinite(cycle.wakeAt) ? cycle.wakeAt : undefined,
+    };
+    for (const w of this.#cycleWaiters.splice(0)) this.#tell(w, report);
+    if (report.wakeAt !== undefined && this.#o.autoCycle) {
+      const self = this.#self;
+      this.#o.clock.schedule(report.wakeAt, () => this.#o.system.tell(self, { kind: 'cycle', replyTo: self as AnyRef as ActorRef<CycleReport> }));
+    }
+    if (this.#barrier?.afterCycle) {
+      this.#barrier.afterCycle = false;
+      this.#barrierRound();
+    }
+    if (this.#cycleQueued || (this.#o.autoCycle && report.placed > 0)) this.#startCycle();
+  }
+
+  // ----------------------------------------------------------------------------------------- barriers
+
+  /** Replies once every actor routed to has handled what it was sent (and what that caused, transitively). */
+  #settle(replyTo: ActorRef<true>): void {
+    if (this.#barrier) {
+      this.#barrier.replyTo.push(replyTo);
+      return;
+    }
+    this.#barrier = { waiting: 0, afterCycle: false, replyTo: [replyTo] };
+    this.#barrierRound();
+  }
+
+  #barrierRound(): void {
+    const barrier = this.#barrier!;
+    const targets = [...this.#touched];
+    this.#touched.clear();
+    if (targets.length > 0) {
+      barrier.waiting = targets.length;
+      for (const t of targets) this.#tell(t as ActorRef<QueueMsg>, { kind: 'barrier', replyTo: this.#self });
+    } else if (this.#cycle) {
+      barrier.afterCycle = true;
+    } else {
+      this.#barrier = undefined;
+      for (const r of barrier.replyTo) this.#tell(r, true);
+    }
+  }
+
+  #onBarrierAck(): void {
+    const barrier = this.#barrier;
+    if (barrier && --barrier.waiting === 0) this.#barrierRound();
+  }
+
+  // ---------------------------------------------------------------------------------------- behaviour
+
+  receive(msg: DispatcherInbox): void {
+    switch (msg.kind) {
+      case 'propose':
+        for (const e of msg.events) this.#emit(e);
+        this.#wake();
+        break;
+      case 'kill':
+        for (const k of msg.kills) this.#toNode(k.attempt.node, { kind: 'kill', attempt: k.attempt, reason: k.reason });
+        break;
+      case 'offered':
+        this.#onOffered(msg);
+        break;
+      case 'placed':
+        this.#onPlaced(msg);
+        break;
+      case 'summary': {
+        const site = this.#registry.site(msg.summary.site);
+        if (site) site.summary = msg.summary;
+        if (this.#cycle && !this.#cycle.round) this.#offerArrived(this.#cycle);
+        break;
+      }
+      case 'barrier-ack':
+        this.#onBarrierAck();
+        break;
+      default:
+        this.#command(msg);
+    }
+  }
+
+}
+
+const placementReasons = ['notReady', 'labels', 'distinct', 'cpu', 'memory', 'gpu', 'extended'] as const;
+
+function scaleDemand(c: Candidate, unplacedTasks: number): Resources {
+  if (unplacedTasks === c.tasks.length) return c.demand;
+  const f = unplacedTasks / c.tasks.length;
+  return { cpu: c.demand.cpu * f, memory: c.demand.memory * f, gpu: c.demand.gpu * f, extended: {} };
+}
+
+function fail(code: Extract<CommandResult, { ok: false }>['code'], message: string): CommandResult {
+  return { ok: false, code, message };
+}
+
+export function dispatcherActor(options: DispatcherOptions): ActorDefinition<Dispatcher | undefined, DispatcherInbox> {
+  return defineActor<Dispatcher | undefined, DispatcherInbox>({
+    name: 'dispatcher',
+    supervision: { decide: () => 'stop' },
+    mailbox: { capacity: 1 << 22, overflow: 'reject' },
+    initial: () => undefined,
+    behaviour(state, msg, ctx) {
+      const dispatcher = state ?? new Dispatcher(options, ctx.self, (to, m) => ctx.tell(to, m));
+      dispatcher.receive(msg);
+      return state ? same() : { kind: 'continue', state: dispatcher };
+    },
+  });
+}
+
+export type { SiteSummary, SiteEntry };

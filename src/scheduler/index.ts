@@ -1,0 +1,21 @@
+// The scheduling core: queues, sites and nodes as actors; the job lifecycle; fair share; why pending.
+// See README.md for the actors, the flow of a dispatch cycle and a glossary.
+export type { SchedulerEvent, SchedulerEventKind, Placement, TaskOutcome, JobOutcome } from './events.js';
+export { TASK_OUTCOMES, JOB_OUTCOMES } from './events.js';
+export type { SchedulerState, JobRecord, TaskRecord, QueueRecord, NodeRecord, Allocation, TaskState, JobStatus } from './state.js';
+export { createState, isTerminal } from './state.js';
+export { applyEvent } from './apply.js';
+export type { Consequences, Kill, DependencyVerdict } from './decide.js';
+export { consequences, dependencies } from './decide.js';
+export type { Clock } from './clock.js';
+export { realClock, VirtualClock } from './clock.js';
+export type { AgentPort, TaskLaunch, AttemptRef, KillReason } from './agent-port.js';
+export type { SchedulerCoreOptions, WhyAnswer } from './core.js';
+export { SchedulerCore, DEFAULT_MAX_NODES_PER_SITE } from './core.js';
+export type { CycleReport, SubmitResult, NodeSnapshot } from './messages.js';
+export type { WhyPending, PendingReason } from './why-pending.js';
+export type { SiteSummary } from './site-choice.js';
+export type { SimScript, SimJob, AttemptBehaviour } from './sim/script.js';
+export type { SimulationOptions, SimulationReport, Overcommit } from './sim/harness.js';
+export { Simulation } from './sim/harness.js';
+export { VirtualFleet } from './sim/fleet.js';

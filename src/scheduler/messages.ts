@@ -1,0 +1,149 @@
+/**
+ * The messages between the scheduler's actors. Public unions (what other actors send) are here; private
+ * ones (timers) live with their actor.
+ *
+ *   dispatcher ──event──▶ queue actor ──propose──▶ dispatcher        (job lifecycle, in one order)
+ *   dispatcher ──offer──▶ queue actor ──offered──▶ dispatcher        (candidates for a cycle)
+ *   dispatcher ──place──▶ site actor (worker) ──placed──▶ dispatcher (one batch per site per round)
+ *   dispatcher ──allocate/kill/…──▶ node actor ──▶ agent port
+ */
+import type { ActorRef } from '../actors/index.js';
+import type { ErrorCode } from '../errors/index.js';
+import type { JobSpec, NodeSpec, NodeState, QueueSpec, Resources } from '../model/index.js';
+import type { NodeChange, PlacementRequest, ReasonCounts, ReleaseItem } from '../placement/index.js';
+import type { KillReason, TaskLaunch } from './agent-port.js';
+import type { Candidate } from './candidates.js';
+import type { Kill } from './decide.js';
+import type { JobOutcome, Placement, SchedulerEvent, TaskOutcome } from './events.js';
+import type { SiteSummary } from './site-choice.js';
+import type { SchedulerState } from './state.js';
+
+/** Why one candidate was not placed in one cycle: per site, a summary exclusion or the solver's counts. */
+export interface UnplacedInfo {
+  readonly job: string;
+  readonly at: number;
+  /** Site → a sentence (ruled out from its summary) or the solver's per-reason node counts. */
+  readonly sites: Readonly<Record<string, string | (ReasonCounts & { readonly group: number })>>;
+  /** Set when the queue's limit held the job back. */
+  readonly limit?: string;
+}
+
+// ---------------------------------------------------------------------------------------------- queue
+
+export type QueueMsg =
+  /** `outcomes`: how the job's dependencies that ended before it was submitted ended. */
+  | { readonly kind: 'event'; readonly event: SchedulerEvent; readonly outcomes?: Readonly<Record<string, JobOutcome>> }
+  | { readonly kind: 'offer'; readonly now: number; readonly max: number; readonly replyTo: ActorRef<DispatcherMsg> }
+  | { readonly kind: 'unplaced'; readonly items: readonly UnplacedInfo[] }
+  | { readonly kind: 'why'; readonly job: string; readonly replyTo: ActorRef<QueueWhy> }
+  | { readonly kind: 'barrier'; readonly replyTo: ActorRef<DispatcherMsg> }
+  | { readonly kind: 'inspect'; readonly replyTo: ActorRef<SchedulerState> };
+
+export interface QueueWhy {
+  readonly position: number | undefined;
+  readonly unplaced: UnplacedInfo | undefined;
+  readonly waitingOn: string | undefined;
+  readonly backoffUntil: number | undefined;
+}
+
+// ----------------------------------------------------------------------------------------------- node
+
+export interface NodeAllocation {
+  readonly launch: TaskLaunch;
+}
+
+export type NodeMsg =
+  | { readonly kind: 'allocate'; readonly allocations: readonly NodeAllocation[] }
+  | { readonly kind: 'started'; readonly job: string; readonly task: number; readonly attempt: number; readonly at: number }
+  | { readonly kind: 'ended'; readonly job: string; readonly task: number; readonly attempt: number }
+  | { readonly kind: 'state'; readonly state: NodeState; readonly at: number }
+  | { readonly kind: 'kill'; readonly attempt: Placement; readonly reason: KillReason }
+  | { readonly kind: 'barrier'; readonly replyTo: ActorRef<DispatcherMsg> }
+  | { readonly kind: 'inspect'; readonly replyTo: ActorRef<NodeSnapshot> };
+
+export interface NodeSnapshot {
+  readonly name: string;
+  readonly state: NodeState;
+  readonly allocations: readonly { readonly job: string; readonly task: number; readonly attempt: number; readonly resources: Resources }[];
+}
+
+// ----------------------------------------------------------------------------------------------- site
+
+export type SiteMsg =
+  | { readonly kind: 'nodes'; readonly changes: readonly NodeChange[] }
+  | { readonly kind: 'release'; readonly items: readonly ReleaseItem[] }
+  | { readonly kind: 'place'; readonly round: number; readonly requests: readonly PlacementRequest[]; readonly replyTo: ActorRef<DispatcherMsg> }
+  | { readonly kind: 'summary'; readonly replyTo: ActorRef<DispatcherMsg> };
+
+// ----------------------------------------------------------------------------------------- dispatcher
+
+export interface CycleReport {
+  /** Tasks placed in the cycle. */
+  readonly placed: number;
+  /** Candidates that found no place. */
+  readonly unplaced: number;
+  /** Earliest time a backoff ends (a cycle should run then), or undefined. */
+  readonly wakeAt: number | undefined;
+}
+
+export type DispatcherMsg =
+  | { readonly kind: 'propose'; readonly events: readonly SchedulerEvent[] }
+  | { readonly kind: 'kill'; readonly kills: readonly Kill[] }
+  | {
+      readonly kind: 'offered';
+      readonly queue: string;
+      readonly candidates: readonly Candidate[];
+      readonly usage: Resources;
+      readonly wakeAt: number;
+    }
+  | {
+      readonly kind: 'placed';
+      readonly site: string;
+      readonly round: number;
+      readonly result: Int32Array;
+      readonly taskStart: Int32Array;
+      readonly summary: SiteSummary;
+    }
+  | { readonly kind: 'summary'; readonly summary: SiteSummary }
+  | { readonly kind: 'barrier-ack' };
+
+// ------------------------------------------------------------------------ commands (the core's interface)
+
+export type SubmitResult =
+  | { readonly ok: true; readonly job: string; /** The idempotency key named a job submitted before. */ readonly existing: boolean }
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+export type CommandResult = { readonly ok: true } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+export interface JobLocation {
+  readonly queue: ActorRef<QueueMsg> | undefined;
+  readonly outcome: JobOutcome | undefined;
+  readonly tenant: string | undefined;
+  readonly sites: readonly SiteSummary[];
+}
+
+export type CoreCommand =
+  | { readonly kind: 'defineQueue'; readonly spec: QueueSpec; readonly replyTo: ActorRef<CommandResult> }
+  | { readonly kind: 'joinNode'; readonly spec: NodeSpec; readonly replyTo: ActorRef<CommandResult> }
+  | { readonly kind: 'nodeState'; readonly node: string; readonly state: NodeState; readonly reason?: string; readonly replyTo: ActorRef<CommandResult> }
+  | { readonly kind: 'submit'; readonly tenant: string; readonly specs: readonly JobSpec[]; readonly replyTo: ActorRef<readonly SubmitResult[]> }
+  | { readonly kind: 'cancel'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }
+  | { readonly kind: 'started'; readonly job: string; readonly task: number; readonly attempt: number; readonly node: string }
+  | {
+      readonly kind: 'ended';
+      readonly job: string;
+      readonly task: number;
+      readonly attempt: number;
+      readonly node: string;
+      readonly outcome: TaskOutcome;
+      readonly exitCode?: number;
+      readonly reason?: string;
+    }
+  | { readonly kind: 'released'; readonly node: string; readonly resources: Resources }
+  | { readonly kind: 'cycle'; readonly replyTo: ActorRef<CycleReport> }
+  | { readonly kind: 'settle'; readonly replyTo: ActorRef<true> }
+  | { readonly kind: 'locate'; readonly job: string; readonly replyTo: ActorRef<JobLocation> }
+  | { readonly kind: 'inspectNodes'; readonly replyTo: ActorRef<readonly ActorRef<NodeMsg>[]> }
+  | { readonly kind: 'inspectQueues'; readonly replyTo: ActorRef<readonly ActorRef<QueueMsg>[]> };
+
+export type DispatcherInbox = DispatcherMsg | CoreCommand;

@@ -1,0 +1,112 @@
+/**
+ * A node actor: owns one node's state (ready, draining, suspect, lost, down) and its live allocations. It
+ * hands allocations to the node's agent through the agent port, kills attempts when told, enforces time
+ * limits (a deadline per running attempt, on the scheduler's clock), and when its node is lost it proposes
+ * the end of every attempt it held (they are rescheduled by the reducer's retry rules).
+ */
+import type { ActorDefinition, ActorRef } from '../actors/index.js';
+import { assertNever, defineActor, reply, same } from '../actors/index.js';
+import type { NodeState } from '../model/index.js';
+import type { AgentPort, TaskLaunch } from './agent-port.js';
+import type { Clock } from './clock.js';
+import type { SchedulerEvent } from './events.js';
+import type { DispatcherInbox, NodeMsg, NodeSnapshot } from './messages.js';
+import { allocationKey } from './state.js';
+
+interface LiveAttempt {
+  readonly launch: TaskLaunch;
+  cancelDeadline: (() => void) | undefined;
+}
+
+export interface NodeActorState {
+  readonly name: string;
+  state: NodeState;
+  readonly live: Map<string, LiveAttempt>;
+}
+
+/** Private: a running attempt reached its time limit. */
+type Deadline = { readonly kind: 'deadline'; readonly key: string; readonly attempt: number };
+
+export interface NodeActorDeps {
+  readonly dispatcher: ActorRef<DispatcherInbox>;
+  readonly agents: AgentPort;
+  readonly clock: Clock;
+}
+
+export function nodeActor(name: string, initial: NodeState, deps: NodeActorDeps): ActorDefinition<NodeActorState, NodeMsg | Deadline> {
+  return defineActor<NodeActorState, NodeMsg | Deadline>({
+    name: 'node',
+    supervision: { decide: () => 'stop' },
+    mailbox: { capacity: 1 << 20, overflow: 'reject' },
+    initial: () => ({ name, state: initial, live: new Map() }),
+    behaviour(state, msg, ctx) {
+      switch (msg.kind) {
+        case 'allocate':
+          for (const { launch } of msg.allocations) {
+            state.live.set(allocationKey(launch.job, launch.task), { launch, cancelDeadline: undefined });
+            deps.agents.start(name, launch);
+          }
+          return same();
+        case 'started': {
+          const key = allocationKey(msg.job, msg.task);
+          const live = state.live.get(key);
+          const limit = live?.launch.timeLimitMs;
+          if (live && live.launch.attempt === msg.attempt && limit !== undefined) {
+            live.cancelDeadline?.();
+            const self = ctx.self;
+            live.cancelDeadline = deps.clock.schedule(msg.at + limit, () => ctx.tell(self, { kind: 'deadline', key, attempt: msg.attempt }));
+          }
+          return same();
+        }
+        case 'ended': {
+          const key = allocationKey(msg.job, msg.task);
+          const live = state.live.get(key);
+          if (live && live.launch.attempt === msg.attempt) {
+            live.cancelDeadline?.();
+            state.live.delete(key);
+            // The site's table gets the resources back through the dispatcher, which orders all of its writes.
+            ctx.tell(deps.dispatcher, { kind: 'released', node: name, resources: live.launch.resources });
+          }
+          return same();
+        }
+        case 'deadline': {
+          const live = state.live.get(msg.key);
+          if (live && live.launch.attempt === msg.attempt) {
+            live.cancelDeadline = undefined;
+            deps.agents.kill(name, live.launch, 'timeout');
+          }
+          return same();
+        }
+        case 'kill': {
+          const live = state.live.get(allocationKey(msg.attempt.job, msg.attempt.task));
+          if (live && live.launch.attempt === msg.attempt.attempt) deps.agents.kill(name, live.launch, msg.reason);
+          return same();
+        }
+        case 'state': {
+          state.state = msg.state;
+          if (msg.state === 'lost' && state.live.size > 0) {
+            const events: SchedulerEvent[] = [];
+            for (const { launch, cancelDeadline } of state.live.values()) {
+              cancelDeadline?.();
+              events.push({ kind: 'TaskEnded', at: msg.at, job: launch.job, task: launch.task, attempt: launch.attempt, node: name, outcome: 'lost', reason: `node ${name} lost` });
+            }
+            ctx.tell(deps.dispatcher, { kind: 'propose', events });
+          }
+          return same();
+        }
+        case 'barrier':
+          return reply(msg.replyTo, { kind: 'barrier-ack' });
+        case 'inspect': {
+          const snapshot: NodeSnapshot = {
+            name,
+            state: state.state,
+            allocations: [...state.live.values()].map(({ launch }) => ({ job: launch.job, task: launch.task, attempt: launch.attempt, resources: launch.resources })),
+          };
+          return reply(msg.replyTo, snapshot);
+        }
+        default:
+          return assertNever(msg);
+      }
+    },
+  });
+}

@@ -1,0 +1,170 @@
+/**
+ * A queue actor: owns the jobs of one queue — their records (a slice of the scheduler state, kept by the
+ * same reducer that rebuilds the whole state), the order they are served in, and why each one is still
+ * pending. It applies the events the dispatcher routes to it, proposes their consequences back (a job
+ * ending, attempts to kill), and offers candidates when the dispatcher runs a cycle.
+ */
+import type { ActorDefinition, ActorRef } from '../actors/index.js';
+import { assertNever, defineActor, reply, same } from '../actors/index.js';
+import { applyEvent } from './apply.js';
+import type { Candidate } from './candidates.js';
+import { candidatesOf } from './candidates.js';
+import { consequences, dependencies } from './decide.js';
+import type { SchedulerEvent } from './events.js';
+import type { DispatcherMsg, QueueMsg, QueueWhy, UnplacedInfo } from './messages.js';
+import { PendingOrder } from './pending-order.js';
+import type { JobRecord, SchedulerState } from './state.js';
+import { createState, isTerminal } from './state.js';
+
+/**
+ * Most jobs an offer looks at beyond those that yield candidates (jobs waiting on a dependency or a
+ * backoff at the head of the queue). Bounds the cost of a cycle when the head is blocked; jobs further
+ * back wait until the head clears.
+ */
+export const MAX_OFFER_LOOKAHEAD = 1024;
+
+export interface QueueState {
+  readonly name: string;
+  readonly slice: SchedulerState;
+  readonly order: PendingOrder;
+  /** Per job, the first task that may still be pending (see `candidatesOf`). */
+  readonly cursors: Map<string, number>;
+  readonly unplaced: Map<string, UnplacedInfo>;
+  /** Jobs whose end this actor proposed and has not yet seen applied. */
+  readonly ending: Set<string>;
+}
+
+function track(state: QueueState, job: JobRecord, fromTask: number): void {
+  if (isTerminal(job.status)) {
+    state.order.remove(job.id);
+    state.cursors.delete(job.id);
+    state.unplaced.delete(job.id);
+    return;
+  }
+  const cursor = state.cursors.get(job.id);
+  if (cursor === undefined || fromTask < cursor) state.cursors.set(job.id, fromTask);
+  if (job.tasks[fromTask]?.state === 'pending') state.order.add(job.id, job.spec.priority, job.order);
+}
+
+function onEvent(state: QueueState, e: SchedulerEvent, dispatcher: ActorRef<DispatcherMsg>, tell: <T>(to: ActorRef<T>, m: T) => void): void {
+  applyEvent(state.slice, e);
+  switch (e.kind) {
+    case 'JobSubmitted': {
+      const job = state.slice.jobs.get(e.job);
+      if (job) track(state, job, 0);
+      break;
+    }
+    case 'TaskEnded': {
+      const job = state.slice.jobs.get(e.job);
+      if (job) track(state, job, e.task);
+      break;
+    }
+    case 'JobEnded': {
+      state.ending.delete(e.job);
+      const job = state.slice.jobs.get(e.job);
+      if (job) track(state, job, 0);
+      break;
+    }
+    case 'JobCancelRequested':
+    case 'TasksPlaced':
+    case 'TaskStarted':
+    case 'QueueDefined':
+    case 'NodeJoined':
+    case 'NodeStateChanged':
+      break;
+    default:
+      assertNever(e);
+  }
+  const next = consequences(state.slice, e);
+  const events = next.events.filter((c) => {
+    if (c.kind !== 'JobEnded') return true;
+    if (state.ending.has(c.job)) return false;
+    state.ending.add(c.job);
+    return true;
+  });
+  if (events.length > 0) tell(dispatcher, { kind: 'propose', events });
+  if (next.kills.length > 0) tell(dispatcher, { kind: 'kill', kills: next.kills });
+}
+
+function offer(state: QueueState, now: number, max: number): { candidates: Candidate[]; wakeAt: number } {
+  const candidates: Candidate[] = [];
+  let wakeAt = Infinity;
+  let lookahead = MAX_OFFER_LOOKAHEAD;
+  const done: string[] = [];
+  state.order.forEach((id) => {
+    const job = state.slice.jobs.get(id);
+    if (!job || isTerminal(job.status) || job.cancelRequested) {
+      done.push(id);
+      return true;
+    }
+    if (dependencies(state.slice, job).kind !== 'met') return --lookahead > 0;
+    const scan = candidatesOf(job, now, max - candidates.length, state.cursors.get(id) ?? 0);
+    state.cursors.set(id, scan.next);
+    wakeAt = Math.min(wakeAt, scan.wakeAt);
+    if (scan.candidates.length === 0) {
+      if (scan.next >= job.tasks.length) done.push(id);
+      return --lookahead > 0;
+    }
+    for (const c of scan.candidates) candidates.push(c);
+    return candidates.length < max;
+  });
+  for (const id of done) state.order.remove(id);
+  return { candidates, wakeAt };
+}
+
+function why(state: QueueState, id: string): QueueWhy {
+  const job = state.slice.jobs.get(id);
+  const verdict = job ? dependencies(state.slice, job) : undefined;
+  let backoffUntil: number | undefined;
+  for (const task of job?.tasks ?? []) {
+    if (task.state === 'pending' && task.notBefore > state.slice.now) backoffUntil = Math.min(backoffUntil ?? Infinity, task.notBefore);
+  }
+  return {
+    position: state.order.position(id),
+    unplaced: state.unplaced.get(id),
+    waitingOn: verdict?.kind === 'waiting' ? verdict.on : undefined,
+    backoffUntil,
+  };
+}
+
+export function queueActor(name: string, dispatcher: ActorRef<DispatcherMsg>): ActorDefinition<QueueState, QueueMsg> {
+  return defineActor<QueueState, QueueMsg>({
+    name: 'queue',
+    // Restarting a queue actor would lose its jobs: its state comes from events, so a failure is a bug to
+    // surface, not to paper over. The supervisor stops it (and the scheduler reports the error).
+    supervision: { decide: () => 'stop' },
+    mailbox: { capacity: 1 << 20, overflow: 'reject' },
+    initial: () => ({
+      name,
+      slice: createState(true),
+      order: new PendingOrder(),
+      cursors: new Map(),
+      unplaced: new Map(),
+      ending: new Set(),
+    }),
+    behaviour(state, msg, ctx) {
+      switch (msg.kind) {
+        case 'event':
+          for (const [job, outcome] of Object.entries(msg.outcomes ?? {})) state.slice.outcomes.set(job, outcome);
+          onEvent(state, msg.event, dispatcher, (to, m) => ctx.tell(to, m));
+          return same();
+        case 'offer': {
+          const { candidates, wakeAt } = offer(state, msg.now, msg.max);
+          const usage = state.slice.queues.get(name)?.usage ?? { cpu: 0, memory: 0, gpu: 0, extended: {} };
+          return reply(msg.replyTo, { kind: 'offered', queue: name, candidates, usage, wakeAt });
+        }
+        case 'unplaced':
+          for (const item of msg.items) if (state.slice.jobs.has(item.job)) state.unplaced.set(item.job, item);
+          return same();
+        case 'why':
+          return reply(msg.replyTo, why(state, msg.job));
+        case 'barrier':
+          return reply(msg.replyTo, { kind: 'barrier-ack' });
+        case 'inspect':
+          return reply(msg.replyTo, state.slice);
+        default:
+          return assertNever(msg);
+      }
+    },
+  });
+}

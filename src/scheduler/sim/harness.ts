@@ -1,0 +1,229 @@
+/**
+ * The simulation harness: the whole scheduling core (dispatcher, queue, node and site actors, the real
+ * solver on worker threads) driven by a script on a virtual clock. Time jumps from one scheduled thing to
+ * the next (an arrival, a task's end, a backoff, a deadline), and at each instant the harness waits for the
+ * actors to settle and runs dispatch cycles until nothing more is placed. Every step is awaited, so a run is
+ * deterministic: the same script gives the same events.
+ *
+ * Alongside, it rebuilds the whole state from the event stream with the reducer (as recovery would) and
+ * checks, after every placement, that no node holds more than its capacity.
+ */
+import type { ActorSystem } from '../../actors/index.js';
+import { createActorSystem } from '../../actors/index.js';
+import { createLogger } from '../../log/index.js';
+import type { BackendName } from '../../placement/index.js';
+import { applyEvent } from '../apply.js';
+import { VirtualClock } from '../clock.js';
+import { SchedulerCore } from '../core.js';
+import type { SchedulerEvent } from '../events.js';
+import type { SchedulerState } from '../state.js';
+import { createState } from '../state.js';
+import { VirtualFleet } from './fleet.js';
+import type { AttemptBehaviour, SimJob, SimScript } from './script.js';
+
+export interface SimulationOptions {
+  readonly script: SimScript;
+  /** An actor system to run in (default: a new one with one worker host, closed with the simulation). */
+  readonly system?: ActorSystem;
+  readonly backend?: BackendName;
+  /** Keep every event (tests); off for long benchmark runs. */
+  readonly keepEvents?: boolean;
+  /** Called with every event, in order. */
+  readonly onEvent?: (event: SchedulerEvent, state: SchedulerState) => void;
+}
+
+export interface Overcommit {
+  readonly node: string;
+  readonly at: number;
+  readonly dimension: string;
+}
+
+export interface SimulationReport {
+  /** Simulated time when the run stopped. */
+  readonly endedAt: number;
+  readonly cycles: number;
+  readonly placements: number;
+  readonly overcommits: readonly Overcommit[];
+  /** Per queue, the cpu it held integrated over simulated time (millicore·ms). */
+  readonly cpuTime: ReadonlyMap<string, number>;
+}
+
+/** Most cycles at one instant: a cycle that keeps placing is bounded by the cluster; this guards against a bug. */
+export const MAX_CYCLES_PER_INSTANT = 10_000;
+
+export class Simulation {
+  readonly clock = new VirtualClock(0);
+  readonly fleet: VirtualFleet;
+  readonly events: SchedulerEvent[] = [];
+  /** The whole state, rebuilt from the event stream as it flows. */
+  readonly state: SchedulerState = createState(false);
+  /** Job id of each scripted job (by index), once submitted. */
+  readonly jobIds: (string | undefined)[] = [];
+  readonly #options: SimulationOptions;
+  readonly #ownSystem: boolean;
+  readonly #byId = new Map<string, SimJob>();
+  readonly #overcommits: Overcommit[] = [];
+  readonly #cpuTime = new Map<string, number>();
+  #core: SchedulerCore | undefined;
+  #system: ActorSystem | undefined;
+  #actions: (() => Promise<unknown>)[] = [];
+  #cycles = 0;
+  #placements = 0;
+
+  private constructor(options: SimulationOptions) {
+    this.#options = options;
+    this.#ownSystem = options.system === undefined;
+    this.fleet = new VirtualFleet(this.clock, (launch) => this.#behaviour(launch.job, launch.task, launch.attempt));
+  }
+
+  static async create(options: SimulationOptions): Promise<Simulation> {
+    const sim = new Simulation(options);
+    sim.#system = options.system ?? (await createActorSystem({ workers: 1, log: createLogger({ name: 'sim', level: 'warn' }) }));
+    sim.#core = await SchedulerCore.create({
+      system: sim.#system,
+      sites: options.script.sites,
+      agents: sim.fleet,
+      clock: sim.clock,
+      sink: (e) => sim.#record(e),
+      ...(options.backend ? { backend: options.backend } : {}),
+      log: createLogger({ name: 'sim', level: 'warn' }),
+    });
+    const core = sim.#core;
+    sim.fleet.connect({ started: (r) => core.taskStarted(r), ended: (r) => core.taskEnded(r) });
+    sim.#schedule();
+    return sim;
+  }
+
+  get core(): SchedulerCore {
+    if (!this.#core) throw new Error('simulation not created');
+    return this.#core;
+  }
+
+  #behaviour(job: string, task: number, attempt: number): AttemptBehaviour {
+    const sim = this.#byId.get(job);
+    if (sim?.behaviour) return sim.behaviour(task, attempt);
+    return { durationMs: sim?.durationMs ?? 1000, outcome: 'succeeded' };
+  }
+
+  #record(e: SchedulerEvent): void {
+    if (this.#options.keepEvents) this.events.push(e);
+    applyEvent(this.state, e);
+    if (e.kind === 'TasksPlaced') {
+      this.#placements += e.placements.length;
+      for (const p of e.placements) {
+        const node = this.state.nodes.get(p.node);
+        if (!node) continue;
+        const cap = node.spec.capacity;
+        const used = node.allocated;
+        for (const dim of ['cpu', 'memory', 'gpu'] as const) {
+          if (used[dim] > cap[dim]) this.#overcommits.push({ node: p.node, at: e.at, dimension: dim });
+        }
+        for (const name in used.extended) {
+          if ((used.extended[name] ?? 0) > (cap.extended[name] ?? 0)) this.#overcommits.push({ node: p.node, at: e.at, dimension: name });
+        }
+      }
+    }
+    this.#options.onEvent?.(e, this.state);
+  }
+
+  /** Puts the script on the clock: each entry becomes an action run at its time. */
+  #schedule(): void {
+    const { script } = this.#options;
+    const core = this.core;
+    const at = (time: number, action: () => Promise<unknown>): void => {
+      this.clock.schedule(time, () => this.#actions.push(action));
+    };
+    at(0, async () => {
+      for (const q of script.queues ?? []) await core.defineQueue(q);
+    });
+    for (const n of script.nodes) at(n.at ?? 0, () => core.joinNode(n.spec));
+    for (const s of script.nodeStates ?? []) {
+      at(s.at, async () => {
+        if (s.state === 'lost') {
+          // The node's machine died: its tasks stop reporting before the control plane notices.
+          const node = this.state.nodes.get(s.node);
+          this.fleet.nodeDied([...(node?.allocations.values() ?? [])]);
+        }
+        await core.setNodeState(s.node, s.state);
+      });
+    }
+    // Jobs arriving at the same instant are submitted as one batch, as a client would.
+    const byTime = new Map<number, number[]>();
+    script.jobs.forEach((job, i) => {
+      const list = byTime.get(job.at);
+      if (list) list.push(i);
+      else byTime.set(job.at, [i]);
+    });
+    for (const [time, indexes] of byTime) {
+      at(time, async () => {
+        const byTenant = new Map<string, number[]>();
+        for (const i of indexes) {
+          const tenant = script.jobs[i]!.tenant ?? 'default';
+          const list = byTenant.get(tenant);
+          if (list) list.push(i);
+          else byTenant.set(tenant, [i]);
+        }
+        for (const [tenant, list] of byTenant) {
+          const results = await core.submit(tenant, list.map((i) => script.jobs[i]!.spec));
+          results.forEach((r, k) => {
+            const index = list[k]!;
+            if (r.ok) {
+              this.jobIds[index] = r.job;
+              this.#byId.set(r.job, script.jobs[index]!);
+            }
+          });
+        }
+      });
+    }
+    for (const c of script.cancels ?? []) {
+      at(c.at, async () => {
+        const id = this.jobIds[c.job];
+        if (id) await core.cancel(id).catch(() => undefined);
+      });
+    }
+  }
+
+  #accumulateUsage(from: number, to: number): void {
+    if (to <= from) return;
+    for (const [name, queue] of this.state.queues) {
+      this.#cpuTime.set(name, (this.#cpuTime.get(name) ?? 0) + queue.usage.cpu * (to - from));
+    }
+  }
+
+  /** Runs until nothing is scheduled (every job ended or stuck) or simulated time passes `until`. */
+  async run(until = Infinity): Promise<SimulationReport> {
+    const core = this.core;
+    for (;;) {
+      while (this.#actions.length > 0) {
+        const actions = this.#actions;
+        this.#actions = [];
+        for (const action of actions) await action();
+      }
+      await core.settle();
+      for (let i = 0; i < MAX_CYCLES_PER_INSTANT; i++) {
+        const report = await core.cycle();
+        this.#cycles++;
+        await core.settle();
+        if (report.wakeAt !== undefined) this.clock.schedule(report.wakeAt, () => {});
+        if (report.placed === 0) break;
+      }
+      const now = this.clock.now();
+      const next = this.clock.nextAt();
+      if (next === undefined || next > until) break;
+      this.#accumulateUsage(now, next);
+      this.clock.advanceTo(next);
+    }
+    return {
+      endedAt: this.clock.now(),
+      cycles: this.#cycles,
+      placements: this.#placements,
+      overcommits: this.#overcommits,
+      cpuTime: this.#cpuTime,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownSystem) await this.#system?.shutdown();
+  }
+}
+

@@ -1,0 +1,68 @@
+/**
+ * A site actor: lives on a worker host and owns one site's node table and its solver (nobody else writes
+ * them). It applies node changes and releases in the order the dispatcher sends them, places each batch in
+ * one solver call, and answers with the result (one Int32Array) and a fresh site summary.
+ *
+ * This module is a producer (see src/actors/producer.ts): the dispatcher spawns `makeSiteActor` on a
+ * worker by module URL, and a restarted worker rebuilds it from the same recipe.
+ */
+import type { ActorDefinition } from '../actors/index.js';
+import { assertNever, defineActor, reply, same } from '../actors/index.js';
+import type { BackendName, NodeTable } from '../placement/index.js';
+import { backend, load, placementLimits } from '../placement/index.js';
+import type { SiteMsg } from './messages.js';
+import { SiteMirror } from './site-mirror.js';
+
+export interface SiteActorArgs {
+  readonly site: string;
+  /** Node slots in the table. */
+  readonly capacity: number;
+  /** Force a backend (default: the active one, native else wasm). */
+  readonly backend?: BackendName;
+}
+
+interface SiteState {
+  readonly table: NodeTable;
+  readonly mirror: SiteMirror;
+}
+
+export function makeSiteActor(args: SiteActorArgs): ActorDefinition<SiteState, SiteMsg> {
+  return defineActor<SiteState, SiteMsg>({
+    name: 'site',
+    mailbox: { capacity: 1 << 16, overflow: 'reject' },
+    initial: () => {
+      const chosen = args.backend ? backend(args.backend) : load();
+      if (!chosen) throw new Error(`placement backend ${args.backend ?? '(active)'} is not available on this worker`);
+      return { table: chosen.createTable({ capacity: args.capacity }), mirror: new SiteMirror(args.site) };
+    },
+    onStop: (state) => state.table.dispose(),
+    behaviour(state, msg) {
+      switch (msg.kind) {
+        case 'nodes':
+          state.table.apply(state.mirror.apply(msg.changes));
+          return same();
+        case 'release':
+          state.table.release(msg.items);
+          state.mirror.released(msg.items);
+          return same();
+        case 'place': {
+          const batch = state.table.compile(msg.requests);
+          const result = state.table.place(batch);
+          state.mirror.placed(msg.requests, batch.taskStart, result.data, result.jobCount * placementLimits.JOB_OUT);
+          return reply(msg.replyTo, {
+            kind: 'placed',
+            site: args.site,
+            round: msg.round,
+            result: result.data,
+            taskStart: batch.taskStart,
+            summary: state.mirror.summary(),
+          });
+        }
+        case 'summary':
+          return reply(msg.replyTo, { kind: 'summary', summary: state.mirror.summary() });
+        default:
+          return assertNever(msg);
+      }
+    },
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * Why a job is pending, as data: the reasons (per site and per reason, how many nodes), its position in its
+ * queue, and the smallest change that would let it run where one can be named.
+ *
+ * Reasons come from three places, most decisive first: the job itself (a dependency it waits for, a retry
+ * backoff), its queue (at its limit), and the last cycle that tried it (each site's summary ruled it out
+ * with a sentence, or the site's solver counted, per reason, the nodes that could not take it).
+ */
+import type { ReasonCounts } from '../placement/index.js';
+import type { QueueWhy } from './messages.js';
+
+export type PendingReason =
+  | { readonly kind: 'dependency'; readonly job: string; readonly message: string }
+  | { readonly kind: 'backoff'; readonly until: number; readonly message: string }
+  | { readonly kind: 'queue-limit'; readonly message: string }
+  | { readonly kind: 'site'; readonly site: string; readonly message: string }
+  | { readonly kind: 'nodes'; readonly site: string; readonly group: number; readonly counts: ReasonCounts; readonly message: string }
+  | { readonly kind: 'not-tried'; readonly message: string };
+
+export interface WhyPending {
+  readonly job: string;
+  /** 1-based place in its queue's service order (undefined when it is not in the order, e.g. all placed). */
+  readonly position: number | undefined;
+  readonly reasons: readonly PendingReason[];
+  /** The smallest change that would let it run, when one can be named. */
+  readonly suggestion: string | undefined;
+}
+
+const COUNT_LABELS: Readonly<Record<keyof ReasonCounts, string>> = {
+  notReady: 'not ready',
+  labels: 'labels do not match',
+  distinct: 'already hold a task of this job',
+  cpu: 'too little free cpu',
+  memory: 'too little free memory',
+  gpu: 'too few free gpus',
+  extended: 'too little of an extended resource',
+};
+
+function describeCounts(site: string, counts: ReasonCounts): string {
+  const parts = (Object.keys(COUNT_LABELS) as (keyof ReasonCounts)[]).filter((k) => counts[k] > 0).map((k) => `${counts[k]} ${COUNT_LABELS[k]}`);
+  return `site ${site}: no node fits (${parts.join(', ') || 'no nodes'})`;
+}
+
+export function explainPending(job: string, q: QueueWhy): WhyPending {
+  const reasons: PendingReason[] = [];
+  let suggestion: string | undefined;
+  if (q.waitingOn !== undefined) {
+    reasons.push({ kind: 'dependency', job: q.waitingOn, message: `waiting for job ${q.waitingOn}` });
+    suggestion = `waiting for job ${q.waitingOn} to end`;
+  }
+  if (q.backoffUntil !== undefined) {
+    reasons.push({ kind: 'backoff', until: q.backoffUntil, message: `retry backoff until ${new Date(q.backoffUntil).toISOString()}` });
+  }
+  const info = q.unplaced;
+  if (info?.limit) {
+    reasons.push({ kind: 'queue-limit', message: info.limit });
+    suggestion ??= `${info.limit}: raise the limit or wait for its jobs to finish`;
+  }
+  for (const [site, why] of Object.entries(info?.sites ?? {})) {
+    if (typeof why === 'string') {
+      reasons.push({ kind: 'site', site, message: why });
+      // Summary sentences of the form "needs N more X on one node in site S" are the smallest change.
+      if (why.startsWith('needs ') && suggestion === undefined) suggestion = why;
+    } else {
+      const { group, ...counts } = why;
+      reasons.push({ kind: 'nodes', site, group, counts, message: describeCounts(site, counts) });
+    }
+  }
+  if (suggestion === undefined) {
+    const needs = reasons.filter((r): r is Extract<PendingReason, { kind: 'site' }> => r.kind === 'site' && r.message.startsWith('needs '));
+    suggestion = needs[0]?.message;
+  }
+  if (reasons.length === 0) reasons.push({ kind: 'not-tried', message: 'not yet tried by a dispatch cycle' });
+  return { job, position: q.position, reasons, suggestion };
+}
