@@ -26,6 +26,23 @@ const steps = [
       return spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' }).status;
     },
   },
+  {
+    // The committed wasm build of the placement kernel must be there: it is the backend of last resort
+    // before the slow ts reference (scripts/build-wasm.sh rebuilds it; CI checks it is reproducible).
+    name: 'placement-wasm',
+    optional: false,
+    run: () => {
+      if (existsSync(join(root, 'wasm', 'placement.wasm'))) return 0;
+      console.error('build: wasm/placement.wasm is missing; run scripts/build-wasm.sh');
+      return 1;
+    },
+  },
+  {
+    // The native placement addon (node-gyp): optional, a machine without a compiler uses the wasm build.
+    name: 'placement-native',
+    optional: true,
+    run: () => spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs')], { stdio: 'inherit' }).status,
+  },
 ];
 
 for (const step of steps) {
