@@ -28,7 +28,9 @@ if (!gyp) {
   console.warn('build-native: node-gyp not found (set NODE_GYP); skipping the native addon');
   process.exit(1);
 }
-const args = [gyp, 'rebuild', '--directory', native, '--loglevel', 'warn'];
+// configure + build, not rebuild: rebuild deletes build/ first, which races a concurrent build (npm test in
+// another shell) and loses its files.
+const args = [gyp, 'configure', 'build', '--directory', native, '--loglevel', 'warn'];
 // Headers: a Debian-style Node keeps them in /usr/include/node (npm's nodedir=/usr); otherwise node-gyp
 // uses its cache or downloads them (npm config nodedir overrides both).
 const nodedir = process.env.npm_config_nodedir ?? (existsSync('/usr/include/node/node_api.h') ? '/usr' : undefined);
