@@ -134,3 +134,14 @@ export function candidatesOf(job: JobRecord, now: number, max: number, from = 0)
   if (tasks.length > 0 && out.length < max) out.push(build(job, tasks));
   return { candidates: out, next: next < 0 ? t : next, wakeAt };
 }
+
+/**
+ * The first `k` tasks of a candidate of independent tasks from one group (k ≥ 1), or undefined when the
+ * candidate cannot be cut (a gang, distinct nodes, several groups).
+ */
+export function firstTasks(c: Candidate, k: number): Candidate | undefined {
+  const group = c.request.tasks[0];
+  if (c.request.gang || c.request.distinctNodes || c.request.tasks.length !== 1 || !group || k < 1 || k >= c.tasks.length) return undefined;
+  const tasks = [{ count: k, resources: group.resources }];
+  return { ...c, tasks: c.tasks.slice(0, k), attempts: c.attempts.slice(0, k), request: { ...c.request, tasks }, demand: sumDemand(tasks) };
+}

@@ -45,7 +45,9 @@ function dependencyVerdict(state: SchedulerState, dep: Dependency): DependencyVe
 export function dependencies(state: SchedulerState, job: JobRecord): DependencyVerdict {
   let waiting: DependencyVerdict | undefined;
   for (const dep of job.spec.dependencies) {
-    const verdict = dependencyVerdict(state, dep);
+    // Ids are given at submission, so a job can only name itself by guessing its own: a job that waits
+    // for itself would wait forever.
+    const verdict = dep.job === job.id ? { kind: 'never' as const, reason: `dependency ${dep.type}:${dep.job} names no known job` } : dependencyVerdict(state, dep);
     if (verdict.kind === 'never') return verdict;
     if (verdict.kind === 'waiting') waiting ??= verdict;
   }

@@ -70,6 +70,7 @@ interface RoundState {
 
 interface CycleState {
   readonly now: number;
+  summariesWaiting: number;
   offersWaiting: number;
   readonly offers: Map<string, { candidates: readonly Candidate[]; usage: Resources }>;
   wakeAt: number;
@@ -169,7 +170,7 @@ export class Dispatcher {
         const outcomes: Record<string, NonNullable<ReturnType<JobDirectory['get']>>['outcome'] & string> = {};
         let unknown: string | undefined;
         for (const dep of e.spec.dependencies) {
-          const entry = this.#directory.get(dep.job);
+          const entry = dep.job === e.job ? undefined : this.#directory.get(dep.job);
           if (!entry) unknown ??= `dependency ${dep.type}:${dep.job} names no known job`;
           else if (entry.outcome) outcomes[dep.job] = entry.outcome;
         }
@@ -405,7 +406,8 @@ export class Dispatcher {
     const sites = [...this.#registry.sites()];
     const cycle: CycleState = {
       now: this.#o.clock.now(),
-      offersWaiting: queues.length + sites.length,
+      summariesWaiting: sites.length,
+      offersWaiting: queues.length,
       offers: new Map(),
       wakeAt: Infinity,
       accounts: new Map(),
@@ -418,16 +420,26 @@ export class Dispatcher {
     };
     this.#cycle = cycle;
     this.#cycleQueued = false;
-    if (queues.length === 0) return this.#finishCycle();
+    if (queues.length === 0 || sites.length === 0) return this.#finishCycle();
     // Sites first get what was released since the last cycle, then summarize themselves (FIFO: the summary
-    // reflects the releases), while the queues make their offers.
+    // reflects the releases). Offers wait for the summaries, so a queue offers no more than could fit.
     for (const site of sites) {
       const items = this.#releases.get(site);
       if (items) this.#tell(site.ref, { kind: 'release', items });
       this.#tell(site.ref, { kind: 'summary', replyTo: this.#self });
     }
     this.#releases.clear();
-    for (const q of queues) this.#tell(q.ref, { kind: 'offer', now: cycle.now, max: MAX_CYCLE_CANDIDATES, replyTo: this.#self });
+  }
+
+  #onSummary(cycle: CycleState): void {
+    if (--cycle.summariesWaiting > 0) return;
+    const budget = { cpu: 0, memory: 0, gpu: 0 };
+    for (const s of this.#registry.sites()) {
+      budget.cpu += s.summary.free.cpu;
+      budget.memory += s.summary.free.memory;
+      budget.gpu += s.summary.free.gpu;
+    }
+    for (const q of this.#queues.values()) this.#tell(q.ref, { kind: 'offer', now: cycle.now, max: MAX_CYCLE_CANDIDATES, budget, replyTo: this.#self });
   }
 
   #onOffered(msg: Extract<DispatcherMsg, { kind: 'offered' }>): void {
@@ -435,10 +447,6 @@ export class Dispatcher {
     if (!cycle) return;
     cycle.offers.set(msg.queue, { candidates: msg.candidates, usage: msg.usage });
     cycle.wakeAt = Math.min(cycle.wakeAt, msg.wakeAt);
-    this.#offerArrived(cycle);
-  }
-
-  #offerArrived(cycle: CycleState): void {
     if (--cycle.offersWaiting > 0) return;
     for (const [name, offer] of cycle.offers) {
       const spec = this.#queues.get(name)?.spec;
@@ -630,7 +638,7 @@ export class Dispatcher {
       case 'summary': {
         const site = this.#registry.site(msg.summary.site);
         if (site) site.summary = msg.summary;
-        if (this.#cycle && !this.#cycle.round) this.#offerArrived(this.#cycle);
+        if (this.#cycle && this.#cycle.summariesWaiting > 0) this.#onSummary(this.#cycle);
         break;
       }
       case 'barrier-ack':

@@ -26,6 +26,8 @@ export interface UnplacedInfo {
   readonly sites: Readonly<Record<string, string | (ReasonCounts & { readonly group: number })>>;
   /** Set when the queue's limit held the job back. */
   readonly limit?: string;
+  /** Set when all ready nodes together had too little free capacity, so no site was asked. */
+  readonly busy?: string;
 }
 
 // ---------------------------------------------------------------------------------------------- queue
@@ -33,7 +35,14 @@ export interface UnplacedInfo {
 export type QueueMsg =
   /** `outcomes`: how the job's dependencies that ended before it was submitted ended. */
   | { readonly kind: 'event'; readonly event: SchedulerEvent; readonly outcomes?: Readonly<Record<string, JobOutcome>> }
-  | { readonly kind: 'offer'; readonly now: number; readonly max: number; readonly replyTo: ActorRef<DispatcherMsg> }
+  /** `budget`: the cluster's free cpu, memory and gpus: a queue offers no more than that in all. */
+  | {
+      readonly kind: 'offer';
+      readonly now: number;
+      readonly max: number;
+      readonly budget: { readonly cpu: number; readonly memory: number; readonly gpu: number };
+      readonly replyTo: ActorRef<DispatcherMsg>;
+    }
   | { readonly kind: 'unplaced'; readonly items: readonly UnplacedInfo[] }
   | { readonly kind: 'why'; readonly job: string; readonly replyTo: ActorRef<QueueWhy> }
   | { readonly kind: 'barrier'; readonly replyTo: ActorRef<DispatcherMsg> }

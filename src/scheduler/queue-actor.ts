@@ -8,7 +8,7 @@ import type { ActorDefinition, ActorRef } from '../actors/index.js';
 import { assertNever, defineActor, reply, same } from '../actors/index.js';
 import { applyEvent } from './apply.js';
 import type { Candidate } from './candidates.js';
-import { candidatesOf } from './candidates.js';
+import { candidatesOf, firstTasks } from './candidates.js';
 import { consequences, dependencies } from './decide.js';
 import type { SchedulerEvent } from './events.js';
 import type { DispatcherMsg, QueueMsg, QueueWhy, UnplacedInfo } from './messages.js';
@@ -86,12 +86,36 @@ function onEvent(state: QueueState, e: SchedulerEvent, dispatcher: ActorRef<Disp
   if (next.kills.length > 0) tell(dispatcher, { kind: 'kill', kills: next.kills });
 }
 
-function offer(state: QueueState, now: number, max: number): { candidates: Candidate[]; wakeAt: number } {
+type Budget = { cpu: number; memory: number; gpu: number };
+
+function within(d: Budget, left: Budget): boolean {
+  return d.cpu <= left.cpu && d.memory <= left.memory && d.gpu <= left.gpu;
+}
+
+function shortOf(d: Budget, left: Budget): string {
+  const dim = d.cpu > left.cpu ? 'cpu' : d.memory > left.memory ? 'memory' : 'gpu';
+  const unit = dim === 'cpu' ? 'm' : dim === 'memory' ? 'Mi' : '';
+  return `all ready nodes together have too little free ${dim} (needs ${d[dim]}${unit}, ${Math.max(0, left[dim])}${unit} free)`;
+}
+
+/** How many of `each` fit in `left` (unbounded when each is 0). */
+function per(left: number, each: number): number {
+  return each === 0 ? Number.MAX_SAFE_INTEGER : Math.floor(left / each);
+}
+
+/**
+ * Candidates in service order, at most `max`, and no more in all than the cluster's free `budget` could
+ * hold (more would only be turned away). A candidate larger than what is left is passed over, so a big job
+ * at the head does not hold back small ones this cycle.
+ */
+function offer(state: QueueState, now: number, max: number, budget: Budget): { candidates: Candidate[]; wakeAt: number } {
   const candidates: Candidate[] = [];
+  const left = { ...budget };
   let wakeAt = Infinity;
   let lookahead = MAX_OFFER_LOOKAHEAD;
   const done: string[] = [];
   state.order.forEach((id) => {
+    if (left.cpu <= 0 && left.memory <= 0 && left.gpu <= 0) return false;
     const job = state.slice.jobs.get(id);
     if (!job || isTerminal(job.status) || job.cancelRequested) {
       done.push(id);
@@ -101,11 +125,28 @@ function offer(state: QueueState, now: number, max: number): { candidates: Candi
     const scan = candidatesOf(job, now, max - candidates.length, state.cursors.get(id) ?? 0);
     state.cursors.set(id, scan.next);
     wakeAt = Math.min(wakeAt, scan.wakeAt);
-    if (scan.candidates.length === 0) {
-      if (scan.next >= job.tasks.length) done.push(id);
-      return --lookahead > 0;
+    if (scan.candidates.length === 0 && scan.next >= job.tasks.length) done.push(id);
+    let took = false;
+    for (let c of scan.candidates) {
+      if (!within(c.demand, left)) {
+        // Independent tasks: offer as many as the budget holds; the rest stay pending.
+        const r = c.request.tasks[0]?.resources;
+        const k = r ? Math.min(per(left.cpu, r.cpu), per(left.memory, r.memory), per(left.gpu, r.gpu)) : 0;
+        const cut = firstTasks(c, k);
+        if (!cut) {
+          state.unplaced.set(c.job, { job: c.job, at: now, sites: {}, busy: shortOf(c.demand, left) });
+          continue;
+        }
+        c = cut;
+      }
+      const d = c.demand;
+      left.cpu -= d.cpu;
+      left.memory -= d.memory;
+      left.gpu -= d.gpu;
+      candidates.push(c);
+      took = true;
     }
-    for (const c of scan.candidates) candidates.push(c);
+    if (!took) return --lookahead > 0;
     return candidates.length < max;
   });
   for (const id of done) state.order.remove(id);
@@ -149,7 +190,7 @@ export function queueActor(name: string, dispatcher: ActorRef<DispatcherMsg>): A
           onEvent(state, msg.event, dispatcher, (to, m) => ctx.tell(to, m));
           return same();
         case 'offer': {
-          const { candidates, wakeAt } = offer(state, msg.now, msg.max);
+          const { candidates, wakeAt } = offer(state, msg.now, msg.max, msg.budget);
           const usage = state.slice.queues.get(name)?.usage ?? { cpu: 0, memory: 0, gpu: 0, extended: {} };
           return reply(msg.replyTo, { kind: 'offered', queue: name, candidates, usage, wakeAt });
         }

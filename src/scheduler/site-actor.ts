@@ -8,22 +8,40 @@
  */
 import type { ActorDefinition } from '../actors/index.js';
 import { assertNever, defineActor, reply, same } from '../actors/index.js';
-import type { BackendName, NodeTable } from '../placement/index.js';
+import type { BackendName, NodeTable, PlacementBackend } from '../placement/index.js';
 import { backend, load, placementLimits } from '../placement/index.js';
 import type { SiteMsg } from './messages.js';
 import { SiteMirror } from './site-mirror.js';
 
 export interface SiteActorArgs {
   readonly site: string;
-  /** Node slots in the table. */
+  /** Most node slots the table may grow to. */
   readonly capacity: number;
   /** Force a backend (default: the active one, native else wasm). */
   readonly backend?: BackendName;
 }
 
 interface SiteState {
-  readonly table: NodeTable;
+  table: NodeTable;
   readonly mirror: SiteMirror;
+  readonly backend: PlacementBackend;
+}
+
+/**
+ * First size of a table. Tables grow by doubling (rebuilt from the mirror) because the kernel's why-not
+ * count walks every slot: a table sized for the largest site would make every failure cost that much.
+ */
+export const INITIAL_TABLE_SLOTS = 1024;
+
+/** Makes room for node ids up to `maxId` by moving to a table twice as large (or more), up to the cap. */
+function ensureSlots(state: SiteState, maxId: number, cap: number): void {
+  if (maxId < state.table.capacity) return;
+  let slots = state.table.capacity;
+  while (slots <= maxId && slots < cap) slots *= 2;
+  const table = state.backend.createTable({ capacity: Math.min(slots, cap) });
+  table.apply(state.mirror.asAdds());
+  state.table.dispose();
+  state.table = table;
 }
 
 export function makeSiteActor(args: SiteActorArgs): ActorDefinition<SiteState, SiteMsg> {
@@ -33,14 +51,17 @@ export function makeSiteActor(args: SiteActorArgs): ActorDefinition<SiteState, S
     initial: () => {
       const chosen = args.backend ? backend(args.backend) : load();
       if (!chosen) throw new Error(`placement backend ${args.backend ?? '(active)'} is not available on this worker`);
-      return { table: chosen.createTable({ capacity: args.capacity }), mirror: new SiteMirror(args.site) };
+      return { table: chosen.createTable({ capacity: Math.min(INITIAL_TABLE_SLOTS, args.capacity) }), mirror: new SiteMirror(args.site), backend: chosen };
     },
     onStop: (state) => state.table.dispose(),
     behaviour(state, msg) {
       switch (msg.kind) {
-        case 'nodes':
+        case 'nodes': {
+          const maxId = Math.max(-1, ...msg.changes.map((c) => (c.kind === 'add' ? c.node.id : -1)));
+          ensureSlots(state, maxId, args.capacity);
           state.table.apply(state.mirror.apply(msg.changes));
           return same();
+        }
         case 'release':
           state.table.release(msg.items);
           state.mirror.released(msg.items);

@@ -83,6 +83,11 @@ export class SiteView {
     if (c.request.gang && (c.demand.cpu > this.free.cpu || c.demand.memory > this.free.memory || c.demand.gpu > this.free.gpu)) {
       return `site ${s.site} has too little free capacity for the whole gang`;
     }
+    // What this cycle already sent the site may have used up its free capacity: even one task won't fit.
+    for (const g of c.request.tasks) {
+      const r = g.resources;
+      if (r.cpu > this.free.cpu || r.memory > this.free.memory || r.gpu > this.free.gpu) return `site ${s.site} is full`;
+    }
     return undefined;
   }
 }

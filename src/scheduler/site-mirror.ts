@@ -3,7 +3,7 @@
  * dispatcher (free totals, the most free on any one node per dimension, the labels present) without
  * reading the table back node by node. It follows the same changes, placements and releases as the table.
  */
-import type { Labels, Resources } from '../model/index.js';
+import type { Labels, NodeState, Resources } from '../model/index.js';
 import type { NodeChange, PlacementRequest, ReleaseItem } from '../placement/index.js';
 import type { SiteSummary } from './site-choice.js';
 
@@ -11,7 +11,7 @@ interface MirrorNode {
   capacity: Resources;
   free: { cpu: number; memory: number; gpu: number; extended: Record<string, number> };
   labels: Labels;
-  ready: boolean;
+  state: NodeState;
 }
 
 function copy(r: Resources): MirrorNode['free'] {
@@ -29,7 +29,7 @@ export class SiteMirror {
   }
 
   #countLabels(node: MirrorNode, sign: 1 | -1): void {
-    if (!node.ready) return;
+    if (node.state !== 'ready') return;
     for (const [k, v] of Object.entries(node.labels)) {
       const pair = `${k}=${v}`;
       const n = (this.#pairs.get(pair) ?? 0) + sign;
@@ -47,7 +47,7 @@ export class SiteMirror {
     for (const c of changes) {
       switch (c.kind) {
         case 'add': {
-          const node: MirrorNode = { capacity: c.node.capacity, free: copy(c.node.free ?? c.node.capacity), labels: c.node.labels ?? {}, ready: (c.node.state ?? 'ready') === 'ready' };
+          const node: MirrorNode = { capacity: c.node.capacity, free: copy(c.node.free ?? c.node.capacity), labels: c.node.labels ?? {}, state: c.node.state ?? 'ready' };
           this.#nodes.set(c.node.id, node);
           this.#countLabels(node, 1);
           out.push(c);
@@ -76,7 +76,7 @@ export class SiteMirror {
           if (c.capacity) node.capacity = c.capacity;
           if (free) node.free = copy(free);
           if (c.labels) node.labels = c.labels;
-          if (c.state) node.ready = c.state === 'ready';
+          if (c.state) node.state = c.state;
           this.#countLabels(node, 1);
           out.push(free && !c.free ? { ...c, free } : c);
           break;
@@ -122,13 +122,32 @@ export class SiteMirror {
     }
   }
 
+  get size(): number {
+    return this.#nodes.size;
+  }
+
+  /** Every node as an `add` with its current free amounts: to rebuild a table (e.g. a bigger one). */
+  asAdds(): NodeChange[] {
+    return [...this.#nodes].map(([id, n]) => ({
+      kind: 'add',
+      node: { id, capacity: n.capacity, free: { cpu: n.free.cpu, memory: n.free.memory, gpu: n.free.gpu, extended: { ...n.free.extended } }, labels: n.labels, state: n.state },
+    }));
+  }
+
+  /** The highest node id in use, or −1. */
+  maxId(): number {
+    let max = -1;
+    for (const id of this.#nodes.keys()) if (id > max) max = id;
+    return max;
+  }
+
   summary(): SiteSummary {
     const capacity = { cpu: 0, memory: 0, gpu: 0, extended: {} as Record<string, number> };
     const free = { cpu: 0, memory: 0, gpu: 0, extended: {} as Record<string, number> };
     const largest = { cpu: 0, memory: 0, gpu: 0, extended: {} as Record<string, number> };
     let ready = 0;
     for (const node of this.#nodes.values()) {
-      if (!node.ready) continue;
+      if (node.state !== 'ready') continue;
       ready++;
       capacity.cpu += node.capacity.cpu;
       capacity.memory += node.capacity.memory;

@@ -13,6 +13,7 @@ export type PendingReason =
   | { readonly kind: 'dependency'; readonly job: string; readonly message: string }
   | { readonly kind: 'backoff'; readonly until: number; readonly message: string }
   | { readonly kind: 'queue-limit'; readonly message: string }
+  | { readonly kind: 'cluster-busy'; readonly message: string }
   | { readonly kind: 'site'; readonly site: string; readonly message: string }
   | { readonly kind: 'nodes'; readonly site: string; readonly group: number; readonly counts: ReasonCounts; readonly message: string }
   | { readonly kind: 'not-tried'; readonly message: string };
@@ -56,19 +57,23 @@ export function explainPending(job: string, q: QueueWhy): WhyPending {
     reasons.push({ kind: 'queue-limit', message: info.limit });
     suggestion ??= `${info.limit}: raise the limit or wait for its jobs to finish`;
   }
+  if (info?.busy) reasons.push({ kind: 'cluster-busy', message: info.busy });
   for (const [site, why] of Object.entries(info?.sites ?? {})) {
     if (typeof why === 'string') {
       reasons.push({ kind: 'site', site, message: why });
-      // Summary sentences of the form "needs N more X on one node in site S" are the smallest change.
-      if (why.startsWith('needs ') && suggestion === undefined) suggestion = why;
     } else {
       const { group, ...counts } = why;
       reasons.push({ kind: 'nodes', site, group, counts, message: describeCounts(site, counts) });
     }
   }
+  // Summary sentences "needs N more X on one node in site S" each name a change; the smallest N wins.
   if (suggestion === undefined) {
-    const needs = reasons.filter((r): r is Extract<PendingReason, { kind: 'site' }> => r.kind === 'site' && r.message.startsWith('needs '));
-    suggestion = needs[0]?.message;
+    let best: { n: number; message: string } | undefined;
+    for (const r of reasons) {
+      const m = r.kind === 'site' ? /^needs (\d+) more /.exec(r.message) : null;
+      if (m && (!best || Number(m[1]) < best.n)) best = { n: Number(m[1]), message: r.message };
+    }
+    suggestion = best?.message;
   }
   if (reasons.length === 0) reasons.push({ kind: 'not-tried', message: 'not yet tried by a dispatch cycle' });
   return { job, position: q.position, reasons, suggestion };

@@ -94,6 +94,11 @@ export class Simulation {
     return sim;
   }
 
+  /** Every over-commitment seen so far (none, when the scheduler is right). */
+  get overcommits(): readonly Overcommit[] {
+    return this.#overcommits;
+  }
+
   get core(): SchedulerCore {
     if (!this.#core) throw new Error('simulation not created');
     return this.#core;
