@@ -23,6 +23,9 @@ async function system(t: Test, options: ActorSystemOptions = {}): Promise<ActorS
 
 const get = (s: ActorSystem, ref: ActorRef<CounterMsg>, timeoutMs?: number): Promise<number> => s.ask<number, CounterMsg>(ref, (replyTo) => ({ kind: 'get', replyTo }), timeoutMs);
 
+/** `Atomics.waitAsync` (Node 20 has it; the ES2023 lib of tsconfig does not declare it). */
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { value: Promise<string> | string } }).waitAsync;
+
 /** A main-thread actor that watches `target` and reports 'down' to the returned probe. */
 function watchFromMain(s: ActorSystem, target: ActorRef<CounterMsg>) {
   const seen = probe<string>(s);
@@ -161,8 +164,11 @@ t.test('admin over comlink: timeouts, and rejection when the worker dies', async
   const admin = s.admin(1);
   t.equal((await admin.stats()).actors.length, 1);
 
-  // The victim answers, then blocks its thread forever: the worker can no longer answer admin calls.
-  t.equal(await s.ask<number, CounterMsg>(victim, (replyTo) => ({ kind: 'block', replyTo })), 0);
+  // The victim raises a shared flag, then blocks its thread forever: the worker can no longer answer.
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  s.tell(victim, { kind: 'block', flag });
+  await waitAsync(flag, 0, 0).value;
+  t.equal(Atomics.load(flag, 0), 1, 'the worker is blocked');
   await t.rejects(admin.stats(), { code: 'MUSTER_ERR_ADMIN_TIMEOUT' }, 'a stuck worker: the call times out');
 
   const inFlight = admin.stop(victim.id);
