@@ -15,7 +15,7 @@ import type { Clock } from './clock.js';
 import { realClock } from './clock.js';
 import { dispatcherActor } from './dispatcher.js';
 import type { SchedulerEvent, TaskOutcome } from './events.js';
-import type { CommandResult, CycleReport, DispatcherInbox, JobLocation, NodeMsg, NodeSnapshot, QueueMsg, QueueWhy, SiteMsg, SubmitResult } from './messages.js';
+import type { CommandResult, CycleReport, DispatcherInbox, JobLocation, NodeMsg, NodeSnapshot, QueueMsg, QueueWhy, SiteMsg, SiteStats, SubmitResult } from './messages.js';
 import type { makeSiteActor } from './site-actor.js';
 import type { SchedulerState } from './state.js';
 import type { WhyPending } from './why-pending.js';
@@ -49,10 +49,17 @@ export type WhyAnswer = { readonly status: 'pending'; readonly why: WhyPending }
 export class SchedulerCore {
   readonly #system: ActorSystem;
   readonly #dispatcher: ActorRef<DispatcherInbox>;
+  readonly #sites: ReadonlyMap<string, ActorRef<SiteMsg>>;
 
-  private constructor(system: ActorSystem, dispatcher: ActorRef<DispatcherInbox>) {
+  private constructor(system: ActorSystem, dispatcher: ActorRef<DispatcherInbox>, sites: ReadonlyMap<string, ActorRef<SiteMsg>>) {
     this.#system = system;
     this.#dispatcher = dispatcher;
+    this.#sites = sites;
+  }
+
+  /** How long each site's solver has spent placing (for benchmarks and metrics). */
+  siteStats(): Promise<SiteStats[]> {
+    return Promise.all([...this.#sites.values()].map((ref) => this.#system.ask<SiteStats, SiteMsg>(ref, (replyTo) => ({ kind: 'stats', replyTo }))));
   }
 
   static async create(options: SchedulerCoreOptions): Promise<SchedulerCore> {
@@ -78,7 +85,7 @@ export class SchedulerCore {
         ...(options.backend ? { backend: options.backend } : {}),
       }),
     );
-    return new SchedulerCore(system, dispatcher);
+    return new SchedulerCore(system, dispatcher, sites);
   }
 
   #ask<R>(make: (replyTo: ActorRef<R>) => DispatcherInbox): Promise<R> {

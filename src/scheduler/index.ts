@@ -12,7 +12,7 @@ export { realClock, VirtualClock } from './clock.js';
 export type { AgentPort, TaskLaunch, AttemptRef, KillReason } from './agent-port.js';
 export type { SchedulerCoreOptions, WhyAnswer } from './core.js';
 export { SchedulerCore, DEFAULT_MAX_NODES_PER_SITE } from './core.js';
-export type { CycleReport, SubmitResult, NodeSnapshot } from './messages.js';
+export type { CycleReport, SubmitResult, NodeSnapshot, SiteStats } from './messages.js';
 export type { WhyPending, PendingReason } from './why-pending.js';
 export type { SiteSummary } from './site-choice.js';
 export type { SimScript, SimJob, AttemptBehaviour } from './sim/script.js';

@@ -82,7 +82,16 @@ export type SiteMsg =
   | { readonly kind: 'nodes'; readonly changes: readonly NodeChange[] }
   | { readonly kind: 'release'; readonly items: readonly ReleaseItem[] }
   | { readonly kind: 'place'; readonly round: number; readonly requests: readonly PlacementRequest[]; readonly replyTo: ActorRef<DispatcherMsg> }
-  | { readonly kind: 'summary'; readonly replyTo: ActorRef<DispatcherMsg> };
+  | { readonly kind: 'summary'; readonly replyTo: ActorRef<DispatcherMsg> }
+  | { readonly kind: 'stats'; readonly replyTo: ActorRef<SiteStats> };
+
+/** Time the site's solver spent placing, for benchmarks and metrics. */
+export interface SiteStats {
+  readonly site: string;
+  readonly calls: number;
+  readonly placedTasks: number;
+  readonly placeMs: number;
+}
 
 // ----------------------------------------------------------------------------------------- dispatcher
 

@@ -7,6 +7,7 @@
  * worker by module URL, and a restarted worker rebuilds it from the same recipe.
  */
 import type { ActorDefinition } from '../actors/index.js';
+import { performance } from 'node:perf_hooks';
 import { assertNever, defineActor, reply, same } from '../actors/index.js';
 import type { BackendName, NodeTable, PlacementBackend } from '../placement/index.js';
 import { backend, load, placementLimits } from '../placement/index.js';
@@ -23,6 +24,9 @@ export interface SiteActorArgs {
 
 interface SiteState {
   table: NodeTable;
+  calls: number;
+  placedTasks: number;
+  placeMs: number;
   readonly mirror: SiteMirror;
   readonly backend: PlacementBackend;
 }
@@ -51,7 +55,7 @@ export function makeSiteActor(args: SiteActorArgs): ActorDefinition<SiteState, S
     initial: () => {
       const chosen = args.backend ? backend(args.backend) : load();
       if (!chosen) throw new Error(`placement backend ${args.backend ?? '(active)'} is not available on this worker`);
-      return { table: chosen.createTable({ capacity: Math.min(INITIAL_TABLE_SLOTS, args.capacity) }), mirror: new SiteMirror(args.site), backend: chosen };
+      return { table: chosen.createTable({ capacity: Math.min(INITIAL_TABLE_SLOTS, args.capacity) }), mirror: new SiteMirror(args.site), backend: chosen, calls: 0, placedTasks: 0, placeMs: 0 };
     },
     onStop: (state) => state.table.dispose(),
     behaviour(state, msg) {
@@ -67,8 +71,12 @@ export function makeSiteActor(args: SiteActorArgs): ActorDefinition<SiteState, S
           state.mirror.released(msg.items);
           return same();
         case 'place': {
+          const start = performance.now();
           const batch = state.table.compile(msg.requests);
           const result = state.table.place(batch);
+          state.placeMs += performance.now() - start;
+          state.calls++;
+          state.placedTasks += result.placedTasks();
           state.mirror.placed(msg.requests, batch.taskStart, result.data, result.jobCount * placementLimits.JOB_OUT);
           return reply(msg.replyTo, {
             kind: 'placed',
@@ -81,6 +89,8 @@ export function makeSiteActor(args: SiteActorArgs): ActorDefinition<SiteState, S
         }
         case 'summary':
           return reply(msg.replyTo, { kind: 'summary', summary: state.mirror.summary() });
+        case 'stats':
+          return reply(msg.replyTo, { site: args.site, calls: state.calls, placedTasks: state.placedTasks, placeMs: state.placeMs });
         default:
           return assertNever(msg);
       }

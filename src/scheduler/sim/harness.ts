@@ -8,6 +8,7 @@
  * Alongside, it rebuilds the whole state from the event stream with the reducer (as recovery would) and
  * checks, after every placement, that no node holds more than its capacity.
  */
+import { performance } from 'node:perf_hooks';
 import type { ActorSystem } from '../../actors/index.js';
 import { createActorSystem } from '../../actors/index.js';
 import { createLogger } from '../../log/index.js';
@@ -59,6 +60,8 @@ export class Simulation {
   readonly state: SchedulerState = createState(false);
   /** Job id of each scripted job (by index), once submitted. */
   readonly jobIds: (string | undefined)[] = [];
+  /** Wall-clock duration of every dispatch cycle, in ms. */
+  readonly cycleMs: number[] = [];
   readonly #options: SimulationOptions;
   readonly #ownSystem: boolean;
   readonly #byId = new Map<string, SimJob>();
@@ -206,7 +209,9 @@ export class Simulation {
       }
       await core.settle();
       for (let i = 0; i < MAX_CYCLES_PER_INSTANT; i++) {
+        const started = performance.now();
         const report = await core.cycle();
+        this.cycleMs.push(performance.now() - started);
         this.#cycles++;
         await core.settle();
         if (report.wakeAt !== undefined) this.clock.schedule(report.wakeAt, () => {});
