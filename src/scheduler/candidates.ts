@@ -55,6 +55,7 @@ function groupIndex(job: JobRecord, task: number): number {
 
 function build(job: JobRecord, tasks: number[]): Candidate {
   const groups = job.spec.tasks;
+  if (groups.length === 1) return buildOneGroup(job, tasks);
   // Order the tasks by group, keeping index order inside a group, and count them per group.
   const byGroup: number[][] = groups.map(() => []);
   for (const t of tasks) byGroup[groupIndex(job, t)]?.push(t);
@@ -83,6 +84,30 @@ export interface CandidateScan {
   readonly next: number;
   /** Earliest backoff end among the pending tasks passed over, or Infinity. */
   readonly wakeAt: number;
+}
+
+/** The common case, one task group: no regrouping, fewer arrays (this runs for every candidate). */
+function buildOneGroup(job: JobRecord, tasks: number[]): Candidate {
+  const spec = job.spec;
+  const r = spec.tasks[0]!.resources;
+  const n = tasks.length;
+  const attempts = new Array<number>(n);
+  for (let i = 0; i < n; i++) attempts[i] = (job.tasks[tasks[i]!]?.attempt ?? 0) + 1;
+  const request: PlacementRequest = {
+    tasks: [{ count: n, resources: r }],
+    selectors: spec.constraints.selectors,
+    strategy: spec.strategy,
+    distinctNodes: spec.distinctNodes,
+    gang: spec.gang,
+  };
+  const demand = n === 1 ? r : { cpu: r.cpu * n, memory: r.memory * n, gpu: r.gpu * n, extended: scaleExtended(r.extended, n) };
+  return { queue: spec.queue, job: job.id, tasks, attempts, request, demand, sites: spec.constraints.sites };
+}
+
+function scaleExtended(e: Readonly<Record<string, number>>, n: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name in e) out[name] = (e[name] ?? 0) * n;
+  return out;
 }
 
 /**

@@ -23,6 +23,8 @@ import { createState, isTerminal } from './state.js';
  */
 export const MAX_OFFER_LOOKAHEAD = 1024;
 
+type Budget = { readonly cpu: number; readonly memory: number; readonly gpu: number };
+
 export interface QueueState {
   readonly name: string;
   readonly slice: SchedulerState;
@@ -32,6 +34,8 @@ export interface QueueState {
   readonly unplaced: Map<string, UnplacedInfo>;
   /** Jobs whose end this actor proposed and has not yet seen applied. */
   readonly ending: Set<string>;
+  /** The cluster's free capacity at the last offer (why-pending tells a job the cluster is too busy for it). */
+  lastBudget: Budget | undefined;
 }
 
 function track(state: QueueState, job: JobRecord, fromTask: number): void {
@@ -86,8 +90,6 @@ function onEvent(state: QueueState, e: SchedulerEvent, dispatcher: ActorRef<Disp
   if (next.kills.length > 0) tell(dispatcher, { kind: 'kill', kills: next.kills });
 }
 
-type Budget = { cpu: number; memory: number; gpu: number };
-
 function within(d: Budget, left: Budget): boolean {
   return d.cpu <= left.cpu && d.memory <= left.memory && d.gpu <= left.gpu;
 }
@@ -110,7 +112,7 @@ function per(left: number, each: number): number {
  */
 function offer(state: QueueState, now: number, max: number, budget: Budget): { candidates: Candidate[]; wakeAt: number } {
   const candidates: Candidate[] = [];
-  const left = { ...budget };
+  const left = { cpu: budget.cpu, memory: budget.memory, gpu: budget.gpu };
   let wakeAt = Infinity;
   let lookahead = MAX_OFFER_LOOKAHEAD;
   const done: string[] = [];
@@ -122,6 +124,7 @@ function offer(state: QueueState, now: number, max: number, budget: Budget): { c
       return true;
     }
     if (dependencies(state.slice, job).kind !== 'met') return --lookahead > 0;
+    if (!someTaskFits(job, left)) return --lookahead > 0;
     const scan = candidatesOf(job, now, max - candidates.length, state.cursors.get(id) ?? 0);
     state.cursors.set(id, scan.next);
     wakeAt = Math.min(wakeAt, scan.wakeAt);
@@ -133,10 +136,7 @@ function offer(state: QueueState, now: number, max: number, budget: Budget): { c
         const r = c.request.tasks[0]?.resources;
         const k = r ? Math.min(per(left.cpu, r.cpu), per(left.memory, r.memory), per(left.gpu, r.gpu)) : 0;
         const cut = firstTasks(c, k);
-        if (!cut) {
-          state.unplaced.set(c.job, { job: c.job, at: now, sites: {}, busy: shortOf(c.demand, left) });
-          continue;
-        }
+        if (!cut) continue;
         c = cut;
       }
       const d = c.demand;
@@ -150,7 +150,30 @@ function offer(state: QueueState, now: number, max: number, budget: Budget): { c
     return candidates.length < max;
   });
   for (const id of done) state.order.remove(id);
+  state.lastBudget = budget;
   return { candidates, wakeAt };
+}
+
+/** Whether the job's smallest task (per group) fits in what is left: a cheap test before building candidates. */
+function someTaskFits(job: JobRecord, left: Budget): boolean {
+  for (const g of job.spec.tasks) {
+    const r = g.resources;
+    if (r.cpu <= left.cpu && r.memory <= left.memory && r.gpu <= left.gpu) return true;
+  }
+  return false;
+}
+
+/** The whole pending demand of what the job could place now (a gang element whole, else one task). */
+function pendingDemand(job: JobRecord): Budget {
+  const d = { cpu: 0, memory: 0, gpu: 0 };
+  for (const g of job.spec.tasks) {
+    const n = job.spec.gang ? g.count : 1;
+    d.cpu += g.resources.cpu * n;
+    d.memory += g.resources.memory * n;
+    d.gpu += g.resources.gpu * n;
+    if (!job.spec.gang) break;
+  }
+  return d;
 }
 
 function why(state: QueueState, id: string): QueueWhy {
@@ -160,9 +183,14 @@ function why(state: QueueState, id: string): QueueWhy {
   for (const task of job?.tasks ?? []) {
     if (task.state === 'pending' && task.notBefore > state.slice.now) backoffUntil = Math.min(backoffUntil ?? Infinity, task.notBefore);
   }
+  let unplaced = state.unplaced.get(id);
+  const demand = job && pendingDemand(job);
+  if (demand && state.lastBudget && !within(demand, state.lastBudget)) {
+    unplaced = { job: id, at: state.slice.now, sites: unplaced?.sites ?? {}, busy: shortOf(demand, state.lastBudget) };
+  }
   return {
     position: state.order.position(id),
-    unplaced: state.unplaced.get(id),
+    unplaced,
     waitingOn: verdict?.kind === 'waiting' ? verdict.on : undefined,
     backoffUntil,
   };
@@ -182,6 +210,7 @@ export function queueActor(name: string, dispatcher: ActorRef<DispatcherMsg>): A
       cursors: new Map(),
       unplaced: new Map(),
       ending: new Set(),
+      lastBudget: undefined,
     }),
     behaviour(state, msg, ctx) {
       switch (msg.kind) {

@@ -31,6 +31,12 @@ export interface SimulationOptions {
   readonly keepEvents?: boolean;
   /** Called with every event, in order. */
   readonly onEvent?: (event: SchedulerEvent, state: SchedulerState) => void;
+  /**
+   * Rebuild the whole state from the events and check every placement against node capacity (default
+   * true). Benchmarks turn it off so they time the core, not this second copy of its work, and check the
+   * outcome from the actors instead.
+   */
+  readonly verify?: boolean;
 }
 
 export interface Overcommit {
@@ -115,9 +121,13 @@ export class Simulation {
 
   #record(e: SchedulerEvent): void {
     if (this.#options.keepEvents) this.events.push(e);
+    if (e.kind === 'TasksPlaced') this.#placements += e.placements.length;
+    if (this.#options.verify === false) {
+      this.#options.onEvent?.(e, this.state);
+      return;
+    }
     applyEvent(this.state, e);
     if (e.kind === 'TasksPlaced') {
-      this.#placements += e.placements.length;
       for (const p of e.placements) {
         const node = this.state.nodes.get(p.node);
         if (!node) continue;
