@@ -109,6 +109,8 @@ export class ActorHost {
   #nextLocalId: number;
   #tickScheduled = false;
   #inTick = false;
+  /** Waiting for a tick that leaves no actor ready (see `whenIdle`). */
+  #idleWaiters: (() => void)[] = [];
   #closed = false;
   #processedByStopped = 0;
   #deadLetters = 0;
@@ -238,7 +240,26 @@ export class ActorHost {
       this.#flush();
     }
     if (ready.size !== 0) this.#scheduleTick();
+    else if (this.#idleWaiters.length > 0 && !this.#tickScheduled) this.#wakeIdleWaiters();
   };
+
+  #wakeIdleWaiters(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * Resolves once this host has no actor with work: every message delivered to it so far has been handled,
+   * and so has everything those messages sent to actors of this host. Messages still on their way from
+   * other hosts are not counted: a caller that needs them waits for their replies first.
+   */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#idleWaiters.push(resolve);
+      if (!this.#inTick && !this.#tickScheduled) this.#scheduleTick();
+    });
+  }
 
   /** One turn: the system lane first (checked before every message), then up to `throughput` user messages. */
   #runTurn(cell: ActorCell): void {

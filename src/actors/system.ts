@@ -152,6 +152,11 @@ export class ActorSystem {
     return this.#main.spawn(definition as ActorDefinition<unknown, unknown>) as ActorRef<M>;
   }
 
+  /** Resolves once no actor of the main thread has work left (see `ActorHost.whenIdle`). */
+  mainIdle(): Promise<void> {
+    return this.#main.whenIdle();
+  }
+
   /** Sends from outside any actor (main thread); remote messages leave batched at the end of the tick. */
   tell<M>(to: ActorRef<M>, message: M): void {
     this.#main.send(to as AnyRef, message);

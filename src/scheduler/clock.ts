@@ -21,24 +21,20 @@ export const realClock: Clock = {
 };
 
 interface Timer {
-  readonly at: number;
-  readonly seq: number;
   readonly fn: () => void;
   cancelled: boolean;
 }
 
-function earlier(a: Timer, b: Timer): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-}
-
 /**
  * A clock that moves only when told. Timers fire in (time, scheduling order), so runs are deterministic.
- * Timers sit in a binary heap: a simulation holds one per running task, hundreds of thousands at once.
+ * Timers are kept in buckets by time, with a binary heap of the distinct times: a simulation holds one
+ * timer per running task, hundreds of thousands at once, and tasks tend to end at shared instants, so most
+ * timers join an existing bucket in O(1).
  */
 export class VirtualClock implements Clock {
   #now: number;
-  #seq = 0;
-  readonly #heap = new BinaryHeap<Timer>(earlier);
+  readonly #buckets = new Map<number, Timer[]>();
+  readonly #times = new BinaryHeap<number>((a, b) => a < b);
 
   constructor(start = 0) {
     this.#now = start;
@@ -49,8 +45,14 @@ export class VirtualClock implements Clock {
   }
 
   schedule(at: number, fn: () => void): () => void {
-    const timer: Timer = { at: Math.max(at, this.#now), seq: this.#seq++, fn, cancelled: false };
-    this.#heap.push(timer);
+    const time = Math.max(at, this.#now);
+    const timer: Timer = { fn, cancelled: false };
+    const bucket = this.#buckets.get(time);
+    if (bucket) bucket.push(timer);
+    else {
+      this.#buckets.set(time, [timer]);
+      this.#times.push(time);
+    }
     return () => {
       timer.cancelled = true;
     };
@@ -58,27 +60,34 @@ export class VirtualClock implements Clock {
 
   /** Time of the earliest pending timer, or undefined. */
   nextAt(): number | undefined {
-    this.#dropCancelled();
-    return this.#heap.peek()?.at;
+    for (;;) {
+      const time = this.#times.peek();
+      if (time === undefined) return undefined;
+      const bucket = this.#buckets.get(time);
+      if (bucket && bucket.some((t) => !t.cancelled)) return time;
+      this.#buckets.delete(time);
+      this.#times.pop();
+    }
   }
 
   /** Moves to `at` and fires every timer due by then, in order (including ones they schedule). */
   advanceTo(at: number): number {
     let fired = 0;
-    for (;;) {
-      this.#dropCancelled();
-      const first = this.#heap.peek();
-      if (!first || first.at > at) break;
-      this.#heap.pop();
-      this.#now = Math.max(this.#now, first.at);
-      first.fn();
-      fired++;
+    for (let time = this.#times.peek(); time !== undefined && time <= at; time = this.#times.peek()) {
+      this.#now = Math.max(this.#now, time);
+      const bucket = this.#buckets.get(time);
+      // Timers scheduled for this same instant while it fires join the bucket and fire in this loop too.
+      for (let i = 0; bucket && i < bucket.length; i++) {
+        const timer = bucket[i]!;
+        if (timer.cancelled) continue;
+        timer.cancelled = true;
+        timer.fn();
+        fired++;
+      }
+      this.#buckets.delete(time);
+      this.#times.pop();
     }
     this.#now = Math.max(this.#now, at);
     return fired;
-  }
-
-  #dropCancelled(): void {
-    while (this.#heap.peek()?.cancelled) this.#heap.pop();
   }
 }

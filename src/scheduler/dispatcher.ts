@@ -183,7 +183,7 @@ export class Dispatcher {
         const entry = this.#directory.get(e.job);
         if (entry) this.#toQueue(entry.queue, { kind: 'event', event: e });
         if (e.kind === 'TaskStarted' && entry) {
-          const node = this.#liveNodeOf(e.job, e.task);
+          const node = this.#liveNodeOf(e.job, e.task, e.attempt);
           if (node) this.#toNode(node, { kind: 'started', job: e.job, task: e.task, attempt: e.attempt, at: e.at });
         }
         break;
@@ -192,6 +192,8 @@ export class Dispatcher {
         const entry = this.#directory.get(e.job);
         if (entry) this.#toQueue(entry.queue, { kind: 'event', event: e });
         this.#toNode(e.node, { kind: 'ended', job: e.job, task: e.task, attempt: e.attempt });
+        const key = `${e.job}#${e.task}`;
+        if (this.#placedOn.get(key)?.attempt === e.attempt) this.#placedOn.delete(key);
         break;
       }
       case 'TasksPlaced':
@@ -215,10 +217,11 @@ export class Dispatcher {
   }
 
   /** Where a task's live attempt runs, as the dispatcher last placed it (for routing `TaskStarted`). */
-  readonly #placedOn = new Map<string, string>();
+  readonly #placedOn = new Map<string, { readonly node: string; readonly attempt: number }>();
 
-  #liveNodeOf(job: string, task: number): string | undefined {
-    return this.#placedOn.get(`${job}#${task}`);
+  #liveNodeOf(job: string, task: number, attempt: number): string | undefined {
+    const placed = this.#placedOn.get(`${job}#${task}`);
+    return placed?.attempt === attempt ? placed.node : undefined;
   }
 
   #routeNodeJoined(spec: NodeSpec): void {
@@ -255,7 +258,7 @@ export class Dispatcher {
       const entry = this.#directory.get(p.job);
       if (!entry) continue;
       queues.add(entry.queue);
-      this.#placedOn.set(`${p.job}#${p.task}`, p.node);
+      this.#placedOn.set(`${p.job}#${p.task}`, { node: p.node, attempt: p.attempt });
       const group = groupOf(entry.spec, entry.perElement, p.task);
       const launch: TaskLaunch = {
         job: p.job,

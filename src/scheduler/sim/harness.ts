@@ -209,6 +209,15 @@ export class Simulation {
   }
 
   /** Runs until nothing is scheduled (every job ended or stuck) or simulated time passes `until`. */
+  /**
+   * Waits until every main-thread actor is idle. Site actors on workers only answer the dispatcher's
+   * requests, which cycles wait for, so nothing is left in flight from them at this point; the main host
+   * being idle then means every consequence of the last step has been handled.
+   */
+  async #settle(): Promise<void> {
+    await this.#system!.mainIdle();
+  }
+
   async run(until = Infinity): Promise<SimulationReport> {
     const core = this.core;
     for (;;) {
@@ -217,13 +226,13 @@ export class Simulation {
         this.#actions = [];
         for (const action of actions) await action();
       }
-      await core.settle();
+      await this.#settle();
       for (let i = 0; i < MAX_CYCLES_PER_INSTANT; i++) {
         const started = performance.now();
         const report = await core.cycle();
         this.cycleMs.push(performance.now() - started);
         this.#cycles++;
-        await core.settle();
+        await this.#settle();
         if (report.wakeAt !== undefined) this.clock.schedule(report.wakeAt, () => {});
         if (report.placed === 0) break;
       }
