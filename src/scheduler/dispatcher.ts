@@ -182,9 +182,10 @@ export class Dispatcher {
       case 'TaskStarted': {
         const entry = this.#directory.get(e.job);
         if (entry) this.#toQueue(entry.queue, { kind: 'event', event: e });
-        if (e.kind === 'TaskStarted' && entry) {
-          const node = this.#liveNodeOf(e.job, e.task, e.attempt);
-          if (node) this.#toNode(node, { kind: 'started', job: e.job, task: e.task, attempt: e.attempt, at: e.at });
+        // Only an attempt with a time limit needs its node to know when it started (for the deadline).
+        if (e.kind === 'TaskStarted' && entry && groupOf(entry.spec, entry.perElement, e.task).timeLimitMs !== undefined) {
+          const placed = this.#placedOn.get(`${e.job}#${e.task}`);
+          if (placed?.attempt === e.attempt) this.#toNode(placed.node, { kind: 'started', job: e.job, task: e.task, attempt: e.attempt, at: e.at });
         }
         break;
       }
@@ -192,8 +193,13 @@ export class Dispatcher {
         const entry = this.#directory.get(e.job);
         if (entry) this.#toQueue(entry.queue, { kind: 'event', event: e });
         this.#toNode(e.node, { kind: 'ended', job: e.job, task: e.task, attempt: e.attempt });
+        // The live attempt's resources go back to its site's table (with the next cycle's releases).
         const key = `${e.job}#${e.task}`;
-        if (this.#placedOn.get(key)?.attempt === e.attempt) this.#placedOn.delete(key);
+        const placed = this.#placedOn.get(key);
+        if (placed?.attempt === e.attempt && entry) {
+          this.#placedOn.delete(key);
+          this.#release(placed.node, groupOf(entry.spec, entry.perElement, e.task).resources);
+        }
         break;
       }
       case 'TasksPlaced':
@@ -216,12 +222,20 @@ export class Dispatcher {
     }
   }
 
-  /** Where a task's live attempt runs, as the dispatcher last placed it (for routing `TaskStarted`). */
+  /**
+   * Where each task's live attempt runs, as placed: to route `TaskStarted` to its node and to give the
+   * resources of an ended attempt back to its site exactly once (an end for a replaced attempt finds no match).
+   */
   readonly #placedOn = new Map<string, { readonly node: string; readonly attempt: number }>();
 
-  #liveNodeOf(job: string, task: number, attempt: number): string | undefined {
-    const placed = this.#placedOn.get(`${job}#${task}`);
-    return placed?.attempt === attempt ? placed.node : undefined;
+  #release(nodeName: string, resources: Resources): void {
+    const node = this.#registry.node(nodeName);
+    const site = node && this.#registry.site(node.site);
+    if (!node || !site) return;
+    const list = this.#releases.get(site);
+    if (list) list.push({ node: node.id, resources });
+    else this.#releases.set(site, [{ node: node.id, resources }]);
+    this.#wake();
   }
 
   #routeNodeJoined(spec: NodeSpec): void {
@@ -344,17 +358,6 @@ export class Dispatcher {
           ...(msg.reason !== undefined ? { reason: msg.reason } : {}),
         });
         break;
-      case 'released': {
-        const node = this.#registry.node(msg.node);
-        const site = node && this.#registry.site(node.site);
-        if (node && site) {
-          const list = this.#releases.get(site);
-          if (list) list.push({ node: node.id, resources: msg.resources });
-          else this.#releases.set(site, [{ node: node.id, resources: msg.resources }]);
-        }
-        this.#wake();
-        break;
-      }
       case 'cycle':
         this.#cycleWaiters.push(msg.replyTo);
         if (!this.#cycle) this.#startCycle();

@@ -157,7 +157,6 @@ export type CoreCommand =
       readonly exitCode?: number;
       readonly reason?: string;
     }
-  | { readonly kind: 'released'; readonly node: string; readonly resources: Resources }
   | { readonly kind: 'cycle'; readonly replyTo: ActorRef<CycleReport> }
   | { readonly kind: 'settle'; readonly replyTo: ActorRef<true> }
   | { readonly kind: 'locate'; readonly job: string; readonly replyTo: ActorRef<JobLocation> }

@@ -64,8 +64,6 @@ export function nodeActor(name: string, initial: NodeState, deps: NodeActorDeps)
           if (live && live.launch.attempt === msg.attempt) {
             live.cancelDeadline?.();
             state.live.delete(key);
-            // The site's table gets the resources back through the dispatcher, which orders all of its writes.
-            ctx.tell(deps.dispatcher, { kind: 'released', node: name, resources: live.launch.resources });
           }
           return same();
         }
