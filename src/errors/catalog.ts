@@ -40,6 +40,7 @@ export const ErrorCodes = {
   MUSTER_ERR_JOB_ENDED: 'the job has already ended',
   MUSTER_ERR_UNKNOWN_NODE: 'no node of this name has joined',
   MUSTER_ERR_UNKNOWN_SITE: 'no site of this name is configured',
+  MUSTER_ERR_STORE_FAILED: 'the event store failed to make events durable; the scheduler acknowledges nothing more until restarted',
 
   // Command line.
   MUSTER_ERR_USAGE: 'the command line is not understood',
@@ -54,6 +55,14 @@ export const ErrorCodes = {
   MUSTER_ERR_SYSTEM_CLOSED: 'the actor system or CPU pool is shut down',
   MUSTER_ERR_POOL_BUSY: 'the CPU pool queue is full',
   MUSTER_ERR_POOL_FAILED: 'a CPU pool worker failed to start or crashed outside a task (fatal for the pool)',
+
+  // Store (src/store): the event log, its snapshots and the data folder. The etcd store will use the same codes.
+  MUSTER_ERR_FENCED: 'a write carries an epoch older than the newest the store has opened (a deposed writer)',
+  MUSTER_ERR_STORE_LOCKED: 'the data folder is in use by another process or another open store (lock file)',
+  MUSTER_ERR_STORE_CORRUPT: 'the data folder holds damage recovery must not repair silently (not a torn tail)',
+  MUSTER_ERR_STORE_CLOSED: 'the store is closed',
+  MUSTER_ERR_STORE_FAILED: 'a write or fsync of the log failed; the store refuses writes until it is reopened',
+  MUSTER_ERR_STORE_ENCODE: 'an event or snapshot cannot be encoded as msgpack (symbols, huge bigints, cycles)',
 
   // A bug: an error that is not one of the above. Reported with its message; never expected.
   MUSTER_ERR_INTERNAL: 'an unexpected internal error',

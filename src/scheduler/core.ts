@@ -14,7 +14,8 @@ import type { AgentPort } from './agent-port.js';
 import type { Clock } from './clock.js';
 import { realClock } from './clock.js';
 import { dispatcherActor } from './dispatcher.js';
-import type { SchedulerEvent, TaskOutcome } from './events.js';
+import type { EventSink } from './dispatcher.js';
+import type { TaskOutcome } from './events.js';
 import type { CommandResult, CycleReport, DispatcherInbox, JobLocation, NodeMsg, NodeSnapshot, QueueMsg, QueueWhy, SiteMsg, SiteStats, SubmitResult } from './messages.js';
 import type { makeSiteActor } from './site-actor.js';
 import type { SchedulerState } from './state.js';
@@ -29,8 +30,13 @@ export interface SchedulerCoreOptions {
   readonly clock?: Clock;
   /** The epoch decisions carry (the leader's fencing token). */
   readonly epoch?: number;
-  /** Receives every event in order. */
-  readonly sink?: (event: SchedulerEvent) => void;
+  /**
+   * Receives every event in order and says when they are durable (the store). Replies and dispatches wait
+   * for it. Default: events are kept nowhere and count as durable at once (tests, simulations).
+   */
+  readonly sink?: EventSink;
+  /** Sequence number of the last event already in the sink's log (after recovery). */
+  readonly lastSeq?: number;
   /** Run cycles by themselves (servers). Simulations leave this off and call `cycle()`. */
   readonly autoCycle?: boolean;
   /** Node slots per site table. */
@@ -79,7 +85,8 @@ export class SchedulerCore {
         agents: options.agents,
         epoch: options.epoch ?? 1,
         log: options.log ?? createLogger({ name: 'scheduler' }),
-        sink: options.sink ?? (() => {}),
+        sink: options.sink ?? { write: () => undefined },
+        ...(options.lastSeq !== undefined ? { lastSeq: options.lastSeq } : {}),
         sites: new Map([...sites].sort(([a], [b]) => (a < b ? -1 : 1))),
         autoCycle: options.autoCycle ?? false,
         ...(options.backend ? { backend: options.backend } : {}),

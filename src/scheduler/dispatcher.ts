@@ -53,13 +53,23 @@ export interface DispatcherOptions {
   readonly agents: AgentPort;
   readonly epoch: number;
   readonly log: Logger;
-  /** Receives every event, in order (the store's append). */
-  readonly sink: (event: SchedulerEvent) => void;
+  /** Receives every event, in order, and says when they are durable (the store). */
+  readonly sink: EventSink;
   /** Refs of the site actors, made ahead of time by the core (spawning is asynchronous). */
   readonly sites: ReadonlyMap<string, ActorRef<SiteMsg>>;
   /** Run a cycle by itself whenever something may have become placeable (servers); simulations drive cycles. */
   readonly autoCycle: boolean;
   readonly backend?: BackendName;
+  /** Sequence number of the last event already in the log (recovery); 0 for a new log. */
+  readonly lastSeq?: number;
+}
+
+/**
+ * Where the dispatcher's events go, in order, one batch per dispatcher turn. `write` returns a promise
+ * that resolves once the batch is durable, or undefined when it already is (an in-memory sink).
+ */
+export interface EventSink {
+  write(events: readonly SchedulerEvent[], firstSeq: number): Promise<void> | undefined;
 }
 
 interface RoundState {
@@ -99,6 +109,13 @@ export class Dispatcher {
   readonly #queues = new Map<string, { ref: ActorRef<QueueMsg>; spec: QueueSpec }>();
   readonly #nodes = new Map<string, ActorRef<NodeMsg>>();
   #cycle: CycleState | undefined;
+  /** Sequence number of the last event emitted, and of the last one known durable. */
+  #seq: number;
+  #durable: number;
+  #unwritten: SchedulerEvent[] = [];
+  readonly #pending: { readonly seq: number; readonly action: () => void }[] = [];
+  /** Set when the sink failed: the dispatcher refuses further work. */
+  #failed: string | undefined;
   /** Releases waiting to go to their site, flushed at the start of each cycle (one message per site). */
   readonly #releases = new Map<SiteEntry, ReleaseItem[]>();
   #cycleWaiters: ActorRef<CycleReport>[] = [];
@@ -111,14 +128,70 @@ export class Dispatcher {
     this.#o = options;
     this.#self = self;
     this.#tell = tell;
+    this.#seq = options.lastSeq ?? 0;
+    this.#durable = this.#seq;
     for (const [name, ref] of options.sites) this.#registry.addSite(name, ref);
   }
 
   // ------------------------------------------------------------------------------------------ routing
 
   #emit(e: SchedulerEvent): void {
-    this.#o.sink(e);
+    this.#seq++;
+    this.#unwritten.push(e);
     this.#route(e);
+  }
+
+  /**
+   * Runs `action` once every event emitted so far is durable. Everything that leaves the scheduler — a
+   * reply to a command, an allocation or a kill sent towards a node's agent — goes through here, so nothing
+   * is acknowledged or dispatched that a crash could take back.
+   */
+  #afterDurable(action: () => void): void {
+    if (this.#durable >= this.#seq && this.#unwritten.length === 0) action();
+    else this.#pending.push({ seq: this.#seq, action });
+  }
+
+  #replyDurable<T>(to: ActorRef<T>, message: T): void {
+    this.#afterDurable(() => this.#tell(to, message));
+  }
+
+  /** Hands the events of this turn to the sink (one batch), and learns when they are durable. */
+  #write(): void {
+    if (this.#unwritten.length === 0) return;
+    const events = this.#unwritten;
+    this.#unwritten = [];
+    const last = this.#seq;
+    let written: Promise<void> | undefined;
+    try {
+      written = this.#o.sink.write(events, last - events.length + 1);
+    } catch (err) {
+      return this.#sinkFailed(err);
+    }
+    if (!written) return this.#onDurable(last);
+    const self = this.#self;
+    written.then(
+      () => this.#o.system.tell(self, { kind: 'durable', seq: last }),
+      (err: unknown) => this.#o.system.tell(self, { kind: 'sink-failed', message: String((err as Error)?.message ?? err) }),
+    );
+  }
+
+  #onDurable(seq: number): void {
+    if (seq > this.#durable) this.#durable = seq;
+    let i = 0;
+    const pending = this.#pending;
+    while (i < pending.length && pending[i]!.seq <= this.#durable) pending[i++]!.action();
+    if (i > 0) pending.splice(0, i);
+  }
+
+  /**
+   * The store failed: nothing more can be made durable, so nothing more may be acknowledged or dispatched.
+   * Pending actions are dropped (their callers' asks time out or are failed by the server), and the
+   * dispatcher stops taking work; the process must restart and recover from what is durable.
+   */
+  #sinkFailed(err: unknown): void {
+    this.#failed = String((err as Error)?.message ?? err);
+    this.#pending.length = 0;
+    this.#o.log.fatal({ err: this.#failed }, 'event store write failed: the scheduler stops acknowledging and dispatching');
   }
 
   #toQueue(name: string, message: QueueMsg): void {
@@ -131,7 +204,7 @@ export class Dispatcher {
     const ref = this.#nodes.get(name);
     if (!ref) return;
     this.#touched.add(ref);
-    this.#tell(ref, message);
+    this.#afterDurable(() => this.#tell(ref, message));
   }
 
   #queueRef(name: string, tenant = 'default'): ActorRef<QueueMsg> {
@@ -304,7 +377,7 @@ export class Dispatcher {
     switch (msg.kind) {
       case 'defineQueue':
         this.#emit({ kind: 'QueueDefined', at: now, queue: msg.spec });
-        this.#tell(msg.replyTo, { ok: true });
+        this.#replyDurable(msg.replyTo, { ok: true });
         break;
       case 'joinNode': {
         if (!this.#registry.site(msg.spec.site)) {
@@ -312,7 +385,7 @@ export class Dispatcher {
           break;
         }
         this.#emit({ kind: 'NodeJoined', at: now, node: msg.spec });
-        this.#tell(msg.replyTo, { ok: true });
+        this.#replyDurable(msg.replyTo, { ok: true });
         this.#wake();
         break;
       }
@@ -322,13 +395,13 @@ export class Dispatcher {
           break;
         }
         this.#emit({ kind: 'NodeStateChanged', at: now, node: msg.node, state: msg.state, ...(msg.reason ? { reason: msg.reason } : {}) });
-        this.#tell(msg.replyTo, { ok: true });
+        this.#replyDurable(msg.replyTo, { ok: true });
         this.#wake();
         break;
       }
       case 'submit': {
         const results: SubmitResult[] = msg.specs.map((spec) => this.#submit(msg.tenant, spec, now));
-        this.#tell(msg.replyTo, results);
+        this.#replyDurable(msg.replyTo, results);
         this.#wake();
         break;
       }
@@ -338,7 +411,7 @@ export class Dispatcher {
         else if (entry.outcome) this.#tell(msg.replyTo, fail('MUSTER_ERR_JOB_ENDED', `job ${msg.job} already ${entry.outcome}`));
         else {
           this.#emit({ kind: 'JobCancelRequested', at: now, job: msg.job });
-          this.#tell(msg.replyTo, { ok: true });
+          this.#replyDurable(msg.replyTo, { ok: true });
         }
         break;
       }
@@ -627,7 +700,24 @@ export class Dispatcher {
   // ---------------------------------------------------------------------------------------- behaviour
 
   receive(msg: DispatcherInbox): void {
+    this.#handle(msg);
+    this.#write();
+  }
+
+  #handle(msg: DispatcherInbox): void {
+    if (this.#failed !== undefined && 'replyTo' in msg && msg.kind !== 'locate' && msg.kind !== 'settle') {
+      // Commands that would write are refused; queries (locate) and barriers still answer.
+      const refusal = fail('MUSTER_ERR_STORE_FAILED', `the event store failed: ${this.#failed}`);
+      if (msg.kind === 'submit') return this.#tell(msg.replyTo, msg.specs.map(() => refusal as SubmitResult));
+      return this.#tell(msg.replyTo as ActorRef<CommandResult>, refusal);
+    }
     switch (msg.kind) {
+      case 'durable':
+        this.#onDurable(msg.seq);
+        break;
+      case 'sink-failed':
+        this.#sinkFailed(msg.message);
+        break;
       case 'propose':
         for (const e of msg.events) this.#emit(e);
         this.#wake();

@@ -11,6 +11,7 @@ export type { Clock } from './clock.js';
 export { realClock, VirtualClock } from './clock.js';
 export type { AgentPort, TaskLaunch, AttemptRef, KillReason } from './agent-port.js';
 export type { SchedulerCoreOptions, WhyAnswer } from './core.js';
+export type { EventSink } from './dispatcher.js';
 export { SchedulerCore, DEFAULT_MAX_NODES_PER_SITE } from './core.js';
 export type { CycleReport, SubmitResult, NodeSnapshot, SiteStats } from './messages.js';
 export type { WhyPending, PendingReason } from './why-pending.js';

@@ -123,7 +123,10 @@ export type DispatcherMsg =
       readonly summary: SiteSummary;
     }
   | { readonly kind: 'summary'; readonly summary: SiteSummary }
-  | { readonly kind: 'barrier-ack' };
+  | { readonly kind: 'barrier-ack' }
+  /** Private to the dispatcher: its sink made events up to `seq` durable, or failed. */
+  | { readonly kind: 'durable'; readonly seq: number }
+  | { readonly kind: 'sink-failed'; readonly message: string };
 
 // ------------------------------------------------------------------------ commands (the core's interface)
 

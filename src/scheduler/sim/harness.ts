@@ -93,7 +93,12 @@ export class Simulation {
       sites: options.script.sites,
       agents: sim.fleet,
       clock: sim.clock,
-      sink: (e) => sim.#record(e),
+      sink: {
+        write: (events) => {
+          for (const e of events) sim.#record(e);
+          return undefined;
+        },
+      },
       ...(options.backend ? { backend: options.backend } : {}),
       log: createLogger({ name: 'sim', level: 'warn' }),
     });
