@@ -40,7 +40,6 @@ export const ErrorCodes = {
   MUSTER_ERR_JOB_ENDED: 'the job has already ended',
   MUSTER_ERR_UNKNOWN_NODE: 'no node of this name has joined',
   MUSTER_ERR_UNKNOWN_SITE: 'no site of this name is configured',
-  MUSTER_ERR_STORE_FAILED: 'the event store failed to make events durable; the scheduler acknowledges nothing more until restarted',
 
   // Command line.
   MUSTER_ERR_USAGE: 'the command line is not understood',
@@ -61,7 +60,7 @@ export const ErrorCodes = {
   MUSTER_ERR_STORE_LOCKED: 'the data folder is in use by another process or another open store (lock file)',
   MUSTER_ERR_STORE_CORRUPT: 'the data folder holds damage recovery must not repair silently (not a torn tail)',
   MUSTER_ERR_STORE_CLOSED: 'the store is closed',
-  MUSTER_ERR_STORE_FAILED: 'a write or fsync of the log failed; the store refuses writes until it is reopened',
+  MUSTER_ERR_STORE_FAILED: 'a write or fsync of the log failed; the store refuses writes (and the scheduler acknowledges nothing) until reopened',
   MUSTER_ERR_STORE_ENCODE: 'an event or snapshot cannot be encoded as msgpack (symbols, huge bigints, cycles)',
 
   // A bug: an error that is not one of the above. Reported with its message; never expected.

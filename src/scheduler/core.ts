@@ -37,6 +37,8 @@ export interface SchedulerCoreOptions {
   readonly sink?: EventSink;
   /** Sequence number of the last event already in the sink's log (after recovery). */
   readonly lastSeq?: number;
+  /** The whole state rebuilt from the log (snapshot + events): the actors start from it. */
+  readonly recovered?: SchedulerState;
   /** Run cycles by themselves (servers). Simulations leave this off and call `cycle()`. */
   readonly autoCycle?: boolean;
   /** Node slots per site table. */
@@ -87,6 +89,7 @@ export class SchedulerCore {
         log: options.log ?? createLogger({ name: 'scheduler' }),
         sink: options.sink ?? { write: () => undefined },
         ...(options.lastSeq !== undefined ? { lastSeq: options.lastSeq } : {}),
+        ...(options.recovered ? { recovered: options.recovered } : {}),
         sites: new Map([...sites].sort(([a], [b]) => (a < b ? -1 : 1))),
         autoCycle: options.autoCycle ?? false,
         ...(options.backend ? { backend: options.backend } : {}),

@@ -27,12 +27,17 @@ import type { Placement, SchedulerEvent } from './events.js';
 import { JobDirectory } from './job-directory.js';
 import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, NodeMsg, QueueMsg, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
 import { nodeActor } from './node-actor.js';
+import type { RecoveredAttempt } from './node-actor.js';
+import { liveAttempts, sliceFor } from './recovery.js';
+import type { SchedulerState } from './state.js';
+import { isTerminal } from './state.js';
 import { queueActor } from './queue-actor.js';
 import { SiteView } from './site-choice.js';
 import type { SiteSummary } from './site-choice.js';
 import type { SiteEntry } from './site-registry.js';
 import { SiteRegistry } from './site-registry.js';
-import { elementOf, groupOf } from './tasks.js';
+import { groupOf } from './tasks.js';
+import { launchFor } from './launch.js';
 
 /**
  * Most candidates one cycle considers: with up to 256 tasks each, a cycle can place hundreds of thousands
@@ -62,6 +67,8 @@ export interface DispatcherOptions {
   readonly backend?: BackendName;
   /** Sequence number of the last event already in the log (recovery); 0 for a new log. */
   readonly lastSeq?: number;
+  /** The whole state rebuilt from the log: the actors start from it (see recovery.ts). */
+  readonly recovered?: SchedulerState;
 }
 
 /**
@@ -131,6 +138,50 @@ export class Dispatcher {
     this.#seq = options.lastSeq ?? 0;
     this.#durable = this.#seq;
     for (const [name, ref] of options.sites) this.#registry.addSite(name, ref);
+    if (options.recovered) this.#restore(options.recovered);
+  }
+
+  // ----------------------------------------------------------------------------------------- recovery
+
+  /** Starts every actor from the recovered whole state; nothing is emitted, nothing is dispatched again. */
+  #restore(whole: SchedulerState): void {
+    const jobs = [...whole.jobs.values()].sort((a, b) => a.order - b.order);
+    for (const job of jobs) {
+      this.#directory.add(job.id, job.tenant, job.spec);
+      if (isTerminal(job.status)) this.#directory.ended(job.id, job.status);
+    }
+    for (const [name, queue] of whole.queues) {
+      const ref = this.#o.system.spawnLocal(queueActor(name, this.#self, sliceFor(whole, name)));
+      this.#queues.set(name, { ref, spec: queue.spec });
+    }
+    const running = new Map<string, RecoveredAttempt[]>();
+    for (const { job, task, record } of liveAttempts(whole)) {
+      const entry = this.#directory.get(job)!;
+      this.#placedOn.set(`${job}#${task}`, { node: record.node!, attempt: record.attempt });
+      const launch = launchFor(entry.spec, entry.perElement, job, task, record.attempt, record.node!, whole.epoch);
+      const list = running.get(record.node!);
+      if (list) list.push({ launch, startedAt: record.startedAt });
+      else running.set(record.node!, [{ launch, startedAt: record.startedAt }]);
+    }
+    const changes = new Map<SiteEntry, NodeChange[]>();
+    for (const [name, node] of whole.nodes) {
+      const site = this.#registry.site(node.spec.site);
+      if (!site) {
+        this.#o.log.error({ node: name, site: node.spec.site }, 'recovered node belongs to a site that is not configured');
+        continue;
+      }
+      const entry = this.#registry.addNode(site, node.spec);
+      const cap = node.spec.capacity;
+      const used = node.allocated;
+      const extended: Record<string, number> = {};
+      for (const r in cap.extended) extended[r] = (cap.extended[r] ?? 0) - (used.extended[r] ?? 0);
+      const free = { cpu: cap.cpu - used.cpu, memory: cap.memory - used.memory, gpu: cap.gpu - used.gpu, extended };
+      const list = changes.get(site) ?? [];
+      list.push({ kind: 'add', node: { id: entry.id, capacity: cap, free, labels: node.spec.labels, state: node.state } });
+      changes.set(site, list);
+      this.#nodes.set(name, this.#o.system.spawnLocal(nodeActor(name, node.state, { dispatcher: this.#self, agents: this.#o.agents, clock: this.#o.clock }, running.get(name))));
+    }
+    for (const [site, list] of changes) this.#tell(site.ref, { kind: 'nodes', changes: list });
   }
 
   // ------------------------------------------------------------------------------------------ routing
@@ -346,22 +397,7 @@ export class Dispatcher {
       if (!entry) continue;
       queues.add(entry.queue);
       this.#placedOn.set(`${p.job}#${p.task}`, { node: p.node, attempt: p.attempt });
-      const group = groupOf(entry.spec, entry.perElement, p.task);
-      const launch: TaskLaunch = {
-        job: p.job,
-        task: p.task,
-        arrayIndex: elementOf(entry.perElement, p.task),
-        attempt: p.attempt,
-        epoch: e.epoch,
-        node: p.node,
-        resources: group.resources,
-        command: group.command,
-        args: group.args,
-        shell: group.shell,
-        env: group.env,
-        ...(group.workingDir !== undefined ? { workingDir: group.workingDir } : {}),
-        ...(group.timeLimitMs !== undefined ? { timeLimitMs: group.timeLimitMs } : {}),
-      };
+      const launch = launchFor(entry.spec, entry.perElement, p.job, p.task, p.attempt, p.node, e.epoch);
       const list = byNode.get(p.node);
       if (list) list.push({ launch });
       else byNode.set(p.node, [{ launch }]);

@@ -33,12 +33,29 @@ export interface NodeActorDeps {
   readonly clock: Clock;
 }
 
-export function nodeActor(name: string, initial: NodeState, deps: NodeActorDeps): ActorDefinition<NodeActorState, NodeMsg | Deadline> {
+/** An attempt the node already runs (recovery): its launch and when it started (0: not yet started). */
+export interface RecoveredAttempt {
+  readonly launch: TaskLaunch;
+  readonly startedAt: number;
+}
+
+export function nodeActor(name: string, initial: NodeState, deps: NodeActorDeps, running: readonly RecoveredAttempt[] = []): ActorDefinition<NodeActorState, NodeMsg | Deadline> {
   return defineActor<NodeActorState, NodeMsg | Deadline>({
     name: 'node',
     supervision: { decide: () => 'stop' },
     mailbox: { capacity: 1 << 20, overflow: 'reject' },
-    initial: () => ({ name, state: initial, live: new Map() }),
+    initial: (ctx) => {
+      const live = new Map<string, LiveAttempt>();
+      for (const { launch, startedAt } of running) {
+        const key = allocationKey(launch.job, launch.task);
+        const limit = launch.timeLimitMs;
+        const self = ctx.self;
+        const cancelDeadline =
+          limit !== undefined && startedAt > 0 ? deps.clock.schedule(startedAt + limit, () => ctx.tell(self, { kind: 'deadline', key, attempt: launch.attempt })) : undefined;
+        live.set(key, { launch, cancelDeadline });
+      }
+      return { name, state: initial, live };
+    },
     behaviour(state, msg, ctx) {
       switch (msg.kind) {
         case 'allocate':

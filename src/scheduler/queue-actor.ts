@@ -196,14 +196,25 @@ function why(state: QueueState, id: string): QueueWhy {
   };
 }
 
-export function queueActor(name: string, dispatcher: ActorRef<DispatcherMsg>): ActorDefinition<QueueState, QueueMsg> {
+/** The actor's state from a recovered slice: every job that has not ended is put back in its place in the order. */
+function restored(name: string, slice: SchedulerState): QueueState {
+  const state: QueueState = { name, slice, order: new PendingOrder(), cursors: new Map(), unplaced: new Map(), ending: new Set(), lastBudget: undefined };
+  const jobs = [...slice.jobs.values()].sort((a, b) => a.order - b.order);
+  for (const job of jobs) {
+    const first = job.tasks.findIndex((t) => t.state === 'pending');
+    if (!isTerminal(job.status) && first >= 0) track(state, job, first);
+  }
+  return state;
+}
+
+export function queueActor(name: string, dispatcher: ActorRef<DispatcherMsg>, slice?: SchedulerState): ActorDefinition<QueueState, QueueMsg> {
   return defineActor<QueueState, QueueMsg>({
     name: 'queue',
     // Restarting a queue actor would lose its jobs: its state comes from events, so a failure is a bug to
     // surface, not to paper over. The supervisor stops it (and the scheduler reports the error).
     supervision: { decide: () => 'stop' },
     mailbox: { capacity: 1 << 20, overflow: 'reject' },
-    initial: () => ({
+    initial: () => (slice ? restored(name, slice) : {
       name,
       slice: createState(true),
       order: new PendingOrder(),
