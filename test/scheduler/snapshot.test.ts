@@ -1,0 +1,49 @@
+import t from 'tap';
+import type { SchedulerState } from '../../src/scheduler/index.js';
+import { decodeState, encodeState } from '../../src/scheduler/index.js';
+import { closeSharedSystem, job, node, queue, simulate } from '../helpers/scheduler.js';
+
+t.teardown(closeSharedSystem);
+
+/** Plain data for deep comparison: maps as sorted entry lists. */
+function plain(state: SchedulerState): unknown {
+  const sorted = <V>(m: Map<string, V>): [string, V][] => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
+  return {
+    submitted: state.submitted,
+    epoch: state.epoch,
+    now: state.now,
+    jobs: sorted(state.jobs),
+    queues: sorted(state.queues),
+    nodes: sorted(state.nodes).map(([name, n]) => [name, { ...n, allocations: sorted(n.allocations) }]),
+    outcomes: sorted(state.outcomes),
+    idempotency: sorted(state.idempotency),
+    dependents: sorted(state.dependents),
+  };
+}
+
+t.test('a snapshot decodes to the state it was taken of, at any moment of a run', async (t) => {
+  const script = {
+    sites: ['a', 'b'],
+    queues: [queue({ name: 'q', weight: 2, limit: { cpu: '6' } })],
+    nodes: [{ spec: node('n1') }, { spec: node('n2', 'a', { cpu: '4', memory: '16Gi', gpu: 2, extended: { fpga: 1 } }) }, { spec: node('n3', 'b') }],
+    jobs: [
+      { at: 0, spec: job({ array: 5, idempotencyKey: 'k1' }), durationMs: 3000 },
+      { at: 0, spec: job({ gang: true, queue: 'q' }, { count: 3 }), durationMs: 2000 },
+      { at: 0, spec: job({ retries: { max: 2, backoff: '1s' } }), behaviour: (_t: number, a: number) => (a < 3 ? { durationMs: 500, outcome: 'failed' as const, exitCode: 1 } : { durationMs: 500, outcome: 'succeeded' as const }) },
+      { at: 100, spec: job({ dependencies: ['afterok:j-1'] }, { resources: { cpu: '1', memory: '1Gi', extended: { fpga: 1 } } }), durationMs: 1000 },
+      { at: 100, spec: job({}, { resources: { cpu: '64', memory: '1Gi' } }) },
+      { at: 200, spec: job(), durationMs: 60_000 },
+    ],
+    cancels: [{ at: 2500, job: 5 }],
+  };
+  for (const until of [0, 700, 1500, 2600, 4000, 10_000]) {
+    const sim = await simulate(script, until);
+    const bytes = encodeState(sim.state);
+    t.same(plain(decodeState(bytes)), plain(sim.state), `at ${until} ms (${bytes.length} bytes)`);
+  }
+});
+
+t.test('a snapshot of another version is refused with a code', async (t) => {
+  const { pack } = await import('msgpackr');
+  t.throws(() => decodeState(pack({ v: 99 })), { code: 'MUSTER_ERR_STORE_CORRUPT' });
+});
