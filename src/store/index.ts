@@ -1,0 +1,9 @@
+/**
+ * The store's public door: the EventStore contract (store.ts) and the embedded store on a local data
+ * folder. Everything else in this folder is internal.
+ */
+export type { AppendResult, EventStore, Recovered, Snapshot, StoredEvent } from './store.js';
+export { openEmbeddedStore } from './embedded-store.js';
+export type { EmbeddedStore, EmbeddedStoreOptions } from './embedded-store.js';
+export type { OpenFile, OpenFlags, StoreFile } from './file-system.js';
+export { GROUP_COMMIT_MAX_BYTES, GROUP_COMMIT_MAX_EVENTS, GROUP_COMMIT_WINDOW_MS, SEGMENT_BYTES_LIMIT } from './limits.js';

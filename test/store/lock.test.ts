@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import t from 'tap';
+import { openEmbeddedStore } from '../../src/store/index.js';
+import { createLogger } from '../../src/log/index.js';
+import { captureLogger } from './helpers.js';
+
+const silent = createLogger({ name: 'store', level: 'silent' });
+
+t.test('a second open of the same folder in this process is refused until the first closes', async (t) => {
+  const dir = t.testdir();
+  const first = await openEmbeddedStore({ dir, logger: silent });
+  await t.rejects(openEmbeddedStore({ dir, logger: silent }), { code: 'MUSTER_ERR_STORE_LOCKED', message: /already open in this process/ });
+  await t.rejects(openEmbeddedStore({ dir: join(dir, '.', '..', dir.split('/').pop() as string), logger: silent }), { code: 'MUSTER_ERR_STORE_LOCKED' }, 'another spelling of the same path');
+  await first.close();
+  const second = await openEmbeddedStore({ dir, logger: silent });
+  await second.close();
+});
+
+t.test('a folder locked by another live process is refused, naming its pid', async (t) => {
+  const dir = t.testdir();
+  // The other process: opens the store, says so, and waits for its stdin to close.
+  const child = spawn(process.execPath, ['--import', 'tsx', '-e', `
+    const { openEmbeddedStore } = await import(${JSON.stringify(new URL('../../src/store/index.js', import.meta.url).href)});
+    const store = await openEmbeddedStore({ dir: ${JSON.stringify(dir)} });
+    process.stdout.write('locked\\n');
+    process.stdin.resume();
+    process.stdin.on('end', async () => { await store.close(); process.exit(0); });
+  `], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await once(child.stdout, 'data');
+  await t.rejects(openEmbeddedStore({ dir, logger: silent }), { code: 'MUSTER_ERR_STORE_LOCKED', message: new RegExp(`in use by process ${child.pid}`) });
+  child.stdin.end();
+  await once(child, 'exit');
+  const store = await openEmbeddedStore({ dir, logger: silent });
+  await store.close();
+});
+
+t.test('a stale lock (its pid is not running, or it is empty) is taken over with a warning', async (t) => {
+  for (const [name, content] of [['dead pid', 'DEAD'], ['empty', '']] as const) {
+    const dir = t.testdir({ [name]: {} });
+    const folder = join(dir, name);
+    let text = content;
+    if (content === 'DEAD') {
+      const exited = spawn(process.execPath, ['-e', '0']);
+      await once(exited, 'exit');
+      text = `${exited.pid}\n`;
+    }
+    writeFileSync(join(folder, 'LOCK'), text);
+    const { logger, lines } = captureLogger();
+    const store = await openEmbeddedStore({ dir: folder, logger });
+    t.match(lines.find((l) => l.level === 40)?.msg, /taking over a stale lock/, name);
+    await store.close();
+  }
+});
