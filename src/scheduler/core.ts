@@ -65,6 +65,14 @@ export class SchedulerCore {
     this.#sites = sites;
   }
 
+  /**
+   * A snapshot of the whole state after the last event emitted so far, with that event's sequence number;
+   * resolves once that event is durable (so the snapshot can be stored). Decode with `unpackSnapshot`.
+   */
+  snapshot(): Promise<{ readonly seq: number; readonly state: Uint8Array }> {
+    return this.#ask((replyTo) => ({ kind: 'snapshot', replyTo }));
+  }
+
   /** How long each site's solver has spent placing (for benchmarks and metrics). */
   siteStats(): Promise<SiteStats[]> {
     return Promise.all([...this.#sites.values()].map((ref) => this.#system.ask<SiteStats, SiteMsg>(ref, (replyTo) => ({ kind: 'stats', replyTo }))));

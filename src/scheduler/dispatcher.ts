@@ -38,6 +38,7 @@ import type { SiteEntry } from './site-registry.js';
 import { SiteRegistry } from './site-registry.js';
 import { groupOf } from './tasks.js';
 import { launchFor } from './launch.js';
+import { packSnapshot } from './snapshot.js';
 
 /**
  * Most candidates one cycle considers: with up to 256 tasks each, a cycle can place hundreds of thousands
@@ -123,6 +124,8 @@ export class Dispatcher {
   readonly #pending: { readonly seq: number; readonly action: () => void }[] = [];
   /** Set when the sink failed: the dispatcher refuses further work. */
   #failed: string | undefined;
+  /** A snapshot being taken: the sequence number it is at and the queue slices encoded so far. */
+  #snapshot: { readonly seq: number; waiting: number; readonly slices: Uint8Array[]; readonly replyTo: ActorRef<{ readonly seq: number; readonly state: Uint8Array }>[] } | undefined;
   /** Releases waiting to go to their site, flushed at the start of each cycle (one message per site). */
   readonly #releases = new Map<SiteEntry, ReleaseItem[]>();
   #cycleWaiters: ActorRef<CycleReport>[] = [];
@@ -491,6 +494,9 @@ export class Dispatcher {
       case 'inspectQueues':
         this.#tell(msg.replyTo, [...this.#queues.values()].map((q) => q.ref));
         break;
+      case 'snapshot':
+        this.#startSnapshot(msg.replyTo);
+        break;
       default:
         assertNever(msg);
     }
@@ -701,6 +707,44 @@ export class Dispatcher {
     if (this.#cycleQueued || (this.#o.autoCycle && report.placed > 0)) this.#startCycle();
   }
 
+  // ---------------------------------------------------------------------------------------- snapshots
+
+  /**
+   * Each queue actor encodes its slice when it gets the request: every event up to the current sequence
+   * number was routed to it before, none after, so the slices and the nodes all stand at that number.
+   */
+  #startSnapshot(replyTo: ActorRef<{ readonly seq: number; readonly state: Uint8Array }>): void {
+    if (this.#snapshot) {
+      this.#snapshot.replyTo.push(replyTo);
+      return;
+    }
+    const queues = [...this.#queues.values()];
+    this.#snapshot = { seq: this.#seq, waiting: queues.length, slices: [], replyTo: [replyTo] };
+    for (const q of queues) this.#tell(q.ref, { kind: 'encode', replyTo: this.#self });
+    if (queues.length === 0) this.#finishSnapshot();
+  }
+
+  #onEncoded(bytes: Uint8Array): void {
+    const snapshot = this.#snapshot;
+    if (!snapshot) return;
+    snapshot.slices.push(bytes);
+    if (--snapshot.waiting === 0) this.#finishSnapshot();
+  }
+
+  #finishSnapshot(): void {
+    const snapshot = this.#snapshot!;
+    this.#snapshot = undefined;
+    const nodes = [...this.#registry.sites()].flatMap((site) =>
+      site.names.flatMap((name) => {
+        const entry = name === undefined ? undefined : this.#registry.node(name);
+        return entry ? [[entry.spec.name, entry.spec, entry.spec.state] as [string, unknown, string]] : [];
+      }),
+    );
+    const state = packSnapshot({ submitted: this.#directory.size, epoch: this.#o.epoch, now: this.#o.clock.now(), nodes, slices: snapshot.slices });
+    // A snapshot may only be stored once every event it covers is durable.
+    for (const to of snapshot.replyTo) this.#replyDurable(to, { seq: snapshot.seq, state });
+  }
+
   // ----------------------------------------------------------------------------------------- barriers
 
   /** Replies once every actor routed to has handled what it was sent (and what that caused, transitively). */
@@ -775,6 +819,9 @@ export class Dispatcher {
       }
       case 'barrier-ack':
         this.#onBarrierAck();
+        break;
+      case 'encoded':
+        this.#onEncoded(msg.bytes);
         break;
       default:
         this.#command(msg);

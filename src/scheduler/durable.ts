@@ -7,7 +7,7 @@ import type { EventStore } from '../store/store.js';
 import { applyEvent } from './apply.js';
 import type { EventSink } from './dispatcher.js';
 import type { SchedulerEvent } from './events.js';
-import { decodeState } from './snapshot.js';
+import { unpackSnapshot } from './snapshot.js';
 import type { SchedulerState } from './state.js';
 import { createState } from './state.js';
 
@@ -30,7 +30,7 @@ export interface RecoveredScheduler {
 
 export async function recoverScheduler(store: EventStore): Promise<RecoveredScheduler> {
   const recovered = await store.recover();
-  const state = recovered.snapshot ? decodeState(recovered.snapshot.state) : createState(false);
+  const state = recovered.snapshot ? unpackSnapshot(recovered.snapshot.state) : createState(false);
   for (const stored of recovered.events) applyEvent(state, stored.event as SchedulerEvent);
   return { state, lastSeq: recovered.lastSeq, epoch: recovered.epoch, replayed: recovered.events.length };
 }

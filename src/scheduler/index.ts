@@ -5,7 +5,7 @@ export { TASK_OUTCOMES, JOB_OUTCOMES } from './events.js';
 export type { SchedulerState, JobRecord, TaskRecord, QueueRecord, NodeRecord, Allocation, TaskState, JobStatus } from './state.js';
 export { createState, isTerminal } from './state.js';
 export { applyEvent } from './apply.js';
-export { encodeState, decodeState, SNAPSHOT_VERSION } from './snapshot.js';
+export { encodeState, decodeState, packSnapshot, unpackSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
 export type { Consequences, Kill, DependencyVerdict } from './decide.js';
 export { consequences, dependencies } from './decide.js';
 export type { Clock } from './clock.js';

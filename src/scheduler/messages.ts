@@ -46,7 +46,9 @@ export type QueueMsg =
   | { readonly kind: 'unplaced'; readonly items: readonly UnplacedInfo[] }
   | { readonly kind: 'why'; readonly job: string; readonly replyTo: ActorRef<QueueWhy> }
   | { readonly kind: 'barrier'; readonly replyTo: ActorRef<DispatcherMsg> }
-  | { readonly kind: 'inspect'; readonly replyTo: ActorRef<SchedulerState> };
+  | { readonly kind: 'inspect'; readonly replyTo: ActorRef<SchedulerState> }
+  /** Encode the slice now (between two events, so it matches the dispatcher's sequence number). */
+  | { readonly kind: 'encode'; readonly replyTo: ActorRef<DispatcherMsg> };
 
 export interface QueueWhy {
   readonly position: number | undefined;
@@ -124,6 +126,7 @@ export type DispatcherMsg =
     }
   | { readonly kind: 'summary'; readonly summary: SiteSummary }
   | { readonly kind: 'barrier-ack' }
+  | { readonly kind: 'encoded'; readonly queue: string; readonly bytes: Uint8Array }
   /** Private to the dispatcher: its sink made events up to `seq` durable, or failed. */
   | { readonly kind: 'durable'; readonly seq: number }
   | { readonly kind: 'sink-failed'; readonly message: string };
@@ -164,6 +167,8 @@ export type CoreCommand =
   | { readonly kind: 'settle'; readonly replyTo: ActorRef<true> }
   | { readonly kind: 'locate'; readonly job: string; readonly replyTo: ActorRef<JobLocation> }
   | { readonly kind: 'inspectNodes'; readonly replyTo: ActorRef<readonly ActorRef<NodeMsg>[]> }
-  | { readonly kind: 'inspectQueues'; readonly replyTo: ActorRef<readonly ActorRef<QueueMsg>[]> };
+  | { readonly kind: 'inspectQueues'; readonly replyTo: ActorRef<readonly ActorRef<QueueMsg>[]> }
+  /** A snapshot of the whole state after the last event emitted, delivered once that event is durable. */
+  | { readonly kind: 'snapshot'; readonly replyTo: ActorRef<{ readonly seq: number; readonly state: Uint8Array }> };
 
 export type DispatcherInbox = DispatcherMsg | CoreCommand;

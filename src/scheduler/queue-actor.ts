@@ -13,6 +13,7 @@ import { consequences, dependencies } from './decide.js';
 import type { SchedulerEvent } from './events.js';
 import type { DispatcherMsg, QueueMsg, QueueWhy, UnplacedInfo } from './messages.js';
 import { PendingOrder } from './pending-order.js';
+import { encodeState } from './snapshot.js';
 import type { JobRecord, SchedulerState } from './state.js';
 import { createState, isTerminal } from './state.js';
 
@@ -243,6 +244,8 @@ export function queueActor(name: string, dispatcher: ActorRef<DispatcherMsg>, sl
           return reply(msg.replyTo, { kind: 'barrier-ack' });
         case 'inspect':
           return reply(msg.replyTo, state.slice);
+        case 'encode':
+          return reply(msg.replyTo, { kind: 'encoded', queue: name, bytes: encodeState(state.slice) });
         default:
           return assertNever(msg);
       }

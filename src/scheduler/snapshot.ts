@@ -49,8 +49,8 @@ function untouched(tasks: readonly TaskRecord[]): boolean {
   return tasks.every((t) => t.state === 'pending' && t.attempt === 0 && t.failures === 0 && t.notBefore === 0);
 }
 
+/** Encodes a whole state, or a queue actor's slice (then without nodes; see `mergeSnapshot`). */
 export function encodeState(state: SchedulerState): Uint8Array {
-  if (state.partial) throw new MusterError('MUSTER_ERR_INTERNAL', 'only a whole state can be snapshotted');
   const specIndex = new Map<JobSpec, number>();
   const specs: JobSpec[] = [];
   const jobs: EncodedJob[] = [];
@@ -100,7 +100,10 @@ function addInto(target: ReturnType<typeof zero>, r: Resources): void {
 export function decodeState(bytes: Uint8Array): SchedulerState {
   const e = unpack(bytes) as Encoded;
   if (!e || e.v !== SNAPSHOT_VERSION) throw new MusterError('MUSTER_ERR_STORE_CORRUPT', `snapshot version ${String(e?.v)} is not ${SNAPSHOT_VERSION}`);
-  const state = createState(false);
+  return decodeInto(createState(false), e);
+}
+
+function decodeInto(state: SchedulerState, e: Encoded): SchedulerState {
   state.submitted = e.submitted;
   state.epoch = e.epoch;
   state.now = e.now;
@@ -146,6 +149,30 @@ export function decodeState(bytes: Uint8Array): SchedulerState {
         addInto(node.allocated as ReturnType<typeof zero>, resources);
       }
     }
+  }
+  return state;
+}
+
+/**
+ * A snapshot of the live scheduler: each queue actor encodes its own slice at the same point in the event
+ * sequence (the dispatcher asks them between two events), and the dispatcher adds the nodes. Decoding
+ * merges the slices into one whole state.
+ */
+export function packSnapshot(parts: { readonly submitted: number; readonly epoch: number; readonly now: number; readonly nodes: Encoded['nodes']; readonly slices: readonly Uint8Array[] }): Uint8Array {
+  const whole: Encoded = { v: SNAPSHOT_VERSION, submitted: parts.submitted, epoch: parts.epoch, now: parts.now, specs: [], jobs: [], queues: [], nodes: parts.nodes, outcomes: [] };
+  return pack({ whole: pack(whole), slices: parts.slices });
+}
+
+export function unpackSnapshot(bytes: Uint8Array): SchedulerState {
+  const container = unpack(bytes) as { whole?: Uint8Array; slices?: Uint8Array[] };
+  if (!container?.whole || !Array.isArray(container.slices)) throw new MusterError('MUSTER_ERR_STORE_CORRUPT', 'a snapshot container lacks its parts');
+  const state = decodeState(container.whole);
+  // Nodes first (from the container), then every slice's jobs; a slice's view of other queues' outcomes
+  // is covered by those queues' own jobs.
+  for (const slice of container.slices) {
+    const e = unpack(slice) as Encoded;
+    if (!e || e.v !== SNAPSHOT_VERSION) throw new MusterError('MUSTER_ERR_STORE_CORRUPT', `snapshot version ${String(e?.v)} is not ${SNAPSHOT_VERSION}`);
+    decodeInto(state, { ...e, nodes: [], outcomes: [], submitted: state.submitted, epoch: state.epoch, now: state.now });
   }
   return state;
 }
