@@ -62,8 +62,12 @@ export function countingFs(): { openFile: OpenFile; counts: FsCounts; fail: { on
 /** Opens the store on `dir` with a silent logger (unless one is given) and recovers it. */
 export async function openRecovered(dir: string, options: Partial<EmbeddedStoreOptions> = {}): Promise<{ store: EmbeddedStore; recovered: Awaited<ReturnType<EmbeddedStore['recover']>> }> {
   const store = await openEmbeddedStore({ logger: createLogger({ name: 'store', level: 'silent' }), ...options, dir });
-  const recovered = await store.recover();
-  return { store, recovered };
+  try {
+    return { store, recovered: await store.recover() };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
 }
 
 export function segmentFiles(dir: string): string[] {

@@ -41,7 +41,7 @@ t.test('a stale lock (its pid is not running, or it is empty) is taken over with
   for (const [name, content] of [['dead pid', 'DEAD'], ['empty', '']] as const) {
     const dir = t.testdir({ [name]: {} });
     const folder = join(dir, name);
-    let text = content;
+    let text: string = content;
     if (content === 'DEAD') {
       const exited = spawn(process.execPath, ['-e', '0']);
       await once(exited, 'exit');
