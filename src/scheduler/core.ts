@@ -65,6 +65,11 @@ export class SchedulerCore {
     this.#sites = sites;
   }
 
+  /** Resolves once every event emitted so far is durable and what waited for it (replies, dispatches) has left. */
+  sync(): Promise<true> {
+    return this.#ask((replyTo) => ({ kind: 'sync', replyTo }));
+  }
+
   /**
    * A snapshot of the whole state after the last event emitted so far, with that event's sequence number;
    * resolves once that event is durable (so the snapshot can be stored). Decode with `unpackSnapshot`.

@@ -497,6 +497,9 @@ export class Dispatcher {
       case 'snapshot':
         this.#startSnapshot(msg.replyTo);
         break;
+      case 'sync':
+        this.#replyDurable(msg.replyTo, true);
+        break;
       default:
         assertNever(msg);
     }
@@ -785,7 +788,7 @@ export class Dispatcher {
   }
 
   #handle(msg: DispatcherInbox): void {
-    if (this.#failed !== undefined && 'replyTo' in msg && msg.kind !== 'locate' && msg.kind !== 'settle') {
+    if (this.#failed !== undefined && 'replyTo' in msg && msg.kind !== 'locate' && msg.kind !== 'settle' && msg.kind !== 'cycle') {
       // Commands that would write are refused; queries (locate) and barriers still answer.
       const refusal = fail('MUSTER_ERR_STORE_FAILED', `the event store failed: ${this.#failed}`);
       if (msg.kind === 'submit') return this.#tell(msg.replyTo, msg.specs.map(() => refusal as SubmitResult));

@@ -3,7 +3,7 @@
  * before it acknowledges or dispatches), and on start the whole state is rebuilt from the newest snapshot and
  * the log after it, with the same reducer, before anything is served.
  */
-import type { EventStore } from '../store/store.js';
+import type { EventStore } from '../store/index.js';
 import { applyEvent } from './apply.js';
 import type { EventSink } from './dispatcher.js';
 import type { SchedulerEvent } from './events.js';

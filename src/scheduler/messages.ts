@@ -168,6 +168,8 @@ export type CoreCommand =
   | { readonly kind: 'locate'; readonly job: string; readonly replyTo: ActorRef<JobLocation> }
   | { readonly kind: 'inspectNodes'; readonly replyTo: ActorRef<readonly ActorRef<NodeMsg>[]> }
   | { readonly kind: 'inspectQueues'; readonly replyTo: ActorRef<readonly ActorRef<QueueMsg>[]> }
+  /** Replies once every event emitted so far is durable (and everything waiting for them has been sent). */
+  | { readonly kind: 'sync'; readonly replyTo: ActorRef<true> }
   /** A snapshot of the whole state after the last event emitted, delivered once that event is durable. */
   | { readonly kind: 'snapshot'; readonly replyTo: ActorRef<{ readonly seq: number; readonly state: Uint8Array }> };
 
