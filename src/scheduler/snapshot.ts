@@ -6,7 +6,16 @@
  * untouched (pending, no attempt yet) is written without its task list. Everything derivable (idempotency
  * keys, dependents, node and queue totals) is rebuilt on decode rather than stored.
  */
-import { pack, unpack } from 'msgpackr';
+import { Packr } from 'msgpackr';
+
+/**
+ * msgpack with records: each object shape (a spec, a task group, resources) is written once and then
+ * referred to, which makes snapshots smaller and decoding several times faster than plain maps. The
+ * record definitions travel inside each snapshot, so any reader decodes it.
+ */
+const packr = new Packr({ useRecords: true });
+const pack = (value: unknown): Uint8Array => packr.pack(value);
+const unpack = (bytes: Uint8Array): unknown => packr.unpack(bytes);
 import { MusterError } from '../errors/index.js';
 import type { JobSpec, Resources } from '../model/index.js';
 import type { JobOutcome } from './events.js';
