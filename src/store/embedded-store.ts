@@ -128,7 +128,17 @@ export class EmbeddedStore implements EventStore {
     });
   }
 
-  async append(epoch: number, events: readonly unknown[]): Promise<AppendResult> {
+  append(epoch: number, events: readonly unknown[]): Promise<AppendResult> {
+    // Not `async`: the committer's promise is returned as it is (one promise per append, not two).
+    try {
+      return this.#committerFor(epoch, events).append(epoch, events);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Checks an append's arguments and epoch; the committer it goes to. */
+  #committerFor(epoch: number, events: readonly unknown[]): GroupCommitter {
     this.#checkOpen();
     if (!Number.isSafeInteger(epoch) || epoch < 0 || epoch > EPOCH_LIMIT) {
       throw rangeError('MUSTER_ERR_INVALID_VALUE', `an epoch must be an integer from 0 to ${EPOCH_LIMIT}, not ${String(epoch)}`);
@@ -141,7 +151,7 @@ export class EmbeddedStore implements EventStore {
       }
       throw rangeError('MUSTER_ERR_INVALID_VALUE', `epoch ${epoch} was never opened (the newest is ${this.#newestEpoch}); recover() returns the epoch to write with`);
     }
-    return writing.committer.append(epoch, events);
+    return writing.committer;
   }
 
   writeSnapshot(seq: number, state: Uint8Array): Promise<void> {

@@ -25,7 +25,7 @@ export const FLAG_APPEND_END = 1;
  * Plain msgpack, no record extension: every record must decode on its own, years later, without the
  * structure table a packer builds up in one process.
  */
-const packr = new Packr({ useRecords: false, moreTypes: false });
+const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
 
 /**
  * The event's msgpack bytes (a view into the packer's scratch memory: copy it before the next call).
@@ -55,17 +55,20 @@ export function recordBytes(payloadBytes: number): number {
   return RECORD_HEADER_BYTES + payloadBytes;
 }
 
+/** Seq, epoch and flags of the record being written: the checksum starts over them without a slice. */
+const headerScratch = Buffer.alloc(RECORD_HEADER_BYTES - 8);
+
 /** Writes one record at `offset` of `target` (which must have room) and returns the offset after it. */
 export function writeRecord(target: Buffer, offset: number, seq: number, epoch: number, last: boolean, payload: Uint8Array): number {
-  const start = offset;
-  target.writeUInt32LE(payload.length, start);
-  target.writeDoubleLE(seq, start + 8);
-  target.writeUInt32LE(epoch, start + 16);
-  target.writeUInt32LE(last ? FLAG_APPEND_END : 0, start + 20); // flags byte, then three zero bytes
-  target.set(payload, start + RECORD_HEADER_BYTES);
-  const end = start + RECORD_HEADER_BYTES + payload.length;
-  target.writeUInt32LE(crc32(target.subarray(start + 8, end)), start + 4);
-  return end;
+  headerScratch.writeDoubleLE(seq, 0);
+  headerScratch.writeUInt32LE(epoch, 8);
+  headerScratch.writeUInt32LE(last ? FLAG_APPEND_END : 0, 12); // flags byte, then three zero bytes
+  target.writeUInt32LE(payload.length, offset);
+  // crc32(b, crc32(a)) is the CRC of a followed by b: the same checksum as over the contiguous bytes.
+  target.writeUInt32LE(crc32(payload, crc32(headerScratch)), offset + 4);
+  headerScratch.copy(target, offset + 8);
+  target.set(payload, offset + RECORD_HEADER_BYTES);
+  return offset + RECORD_HEADER_BYTES + payload.length;
 }
 
 /** A record that passed every check of `checkRecord`. */
