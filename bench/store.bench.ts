@@ -23,6 +23,7 @@ import { createLogger } from '../src/log/index.js';
 import { GROUP_COMMIT_MAX_BYTES, GROUP_COMMIT_MAX_EVENTS, GROUP_COMMIT_WINDOW_MS, openEmbeddedStore, type EmbeddedStoreOptions } from '../src/store/index.js';
 import { isJobSubmitted, jobSubmitted } from '../test/store/fixtures/events.js';
 import { defineBenchmark, sampleRate, type BenchContext } from './lib/index.js';
+import { pendingMemoryCase, recoveryCase } from './store-state.js';
 
 /** Temporary data folders for one run; all removed when the run ends. */
 export class Scratch {
@@ -122,7 +123,8 @@ const groupCommit: StoreCase = async (ctx, scratch) => {
 };
 
 /** In run order; a case's baseline comes before it. */
-const CASES: readonly StoreCase[] = [fsyncPerEvent, groupCommit];
+// recovery-1m and bytes-per-pending-job measure the scheduler's state on the store (bench/store-state.ts).
+const CASES: readonly StoreCase[] = [fsyncPerEvent, groupCommit, recoveryCase, pendingMemoryCase];
 
 export default defineBenchmark({
   name: 'store',
