@@ -7,7 +7,7 @@ import { createActorSystem } from '../../src/actors/index.js';
 import { createLogger } from '../../src/log/index.js';
 import type { JobSpec, NodeSpec, QueueSpec } from '../../src/model/index.js';
 import { formatProblem, validateJob, validateNode, validateQueue } from '../../src/model/index.js';
-import type { SchedulerState, SimScript } from '../../src/scheduler/index.js';
+import type { AgentPort, SchedulerState, SimScript, TaskLaunch } from '../../src/scheduler/index.js';
 import { Simulation } from '../../src/scheduler/index.js';
 import { jobSpec, nodeSpec, queueSpec, taskSpec } from './specs.js';
 import type { Raw } from './specs.js';
@@ -63,4 +63,13 @@ export function rebuiltJobs(state: SchedulerState): Map<string, unknown> {
 
 function comparable(j: SchedulerState['jobs'] extends Map<string, infer J> ? J : never): unknown {
   return { status: j.status, reason: j.reason, cancel: j.cancelRequested, tasks: j.tasks.map((t) => ({ ...t })) };
+}
+
+/** An agent port that records what it is told to start (and ignores kills). */
+export class RecordingAgents implements AgentPort {
+  readonly started: TaskLaunch[] = [];
+  start(_node: string, launch: TaskLaunch): void {
+    this.started.push(launch);
+  }
+  kill(): void {}
 }

@@ -5,17 +5,10 @@
 import type { Labels, NodeState, Resources, Selector, Strategy } from '../../src/model/index.js';
 import type { NodeChange, NodeInput, PlacementRequest } from '../../src/placement/index.js';
 
-/** mulberry32: a small, fast, seeded PRNG; returns floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded as prng } from '../../bench/workloads/random.js';
+
+/** mulberry32: a small, fast, seeded PRNG (shared with the scheduler workload); floats in [0, 1). */
+export { prng };
 
 export type Rand = () => number;
 export const int = (rand: Rand, lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));

@@ -1,7 +1,7 @@
 import t from 'tap';
-import type { AgentPort, SchedulerEvent, TaskLaunch } from '../../src/scheduler/index.js';
+import type { SchedulerEvent } from '../../src/scheduler/index.js';
 import { SchedulerCore, VirtualClock } from '../../src/scheduler/index.js';
-import { closeSharedSystem, job, node, sharedSystem } from '../helpers/scheduler.js';
+import { RecordingAgents, closeSharedSystem, job, node, sharedSystem } from '../helpers/scheduler.js';
 
 t.teardown(closeSharedSystem);
 
@@ -20,13 +20,6 @@ class GatedSink {
   }
 }
 
-class RecordingAgents implements AgentPort {
-  readonly started: TaskLaunch[] = [];
-  start(_node: string, launch: TaskLaunch): void {
-    this.started.push(launch);
-  }
-  kill(): void {}
-}
 
 function tracked<T>(p: Promise<T>): { done: () => boolean; value: Promise<T> } {
   let done = false;

@@ -1,19 +1,12 @@
 import t from 'tap';
 import { createLogger } from '../../src/log/index.js';
-import type { AgentPort, SchedulerEvent, SchedulerState, TaskLaunch } from '../../src/scheduler/index.js';
+import type { SchedulerEvent, SchedulerState } from '../../src/scheduler/index.js';
 import { applyEvent, createState, recoverScheduler, SchedulerCore, storeSink, VirtualClock } from '../../src/scheduler/index.js';
 import { openEmbeddedStore } from '../../src/store/index.js';
-import { closeSharedSystem, job, node, rebuiltJobs, sharedSystem } from '../helpers/scheduler.js';
+import { RecordingAgents, closeSharedSystem, job, node, rebuiltJobs, sharedSystem } from '../helpers/scheduler.js';
 
 t.teardown(closeSharedSystem);
 
-class RecordingAgents implements AgentPort {
-  readonly started: TaskLaunch[] = [];
-  start(_node: string, launch: TaskLaunch): void {
-    this.started.push(launch);
-  }
-  kill(): void {}
-}
 
 const quiet = createLogger({ name: 'test-store', level: 'silent' });
 

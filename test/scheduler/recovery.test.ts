@@ -1,17 +1,10 @@
 import t from 'tap';
-import type { AgentPort, SchedulerEvent, TaskLaunch } from '../../src/scheduler/index.js';
+import type { SchedulerEvent } from '../../src/scheduler/index.js';
 import { applyEvent, createState, SchedulerCore, VirtualClock } from '../../src/scheduler/index.js';
-import { closeSharedSystem, job, liveJobs, node, rebuiltJobs, sharedSystem, simulate } from '../helpers/scheduler.js';
+import { RecordingAgents, closeSharedSystem, job, liveJobs, node, rebuiltJobs, sharedSystem, simulate } from '../helpers/scheduler.js';
 
 t.teardown(closeSharedSystem);
 
-class RecordingAgents implements AgentPort {
-  readonly started: TaskLaunch[] = [];
-  start(_node: string, launch: TaskLaunch): void {
-    this.started.push(launch);
-  }
-  kill(): void {}
-}
 
 function rebuild(events: readonly SchedulerEvent[]) {
   const state = createState(false);
