@@ -159,7 +159,9 @@ t.test('a restarted worker can talk to the other worker again (mesh re-wired, wa
 });
 
 t.test('admin over comlink: timeouts, and rejection when the worker dies', async (t) => {
-  const s = await system(t, { adminTimeoutMs: 200 });
+  // Long enough that the first spawn (which compiles the producer module in the worker under tsx) never
+  // times out on a loaded 2-core CI machine; the stuck call below times out all the same, just later.
+  const s = await system(t, { adminTimeoutMs: 3000 });
   const victim = await s.spawn(1, counter, { start: 0 });
   const admin = s.admin(1);
   t.equal((await admin.stats()).actors.length, 1);
