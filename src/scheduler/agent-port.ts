@@ -3,10 +3,10 @@
  * agent endpoint; simulations plug in a virtual fleet. Agents answer through the scheduler core
  * (`taskStarted`, `taskEnded`), never through this port.
  */
-import type { Resources } from '../model/index.js';
+import type { TaskGroup } from '../model/index.js';
 
-/** Everything an agent needs to run one task attempt. */
-export interface TaskLaunch {
+/** Everything an agent needs to run one task attempt: its identity, and what its task group says to run. */
+export interface TaskLaunch extends Pick<TaskGroup, 'resources' | 'command' | 'args' | 'shell' | 'env' | 'workingDir' | 'timeLimitMs'> {
   readonly job: string;
   readonly task: number;
   /** Index of the task's array element (0 for a job that is not an array). */
@@ -15,13 +15,6 @@ export interface TaskLaunch {
   /** The epoch of the decision; agents refuse commands older than the newest they have seen. */
   readonly epoch: number;
   readonly node: string;
-  readonly resources: Resources;
-  readonly command: string;
-  readonly args: readonly string[];
-  readonly shell: boolean;
-  readonly env: Readonly<Record<string, string>>;
-  readonly workingDir?: string;
-  readonly timeLimitMs?: number;
 }
 
 export interface AttemptRef {

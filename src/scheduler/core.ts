@@ -15,7 +15,7 @@ import type { Clock } from './clock.js';
 import { realClock } from './clock.js';
 import { dispatcherActor } from './dispatcher.js';
 import type { EventSink } from './dispatcher.js';
-import type { TaskOutcome } from './events.js';
+import type { TaskEndReport, TaskStartReport } from './events.js';
 import type { CommandResult, CycleReport, DispatcherInbox, JobLocation, NodeMsg, NodeSnapshot, QueueMsg, QueueWhy, SiteMsg, SiteStats, SubmitResult } from './messages.js';
 import type { makeSiteActor } from './site-actor.js';
 import type { SchedulerState } from './state.js';
@@ -142,12 +142,12 @@ export class SchedulerCore {
   }
 
   /** An agent reports that an attempt started. */
-  taskStarted(report: { job: string; task: number; attempt: number; node: string }): void {
+  taskStarted(report: TaskStartReport): void {
     this.#system.tell(this.#dispatcher, { kind: 'started', ...report });
   }
 
   /** An agent reports how an attempt ended. */
-  taskEnded(report: { job: string; task: number; attempt: number; node: string; outcome: TaskOutcome; exitCode?: number; reason?: string }): void {
+  taskEnded(report: TaskEndReport): void {
     this.#system.tell(this.#dispatcher, { kind: 'ended', ...report });
   }
 

@@ -47,3 +47,7 @@ export type SchedulerEvent =
   | { readonly kind: 'JobEnded'; readonly at: number; readonly job: string; readonly outcome: JobOutcome; readonly reason?: string };
 
 export type SchedulerEventKind = SchedulerEvent['kind'];
+
+/** What an agent reports when an attempt starts, and when it ends (the events without their time). */
+export type TaskStartReport = Omit<Extract<SchedulerEvent, { kind: 'TaskStarted' }>, 'kind' | 'at'> & { readonly node: string };
+export type TaskEndReport = Omit<Extract<SchedulerEvent, { kind: 'TaskEnded' }>, 'kind' | 'at'>;

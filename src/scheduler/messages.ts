@@ -14,7 +14,7 @@ import type { NodeChange, PlacementRequest, ReasonCounts, ReleaseItem } from '..
 import type { KillReason, TaskLaunch } from './agent-port.js';
 import type { Candidate } from './candidates.js';
 import type { Kill } from './decide.js';
-import type { JobOutcome, Placement, SchedulerEvent, TaskOutcome } from './events.js';
+import type { JobOutcome, Placement, SchedulerEvent, TaskEndReport, TaskStartReport } from './events.js';
 import type { SiteSummary } from './site-choice.js';
 import type { SchedulerState } from './state.js';
 
@@ -152,17 +152,8 @@ export type CoreCommand =
   | { readonly kind: 'nodeState'; readonly node: string; readonly state: NodeState; readonly reason?: string; readonly replyTo: ActorRef<CommandResult> }
   | { readonly kind: 'submit'; readonly tenant: string; readonly specs: readonly JobSpec[]; readonly replyTo: ActorRef<readonly SubmitResult[]> }
   | { readonly kind: 'cancel'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }
-  | { readonly kind: 'started'; readonly job: string; readonly task: number; readonly attempt: number; readonly node: string }
-  | {
-      readonly kind: 'ended';
-      readonly job: string;
-      readonly task: number;
-      readonly attempt: number;
-      readonly node: string;
-      readonly outcome: TaskOutcome;
-      readonly exitCode?: number;
-      readonly reason?: string;
-    }
+  | ({ readonly kind: 'started' } & TaskStartReport)
+  | ({ readonly kind: 'ended' } & TaskEndReport)
   | { readonly kind: 'cycle'; readonly replyTo: ActorRef<CycleReport> }
   | { readonly kind: 'settle'; readonly replyTo: ActorRef<true> }
   | { readonly kind: 'locate'; readonly job: string; readonly replyTo: ActorRef<JobLocation> }

@@ -5,12 +5,12 @@
  */
 import type { AgentPort, AttemptRef, KillReason, TaskLaunch } from '../agent-port.js';
 import type { VirtualClock } from '../clock.js';
-import type { TaskOutcome } from '../events.js';
+import type { TaskEndReport, TaskStartReport } from '../events.js';
 import type { AttemptBehaviour } from './script.js';
 
 export interface FleetReports {
-  started(report: { job: string; task: number; attempt: number; node: string }): void;
-  ended(report: { job: string; task: number; attempt: number; node: string; outcome: TaskOutcome; exitCode?: number; reason?: string }): void;
+  started(report: TaskStartReport): void;
+  ended(report: TaskEndReport): void;
 }
 
 export class VirtualFleet implements AgentPort {
