@@ -105,7 +105,6 @@ export class SchedulerCore {
         ...(options.recovered ? { recovered: options.recovered } : {}),
         sites: new Map([...sites].sort(([a], [b]) => (a < b ? -1 : 1))),
         autoCycle: options.autoCycle ?? false,
-        ...(options.backend ? { backend: options.backend } : {}),
       }),
     );
     return new SchedulerCore(system, dispatcher, sites);

@@ -11,11 +11,11 @@
  * - It keeps what routing needs and nobody else owns: the job directory and the site registry.
  */
 import type { ActorDefinition, ActorRef, ActorSystem, AnyRef } from '../actors/index.js';
-import { assertNever, defineActor, reply, same } from '../actors/index.js';
+import { assertNever, defineActor, same } from '../actors/index.js';
 import type { Logger } from '../log/index.js';
-import type { JobSpec, NodeSpec, NodeState, QueueSpec, Resources } from '../model/index.js';
-import type { BackendName, NodeChange, ReleaseItem } from '../placement/index.js';
-import { placementLimits } from '../placement/index.js';
+import type { JobSpec, NodeSpec, QueueSpec, Resources } from '../model/index.js';
+import type { NodeChange, ReleaseItem } from '../placement/index.js';
+import { placementLimits, REASONS } from '../placement/index.js';
 import type { AgentPort, TaskLaunch } from './agent-port.js';
 import type { Candidate } from './candidates.js';
 import type { Clock } from './clock.js';
@@ -33,7 +33,6 @@ import type { SchedulerState } from './state.js';
 import { isTerminal } from './state.js';
 import { queueActor } from './queue-actor.js';
 import { SiteView } from './site-choice.js';
-import type { SiteSummary } from './site-choice.js';
 import type { SiteEntry } from './site-registry.js';
 import { SiteRegistry } from './site-registry.js';
 import { groupOf } from './tasks.js';
@@ -49,10 +48,6 @@ export const MAX_CYCLE_CANDIDATES = 4096;
 /** Rounds per cycle: a candidate a site returns is tried on up to this many sites in all before it waits. */
 export const MAX_ROUNDS = 3;
 
-export interface SiteSpawner {
-  spawnSite(site: string): Promise<ActorRef<SiteMsg>>;
-}
-
 export interface DispatcherOptions {
   readonly system: ActorSystem;
   readonly clock: Clock;
@@ -65,7 +60,6 @@ export interface DispatcherOptions {
   readonly sites: ReadonlyMap<string, ActorRef<SiteMsg>>;
   /** Run a cycle by itself whenever something may have become placeable (servers); simulations drive cycles. */
   readonly autoCycle: boolean;
-  readonly backend?: BackendName;
   /** Sequence number of the last event already in the log (recovery); 0 for a new log. */
   readonly lastSeq?: number;
   /** The whole state rebuilt from the log: the actors start from it (see recovery.ts). */
@@ -635,13 +629,13 @@ export class Dispatcher {
     candidates.forEach((c, j) => {
       const status = msg.result[j * JOB_OUT] ?? 2;
       const start = base + (msg.taskStart[j] ?? 0);
-      let placedDemand = 0;
+      let placedTasks = 0;
       for (let k = 0; k < c.tasks.length; k++) {
         const id = msg.result[start + k] ?? -1;
         const node = id >= 0 ? site.names[id] : undefined;
         if (node === undefined) continue;
         cycle.placements.push({ job: c.job, task: c.tasks[k]!, attempt: c.attempts[k]!, node });
-        placedDemand++;
+        placedTasks++;
       }
       if (status === 0) {
         cycle.unplaced.delete(c);
@@ -649,16 +643,16 @@ export class Dispatcher {
       }
       // Refund what the site could not place, note why, and try another site in the next round.
       const account = cycle.accounts.get(c.queue);
-      if (account) charge(account, scaleDemand(c, c.tasks.length - placedDemand), -1);
+      if (account) charge(account, scaleDemand(c, c.tasks.length - placedTasks), -1);
       const reasons = { group: msg.result[j * JOB_OUT + 1] ?? -1 } as Record<string, number>;
-      placementReasons.forEach((name, i) => (reasons[name] = msg.result[j * JOB_OUT + 2 + i] ?? 0));
+      REASONS.forEach((name, i) => (reasons[name] = msg.result[j * JOB_OUT + 2 + i] ?? 0));
       const info = cycle.unplaced.get(c);
       cycle.unplaced.set(c, { job: c.job, at: cycle.now, sites: { ...(info?.sites ?? {}), [msg.site]: reasons as never } });
       const tried = cycle.tried.get(c) ?? new Set<string>();
       tried.add(msg.site);
       cycle.tried.set(c, tried);
       // Only a candidate with nothing placed retries whole; a partly placed one waits for the next cycle.
-      if (placedDemand === 0) cycle.retry.push(c);
+      if (placedTasks === 0) cycle.retry.push(c);
     });
     if (--round.waiting > 0) return;
     cycle.views = [...this.#registry.sites()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((s) => new SiteView(s.summary));
@@ -833,8 +827,6 @@ export class Dispatcher {
 
 }
 
-const placementReasons = ['notReady', 'labels', 'distinct', 'cpu', 'memory', 'gpu', 'extended'] as const;
-
 function scaleDemand(c: Candidate, unplacedTasks: number): Resources {
   if (unplacedTasks === c.tasks.length) return c.demand;
   const f = unplacedTasks / c.tasks.length;
@@ -859,4 +851,3 @@ export function dispatcherActor(options: DispatcherOptions): ActorDefinition<Dis
   });
 }
 
-export type { SiteSummary, SiteEntry };
