@@ -44,6 +44,12 @@ export const ErrorCodes = {
   // Command line.
   MUSTER_ERR_USAGE: 'the command line is not understood',
 
+  // Client library (src/client): what a client reports when the server does not answer. Errors the server
+  // sends keep the server's code.
+  MUSTER_ERR_UNREACHABLE: 'no server endpoint could be reached (refused, unresolvable, TLS or upgrade failure) within the connect timeout',
+  MUSTER_ERR_REQUEST_TIMEOUT: 'a request to the server got no reply within its timeout',
+  MUSTER_ERR_CLIENT_CLOSED: 'the client was closed before the request completed',
+
   // Actor runtime (src/actors): mailboxes, asks, hosts on worker threads, the admin API, the CPU pool.
   MUSTER_ERR_MAILBOX_FULL: 'an actor mailbox is at its capacity and its overflow policy rejects the message',
   MUSTER_ERR_ASK_TIMEOUT: 'an ask got no reply within its timeout',
