@@ -68,6 +68,7 @@ export const ErrorCodes = {
   MUSTER_ERR_STORE_CLOSED: 'the store is closed',
   MUSTER_ERR_STORE_FAILED: 'a write or fsync of the log failed; the store refuses writes (and the scheduler acknowledges nothing) until reopened',
   MUSTER_ERR_STORE_ENCODE: 'an event or snapshot cannot be encoded as msgpack (symbols, huge bigints, cycles)',
+  MUSTER_ERR_HISTORY_TRIMMED: 'the event history no longer starts at seq 1 (retention or compaction dropped the oldest events); the message names the first seq kept',
 
   // A bug: an error that is not one of the above. Reported with its message; never expected.
   MUSTER_ERR_INTERNAL: 'an unexpected internal error',

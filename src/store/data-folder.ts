@@ -7,6 +7,7 @@
  *   segment-<first seq, 20 digits>.log   records (record-codec.ts), seqs consecutive across files
  *   snapshot-<seq, 20 digits>.snap    the newest snapshot (snapshot-file.ts)
  *   *.tmp                             a replacement being written; removed on open
+ *   history/segment-<first seq>.log   segments compaction archived (for replay), oldest dropped first
  */
 import { readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ import { writeAll, type OpenFile } from './file-system.js';
 
 export const LOCK_FILE = 'LOCK';
 export const META_FILE = 'meta.json';
+/** The subfolder compaction moves covered segments into; recovery never looks there. */
+export const HISTORY_FOLDER = 'history';
 const TEMPORARY_SUFFIX = '.tmp';
 const SEGMENT = /^segment-(\d{20})\.log$/;
 const SNAPSHOT = /^snapshot-(\d{20})\.snap$/;

@@ -12,11 +12,12 @@ import { resolve } from 'node:path';
 import { createLogger, type Logger } from '../log/index.js';
 import { MusterError, rangeError, typeError } from '../errors/index.js';
 import type { AppendResult, EventStore, Recovered, Snapshot } from './store.js';
-import { ignoreMissing, listFolder, syncFolder } from './data-folder.js';
+import { HISTORY_FOLDER, ignoreMissing, listFolder, syncFolder, type FolderEntry } from './data-folder.js';
 import { openNodeFile, type OpenFile } from './file-system.js';
 import { acquireFolderLock, type FolderLock } from './folder-lock.js';
 import { GroupCommitter } from './group-commit.js';
-import { EPOCH_LIMIT, GROUP_COMMIT_MAX_BYTES, GROUP_COMMIT_MAX_EVENTS, GROUP_COMMIT_WINDOW_MS, SEGMENT_BYTES_LIMIT } from './limits.js';
+import { archiveSegments } from './history-archive.js';
+import { EPOCH_LIMIT, GROUP_COMMIT_MAX_BYTES, GROUP_COMMIT_MAX_EVENTS, GROUP_COMMIT_WINDOW_MS, HISTORY_BYTES_LIMIT, SEGMENT_BYTES_LIMIT } from './limits.js';
 import { scanLog } from './log-scan.js';
 import { readMeta, STORE_FORMAT, writeMeta } from './meta.js';
 import { SegmentWriter } from './segment-writer.js';
@@ -35,6 +36,11 @@ export interface EmbeddedStoreOptions {
   readonly commitMaxBytes?: number;
   /** Default `GROUP_COMMIT_MAX_EVENTS`. */
   readonly commitMaxEvents?: number;
+  /**
+   * The most bytes of archived segments `compact()` keeps in `history/` for replay (oldest dropped first).
+   * Default `HISTORY_BYTES_LIMIT` (1 GiB); 0 deletes covered segments instead of archiving them.
+   */
+  readonly historyBytes?: number;
   /** The file-system seam (file-system.ts); tests count or fail writes through it. */
   readonly openFile?: OpenFile;
 }
@@ -42,6 +48,10 @@ export interface EmbeddedStoreOptions {
 /** Locks the data folder (creating it if needed) and returns the store; call `recover()` next. */
 export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
   const dir = resolve(options.dir);
+  const { historyBytes } = options;
+  if (historyBytes !== undefined && !(historyBytes >= 0)) {
+    throw rangeError('MUSTER_ERR_INVALID_VALUE', `historyBytes must be 0 or more (0 keeps no history), not ${String(historyBytes)}`);
+  }
   const log = options.logger ?? createLogger({ name: 'store' });
   await mkdir(dir, { recursive: true });
   const lock = await acquireFolderLock(dir, log);
@@ -184,19 +194,21 @@ export class EmbeddedStore implements EventStore {
     return this.#exclusive(async () => {
       const { writer } = this.#requireWriting('compact');
       const { segments } = await listFolder(this.#dir);
-      let removed = 0;
       // A segment is covered when the next one starts at or before the seq after the snapshot. The last
       // segment is never covered (appends go there), nor the writer's current one.
+      const covered: FolderEntry[] = [];
       for (let i = 0; i + 1 < segments.length; i++) {
         const segment = segments[i];
         const next = segments[i + 1];
         if (segment === undefined || next === undefined || next.seq - 1 > this.#snapshotSeq || segment.path === writer.currentPath) break;
-        await unlink(segment.path).catch(ignoreMissing);
-        removed++;
+        covered.push(segment);
       }
-      if (removed > 0) {
-        await syncFolder(this.#openFile, this.#dir);
-        this.#log.info({ dir: this.#dir, removed, snapshotSeq: this.#snapshotSeq }, `compacted: removed ${removed} segments covered by the snapshot at seq ${this.#snapshotSeq}`);
+      const { archived, dropped } = await archiveSegments(this.#openFile, this.#dir, covered, this.#options.historyBytes ?? HISTORY_BYTES_LIMIT);
+      if (covered.length > 0) {
+        this.#log.info(
+          { dir: this.#dir, covered: covered.length, archived, dropped, snapshotSeq: this.#snapshotSeq },
+          `compacted: ${covered.length} segments covered by the snapshot at seq ${this.#snapshotSeq}; ${archived} archived in ${HISTORY_FOLDER}/, ${dropped} deleted`,
+        );
       }
     });
   }

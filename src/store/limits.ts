@@ -1,7 +1,7 @@
 /**
- * Every bound of the embedded store, with why it has its value. Options may override the first three
- * (tests use small segments; the fsync-per-event baseline uses a zero window); the record limit is part of
- * the file format.
+ * Every bound of the embedded store, with why it has its value. Options may override the segment size, the
+ * group-commit bounds and the history's size (tests use small segments; the fsync-per-event baseline uses a
+ * zero window); the record limit is part of the file format.
  */
 
 /**
@@ -11,6 +11,13 @@
  * milliseconds.
  */
 export const SEGMENT_BYTES_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * The most bytes of archived segments `compact()` keeps in `history/` for replay; the oldest go first. 1 GiB:
+ * at about 250 bytes per event, some four million events — weeks of a busy cluster's history, enough to
+ * replay what led to today — while staying a small fraction of a server's disk. 0 keeps no history.
+ */
+export const HISTORY_BYTES_LIMIT = 1024 * 1024 * 1024;
 
 /**
  * How long the first append of a group waits for others before the group is written, when no write is in
