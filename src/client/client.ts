@@ -1,0 +1,197 @@
+/**
+ * `createClient`: the muster client. Submissions, cancels and watches go over one WebSocket to
+ * `/v1/submit` (see `SubmitSession`); reads go over HTTP (see `HttpApi`).
+ *
+ * Every job submitted carries an idempotency key: the caller's, or one the client makes (a random prefix
+ * per client and a counter), so a frame resent after a reconnect never creates a job twice.
+ */
+import { randomBytes } from 'node:crypto';
+import { MusterError } from '../errors/index.js';
+import type { BackoffOptions } from './backoff.js';
+import { parseEndpoints } from './endpoints.js';
+import type { Query } from './http-api.js';
+import { HttpApi } from './http-api.js';
+import type { SubmitResult } from './wire.js';
+import { DEFAULT_BATCH_WINDOW_MS, DEFAULT_MAX_JOBS_PER_FRAME, SubmitBatcher } from './submit-batcher.js';
+import { SubmitSession } from './submit-session.js';
+import type { WatchOptions } from './watch.js';
+import { Watch } from './watch.js';
+import type {
+  CancelResult,
+  JobDetailView,
+  JobPage,
+  JobSpecInput,
+  JobView,
+  NodeView,
+  QueueView,
+  ServerFrame,
+  SiteView,
+  WatchFilter,
+  WhyView,
+} from './wire.js';
+
+/** A request's reply deadline by default: generous, since a submit is answered only once it is durable. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/** How long requests wait for a first connection (over every endpoint, with backoff) before failing. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** Job ids per cancel frame: cancels are small, but one frame should not hold an unbounded list. */
+const MAX_CANCELS_PER_FRAME = 1_000;
+
+export interface ClientOptions {
+  /** Server endpoints, tried in order: an array, or one comma-separated string. */
+  readonly endpoints: string | readonly string[];
+  readonly token?: string;
+  readonly requestTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+  /** Automatic batching of `submit` calls: at most `maxJobs` per frame, gathered for `windowMs`. */
+  readonly batch?: { readonly maxJobs?: number; readonly windowMs?: number };
+  readonly backoff?: BackoffOptions;
+  readonly maxFrameBytes?: number;
+  readonly pingIntervalMs?: number;
+}
+
+export interface SubmitOptions {
+  /** Admin only: submit on behalf of this tenant. */
+  readonly tenant?: string;
+}
+
+export interface JobsQuery {
+  readonly queue?: string;
+  readonly tenant?: string;
+  readonly status?: string;
+  readonly limit?: number;
+  readonly after?: string;
+}
+
+export interface NodesQuery {
+  readonly site?: string;
+  readonly state?: string;
+}
+
+export class MusterClient {
+  readonly #session: SubmitSession;
+  readonly #http: HttpApi;
+  readonly #batcher: SubmitBatcher;
+  readonly #keyPrefix = `c-${randomBytes(9).toString('base64url')}-`;
+  #keys = 0;
+
+  constructor(options: ClientOptions) {
+    const endpoints = parseEndpoints(options.endpoints);
+    const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const auth = options.token !== undefined ? { token: options.token } : {};
+    this.#session = new SubmitSession({
+      endpoints,
+      ...auth,
+      requestTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+      ...(options.maxFrameBytes !== undefined ? { maxFrameBytes: options.maxFrameBytes } : {}),
+      ...(options.pingIntervalMs !== undefined ? { pingIntervalMs: options.pingIntervalMs } : {}),
+    });
+    this.#http = new HttpApi({ endpoints, ...auth, timeoutMs: requestTimeoutMs });
+    this.#batcher = new SubmitBatcher({
+      maxJobs: options.batch?.maxJobs ?? DEFAULT_MAX_JOBS_PER_FRAME,
+      windowMs: options.batch?.windowMs ?? DEFAULT_BATCH_WINDOW_MS,
+      send: (jobs, tenant) => this.#sendSubmit(jobs, tenant),
+    });
+  }
+
+  /** The WebSocket URL in use, or undefined while there is no connection. */
+  get connectedTo(): string | undefined {
+    return this.#session.connectedTo;
+  }
+
+  /** Opens the WebSocket now (it otherwise opens with the first request). */
+  connect(): Promise<void> {
+    return this.#session.connect();
+  }
+
+  /**
+   * Submits jobs; resolves once every accepted one is durable, with one result per spec, in order. Calls made
+   * close together share frames. A spec without `idempotencyKey` gets one (the spec object is not changed).
+   */
+  submit(specs: readonly JobSpecInput[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
+    const keyed = specs.map((spec) => (typeof spec['idempotencyKey'] === 'string' ? spec : { ...spec, idempotencyKey: this.newIdempotencyKey() }));
+    return this.#batcher.add(keyed, options.tenant);
+  }
+
+  /** A fresh idempotency key (unique to this client object). */
+  newIdempotencyKey(): string {
+    return `${this.#keyPrefix}${(this.#keys++).toString(36)}`;
+  }
+
+  /** Cancels jobs; one result per id, in order, once the cancel requests are durable. */
+  async cancel(ids: readonly string[]): Promise<CancelResult[]> {
+    const frames: Promise<ServerFrame>[] = [];
+    for (let i = 0; i < ids.length; i += MAX_CANCELS_PER_FRAME) {
+      const jobs = ids.slice(i, i + MAX_CANCELS_PER_FRAME);
+      frames.push(this.#session.request((id) => ({ kind: 'cancel', id, jobs })));
+    }
+    const replies = await Promise.all(frames);
+    return replies.flatMap((reply) => expectKind(reply, 'cancelled').results);
+  }
+
+  /**
+   * Job events matching `filter`, as an async iterable that resumes after a reconnect. `from`: the seq of the
+   * last event already seen. `await watch.ready` waits until the server has confirmed the watch.
+   */
+  watch(filter: WatchFilter = {}, options: WatchOptions = {}): Watch {
+    return this.#session.watch(new Watch(this.#session, filter, options));
+  }
+
+  jobs(query: JobsQuery = {}): Promise<JobPage> {
+    return this.#http.get<JobPage>('/v1/jobs', query as Query);
+  }
+
+  /** Every job matching `query`, page after page. */
+  async *allJobs(query: Omit<JobsQuery, 'after'> = {}): AsyncGenerator<JobView> {
+    let after: string | undefined;
+    do {
+      const page = await this.jobs({ ...query, ...(after !== undefined ? { after } : {}) });
+      yield* page.jobs;
+      after = page.next;
+    } while (after !== undefined);
+  }
+
+  job(id: string): Promise<JobDetailView> {
+    return this.#http.get<JobDetailView>(`/v1/jobs/${encodeURIComponent(id)}`);
+  }
+
+  why(id: string): Promise<WhyView> {
+    return this.#http.get<WhyView>(`/v1/jobs/${encodeURIComponent(id)}/why`);
+  }
+
+  async queues(): Promise<QueueView[]> {
+    return (await this.#http.get<{ queues: QueueView[] }>('/v1/queues')).queues;
+  }
+
+  async nodes(query: NodesQuery = {}): Promise<NodeView[]> {
+    return (await this.#http.get<{ nodes: NodeView[] }>('/v1/nodes', query as Query)).nodes;
+  }
+
+  async sites(): Promise<SiteView[]> {
+    return (await this.#http.get<{ sites: SiteView[] }>('/v1/sites')).sites;
+  }
+
+  /** Sends what is batched, then closes: requests still waiting fail with MUSTER_ERR_CLIENT_CLOSED, watches end. */
+  async close(): Promise<void> {
+    this.#batcher.flushAll();
+    await this.#session.close();
+  }
+
+  async #sendSubmit(jobs: readonly JobSpecInput[], tenant: string | undefined): Promise<readonly SubmitResult[]> {
+    const reply = await this.#session.request((id) => ({ kind: 'submit', id, jobs, ...(tenant !== undefined ? { tenant } : {}) }));
+    return expectKind(reply, 'submitted').results;
+  }
+}
+
+export function createClient(options: ClientOptions): MusterClient {
+  return new MusterClient(options);
+}
+
+function expectKind<K extends ServerFrame['kind']>(frame: ServerFrame, kind: K): Extract<ServerFrame, { kind: K }> {
+  if (frame.kind !== kind) throw new MusterError('MUSTER_ERR_INTERNAL', `the server answered ${JSON.stringify(frame.kind)} where ${JSON.stringify(kind)} was expected`);
+  return frame as Extract<ServerFrame, { kind: K }>;
+}

@@ -1,0 +1,186 @@
+/**
+ * The `/v1/submit` frames and the HTTP views of PROTOCOL.md, as the client sends and reads them. These types
+ * are written from the document, not imported from the server: the client is what another language's
+ * client would be, and the document is the contract between them.
+ *
+ * Frames are msgpack maps (msgpackr's default `pack`/`unpack`: plain maps, no records, no extensions).
+ */
+import { pack, unpack } from 'msgpackr';
+
+/** A job spec in its written form (what `muster validate` checks): units as strings or numbers. */
+export type JobSpecInput = Readonly<Record<string, unknown>>;
+
+export type RequestId = number;
+
+export interface WatchFilter {
+  readonly jobs?: readonly string[];
+  readonly queue?: string;
+  readonly tenant?: string;
+}
+
+export type ClientFrame =
+  | { readonly kind: 'submit'; readonly id: RequestId; readonly jobs: readonly JobSpecInput[]; readonly tenant?: string }
+  | { readonly kind: 'cancel'; readonly id: RequestId; readonly jobs: readonly string[] }
+  | { readonly kind: 'watch'; readonly id: RequestId; readonly filter?: WatchFilter; readonly from?: number }
+  | { readonly kind: 'unwatch'; readonly id: RequestId; readonly watch: RequestId };
+
+/** One problem of an invalid spec (the same shape `muster validate` prints). */
+export interface WireProblem {
+  readonly path: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+export type SubmitResult =
+  | { readonly ok: true; readonly job: string; readonly existing?: true }
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly problems?: readonly WireProblem[] };
+
+export type CancelResult = { readonly job: string; readonly ok: true } | { readonly job: string; readonly ok: false; readonly code: string; readonly message: string };
+
+/** `{ code, message }` plus what applies: the body of an HTTP error and the fields of an `error` frame. */
+export interface WireErrorBody {
+  readonly code: string;
+  readonly message: string;
+  readonly field?: string;
+  readonly problems?: readonly WireProblem[];
+  readonly retryAfterMs?: number;
+  readonly oldest?: number;
+}
+
+export type EventType = 'submitted' | 'placed' | 'started' | 'task-ended' | 'cancel-requested' | 'ended';
+
+/** A job event as `watch` streams it; the fields besides the common ones depend on `type`. */
+export interface JobEvent {
+  readonly seq: number;
+  readonly at: number;
+  readonly type: EventType;
+  readonly job: string;
+  readonly tenant: string;
+  readonly queue: string;
+  readonly name?: string;
+  readonly task?: number;
+  readonly attempt?: number;
+  readonly node?: string;
+  readonly outcome?: string;
+  readonly exitCode?: number;
+  readonly reason?: string;
+}
+
+export type ServerFrame =
+  | { readonly kind: 'submitted'; readonly id: RequestId; readonly results: readonly SubmitResult[] }
+  | { readonly kind: 'cancelled'; readonly id: RequestId; readonly results: readonly CancelResult[] }
+  | { readonly kind: 'watching'; readonly id: RequestId; readonly seq: number }
+  | { readonly kind: 'unwatched'; readonly id: RequestId }
+  | { readonly kind: 'events'; readonly watch: RequestId; readonly events: readonly JobEvent[] }
+  | ({ readonly kind: 'error'; readonly id?: RequestId } & WireErrorBody);
+
+export function encodeFrame(frame: ClientFrame): Buffer {
+  return pack(frame);
+}
+
+/**
+ * Decodes one frame from the server. Returns undefined for anything that is not a map with a string `kind`
+ * (the client ignores what it cannot read rather than failing every request on the connection).
+ */
+export function decodeFrame(data: Uint8Array): ServerFrame | undefined {
+  let value: unknown;
+  try {
+    value = unpack(data);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || typeof (value as { kind?: unknown }).kind !== 'string') return undefined;
+  return value as ServerFrame;
+}
+
+// The HTTP views (PROTOCOL.md, Views).
+
+export interface TaskCounts {
+  readonly total: number;
+  readonly pending: number;
+  readonly placed: number;
+  readonly running: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly cancelled: number;
+}
+
+export interface JobView {
+  readonly id: string;
+  readonly tenant: string;
+  readonly queue: string;
+  readonly name?: string;
+  readonly status: string;
+  readonly submittedAt: number;
+  readonly endedAt?: number;
+  readonly reason?: string;
+  readonly tasks: TaskCounts;
+}
+
+export interface TaskView {
+  readonly index: number;
+  readonly state: string;
+  readonly attempt: number;
+  readonly failures: number;
+  readonly node?: string;
+}
+
+export interface JobDetailView extends JobView {
+  readonly spec: Readonly<Record<string, unknown>>;
+  readonly taskList: readonly TaskView[];
+}
+
+export interface JobPage {
+  readonly jobs: readonly JobView[];
+  readonly next?: string;
+}
+
+export interface WhyReason {
+  readonly site?: string;
+  readonly reason: string;
+  readonly nodes?: number;
+  readonly message: string;
+}
+
+export type WhyView =
+  | { readonly job: string; readonly status: 'pending'; readonly position: number; readonly reasons: readonly WhyReason[]; readonly needs?: string }
+  | { readonly job: string; readonly status: string; readonly message: string };
+
+export interface ResourceAmounts {
+  readonly cpu: number;
+  readonly memory: number;
+  readonly gpu: number;
+  readonly extended?: Readonly<Record<string, number>>;
+}
+
+export interface QueueView {
+  readonly name: string;
+  readonly tenant: string;
+  readonly weight: number;
+  readonly priority: number;
+  readonly guaranteedShare: number;
+  readonly borrow: boolean;
+  readonly limit?: Readonly<Record<string, unknown>>;
+  readonly active: number;
+  readonly pending: number;
+  readonly usage: ResourceAmounts;
+}
+
+export interface NodeView {
+  readonly name: string;
+  readonly site: string;
+  readonly state: string;
+  readonly capacity: ResourceAmounts;
+  readonly allocated: ResourceAmounts;
+  readonly labels: Readonly<Record<string, string>>;
+  /** The allocations on the node (a count or the list, as the server gives it). */
+  readonly allocations: number | readonly unknown[];
+}
+
+export interface SiteView {
+  readonly name: string;
+  readonly nodes: number;
+  readonly ready: number;
+  readonly capacity: ResourceAmounts;
+  readonly allocated: ResourceAmounts;
+}
