@@ -22,6 +22,7 @@ import {
   MAX_TASK_GROUPS,
   MAX_TASKS_PER_JOB,
 } from './limits.js';
+import type { Mutable } from './mutable.js';
 import type { Validated } from './problems.js';
 import { fieldPath, indexPath } from './problems.js';
 import { parseDuration } from './quantity.js';
@@ -177,17 +178,11 @@ function readTaskGroup(check: Checker, input: unknown, path: string, index: numb
   if (timeLimitMs === 0) check.report(at('timeLimit'), 'MUSTER_ERR_INVALID_DURATION', 'a time limit must be longer than 0');
   if (name === undefined || count === undefined || resources === undefined || cmd === undefined || shell === undefined) return undefined;
   if ((f['workingDir'] !== undefined && workingDir === undefined) || (f['timeLimit'] !== undefined && !timeLimitMs)) return undefined;
-  return {
-    name,
-    count,
-    resources,
-    command: cmd.command,
-    args: cmd.args,
-    shell,
-    env,
-    ...(workingDir !== undefined ? { workingDir } : {}),
-    ...(timeLimitMs !== undefined ? { timeLimitMs } : {}),
-  };
+  // Optional fields are assigned, not spread in: spreading gives every object its own hidden class.
+  const group: Mutable<TaskGroup> = { name, count, resources, command: cmd.command, args: cmd.args, shell, env };
+  if (workingDir !== undefined) group.workingDir = workingDir;
+  if (timeLimitMs !== undefined) group.timeLimitMs = timeLimitMs;
+  return group;
 }
 
 function readConstraints(check: Checker, value: unknown, path: string): Constraints | undefined {
@@ -291,20 +286,12 @@ export function readJob(check: Checker, input: unknown, path = ''): JobSpec | un
   if (queue === undefined || priority === undefined || !constraints || !strategy || distinctNodes === undefined || gang === undefined || !retries) {
     return undefined;
   }
-  return {
-    ...(name !== undefined ? { name } : {}),
-    queue,
-    priority,
-    tasks,
-    constraints,
-    strategy,
-    distinctNodes,
-    gang,
-    ...(array !== undefined ? { array } : {}),
-    dependencies,
-    retries,
-    ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
-  };
+  // The same field order as `internJob` (intern.ts), so validated and interned specs share hidden classes.
+  const spec: Mutable<JobSpec> = { queue, priority, tasks, constraints, strategy, distinctNodes, gang, dependencies, retries };
+  if (name !== undefined) spec.name = name;
+  if (array !== undefined) spec.array = array;
+  if (idempotencyKey !== undefined) spec.idempotencyKey = idempotencyKey;
+  return spec;
 }
 
 export function validateJob(input: unknown): Validated<JobSpec> {

@@ -12,11 +12,12 @@
  * `JobEnded` makes it terminal.
  */
 import type { Resources } from '../model/index.js';
+import { internJob } from '../model/index.js';
 import { MusterError } from '../errors/index.js';
 import type { Placement, SchedulerEvent } from './events.js';
 import { assertNever } from '../actors/index.js';
 import type { JobRecord, QueueRecord, SchedulerState, TaskRecord } from './state.js';
-import { allocationKey, idempotencyKey, isTaskDone, isTerminal } from './state.js';
+import { allocationKey, isTaskDone, isTerminal, pendingTasks, writableTask } from './state.js';
 import { backoffMs, elementCount, elementOf, taskResources, tasksPerElement } from './tasks.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -84,9 +85,10 @@ function inconsistent(state: SchedulerState, what: string): void {
 
 function place(state: SchedulerState, p: Placement): void {
   const job = state.jobs.get(p.job);
-  const task = job?.tasks[p.task];
-  if (!job || !task) return inconsistent(state, `placement of unknown task ${p.job}#${p.task}`);
-  if (task.state !== 'pending' || isTerminal(job.status)) return inconsistent(state, `placement of ${p.job}#${p.task}, which is ${task.state}`);
+  const seen = job?.tasks[p.task];
+  if (!job || !seen) return inconsistent(state, `placement of unknown task ${p.job}#${p.task}`);
+  if (seen.state !== 'pending' || isTerminal(job.status)) return inconsistent(state, `placement of ${p.job}#${p.task}, which is ${seen.state}`);
+  const task = writableTask(job, p.task)!;
   const resources = taskResources(job.spec, job.perElement, p.task);
   task.state = 'placed';
   task.attempt = p.attempt;
@@ -148,29 +150,34 @@ function endTask(state: SchedulerState, e: Extract<SchedulerEvent, { kind: 'Task
 function holdElement(job: JobRecord, taskIndex: number, notBefore: number): void {
   const first = elementOf(job.perElement, taskIndex) * job.perElement;
   for (let t = first; t < first + job.perElement; t++) {
-    const sibling = job.tasks[t];
-    if (sibling && sibling.state === 'pending') sibling.notBefore = Math.max(sibling.notBefore, notBefore);
+    if (job.tasks[t]?.state === 'pending') {
+      const sibling = writableTask(job, t)!;
+      sibling.notBefore = Math.max(sibling.notBefore, notBefore);
+    }
   }
 }
 
 function cancelPendingInElement(job: JobRecord, taskIndex: number): void {
   const first = elementOf(job.perElement, taskIndex) * job.perElement;
   for (let t = first; t < first + job.perElement; t++) {
-    const sibling = job.tasks[t];
-    if (sibling && sibling.state === 'pending') sibling.state = 'cancelled';
+    if (job.tasks[t]?.state === 'pending') writableTask(job, t)!.state = 'cancelled';
   }
+}
+
+function cancelPending(job: JobRecord): void {
+  for (let t = 0; t < job.tasks.length; t++) if (job.tasks[t]!.state === 'pending') writableTask(job, t)!.state = 'cancelled';
 }
 
 function submit(state: SchedulerState, e: Extract<SchedulerEvent, { kind: 'JobSubmitted' }>): void {
   if (state.jobs.has(e.job)) throw new MusterError('MUSTER_ERR_INTERNAL', `job ${e.job} submitted twice`);
-  const perElement = tasksPerElement(e.spec);
-  const total = perElement * elementCount(e.spec);
-  const tasks: TaskRecord[] = new Array(total);
-  for (let i = 0; i < total; i++) tasks[i] = { state: 'pending', attempt: 0, failures: 0, node: undefined, notBefore: 0, startedAt: 0 };
+  // Specs from the log (recovery, replay) arrive as fresh objects; live ones are interned already (cheap).
+  const spec = internJob(e.spec);
+  const perElement = tasksPerElement(spec);
+  const total = perElement * elementCount(spec);
   state.jobs.set(e.job, {
     id: e.job,
     tenant: e.tenant,
-    spec: e.spec,
+    spec,
     submittedAt: e.at,
     order: state.submitted++,
     perElement,
@@ -178,11 +185,11 @@ function submit(state: SchedulerState, e: Extract<SchedulerEvent, { kind: 'JobSu
     cancelRequested: false,
     reason: undefined,
     endedAt: undefined,
-    tasks,
+    tasks: pendingTasks(total),
   });
-  queueOf(state, e.spec.queue, e.tenant).active++;
-  if (e.spec.idempotencyKey !== undefined) state.idempotency.set(idempotencyKey(e.tenant, e.spec.idempotencyKey), e.job);
-  for (const dep of e.spec.dependencies) {
+  queueOf(state, spec.queue, e.tenant).active++;
+  if (!state.partial && spec.idempotencyKey !== undefined) state.idempotency.set(e.tenant, spec.idempotencyKey, e.job);
+  for (const dep of spec.dependencies) {
     const list = state.dependents.get(dep.job);
     if (list) list.push(e.job);
     else state.dependents.set(dep.job, [e.job]);
@@ -216,7 +223,7 @@ export function applyEvent(state: SchedulerState, e: SchedulerEvent): SchedulerS
       const job = state.jobs.get(e.job);
       if (!job || isTerminal(job.status)) break;
       job.cancelRequested = true;
-      for (const task of job.tasks) if (task.state === 'pending') task.state = 'cancelled';
+      cancelPending(job);
       break;
     }
     case 'TasksPlaced':
@@ -243,7 +250,7 @@ export function applyEvent(state: SchedulerState, e: SchedulerEvent): SchedulerS
       job.status = e.outcome;
       job.reason = e.reason;
       job.endedAt = e.at;
-      for (const task of job.tasks) if (task.state === 'pending') task.state = 'cancelled';
+      cancelPending(job);
       queueOf(state, job.spec.queue, job.tenant).active--;
       break;
     }

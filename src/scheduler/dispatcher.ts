@@ -14,6 +14,7 @@ import type { ActorDefinition, ActorRef, ActorSystem, AnyRef } from '../actors/i
 import { assertNever, defineActor, same } from '../actors/index.js';
 import type { Logger } from '../log/index.js';
 import type { JobSpec, NodeSpec, QueueSpec, Resources } from '../model/index.js';
+import { internJob } from '../model/index.js';
 import type { NodeChange, ReleaseItem } from '../placement/index.js';
 import { placementLimits, REASONS } from '../placement/index.js';
 import type { AgentPort, TaskLaunch } from './agent-port.js';
@@ -506,7 +507,8 @@ export class Dispatcher {
       if (existing) return { ok: true, job: existing, existing: true };
     }
     const job = this.#directory.nextId();
-    this.#emit({ kind: 'JobSubmitted', at: now, job, tenant, spec });
+    // Interned here, once: the event, the queue actor's record and the snapshot all share the spec's parts.
+    this.#emit({ kind: 'JobSubmitted', at: now, job, tenant, spec: internJob(spec) });
     return { ok: true, job, existing: false };
   }
 

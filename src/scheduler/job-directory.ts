@@ -5,7 +5,7 @@
  */
 import type { JobSpec } from '../model/index.js';
 import type { JobOutcome } from './events.js';
-import { idempotencyKey } from './state.js';
+import { IdempotencyIndex } from './idempotency.js';
 import { tasksPerElement } from './tasks.js';
 
 export interface DirectoryEntry {
@@ -19,7 +19,7 @@ export interface DirectoryEntry {
 export class JobDirectory {
   readonly #jobs = new Map<string, DirectoryEntry>();
   readonly #dependents = new Map<string, string[]>();
-  readonly #keys = new Map<string, string>();
+  readonly #keys = new IdempotencyIndex();
   #next = 1;
 
   get size(): number {
@@ -42,13 +42,13 @@ export class JobDirectory {
   }
 
   byKey(tenant: string, key: string): string | undefined {
-    return this.#keys.get(idempotencyKey(tenant, key));
+    return this.#keys.get(tenant, key);
   }
 
   add(job: string, tenant: string, spec: JobSpec): void {
     this.observeId(job);
     this.#jobs.set(job, { queue: spec.queue, tenant, spec, perElement: tasksPerElement(spec), outcome: undefined });
-    if (spec.idempotencyKey !== undefined) this.#keys.set(idempotencyKey(tenant, spec.idempotencyKey), job);
+    if (spec.idempotencyKey !== undefined) this.#keys.set(tenant, spec.idempotencyKey, job);
     for (const dep of spec.dependencies) {
       const list = this.#dependents.get(dep.job);
       if (list) list.push(job);

@@ -30,13 +30,21 @@ export interface QueueState {
   readonly name: string;
   readonly slice: SchedulerState;
   readonly order: PendingOrder;
-  /** Per job, the first task that may still be pending (see `candidatesOf`). */
+  /**
+   * Per job, the first task that may still be pending (see `candidatesOf`); absent means 0. Sparse: most
+   * pending jobs have never been scanned, and an entry each would cost memory per pending job.
+   */
   readonly cursors: Map<string, number>;
   readonly unplaced: Map<string, UnplacedInfo>;
   /** Jobs whose end this actor proposed and has not yet seen applied. */
   readonly ending: Set<string>;
   /** The cluster's free capacity at the last offer (why-pending tells a job the cluster is too busy for it). */
   lastBudget: Budget | undefined;
+}
+
+function setCursor(state: QueueState, job: string, cursor: number): void {
+  if (cursor === 0) state.cursors.delete(job);
+  else state.cursors.set(job, cursor);
 }
 
 function track(state: QueueState, job: JobRecord, fromTask: number): void {
@@ -47,7 +55,7 @@ function track(state: QueueState, job: JobRecord, fromTask: number): void {
     return;
   }
   const cursor = state.cursors.get(job.id);
-  if (cursor === undefined || fromTask < cursor) state.cursors.set(job.id, fromTask);
+  if (cursor !== undefined && fromTask < cursor) setCursor(state, job.id, fromTask);
   if (job.tasks[fromTask]?.state === 'pending') state.order.add(job.id, job.spec.priority, job.order);
 }
 
@@ -127,7 +135,7 @@ function offer(state: QueueState, now: number, max: number, budget: Budget): { c
     if (dependencies(state.slice, job).kind !== 'met') return --lookahead > 0;
     if (!someTaskFits(job, left)) return --lookahead > 0;
     const scan = candidatesOf(job, now, max - candidates.length, state.cursors.get(id) ?? 0);
-    state.cursors.set(id, scan.next);
+    setCursor(state, id, scan.next);
     wakeAt = Math.min(wakeAt, scan.wakeAt);
     if (scan.candidates.length === 0 && scan.next >= job.tasks.length) done.push(id);
     let took = false;

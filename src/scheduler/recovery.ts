@@ -25,10 +25,6 @@ export function sliceFor(whole: SchedulerState, name: string): SchedulerState {
       const outcome = whole.outcomes.get(dep.job);
       if (outcome) slice.outcomes.set(dep.job, outcome);
     }
-    if (job.spec.idempotencyKey !== undefined) {
-      const key = `${job.tenant}\u0000${job.spec.idempotencyKey}`;
-      if (whole.idempotency.get(key) === id) slice.idempotency.set(key, id);
-    }
   }
   return slice;
 }

@@ -20,7 +20,7 @@ import { MusterError } from '../errors/index.js';
 import type { JobSpec, Resources } from '../model/index.js';
 import type { JobOutcome } from './events.js';
 import type { JobRecord, JobStatus, SchedulerState, TaskRecord, TaskState } from './state.js';
-import { allocationKey, createState, idempotencyKey } from './state.js';
+import { allocationKey, createState, pendingTasks } from './state.js';
 import { elementCount, taskResources, tasksPerElement } from './tasks.js';
 
 export const SNAPSHOT_VERSION = 1;
@@ -123,12 +123,16 @@ function decodeInto(state: SchedulerState, e: Encoded): SchedulerState {
     const spec = e.specs[specAt]!;
     const perElement = tasksPerElement(spec);
     const total = perElement * elementCount(spec);
-    const tasks: TaskRecord[] = new Array(total);
-    for (let i = 0; i < total; i++) {
-      const t = encodedTasks?.[i];
-      tasks[i] = t
-        ? { state: TASK_STATES[t[0]]!, attempt: t[1], failures: t[2], node: t[3] ?? undefined, notBefore: t[4], startedAt: t[5] }
-        : { state: 'pending', attempt: 0, failures: 0, node: undefined, notBefore: 0, startedAt: 0 };
+    let tasks: readonly TaskRecord[] = pendingTasks(total);
+    if (encodedTasks) {
+      const own: TaskRecord[] = new Array(total);
+      for (let i = 0; i < total; i++) {
+        const t = encodedTasks[i];
+        own[i] = t
+          ? { state: TASK_STATES[t[0]]!, attempt: t[1], failures: t[2], node: t[3] ?? undefined, notBefore: t[4], startedAt: t[5] }
+          : { state: 'pending', attempt: 0, failures: 0, node: undefined, notBefore: 0, startedAt: 0 };
+      }
+      tasks = own;
     }
     const job: JobRecord = { id, tenant, spec, submittedAt, order, perElement, status, cancelRequested, reason: reason ?? undefined, endedAt: endedAt ?? undefined, tasks };
     state.jobs.set(id, job);
@@ -141,7 +145,7 @@ function decodeInto(state: SchedulerState, e: Encoded): SchedulerState {
     const ended = status === 'succeeded' || status === 'failed' || status === 'cancelled';
     if (ended) state.outcomes.set(id, status);
     else queue.active++;
-    if (spec.idempotencyKey !== undefined) state.idempotency.set(idempotencyKey(tenant, spec.idempotencyKey), id);
+    if (!state.partial && spec.idempotencyKey !== undefined) state.idempotency.set(tenant, spec.idempotencyKey, id);
     for (const dep of spec.dependencies) {
       const list = state.dependents.get(dep.job);
       if (list) list.push(id);

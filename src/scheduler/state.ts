@@ -8,6 +8,7 @@
  */
 import type { JobSpec, NodeSpec, NodeState, QueueSpec, Resources } from '../model/index.js';
 import type { JobOutcome } from './events.js';
+import { IdempotencyIndex } from './idempotency.js';
 
 export type TaskState = 'pending' | 'placed' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type JobStatus = 'pending' | 'placed' | 'running' | JobOutcome;
@@ -39,7 +40,12 @@ export interface JobRecord {
   cancelRequested: boolean;
   reason: string | undefined;
   endedAt: number | undefined;
-  readonly tasks: TaskRecord[];
+  /**
+   * One record per task. Copy on write: a new job's list is a shared, frozen list of one shared, frozen
+   * pending record (see `pendingTasks`); `writableTask` gives the list and the record their own copies
+   * the first time a task changes. A million pending jobs then cost no task records at all.
+   */
+  tasks: readonly TaskRecord[];
 }
 
 export interface QueueRecord {
@@ -77,8 +83,11 @@ export interface SchedulerState {
   readonly outcomes: Map<string, JobOutcome>;
   readonly queues: Map<string, QueueRecord>;
   readonly nodes: Map<string, NodeRecord>;
-  /** `tenant \0 idempotencyKey` → job id. */
-  readonly idempotency: Map<string, string>;
+  /**
+   * Idempotency keys → job ids, in a whole state only: in a slice, the dispatcher's directory answers
+   * resubmissions, and a second index per job would cost memory for nothing.
+   */
+  readonly idempotency: IdempotencyIndex;
   /** Job id → ids of jobs that depend on it. */
   readonly dependents: Map<string, string[]>;
   /** Jobs submitted so far (the next job's order). */
@@ -96,7 +105,7 @@ export function createState(partial = false): SchedulerState {
     outcomes: new Map(),
     queues: new Map(),
     nodes: new Map(),
-    idempotency: new Map(),
+    idempotency: new IdempotencyIndex(),
     dependents: new Map(),
     submitted: 0,
     epoch: 0,
@@ -104,12 +113,33 @@ export function createState(partial = false): SchedulerState {
   };
 }
 
-export function allocationKey(job: string, task: number): string {
-  return `${job}#${task}`;
+const PENDING_TASK: TaskRecord = Object.freeze({ state: 'pending', attempt: 0, failures: 0, node: undefined, notBefore: 0, startedAt: 0 });
+
+/** Shared lists are kept for jobs of up to this many tasks (nearly all jobs); longer lists are built per job. */
+const SHARED_LIST_MAX = 64;
+const sharedLists: (readonly TaskRecord[] | undefined)[] = [];
+
+/** The task list of a job none of whose `count` tasks has been touched yet. */
+export function pendingTasks(count: number): readonly TaskRecord[] {
+  if (count > SHARED_LIST_MAX) return new Array<TaskRecord>(count).fill(PENDING_TASK);
+  let list = sharedLists[count];
+  if (!list) sharedLists[count] = list = Object.freeze(new Array<TaskRecord>(count).fill(PENDING_TASK));
+  return list;
 }
 
-export function idempotencyKey(tenant: string, key: string): string {
-  return `${tenant}\u0000${key}`;
+/** The job's task `index`, as a record of the job's own that may be changed (undefined past the end). */
+export function writableTask(job: JobRecord, index: number): TaskRecord | undefined {
+  let tasks = job.tasks;
+  const task = tasks[index];
+  if (task !== PENDING_TASK) return task;
+  if (Object.isFrozen(tasks)) job.tasks = tasks = tasks.slice();
+  const own: TaskRecord = { state: 'pending', attempt: 0, failures: 0, node: undefined, notBefore: 0, startedAt: 0 };
+  (tasks as TaskRecord[])[index] = own;
+  return own;
+}
+
+export function allocationKey(job: string, task: number): string {
+  return `${job}#${task}`;
 }
 
 export function isTerminal(status: JobStatus): status is JobOutcome {

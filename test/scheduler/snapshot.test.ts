@@ -16,7 +16,7 @@ function plain(state: SchedulerState): unknown {
     queues: sorted(state.queues),
     nodes: sorted(state.nodes).map(([name, n]) => [name, { ...n, allocations: sorted(n.allocations) }]),
     outcomes: sorted(state.outcomes),
-    idempotency: sorted(state.idempotency),
+    idempotency: state.idempotency.entries(),
     dependents: sorted(state.dependents),
   };
 }
@@ -73,4 +73,22 @@ t.test('a snapshot of the live actors equals the state rebuilt from the events',
     };
     t.same(strip(merged), strip(sim.state), `at ${until} ms`);
   }
+});
+
+t.test('untouched jobs share one frozen task list; a change gives the job its own copy and no other', async (t) => {
+  const { applyEvent, createState } = await import('../../src/scheduler/index.js');
+  const state = createState(false);
+  applyEvent(state, { kind: 'NodeJoined', at: 0, node: { name: 'n1', site: 'a', capacity: { cpu: 8000, memory: 8192, gpu: 0, extended: {} }, labels: {}, state: 'ready' } });
+  for (const id of ['j-1', 'j-2']) applyEvent(state, { kind: 'JobSubmitted', at: 0, job: id, tenant: 'acme', spec: job({}, { count: 2 }) });
+  const [a, b] = [state.jobs.get('j-1')!, state.jobs.get('j-2')!];
+  t.equal(a.tasks, b.tasks, 'one shared list while both are untouched');
+  t.ok(Object.isFrozen(a.tasks) && Object.isFrozen(a.tasks[0]), 'frozen, so a write that bypasses copy on write throws');
+  applyEvent(state, { kind: 'TasksPlaced', at: 1, epoch: 1, placements: [{ job: 'j-1', task: 1, attempt: 1, node: 'n1' }] });
+  t.not(a.tasks, b.tasks, 'the placed job has its own list');
+  t.equal(a.tasks[1]!.state, 'placed');
+  t.equal(a.tasks[0]!.state, 'pending');
+  t.same(b.tasks.map((x) => x.state), ['pending', 'pending'], 'the other job is untouched');
+  applyEvent(state, { kind: 'JobCancelRequested', at: 2, job: 'j-2' });
+  t.same(b.tasks.map((x) => x.state), ['cancelled', 'cancelled']);
+  t.equal(state.jobs.get('j-1')!.tasks[0]!.state, 'pending', 'cancelling one job leaves the shared record alone');
 });

@@ -1,0 +1,26 @@
+/**
+ * Idempotency keys: per tenant, the job each key named. A resubmission with a known key gets that job's id.
+ *
+ * Nested maps (tenant → key → job) rather than one map on `tenant + key`: a million keys would otherwise
+ * cost a million concatenated strings (about 60 bytes each) on top of the keys themselves.
+ */
+export class IdempotencyIndex {
+  readonly #byTenant = new Map<string, Map<string, string>>();
+
+  get(tenant: string, key: string): string | undefined {
+    return this.#byTenant.get(tenant)?.get(key);
+  }
+
+  set(tenant: string, key: string, job: string): void {
+    let keys = this.#byTenant.get(tenant);
+    if (!keys) this.#byTenant.set(tenant, (keys = new Map()));
+    keys.set(key, job);
+  }
+
+  /** Every `[tenant, key, job]`, sorted (tests compare indexes). */
+  entries(): [tenant: string, key: string, job: string][] {
+    const out: [string, string, string][] = [];
+    for (const [tenant, keys] of this.#byTenant) for (const [key, job] of keys) out.push([tenant, key, job]);
+    return out.sort((a, b) => (a[0] === b[0] ? (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) : a[0] < b[0] ? -1 : 1));
+  }
+}
