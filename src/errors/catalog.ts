@@ -41,6 +41,23 @@ export const ErrorCodes = {
   MUSTER_ERR_UNKNOWN_NODE: 'no node of this name has joined',
   MUSTER_ERR_UNKNOWN_SITE: 'no site of this name is configured',
 
+  // Gateway (src/api) and server: the wire protocol's refusals (PROTOCOL.md lists them with their HTTP
+  // statuses and WebSocket close codes), and what stops `muster server` from starting.
+  MUSTER_ERR_UNAUTHORIZED: 'no bearer token, or a token the server does not know',
+  MUSTER_ERR_FORBIDDEN: "the token's role or tenant does not allow this request",
+  MUSTER_ERR_BAD_FRAME: 'a frame is not one msgpack map with a string kind (not msgpack, an extension type, a text frame, ...)',
+  MUSTER_ERR_UNKNOWN_KIND: "a frame's kind is not one this endpoint knows",
+  MUSTER_ERR_FRAME_TOO_LARGE: 'a WebSocket frame or HTTP body is past its size limit',
+  MUSTER_ERR_BATCH_TOO_LARGE: 'a submit carries more jobs than one batch may',
+  MUSTER_ERR_SPEC_TOO_LARGE: "one job spec's encoded size is past its limit",
+  MUSTER_ERR_RATE_LIMITED: "the tenant's request rate is past its token bucket; retry after the time given",
+  MUSTER_ERR_SLOW_CONSUMER: "a connection's unsent data passed its bound (it does not read fast enough); it is closed",
+  MUSTER_ERR_NOT_FOUND: 'no such route',
+  MUSTER_ERR_WATCH_GAP: 'a watch resumes from an event older than the server still keeps',
+  MUSTER_ERR_NOT_READY: 'the server is still recovering its state, or is stopping',
+  MUSTER_ERR_STALE_EPOCH: 'a command carries an epoch older than the newest the agent has seen (a deposed leader)',
+  MUSTER_ERR_UWS_FALLBACK: 'uWebSockets.js loaded its slow JavaScript fallback instead of the native server; muster server refuses to run on it',
+
   // Command line.
   MUSTER_ERR_USAGE: 'the command line is not understood',
 
