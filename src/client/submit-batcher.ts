@@ -7,6 +7,7 @@
  * per job (or rejects, failing every call with a part in that frame). Timers are injected so the tests can
  * drive the window by hand.
  */
+import { MusterError } from '../errors/index.js';
 import type { JobSpecInput, SubmitResult } from './wire.js';
 
 /**
@@ -125,7 +126,7 @@ export class SubmitBatcher {
     this.#send(frame.jobs, key === '' ? undefined : key).then(
       (results) => {
         if (results.length !== frame.jobs.length) {
-          fail(frame.slices, new Error(`the server answered ${results.length} results for ${frame.jobs.length} jobs`));
+          fail(frame.slices, new MusterError('MUSTER_ERR_INTERNAL', `the server answered ${results.length} results for ${frame.jobs.length} jobs`));
           return;
         }
         let at = 0;

@@ -149,11 +149,12 @@ export class SubmitSession implements WatchHost {
     this.#wake?.();
     this.#stopSweeper();
     this.#stopPinger();
+    // Watches end first: their pending subscriptions then fail into watches that are already over.
+    for (const watch of this.#watches) watch.end();
+    this.#watches.clear();
     const err = closedError();
     for (const entry of this.#table.drop(() => true)) entry.onFail(err);
     for (const waiter of this.#openWaiters.splice(0)) waiter.reject(err);
-    for (const watch of this.#watches) watch.end();
-    this.#watches.clear();
     const ws = this.#ws;
     this.#ws = undefined;
     if (ws && ws.readyState !== WebSocket.CLOSED) {

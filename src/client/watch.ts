@@ -116,10 +116,13 @@ export class Watch implements AsyncIterableIterator<JobEvent> {
     }
   }
 
-  /** Ends the watch without an error (the client was closed). */
+  /** Ends the watch without an error (closed by the caller or with the client); what is buffered is dropped. */
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#error = undefined;
+    this.#buffer = [];
+    this.#head = 0;
     this.#readyReject(new MusterError('MUSTER_ERR_CLIENT_CLOSED', 'the watch was closed before the server confirmed it'));
     if (this.#waiter) {
       const waiter = this.#waiter;

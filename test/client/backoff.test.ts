@@ -1,0 +1,25 @@
+import t from 'tap';
+import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, backoffDelay } from '../../src/client/index.js';
+
+t.test('the delay doubles per round within [step/2, step] and stops growing at the maximum', async (t) => {
+  const cases: { attempt: number; random: number; want: number }[] = [
+    { attempt: 0, random: 0, want: BACKOFF_BASE_MS / 2 },
+    { attempt: 0, random: 0.999999, want: BACKOFF_BASE_MS },
+    { attempt: 1, random: 0, want: BACKOFF_BASE_MS },
+    { attempt: 3, random: 0.5, want: Math.round(BACKOFF_BASE_MS * 8 * 0.75) },
+    { attempt: 20, random: 0, want: BACKOFF_MAX_MS / 2 },
+    { attempt: 5000, random: 0.999999, want: BACKOFF_MAX_MS },
+  ];
+  for (const c of cases) t.equal(backoffDelay(c.attempt, { random: () => c.random }), c.want, `attempt ${c.attempt}, random ${c.random}`);
+});
+
+t.test('options override the base and the maximum', async (t) => {
+  t.equal(backoffDelay(0, { baseMs: 10, random: () => 0 }), 5);
+  t.equal(backoffDelay(10, { baseMs: 10, maxMs: 40, random: () => 0.999999 }), 40);
+});
+
+t.test('jitter spreads clients that failed together', async (t) => {
+  const delays = new Set(Array.from({ length: 50 }, () => backoffDelay(4)));
+  t.ok(delays.size > 10, `${delays.size} distinct delays out of 50`);
+  for (const d of delays) t.ok(d >= BACKOFF_BASE_MS * 8 && d <= BACKOFF_BASE_MS * 16);
+});
