@@ -6,9 +6,10 @@ import { readFileSync } from 'node:fs';
 import type { Command } from './command.js';
 import type { Io } from './io.js';
 import { EXIT_OK, EXIT_USAGE, processIo } from './io.js';
+import { replayCommand } from './replay.js';
 import { validateCommand } from './validate.js';
 
-const COMMANDS: readonly Command[] = [validateCommand];
+const COMMANDS: readonly Command[] = [replayCommand, validateCommand];
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
