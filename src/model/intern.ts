@@ -40,19 +40,31 @@ export class SpecInterner {
     const out: Mutable<JobSpec> = {
       queue: spec.queue,
       priority: spec.priority,
-      tasks: this.#part('t', spec.tasks),
-      constraints: this.#part('c', spec.constraints),
+      tasks: this.internTasks(spec.tasks),
+      constraints: this.internConstraints(spec.constraints),
       strategy: spec.strategy,
       distinctNodes: spec.distinctNodes,
       gang: spec.gang,
-      dependencies: spec.dependencies.length === 0 ? NO_DEPENDENCIES : (spec.dependencies as Dependency[]),
-      retries: this.#part('r', spec.retries),
+      dependencies: spec.dependencies.length === 0 ? NO_DEPENDENCIES : spec.dependencies,
+      retries: this.internRetries(spec.retries),
     };
     // Optional fields are added in one fixed order, so specs share hidden classes whatever their origin.
     if (spec.name !== undefined) out.name = spec.name;
     if (spec.array !== undefined) out.array = spec.array;
     if (spec.idempotencyKey !== undefined) out.idempotencyKey = spec.idempotencyKey;
     return out;
+  }
+
+  internTasks(groups: readonly TaskGroup[]): readonly TaskGroup[] {
+    return this.#part('t', groups);
+  }
+
+  internConstraints(constraints: Constraints): Constraints {
+    return this.#part('c', constraints);
+  }
+
+  internRetries(retries: RetryPolicy): RetryPolicy {
+    return this.#part('r', retries);
   }
 
   #part<T extends readonly TaskGroup[] | Constraints | RetryPolicy>(kind: string, value: T): T {
@@ -68,7 +80,8 @@ export class SpecInterner {
   }
 }
 
-const NO_DEPENDENCIES: readonly Dependency[] = Object.freeze([]);
+/** The dependency list of every job without dependencies. */
+export const NO_DEPENDENCIES: readonly Dependency[] = Object.freeze([]);
 
 /** The process-wide interner the scheduler uses (a cache: sharing it between cores is harmless). */
 export const specInterner = new SpecInterner();

@@ -188,7 +188,6 @@ function submit(state: SchedulerState, e: Extract<SchedulerEvent, { kind: 'JobSu
     tasks: pendingTasks(total),
   });
   queueOf(state, spec.queue, e.tenant).active++;
-  if (!state.partial && spec.idempotencyKey !== undefined) state.idempotency.set(e.tenant, spec.idempotencyKey, e.job);
   for (const dep of spec.dependencies) {
     const list = state.dependents.get(dep.job);
     if (list) list.push(e.job);

@@ -17,10 +17,4 @@ export class IdempotencyIndex {
     keys.set(key, job);
   }
 
-  /** Every `[tenant, key, job]`, sorted (tests compare indexes). */
-  entries(): [tenant: string, key: string, job: string][] {
-    const out: [string, string, string][] = [];
-    for (const [tenant, keys] of this.#byTenant) for (const [key, job] of keys) out.push([tenant, key, job]);
-    return out.sort((a, b) => (a[0] === b[0] ? (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) : a[0] < b[0] ? -1 : 1));
-  }
 }

@@ -8,7 +8,6 @@
  */
 import type { JobSpec, NodeSpec, NodeState, QueueSpec, Resources } from '../model/index.js';
 import type { JobOutcome } from './events.js';
-import { IdempotencyIndex } from './idempotency.js';
 
 export type TaskState = 'pending' | 'placed' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type JobStatus = 'pending' | 'placed' | 'running' | JobOutcome;
@@ -83,11 +82,6 @@ export interface SchedulerState {
   readonly outcomes: Map<string, JobOutcome>;
   readonly queues: Map<string, QueueRecord>;
   readonly nodes: Map<string, NodeRecord>;
-  /**
-   * Idempotency keys → job ids, in a whole state only: in a slice, the dispatcher's directory answers
-   * resubmissions, and a second index per job would cost memory for nothing.
-   */
-  readonly idempotency: IdempotencyIndex;
   /** Job id → ids of jobs that depend on it. */
   readonly dependents: Map<string, string[]>;
   /** Jobs submitted so far (the next job's order). */
@@ -105,7 +99,6 @@ export function createState(partial = false): SchedulerState {
     outcomes: new Map(),
     queues: new Map(),
     nodes: new Map(),
-    idempotency: new IdempotencyIndex(),
     dependents: new Map(),
     submitted: 0,
     epoch: 0,

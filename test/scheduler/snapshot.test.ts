@@ -16,7 +16,6 @@ function plain(state: SchedulerState): unknown {
     queues: sorted(state.queues),
     nodes: sorted(state.nodes).map(([name, n]) => [name, { ...n, allocations: sorted(n.allocations) }]),
     outcomes: sorted(state.outcomes),
-    idempotency: state.idempotency.entries(),
     dependents: sorted(state.dependents),
   };
 }
