@@ -16,11 +16,30 @@ import { realClock } from './clock.js';
 import { dispatcherActor } from './dispatcher.js';
 import type { EventSink } from './dispatcher.js';
 import type { TaskEndReport, TaskStartReport } from './events.js';
-import type { CommandResult, CycleReport, DispatcherInbox, JobLocation, NodeMsg, NodeSnapshot, QueueMsg, QueueWhy, SiteMsg, SiteStats, SubmitResult } from './messages.js';
+import type { AttemptRef } from './agent-port.js';
+import type {
+  CommandResult,
+  CycleReport,
+  DispatcherInbox,
+  DispatcherMsg,
+  JobLocation,
+  JobOwner,
+  NodeListing,
+  NodeMsg,
+  NodeSnapshot,
+  QueueListing,
+  QueueMsg,
+  QueueWhy,
+  SiteMsg,
+  SiteStats,
+  SubmitResult,
+} from './messages.js';
 import type { makeSiteActor } from './site-actor.js';
 import type { SchedulerState } from './state.js';
 import type { WhyPending } from './why-pending.js';
 import { explainPending } from './why-pending.js';
+import type { JobDetail, JobPage, JobQuery, JobSlicePage, NodeView, QueueView, SiteView } from './views.js';
+import { mergeJobPages, nodeView, siteView } from './views.js';
 
 export interface SchedulerCoreOptions {
   readonly system: ActorSystem;
@@ -175,6 +194,67 @@ export class SchedulerCore {
   async queueSlices(): Promise<SchedulerState[]> {
     const refs = await this.#ask<readonly ActorRef<QueueMsg>[]>((replyTo) => ({ kind: 'inspectQueues', replyTo }));
     return Promise.all(refs.map((ref) => this.#system.ask<SchedulerState, QueueMsg>(ref, (replyTo) => ({ kind: 'inspect', replyTo }))));
+  }
+
+  // ------------------------------------------------------------------ queries for the API (views.ts)
+  // Each asks the actors that own the records; only the answer is copied, never the whole state.
+
+  /** Who owns each job, in order (undefined: no such job). */
+  jobOwners(jobs: readonly string[]): Promise<readonly (JobOwner | undefined)[]> {
+    return this.#ask((replyTo) => ({ kind: 'owners', jobs, replyTo }));
+  }
+
+  /** A page of jobs in submission order, from every queue or from one. */
+  async listJobs(query: JobQuery & { readonly queue?: string }): Promise<JobPage> {
+    const { queue, ...slice } = query;
+    const queues = await this.#ask<readonly QueueListing[]>((replyTo) => ({ kind: 'listQueues', replyTo }));
+    const asked = queue === undefined ? queues : queues.filter((q) => q.spec.name === queue);
+    const pages = await Promise.all(asked.map((q) => this.#system.ask<JobSlicePage, QueueMsg>(q.ref, (replyTo) => ({ kind: 'jobs', query: slice, replyTo }))));
+    return mergeJobPages(pages, query.limit);
+  }
+
+  /** One job with its spec and tasks, or undefined when there is no such job. */
+  async jobDetail(job: string): Promise<JobDetail | undefined> {
+    const where = await this.#ask<JobLocation>((replyTo) => ({ kind: 'locate', job, replyTo }));
+    if (!where.queue) return undefined;
+    const answer = await this.#system.ask<{ readonly detail: JobDetail | undefined }, QueueMsg>(where.queue, (replyTo) => ({ kind: 'job', job, replyTo }));
+    return answer.detail;
+  }
+
+  async queueViews(): Promise<QueueView[]> {
+    const queues = await this.#ask<readonly QueueListing[]>((replyTo) => ({ kind: 'listQueues', replyTo }));
+    return Promise.all(queues.map((q) => this.#system.ask<QueueView, QueueMsg>(q.ref, (replyTo) => ({ kind: 'queueView', spec: q.spec, replyTo }))));
+  }
+
+  /** Every node's spec (with its current state), or those named: cheap, one message. */
+  nodeListing(names?: readonly string[]): Promise<readonly NodeListing[]> {
+    return this.#ask((replyTo) => ({ kind: 'listNodes', ...(names ? { names } : {}), replyTo }));
+  }
+
+  /** Nodes with their allocations, filtered by site and state before their actors are asked. */
+  async nodeViews(filter: { readonly site?: string; readonly state?: string } = {}): Promise<NodeView[]> {
+    const listing = await this.nodeListing();
+    const chosen = listing.filter((n) => (filter.site === undefined || n.spec.site === filter.site) && (filter.state === undefined || n.spec.state === filter.state));
+    return Promise.all(chosen.map(async (n) => nodeView(n.spec, await this.#system.ask<NodeSnapshot, NodeMsg>(n.ref, (replyTo) => ({ kind: 'inspect', replyTo })))));
+  }
+
+  /** The attempts the scheduler holds live on a node (placed or running), or undefined for an unknown node. */
+  async nodeAttempts(node: string): Promise<readonly AttemptRef[] | undefined> {
+    const [entry] = await this.nodeListing([node]);
+    if (!entry) return undefined;
+    const live = await this.#system.ask<NodeSnapshot, NodeMsg>(entry.ref, (replyTo) => ({ kind: 'inspect', replyTo }));
+    return live.allocations.map(({ job, task, attempt }) => ({ job, task, attempt }));
+  }
+
+  /** Each site's summary, fresh from its site actor. */
+  siteViews(): Promise<SiteView[]> {
+    return Promise.all(
+      [...this.#sites.values()].map(async (ref) => {
+        const answer = await this.#system.ask<DispatcherMsg, SiteMsg>(ref, (replyTo) => ({ kind: 'summary', replyTo }));
+        if (answer.kind !== 'summary') throw new MusterError('MUSTER_ERR_INTERNAL', `a site answered a summary request with ${answer.kind}`);
+        return siteView(answer.summary);
+      }),
+    );
   }
 
   async nodeSnapshots(): Promise<NodeSnapshot[]> {

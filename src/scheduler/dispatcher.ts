@@ -26,7 +26,7 @@ import { charge } from './fair-share.js';
 import type { ShareAccount } from './fair-share.js';
 import type { Placement, SchedulerEvent } from './events.js';
 import { JobDirectory } from './job-directory.js';
-import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, NodeMsg, QueueMsg, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
+import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, NodeListing, NodeMsg, QueueMsg, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
 import { nodeActor } from './node-actor.js';
 import type { RecoveredAttempt } from './node-actor.js';
 import { liveAttempts, sliceFor } from './recovery.js';
@@ -489,6 +489,29 @@ export class Dispatcher {
       case 'inspectQueues':
         this.#tell(msg.replyTo, [...this.#queues.values()].map((q) => q.ref));
         break;
+      case 'owners':
+        this.#tell(
+          msg.replyTo,
+          msg.jobs.map((id) => {
+            const entry = this.#directory.get(id);
+            return entry && { tenant: entry.tenant, queue: entry.queue, outcome: entry.outcome };
+          }),
+        );
+        break;
+      case 'listQueues':
+        this.#tell(msg.replyTo, [...this.#queues.values()].map((q) => ({ spec: q.spec, ref: q.ref })));
+        break;
+      case 'listNodes': {
+        const names = msg.names ?? [...this.#nodes.keys()];
+        const listing: NodeListing[] = [];
+        for (const name of names) {
+          const ref = this.#nodes.get(name);
+          const entry = this.#registry.node(name);
+          if (ref && entry) listing.push({ spec: entry.spec, ref });
+        }
+        this.#tell(msg.replyTo, listing);
+        break;
+      }
       case 'snapshot':
         this.#startSnapshot(msg.replyTo);
         break;
@@ -784,7 +807,7 @@ export class Dispatcher {
   }
 
   #handle(msg: DispatcherInbox): void {
-    if (this.#failed !== undefined && 'replyTo' in msg && msg.kind !== 'locate' && msg.kind !== 'settle' && msg.kind !== 'cycle') {
+    if (this.#failed !== undefined && 'replyTo' in msg && !ANSWERED_WHEN_FAILED.has(msg.kind)) {
       // Commands that would write are refused; queries (locate) and barriers still answer.
       const refusal = fail('MUSTER_ERR_STORE_FAILED', `the event store failed: ${this.#failed}`);
       if (msg.kind === 'submit') return this.#tell(msg.replyTo, msg.specs.map(() => refusal as SubmitResult));
@@ -828,6 +851,9 @@ export class Dispatcher {
   }
 
 }
+
+/** Commands a failed dispatcher still answers: queries and barriers, which write nothing. */
+const ANSWERED_WHEN_FAILED: ReadonlySet<DispatcherInbox['kind']> = new Set(['locate', 'settle', 'cycle', 'owners', 'listQueues', 'listNodes']);
 
 function scaleDemand(c: Candidate, unplacedTasks: number): Resources {
   if (unplacedTasks === c.tasks.length) return c.demand;

@@ -17,6 +17,7 @@ import type { Kill } from './decide.js';
 import type { JobOutcome, Placement, SchedulerEvent, TaskEndReport, TaskStartReport } from './events.js';
 import type { SiteSummary } from './site-choice.js';
 import type { SchedulerState } from './state.js';
+import type { JobDetail, JobQuery, JobSlicePage, QueueView } from './views.js';
 
 /** Why one candidate was not placed in one cycle: per site, a summary exclusion or the solver's counts. */
 export interface UnplacedInfo {
@@ -48,7 +49,11 @@ export type QueueMsg =
   | { readonly kind: 'barrier'; readonly replyTo: ActorRef<DispatcherMsg> }
   | { readonly kind: 'inspect'; readonly replyTo: ActorRef<SchedulerState> }
   /** Encode the slice now (between two events, so it matches the dispatcher's sequence number). */
-  | { readonly kind: 'encode'; readonly replyTo: ActorRef<DispatcherMsg> };
+  | { readonly kind: 'encode'; readonly replyTo: ActorRef<DispatcherMsg> }
+  // Queries for the API (views.ts): each answers from the actor's own records, copying only the answer.
+  | { readonly kind: 'jobs'; readonly query: JobQuery; readonly replyTo: ActorRef<JobSlicePage> }
+  | { readonly kind: 'job'; readonly job: string; readonly replyTo: ActorRef<{ readonly detail: JobDetail | undefined }> }
+  | { readonly kind: 'queueView'; readonly spec: QueueSpec; readonly replyTo: ActorRef<QueueView> };
 
 export interface QueueWhy {
   readonly position: number | undefined;
@@ -146,6 +151,24 @@ export interface JobLocation {
   readonly sites: readonly SiteSummary[];
 }
 
+/** Who owns a job (for the API's tenant checks), and how it ended. */
+export interface JobOwner {
+  readonly tenant: string;
+  readonly queue: string;
+  readonly outcome: JobOutcome | undefined;
+}
+
+export interface QueueListing {
+  readonly spec: QueueSpec;
+  readonly ref: ActorRef<QueueMsg>;
+}
+
+export interface NodeListing {
+  /** As joined, with its current state. */
+  readonly spec: NodeSpec;
+  readonly ref: ActorRef<NodeMsg>;
+}
+
 export type CoreCommand =
   | { readonly kind: 'defineQueue'; readonly spec: QueueSpec; readonly replyTo: ActorRef<CommandResult> }
   | { readonly kind: 'joinNode'; readonly spec: NodeSpec; readonly replyTo: ActorRef<CommandResult> }
@@ -162,6 +185,11 @@ export type CoreCommand =
   /** Replies once every event emitted so far is durable (and everything waiting for them has been sent). */
   | { readonly kind: 'sync'; readonly replyTo: ActorRef<true> }
   /** A snapshot of the whole state after the last event emitted, delivered once that event is durable. */
-  | { readonly kind: 'snapshot'; readonly replyTo: ActorRef<{ readonly seq: number; readonly state: Uint8Array }> };
+  | { readonly kind: 'snapshot'; readonly replyTo: ActorRef<{ readonly seq: number; readonly state: Uint8Array }> }
+  // Queries for the API: answered from the dispatcher's directory and registry, at once (not after durability).
+  | { readonly kind: 'owners'; readonly jobs: readonly string[]; readonly replyTo: ActorRef<readonly (JobOwner | undefined)[]> }
+  | { readonly kind: 'listQueues'; readonly replyTo: ActorRef<readonly QueueListing[]> }
+  /** Every node, or those named. */
+  | { readonly kind: 'listNodes'; readonly names?: readonly string[]; readonly replyTo: ActorRef<readonly NodeListing[]> };
 
 export type DispatcherInbox = DispatcherMsg | CoreCommand;

@@ -16,6 +16,7 @@ import { PendingOrder } from './pending-order.js';
 import { encodeState } from './snapshot.js';
 import type { JobRecord, SchedulerState } from './state.js';
 import { createState, isTerminal } from './state.js';
+import { jobDetail, jobSlicePage, queueView } from './views.js';
 
 /**
  * Most jobs an offer looks at beyond those that yield candidates (jobs waiting on a dependency or a
@@ -254,6 +255,14 @@ export function queueActor(name: string, dispatcher: ActorRef<DispatcherMsg>, sl
           return reply(msg.replyTo, state.slice);
         case 'encode':
           return reply(msg.replyTo, { kind: 'encoded', queue: name, bytes: encodeState(state.slice) });
+        case 'jobs':
+          return reply(msg.replyTo, jobSlicePage(state.slice, msg.query));
+        case 'job': {
+          const job = state.slice.jobs.get(msg.job);
+          return reply(msg.replyTo, { detail: job && jobDetail(job) });
+        }
+        case 'queueView':
+          return reply(msg.replyTo, queueView(msg.spec, state.slice.queues.get(name), state.order.size));
         default:
           return assertNever(msg);
       }

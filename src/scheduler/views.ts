@@ -1,0 +1,216 @@
+/**
+ * Read-only views of the scheduler's state for the API: a job, its tasks, a page of jobs, a queue, a node,
+ * a site. Each view is built by the actor that owns the record (a queue actor for jobs and queues, a node
+ * actor for its allocations, a site actor for its summary), inside its turn, so a query copies only what it
+ * answers, never the whole state.
+ *
+ * Views are plain data (they cross to the gateway and out as JSON or msgpack): numbers in muster's units
+ * (cpu in millicores, memory in MiB), times in ms since the epoch.
+ */
+import type { JobSpec, NodeSpec, NodeState, QueueSpec, Resources } from '../model/index.js';
+import type { NodeSnapshot } from './messages.js';
+import type { SiteSummary } from './site-choice.js';
+import type { JobRecord, JobStatus, QueueRecord, SchedulerState, TaskState } from './state.js';
+
+/** How many of a job's tasks are in each state. */
+export interface TaskCounts {
+  total: number;
+  pending: number;
+  placed: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+}
+
+export interface JobView {
+  readonly id: string;
+  readonly tenant: string;
+  readonly queue: string;
+  readonly name?: string;
+  readonly status: JobStatus;
+  readonly submittedAt: number;
+  readonly endedAt?: number;
+  readonly reason?: string;
+  readonly tasks: TaskCounts;
+}
+
+export interface TaskView {
+  readonly index: number;
+  readonly state: TaskState;
+  /** Attempts placed so far (the live attempt's number while placed or running). */
+  readonly attempt: number;
+  readonly failures: number;
+  readonly node?: string;
+}
+
+export interface JobDetail extends JobView {
+  readonly spec: JobSpec;
+  readonly taskList: readonly TaskView[];
+}
+
+/** What a page of jobs is asked for: every field is a filter, all must hold. */
+export interface JobQuery {
+  readonly tenant?: string;
+  readonly status?: JobStatus;
+  /** Only jobs submitted after the job of this submission order (the previous page's cursor). */
+  readonly after?: number;
+  readonly limit: number;
+}
+
+/** One queue's answer to a `JobQuery`: views in submission order, each with its order (the cursor). */
+export interface JobSlicePage {
+  readonly jobs: readonly { readonly order: number; readonly view: JobView }[];
+  /** The queue holds more matching jobs after the last one returned. */
+  readonly more: boolean;
+}
+
+/** A page across queues; `next` is the cursor of the following page, absent on the last one. */
+export interface JobPage {
+  readonly jobs: readonly JobView[];
+  readonly next?: string;
+}
+
+export interface QueueView {
+  readonly name: string;
+  readonly tenant: string;
+  readonly weight: number;
+  readonly priority: number;
+  readonly guaranteedShare: number;
+  readonly borrow: boolean;
+  readonly limit?: QueueSpec['limit'];
+  /** Jobs that have not ended. */
+  readonly active: number;
+  /** Jobs with at least one task waiting to be placed. */
+  readonly pending: number;
+  /** Resources held by the queue's placed and running tasks. */
+  readonly usage: Resources;
+}
+
+export interface NodeView {
+  readonly name: string;
+  readonly site: string;
+  readonly state: NodeState;
+  readonly capacity: Resources;
+  readonly allocated: Resources;
+  readonly labels: NodeSpec['labels'];
+  /** Live attempts on the node. */
+  readonly allocations: number;
+}
+
+export interface SiteView {
+  readonly name: string;
+  readonly nodes: number;
+  readonly ready: number;
+  /** Totals over the site's ready nodes. */
+  readonly capacity: Resources;
+  readonly allocated: Resources;
+}
+
+export function taskCounts(job: JobRecord): TaskCounts {
+  const counts: TaskCounts = { total: job.tasks.length, pending: 0, placed: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+  for (const task of job.tasks) counts[task.state]++;
+  return counts;
+}
+
+export function jobView(job: JobRecord): JobView {
+  const view: { -readonly [K in keyof JobView]: JobView[K] } = {
+    id: job.id,
+    tenant: job.tenant,
+    queue: job.spec.queue,
+    status: job.status,
+    submittedAt: job.submittedAt,
+    tasks: taskCounts(job),
+  };
+  if (job.spec.name !== undefined) view.name = job.spec.name;
+  if (job.endedAt !== undefined) view.endedAt = job.endedAt;
+  if (job.reason !== undefined) view.reason = job.reason;
+  return view;
+}
+
+export function jobDetail(job: JobRecord): JobDetail {
+  const taskList = job.tasks.map((t, index): TaskView => ({
+    index,
+    state: t.state,
+    attempt: t.attempt,
+    failures: t.failures,
+    ...(t.node !== undefined && (t.state === 'placed' || t.state === 'running') ? { node: t.node } : {}),
+  }));
+  return { ...jobView(job), spec: job.spec, taskList };
+}
+
+function matches(job: JobRecord, query: JobQuery): boolean {
+  return (query.after === undefined || job.order > query.after) && (query.tenant === undefined || job.tenant === query.tenant) && (query.status === undefined || job.status === query.status);
+}
+
+/**
+ * The first `query.limit` matching jobs of a queue's slice in submission order. The slice's map is in
+ * submission order in practice (jobs are added as they are submitted, or restored in order), so the scan
+ * stops once it has one more than it needs; if it ever meets jobs out of order it scans to the end and sorts.
+ */
+export function jobSlicePage(slice: SchedulerState, query: JobQuery): JobSlicePage {
+  const found: JobRecord[] = [];
+  let ordered = true;
+  let last = -1;
+  for (const job of slice.jobs.values()) {
+    if (job.order < last) ordered = false;
+    last = job.order;
+    if (!matches(job, query)) continue;
+    found.push(job);
+    if (ordered && found.length > query.limit) break;
+  }
+  if (!ordered) found.sort((a, b) => a.order - b.order);
+  const page = found.slice(0, query.limit);
+  return { jobs: page.map((job) => ({ order: job.order, view: jobView(job) })), more: found.length > page.length };
+}
+
+/** Merges the queues' pages into one, in submission order, and names the cursor of the next page. */
+export function mergeJobPages(pages: readonly JobSlicePage[], limit: number): JobPage {
+  const all = pages.flatMap((p) => p.jobs).sort((a, b) => a.order - b.order);
+  const taken = all.slice(0, limit);
+  const more = all.length > taken.length || pages.some((p) => p.more);
+  const lastOrder = taken[taken.length - 1]?.order;
+  return { jobs: taken.map((j) => j.view), ...(more && lastOrder !== undefined ? { next: String(lastOrder) } : {}) };
+}
+
+export function queueView(spec: QueueSpec, record: QueueRecord | undefined, pending: number): QueueView {
+  const zero: Resources = { cpu: 0, memory: 0, gpu: 0, extended: {} };
+  return {
+    name: spec.name,
+    tenant: spec.tenant,
+    weight: spec.weight,
+    priority: spec.priority,
+    guaranteedShare: spec.guaranteedShare,
+    borrow: spec.borrow,
+    ...(spec.limit ? { limit: spec.limit } : {}),
+    active: record?.active ?? 0,
+    pending,
+    usage: record?.usage ?? zero,
+  };
+}
+
+export function siteView(summary: SiteSummary): SiteView {
+  const c = summary.capacity;
+  const f = summary.free;
+  const extended: Record<string, number> = {};
+  for (const name in c.extended) extended[name] = (c.extended[name] ?? 0) - (f.extended[name] ?? 0);
+  return {
+    name: summary.site,
+    nodes: summary.nodes,
+    ready: summary.readyNodes,
+    capacity: c,
+    allocated: { cpu: c.cpu - f.cpu, memory: c.memory - f.memory, gpu: c.gpu - f.gpu, extended },
+  };
+}
+
+/** A node from its spec (the dispatcher's registry) and its actor's live allocations. */
+export function nodeView(spec: NodeSpec, live: NodeSnapshot): NodeView {
+  const allocated = { cpu: 0, memory: 0, gpu: 0, extended: {} as Record<string, number> };
+  for (const { resources: r } of live.allocations) {
+    allocated.cpu += r.cpu;
+    allocated.memory += r.memory;
+    allocated.gpu += r.gpu;
+    for (const name in r.extended) allocated.extended[name] = (allocated.extended[name] ?? 0) + (r.extended[name] ?? 0);
+  }
+  return { name: spec.name, site: spec.site, state: live.state, capacity: spec.capacity, allocated, labels: spec.labels, allocations: live.allocations.length };
+}
