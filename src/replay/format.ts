@@ -100,7 +100,7 @@ function queueNames(runs: readonly Run[]): string[] {
 /** The human form: a header, then one table per section, blank lines between. */
 export function formatTables(result: ReplayResult): string {
   const { history } = result;
-  const header = [`history: seq ${history.firstSeq}..${history.lastSeq} (${history.events} events) over ${seconds(history.spanMs)} s`];
+  const header = [history.events === 0 ? 'history: no events' : `history: seq ${history.firstSeq}..${history.lastSeq} (${history.events} events) over ${seconds(history.spanMs)} s`];
   if (result.mode === 'what-if') {
     header.push(`what-if: ${result.changes.join(' ')}`);
     header.push('baseline: the recorded policy; what-if: the policy changed as above. Both re-run the recorded submissions, node events');
