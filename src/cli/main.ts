@@ -7,9 +7,10 @@ import type { Command } from './command.js';
 import type { Io } from './io.js';
 import { EXIT_OK, EXIT_USAGE, processIo } from './io.js';
 import { replayCommand } from './replay.js';
+import { serverCommand } from './server.js';
 import { validateCommand } from './validate.js';
 
-const COMMANDS: readonly Command[] = [replayCommand, validateCommand];
+const COMMANDS: readonly Command[] = [serverCommand, replayCommand, validateCommand];
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

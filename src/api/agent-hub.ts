@@ -1,0 +1,155 @@
+/**
+ * The agents' side of the scheduler: an `AgentPort` that routes each `start` and `kill` to the connection
+ * holding that node, and the soft state of the agents (which connection holds which node, each node's last
+ * heartbeat). Heartbeats are kept in memory only, never written (DESIGN.md §7); node liveness (suspect and
+ * lost after missed beats) builds on `lastHeartbeat`.
+ *
+ * Frames to one connection are batched: everything pushed within one turn of the event loop leaves as one
+ * frame (a `batch` when there are several), so a cycle that places thousands of tasks on a simulated fleet
+ * behind one connection sends one message, not thousands.
+ */
+import type { AgentPort, AttemptRef, KillReason, TaskLaunch } from '../scheduler/index.js';
+import { KILL_GRACE_MS } from './limits.js';
+
+/** One agent connection as the hub sees it: where its frames go. */
+export class AgentLink {
+  readonly nodes = new Set<string>();
+  readonly #send: (frame: unknown) => void;
+  #outbox: unknown[] = [];
+  #scheduled = false;
+  /** Nodes whose frames wait until their `registered` reply has gone out. */
+  readonly #held = new Map<string, unknown[]>();
+  #open = true;
+
+  constructor(send: (frame: unknown) => void) {
+    this.#send = send;
+  }
+
+  /** Queues a frame about `node` (held back while the node's registration is being answered). */
+  push(frame: unknown, node?: string): void {
+    if (!this.#open) return;
+    const held = node === undefined ? undefined : this.#held.get(node);
+    if (held) {
+      held.push(frame);
+      return;
+    }
+    this.#outbox.push(frame);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  hold(node: string): void {
+    if (!this.#held.has(node)) this.#held.set(node, []);
+  }
+
+  /** Sends `first` (the registration's reply), then everything held for the node, in order. */
+  release(node: string, first: unknown): void {
+    const held = this.#held.get(node) ?? [];
+    this.#held.delete(node);
+    this.push(first);
+    for (const frame of held) this.push(frame);
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    if (!this.#open || this.#outbox.length === 0) return;
+    const frames = this.#outbox;
+    this.#outbox = [];
+    this.#send(frames.length === 1 ? frames[0] : { kind: 'batch', frames });
+  }
+
+  close(): void {
+    this.#open = false;
+    this.#outbox = [];
+    this.#held.clear();
+  }
+}
+
+export class AgentHub implements AgentPort {
+  readonly #links = new Map<string, AgentLink>();
+  readonly #beats = new Map<string, number>();
+  #epoch = 0;
+  /** Frames for nodes with no connected agent (dropped: the agent reconciles when it registers again). */
+  undeliverable = 0;
+
+  /** The epoch the server decides under (kills carry it). */
+  set epoch(epoch: number) {
+    this.#epoch = epoch;
+  }
+
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** Nodes with a connected agent. */
+  get connectedNodes(): number {
+    return this.#links.size;
+  }
+
+  start(node: string, launch: TaskLaunch): void {
+    const link = this.#links.get(node);
+    if (!link) return void this.undeliverable++;
+    link.push(
+      {
+        kind: 'start',
+        node,
+        epoch: launch.epoch,
+        job: launch.job,
+        task: launch.task,
+        arrayIndex: launch.arrayIndex,
+        attempt: launch.attempt,
+        command: launch.command,
+        args: launch.args,
+        shell: launch.shell,
+        env: launch.env,
+        ...(launch.workingDir !== undefined ? { workingDir: launch.workingDir } : {}),
+        ...(launch.timeLimitMs !== undefined ? { timeLimitMs: launch.timeLimitMs } : {}),
+        resources: launch.resources,
+      },
+      node,
+    );
+  }
+
+  kill(node: string, attempt: AttemptRef, reason: KillReason): void {
+    const link = this.#links.get(node);
+    if (!link) return void this.undeliverable++;
+    link.push({ kind: 'kill', node, epoch: this.#epoch, job: attempt.job, task: attempt.task, attempt: attempt.attempt, reason, graceMs: KILL_GRACE_MS }, node);
+  }
+
+  /** `link` now holds `node` (a node re-registering on a new connection moves to it). */
+  attach(node: string, link: AgentLink): void {
+    const previous = this.#links.get(node);
+    if (previous && previous !== link) previous.nodes.delete(node);
+    this.#links.set(node, link);
+    link.nodes.add(node);
+    this.#beats.set(node, Date.now());
+  }
+
+  holds(link: AgentLink, node: string): boolean {
+    return this.#links.get(node) === link;
+  }
+
+  /** `link` no longer holds `node` (its registration failed). */
+  drop(node: string, link: AgentLink): void {
+    if (this.#links.get(node) === link) this.#links.delete(node);
+    link.nodes.delete(node);
+  }
+
+  /** The connection closed: its nodes have no agent until they register again. */
+  detach(link: AgentLink): void {
+    link.close();
+    for (const node of link.nodes) if (this.#links.get(node) === link) this.#links.delete(node);
+    link.nodes.clear();
+  }
+
+  heartbeat(node: string, at: number): void {
+    this.#beats.set(node, at);
+  }
+
+  /** When the node's agent last beat (or registered), in ms since the epoch; undefined if never. */
+  lastHeartbeat(node: string): number | undefined {
+    return this.#beats.get(node);
+  }
+}

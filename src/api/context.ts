@@ -1,0 +1,111 @@
+/**
+ * What the endpoints and routes share: the limits, the token table, the rate limiter, the metrics, the
+ * watch hub and agent hub, and the scheduling core once the server has recovered. One per gateway.
+ */
+import type { HttpRequest, HttpResponse, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
+import type { Logger } from '../log/index.js';
+import type { SchedulerCore } from '../scheduler/index.js';
+import type { ApiError } from './api-error.js';
+import { apiError, statusLine } from './api-error.js';
+import type { AgentHub } from './agent-hub.js';
+import type { Principal, TokenTable } from './auth.js';
+import { isApiError } from './auth.js';
+import type { GatewayLimits } from './limits.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { RateLimiter } from './rate-limit.js';
+import type { SocketState } from './socket.js';
+import { DISABLED } from './uws.js';
+import type { WatchHub } from './watch-hub.js';
+
+/** `starting`: recovering (only health routes answer); `ready`: serving; `stopping`: refusing new work. */
+export type GatewayPhase = 'starting' | 'ready' | 'stopping';
+
+export interface GatewayContext {
+  readonly limits: GatewayLimits;
+  readonly tokens: TokenTable;
+  readonly rate: RateLimiter;
+  readonly metrics: GatewayMetrics;
+  readonly agents: AgentHub;
+  readonly log: Logger;
+  /** The leader's URL (this server's own, until there is election). */
+  readonly url: () => string;
+  phase(): GatewayPhase;
+  core(): SchedulerCore | undefined;
+  hub(): WatchHub | undefined;
+  /** Every open WebSocket, so a stop can close them. */
+  readonly sockets: Set<WebSocket<SocketState>>;
+}
+
+export function notReadyError(phase: GatewayPhase): ApiError {
+  return apiError('MUSTER_ERR_NOT_READY', phase === 'stopping' ? 'the server is stopping' : 'the server is recovering its state');
+}
+
+/** Ends an HTTP response with a JSON body (corked: one write). */
+export function endJson(res: HttpResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  res.cork(() => {
+    res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json');
+    for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+    res.end(JSON.stringify(body));
+  });
+}
+
+/**
+ * Checks a WebSocket upgrade before any socket is opened: the server must be ready, the token known, the
+ * role allowed on the endpoint. Returns the principal, or answers the request itself and returns undefined.
+ */
+export function admitUpgrade(ctx: GatewayContext, res: HttpResponse, req: HttpRequest, allowed: (p: Principal) => boolean): Principal | undefined {
+  const phase = ctx.phase();
+  if (phase !== 'ready') {
+    endJson(res, 503, notReadyError(phase));
+    return undefined;
+  }
+  const who = ctx.tokens.authenticate(req.getHeader('authorization'), req.getQuery('token') ?? '');
+  if (isApiError(who)) {
+    ctx.metrics.rejected(who.code);
+    endJson(res, 401, who);
+    return undefined;
+  }
+  if (!allowed(who)) {
+    const error = apiError('MUSTER_ERR_FORBIDDEN', `role ${who.role} may not open ${req.getUrl()}`);
+    ctx.metrics.rejected(error.code);
+    endJson(res, 403, error);
+    return undefined;
+  }
+  return who;
+}
+
+/**
+ * What both WebSocket endpoints share: the limits (frame size, unsent bytes, idle time), no compression,
+ * the upgrade check, and the bookkeeping of open sockets. `init` makes a connection's user data.
+ */
+export function socketBehaviour<T extends SocketState>(
+  ctx: GatewayContext,
+  endpoint: 'submit' | 'agent',
+  allowed: (p: Principal) => boolean,
+  init: (principal: Principal) => T,
+): Required<Pick<WebSocketBehavior<T>, 'maxPayloadLength' | 'maxBackpressure' | 'idleTimeout' | 'sendPingsAutomatically' | 'compression' | 'upgrade'>> & {
+  opened(ws: WebSocket<T>): void;
+  closed(ws: WebSocket<T>): void;
+} {
+  return {
+    maxPayloadLength: ctx.limits.maxFrameBytes,
+    maxBackpressure: ctx.limits.maxUnsentBytes,
+    idleTimeout: ctx.limits.idleTimeoutS,
+    sendPingsAutomatically: true,
+    compression: DISABLED,
+    upgrade(res, req, context) {
+      const principal = admitUpgrade(ctx, res, req, allowed);
+      if (!principal) return;
+      res.upgrade(init(principal), req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+    },
+    opened(ws) {
+      ctx.sockets.add(ws as unknown as WebSocket<SocketState>);
+      ctx.metrics.connection(endpoint, 1);
+    },
+    closed(ws) {
+      ws.getUserData().closed = true;
+      ctx.sockets.delete(ws as unknown as WebSocket<SocketState>);
+      ctx.metrics.connection(endpoint, -1);
+    },
+  };
+}

@@ -1,0 +1,285 @@
+/**
+ * The requests of both WebSocket endpoints, read from decoded frames: every field checked for presence,
+ * type and range, unknown fields refused (`MUSTER_ERR_UNKNOWN_FIELD`), the first problem reported with the
+ * path of its field. Job specs inside a submit are not checked here: they are validated one by one by the
+ * model (`validateJob`), so one bad job does not refuse its batch.
+ *
+ * Inside this module a refusal is thrown as a `Refusal` and caught at the two entry points, which turn it
+ * into a value: the readers stay short, and nothing thrown here leaves the module.
+ */
+import type { ErrorCode } from '../errors/index.js';
+import type { ApiError } from './api-error.js';
+import { apiError } from './api-error.js';
+import type { GatewayLimits } from './limits.js';
+import { MAX_ID_BYTES, MAX_WATCH_JOBS } from './limits.js';
+
+export type RequestId = number | string;
+
+export interface WatchFilter {
+  readonly jobs?: readonly string[];
+  readonly queue?: string;
+  readonly tenant?: string;
+}
+
+export type ClientRequest =
+  | { readonly kind: 'submit'; readonly id: RequestId; readonly jobs: readonly unknown[]; readonly tenant?: string }
+  | { readonly kind: 'cancel'; readonly id: RequestId; readonly jobs: readonly string[] }
+  | { readonly kind: 'watch'; readonly id: RequestId; readonly filter: WatchFilter; readonly from?: number }
+  | { readonly kind: 'unwatch'; readonly id: RequestId; readonly watch: RequestId };
+
+export interface AttemptFields {
+  readonly job: string;
+  readonly task: number;
+  readonly attempt: number;
+}
+
+export const AGENT_OUTCOMES = ['succeeded', 'failed', 'timeout', 'killed'] as const;
+export type AgentOutcome = (typeof AGENT_OUTCOMES)[number];
+
+export type AgentRequest =
+  | { readonly kind: 'register'; readonly id: RequestId; readonly node: unknown; readonly running: readonly (AttemptFields & { readonly epoch: number })[] }
+  | { readonly kind: 'heartbeat'; readonly id?: RequestId; readonly nodes: readonly string[] }
+  | ({ readonly kind: 'started'; readonly id?: RequestId; readonly node: string } & AttemptFields)
+  | ({
+      readonly kind: 'ended';
+      readonly id?: RequestId;
+      readonly node: string;
+      readonly outcome: AgentOutcome;
+      readonly exitCode?: number;
+      readonly signal?: string;
+      readonly reason?: string;
+    } & AttemptFields);
+
+export type Read<T> = { readonly ok: true; readonly request: T } | { readonly ok: false; readonly error: ApiError; readonly id?: RequestId };
+
+type Fields = Readonly<Record<string, unknown>>;
+
+class Refusal {
+  constructor(readonly error: ApiError) {}
+}
+
+function refuse(code: ErrorCode, field: string, message: string): never {
+  throw new Refusal(apiError(code, `${field}: ${message}`, { field }));
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Uint8Array) return 'binary';
+  return typeof value === 'object' ? 'a map' : typeof value;
+}
+
+function path(prefix: string, key: string): string {
+  return prefix === '' ? key : `${prefix}.${key}`;
+}
+
+function only(fields: Fields, allowed: readonly string[], prefix: string): void {
+  for (const key in fields) {
+    if (!allowed.includes(key)) refuse('MUSTER_ERR_UNKNOWN_FIELD', path(prefix, key), `unknown field (expected one of: ${allowed.join(', ')})`);
+  }
+}
+
+function map(value: unknown, field: string): Fields {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) refuse('MUSTER_ERR_INVALID_TYPE', field, `expected a map, got ${describe(value)}`);
+  return value as Fields;
+}
+
+function present(fields: Fields, key: string, prefix: string): unknown {
+  const value = fields[key];
+  if (value === undefined || value === null) refuse('MUSTER_ERR_REQUIRED', path(prefix, key), 'is required');
+  return value;
+}
+
+function string(value: unknown, field: string, maxBytes: number): string {
+  if (typeof value !== 'string') refuse('MUSTER_ERR_INVALID_TYPE', field, `expected a string, got ${describe(value)}`);
+  if (value === '') refuse('MUSTER_ERR_INVALID_VALUE', field, 'must not be empty');
+  if (Buffer.byteLength(value) > maxBytes) refuse('MUSTER_ERR_INVALID_VALUE', field, `is longer than ${maxBytes} bytes`);
+  return value;
+}
+
+function uint(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) refuse('MUSTER_ERR_INVALID_TYPE', field, `expected an unsigned integer, got ${describe(value)}`);
+  if (value < 0) refuse('MUSTER_ERR_INVALID_VALUE', field, 'must not be negative');
+  return value;
+}
+
+function list(value: unknown, field: string, max: number, tooMany: ErrorCode = 'MUSTER_ERR_INVALID_VALUE'): readonly unknown[] {
+  if (!Array.isArray(value)) refuse('MUSTER_ERR_INVALID_TYPE', field, `expected an array, got ${describe(value)}`);
+  if (value.length === 0) refuse('MUSTER_ERR_INVALID_VALUE', field, 'must not be empty');
+  if (value.length > max) refuse(tooMany, field, `has ${value.length} items; the most is ${max}`);
+  return value;
+}
+
+function requestId(value: unknown, field = 'id'): RequestId {
+  if (typeof value === 'number') return uint(value, field);
+  if (typeof value === 'string') return string(value, field, MAX_ID_BYTES);
+  return refuse('MUSTER_ERR_INVALID_TYPE', field, `expected an unsigned integer or a string, got ${describe(value)}`);
+}
+
+function optional<T>(fields: Fields, key: string, read: (value: unknown) => T): T | undefined {
+  const value = fields[key];
+  return value === undefined || value === null ? undefined : read(value);
+}
+
+function jobIds(value: unknown, field: string, max: number): string[] {
+  return list(value, field, max).map((id, i) => string(id, `${field}[${i}]`, MAX_ID_BYTES));
+}
+
+/** Runs a reader; a refusal comes back with the request's id when the frame had a readable one. */
+function read<T>(frame: Fields, body: (id: RequestId | undefined) => T, idRequired: boolean): Read<T> {
+  let id: RequestId | undefined;
+  try {
+    id = idRequired ? requestId(present(frame, 'id', '')) : optional(frame, 'id', requestId);
+  } catch (err) {
+    if (err instanceof Refusal) return { ok: false, error: err.error };
+    throw err;
+  }
+  try {
+    return { ok: true, request: body(id) };
+  } catch (err) {
+    if (err instanceof Refusal) return { ok: false, error: err.error, ...(id !== undefined ? { id } : {}) };
+    throw err;
+  }
+}
+
+function unknownKind(kind: unknown, known: readonly string[]): never {
+  throw new Refusal(apiError('MUSTER_ERR_UNKNOWN_KIND', `unknown kind ${JSON.stringify(kind)} (this endpoint knows: ${known.join(', ')})`, { field: 'kind' }));
+}
+
+const CLIENT_KINDS = ['submit', 'cancel', 'watch', 'unwatch'] as const;
+
+/** A request of `/v1/submit` from a decoded frame (a map with a string `kind`). */
+export function readClientRequest(frame: Fields, limits: Pick<GatewayLimits, 'maxJobsPerSubmit'>): Read<ClientRequest> {
+  return read<ClientRequest>(
+    frame,
+    (maybeId) => {
+      const id = maybeId!;
+      switch (frame['kind']) {
+        case 'submit': {
+          only(frame, ['kind', 'id', 'jobs', 'tenant'], '');
+          const jobs = list(present(frame, 'jobs', ''), 'jobs', limits.maxJobsPerSubmit, 'MUSTER_ERR_BATCH_TOO_LARGE');
+          const tenant = optional(frame, 'tenant', (v) => string(v, 'tenant', 63));
+          return { kind: 'submit', id, jobs, ...(tenant !== undefined ? { tenant } : {}) };
+        }
+        case 'cancel':
+          only(frame, ['kind', 'id', 'jobs'], '');
+          return { kind: 'cancel', id, jobs: jobIds(present(frame, 'jobs', ''), 'jobs', limits.maxJobsPerSubmit) };
+        case 'watch': {
+          only(frame, ['kind', 'id', 'filter', 'from'], '');
+          const filter = optional(frame, 'filter', (v) => {
+            const f = map(v, 'filter');
+            only(f, ['jobs', 'queue', 'tenant'], 'filter');
+            const jobs = optional(f, 'jobs', (j) => jobIds(j, 'filter.jobs', MAX_WATCH_JOBS));
+            const queue = optional(f, 'queue', (q) => string(q, 'filter.queue', 255));
+            const tenant = optional(f, 'tenant', (t) => string(t, 'filter.tenant', 63));
+            return { ...(jobs ? { jobs } : {}), ...(queue !== undefined ? { queue } : {}), ...(tenant !== undefined ? { tenant } : {}) };
+          });
+          const from = optional(frame, 'from', (v) => uint(v, 'from'));
+          return { kind: 'watch', id, filter: filter ?? {}, ...(from !== undefined ? { from } : {}) };
+        }
+        case 'unwatch':
+          only(frame, ['kind', 'id', 'watch'], '');
+          return { kind: 'unwatch', id, watch: requestId(present(frame, 'watch', ''), 'watch') };
+        default:
+          return unknownKind(frame['kind'], CLIENT_KINDS);
+      }
+    },
+    true,
+  );
+}
+
+const AGENT_KINDS = ['register', 'heartbeat', 'started', 'ended', 'batch'] as const;
+
+function attempt(fields: Fields, prefix: string): AttemptFields {
+  return {
+    job: string(present(fields, 'job', prefix), path(prefix, 'job'), MAX_ID_BYTES),
+    task: uint(present(fields, 'task', prefix), path(prefix, 'task')),
+    attempt: uint(present(fields, 'attempt', prefix), path(prefix, 'attempt')),
+  };
+}
+
+/** Most attempts one `register` may report: a node runs at most this many tasks at once. */
+export const MAX_RUNNING_PER_REGISTER = 65_536;
+
+/** Most nodes one `heartbeat` may name (a simulated fleet beats for all its nodes in one frame). */
+export const MAX_NODES_PER_HEARTBEAT = 100_000;
+
+/** A request of `/v1/agent` (not `batch`: the endpoint unwraps batches and reads each frame in it). */
+export function readAgentRequest(frame: Fields): Read<AgentRequest> {
+  const kind = frame['kind'];
+  return read<AgentRequest>(
+    frame,
+    (id) => {
+      const withId = id !== undefined ? { id } : {};
+      switch (kind) {
+        case 'register': {
+          only(frame, ['kind', 'id', 'node', 'running'], '');
+          map(present(frame, 'node', ''), 'node');
+          const raw = frame['running'] === undefined ? [] : frame['running'];
+          if (!Array.isArray(raw)) refuse('MUSTER_ERR_INVALID_TYPE', 'running', `expected an array, got ${describe(raw)}`);
+          if (raw.length > MAX_RUNNING_PER_REGISTER) refuse('MUSTER_ERR_INVALID_VALUE', 'running', `has ${raw.length} items; the most is ${MAX_RUNNING_PER_REGISTER}`);
+          const running = raw.map((r, i) => {
+            const at = `running[${i}]`;
+            const f = map(r, at);
+            only(f, ['job', 'task', 'attempt', 'epoch'], at);
+            return { ...attempt(f, at), epoch: uint(present(f, 'epoch', at), `${at}.epoch`) };
+          });
+          return { kind: 'register', id: id!, node: frame['node'], running };
+        }
+        case 'heartbeat': {
+          only(frame, ['kind', 'id', 'node', 'nodes'], '');
+          const one = optional(frame, 'node', (v) => string(v, 'node', 63));
+          const many = optional(frame, 'nodes', (v) => list(v, 'nodes', MAX_NODES_PER_HEARTBEAT).map((n, i) => string(n, `nodes[${i}]`, 63)));
+          if (one === undefined && many === undefined) refuse('MUSTER_ERR_REQUIRED', 'node', 'is required (or nodes)');
+          return { kind: 'heartbeat', ...withId, nodes: [...(one !== undefined ? [one] : []), ...(many ?? [])] };
+        }
+        case 'started':
+          only(frame, ['kind', 'id', 'node', 'job', 'task', 'attempt'], '');
+          return { kind: 'started', ...withId, node: string(present(frame, 'node', ''), 'node', 63), ...attempt(frame, '') };
+        case 'ended': {
+          only(frame, ['kind', 'id', 'node', 'job', 'task', 'attempt', 'outcome', 'exitCode', 'signal', 'reason'], '');
+          const outcome = present(frame, 'outcome', '');
+          if (typeof outcome !== 'string' || !(AGENT_OUTCOMES as readonly string[]).includes(outcome)) {
+            refuse('MUSTER_ERR_INVALID_VALUE', 'outcome', `must be one of: ${AGENT_OUTCOMES.join(', ')}`);
+          }
+          const exitCode = optional(frame, 'exitCode', (v) => {
+            if (typeof v !== 'number' || !Number.isSafeInteger(v)) refuse('MUSTER_ERR_INVALID_TYPE', 'exitCode', `expected an integer, got ${describe(v)}`);
+            return v;
+          });
+          const signal = optional(frame, 'signal', (v) => string(v, 'signal', 32));
+          const reason = optional(frame, 'reason', (v) => string(v, 'reason', 1024));
+          return {
+            kind: 'ended',
+            ...withId,
+            node: string(present(frame, 'node', ''), 'node', 63),
+            ...attempt(frame, ''),
+            outcome: outcome as AgentOutcome,
+            ...(exitCode !== undefined ? { exitCode } : {}),
+            ...(signal !== undefined ? { signal } : {}),
+            ...(reason !== undefined ? { reason } : {}),
+          };
+        }
+        default:
+          return unknownKind(kind, AGENT_KINDS);
+      }
+    },
+    kind === 'register',
+  );
+}
+
+/** The frames of an agent's `batch`, or a refusal of the whole batch. */
+export function readBatch(frame: Fields, maxFrames: number): Read<readonly Fields[]> {
+  return read(
+    frame,
+    () => {
+      only(frame, ['kind', 'id', 'frames'], '');
+      return list(present(frame, 'frames', ''), 'frames', maxFrames).map((f, i) => {
+        const m = map(f, `frames[${i}]`);
+        if (typeof m['kind'] !== 'string') refuse('MUSTER_ERR_REQUIRED', `frames[${i}].kind`, 'is required (a string)');
+        if (m['kind'] === 'batch') refuse('MUSTER_ERR_INVALID_VALUE', `frames[${i}].kind`, 'batches do not nest');
+        return m;
+      });
+    },
+    false,
+  );
+}

@@ -1,0 +1,183 @@
+/**
+ * The gateway: one uWebSockets.js app serving `/v1/submit`, `/v1/agent` and the HTTP routes, on the main
+ * thread beside the scheduler's dispatcher and queue actors (see README.md for why, and for the hot path).
+ *
+ * Life cycle, driven by the server (src/server):
+ *   listen()  — binds the port; only `/healthz` and `/readyz` (503) answer, upgrades are refused (503)
+ *   observe() — wraps the scheduler's event sink: durable events feed the watch hub and metrics
+ *   ready()   — the core has recovered and started: everything is served
+ *   stopAccepting() — the listen socket closes; new requests get 503 `MUSTER_ERR_NOT_READY`
+ *   closeConnections() — open WebSockets are closed (1001) once the caller has flushed what they wait for
+ */
+import type { TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import { MusterError } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
+import { createLogger } from '../log/index.js';
+import type { EventSink, SchedulerCore } from '../scheduler/index.js';
+import { AgentHub } from './agent-hub.js';
+import { agentEndpoint } from './agent-endpoint.js';
+import type { TokenTable } from './auth.js';
+import type { GatewayContext, GatewayPhase } from './context.js';
+import { httpRoutes } from './http-routes.js';
+import type { GatewayLimits } from './limits.js';
+import { DEFAULT_LIMITS, RECENTLY_ENDED_JOBS } from './limits.js';
+import { GatewayMetrics } from './metrics.js';
+import type { DurableListener } from './observed-sink.js';
+import { observedSink } from './observed-sink.js';
+import { RateLimiter } from './rate-limit.js';
+import type { SocketState } from './socket.js';
+import { CLOSE_GOING_AWAY, closeSocket } from './socket.js';
+import { submitEndpoint } from './submit-endpoint.js';
+import { loadUws } from './uws.js';
+import { WatchHub } from './watch-hub.js';
+
+/** The default port of `muster server`. */
+export const DEFAULT_PORT = 7070;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export interface GatewayOptions {
+  readonly tokens: TokenTable;
+  readonly limits?: Partial<GatewayLimits>;
+  readonly host?: string;
+  /** 0 binds any free port (see `port` once listening). */
+  readonly port?: number;
+  /** Serve TLS (`wss://`, `https://`) with these PEM files. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /** The active placement backend, for the metrics. */
+  readonly backend: string;
+  readonly log?: Logger;
+}
+
+/** What the watch hub starts from: the log's last seq and the jobs that exist (recovered, not ended). */
+export interface ObserveStart {
+  readonly lastSeq: number;
+  readonly jobs: Iterable<{ readonly id: string; readonly tenant: string; readonly queue: string }>;
+}
+
+export class Gateway {
+  readonly agents = new AgentHub();
+  readonly metrics: GatewayMetrics;
+  readonly limits: GatewayLimits;
+  readonly #app: TemplatedApp;
+  readonly #log: Logger;
+  readonly #sockets = new Set<WebSocket<SocketState>>();
+  readonly #scheme: 'http' | 'https';
+  #listen: us_listen_socket | undefined;
+  #host = DEFAULT_HOST;
+  #port = 0;
+  #phase: GatewayPhase = 'starting';
+  #core: SchedulerCore | undefined;
+  #hub: WatchHub | undefined;
+
+  private constructor(options: GatewayOptions) {
+    const uws = loadUws();
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#log = options.log ?? createLogger({ name: 'gateway' });
+    this.#scheme = options.tls ? 'https' : 'http';
+    this.#app = options.tls ? uws.SSLApp({ cert_file_name: options.tls.certFile, key_file_name: options.tls.keyFile }) : uws.App();
+    this.metrics = new GatewayMetrics({
+      backend: options.backend,
+      core: () => this.#core,
+      watches: () => this.#hub?.watches ?? 0,
+      agentNodes: () => this.agents.connectedNodes,
+    });
+    const ctx: GatewayContext = {
+      limits: this.limits,
+      tokens: options.tokens,
+      rate: new RateLimiter(this.limits.ratePerSecond, this.limits.rateBurst),
+      metrics: this.metrics,
+      agents: this.agents,
+      log: this.#log,
+      url: () => this.url,
+      phase: () => this.#phase,
+      core: () => this.#core,
+      hub: () => this.#hub,
+      sockets: this.#sockets,
+    };
+    submitEndpoint(this.#app, ctx);
+    agentEndpoint(this.#app, ctx);
+    httpRoutes(this.#app, ctx);
+  }
+
+  /** Binds the port and starts answering health checks; refuses with `MUSTER_ERR_UWS_FALLBACK` on the uWS fallback. */
+  static listen(options: GatewayOptions): Gateway {
+    const gateway = new Gateway(options);
+    const host = options.host ?? DEFAULT_HOST;
+    const port = options.port ?? DEFAULT_PORT;
+    let bound: us_listen_socket | false = false;
+    gateway.#app.listen(host, port, (socket) => {
+      bound = socket;
+    });
+    if (!bound) throw new MusterError('MUSTER_ERR_USAGE', `cannot listen on ${host}:${port} (in use, or not an address of this machine)`);
+    gateway.#listen = bound;
+    gateway.#host = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    gateway.#port = loadUws().us_socket_local_port(bound as never);
+    gateway.#log.info({ url: gateway.url }, 'listening');
+    return gateway;
+  }
+
+  get url(): string {
+    const host = this.#host.includes(':') ? `[${this.#host}]` : this.#host;
+    return `${this.#scheme}://${host}:${this.#port}`;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get phase(): GatewayPhase {
+    return this.#phase;
+  }
+
+  get hub(): WatchHub | undefined {
+    return this.#hub;
+  }
+
+  /**
+   * Wraps the scheduler's sink: every batch, once durable, feeds the watch hub, the metrics and `also`
+   * (the server's snapshot trigger). Call before the core starts, so the hub sees every event.
+   */
+  observe(inner: EventSink, start: ObserveStart, also?: DurableListener): EventSink {
+    const hub = new WatchHub({ window: this.limits.watchWindowEvents, recentlyEnded: RECENTLY_ENDED_JOBS, lastSeq: start.lastSeq });
+    hub.seed(start.jobs);
+    this.#hub = hub;
+    return observedSink(
+      inner,
+      (events, firstSeq, commitMs) => {
+        this.metrics.durable(events, commitMs);
+        hub.publish(events, firstSeq);
+        also?.(events, firstSeq, commitMs);
+      },
+      this.#log,
+    );
+  }
+
+  /** The core is up (state recovered): serve everything. */
+  ready(core: SchedulerCore, epoch: number): void {
+    this.#core = core;
+    this.agents.epoch = epoch;
+    this.#phase = 'ready';
+    this.#log.info({ url: this.url, epoch }, 'ready');
+  }
+
+  /** Stops accepting connections and new requests (each gets 503); open sockets stay until `closeConnections`. */
+  stopAccepting(): void {
+    this.#phase = 'stopping';
+    if (this.#listen) {
+      loadUws().us_listen_socket_close(this.#listen);
+      this.#listen = undefined;
+    }
+  }
+
+  /** Closes every open WebSocket (1001 going away). */
+  closeConnections(): void {
+    for (const ws of [...this.#sockets]) closeSocket(ws, CLOSE_GOING_AWAY, 'server stopping');
+    this.#sockets.clear();
+  }
+
+  /** Both of the above: what a test does to drop its server. */
+  close(): void {
+    this.stopAccepting();
+    this.closeConnections();
+  }
+}

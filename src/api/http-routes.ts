@@ -1,0 +1,295 @@
+/**
+ * The HTTP JSON API (PROTOCOL.md, "HTTP routes"): one table of routes, each with the action it needs, and
+ * one `serve` that every request goes through in the same order — readiness, token, role, tenant rate,
+ * body (bounded while it streams in), handler, answer. A route not in the table is 404; a route with no
+ * token or a role without its action is refused before its handler runs (default deny). Only `/healthz`
+ * and `/readyz` are public.
+ */
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import type { ErrorCode } from '../errors/index.js';
+import type { JobStatus } from '../scheduler/index.js';
+import type { ApiError } from './api-error.js';
+import { apiError, fromThrown, httpStatus, statusLine } from './api-error.js';
+import type { Action, Principal } from './auth.js';
+import { authorize, isApiError, seesTenant } from './auth.js';
+import { encodeFrame } from './codec.js';
+import type { GatewayContext } from './context.js';
+import { endJson, notReadyError } from './context.js';
+import { readClientRequest } from './frames.js';
+import { DEFAULT_PAGE, MAX_PAGE } from './limits.js';
+import { cancelJobs, completeSubmit, isPrepared, prepareSubmit } from './submissions.js';
+
+interface Call {
+  readonly principal: Principal;
+  readonly params: readonly string[];
+  readonly query: URLSearchParams;
+  readonly body: unknown;
+  /** Size of the body in bytes (0 without one). */
+  readonly bodyBytes: number;
+}
+
+type Answer = { readonly status: number; readonly json: unknown; readonly headers?: Readonly<Record<string, string>> } | { readonly status: number; readonly text: string; readonly contentType: string };
+
+interface Route {
+  readonly method: 'get' | 'post';
+  readonly pattern: string;
+  /** The action the route needs; `public` routes need no token. */
+  readonly action: Action | 'public';
+  /** The route reads a JSON body. */
+  readonly body?: boolean;
+  /** The handler charges the tenant's rate itself (submissions cost by their size). */
+  readonly chargesRate?: boolean;
+  handle(call: Call, ctx: GatewayContext): Answer | Promise<Answer>;
+}
+
+const JOB_STATUSES: readonly JobStatus[] = ['pending', 'placed', 'running', 'succeeded', 'failed', 'cancelled'];
+
+function ok(json: unknown): Answer {
+  return { status: 200, json };
+}
+
+function failure(error: ApiError): Answer {
+  return { status: httpStatus(error.code), json: error, ...(error.retryAfterMs !== undefined ? { headers: { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) } } : {}) };
+}
+
+function refused(code: ErrorCode, message: string, field?: string): Answer {
+  return failure(apiError(code, message, field !== undefined ? { field } : {}));
+}
+
+/** Only the named query parameters; anything else is refused like an unknown field. */
+function queryOnly(query: URLSearchParams, allowed: readonly string[]): Answer | undefined {
+  for (const key of query.keys()) if (!allowed.includes(key)) return refused('MUSTER_ERR_UNKNOWN_FIELD', `unknown query parameter ${key} (expected one of: ${allowed.join(', ') || 'none'})`, key);
+  return undefined;
+}
+
+function uintParam(query: URLSearchParams, key: string, min: number, max: number): number | Answer | undefined {
+  const raw = query.get(key);
+  if (raw === null || raw === '') return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) return refused('MUSTER_ERR_INVALID_TYPE', `${key}: expected an unsigned integer, got ${JSON.stringify(raw)}`, key);
+  if (n < min || n > max) return refused('MUSTER_ERR_INVALID_VALUE', `${key}: ${n} is outside [${min}, ${max}]`, key);
+  return n;
+}
+
+function isAnswer(value: unknown): value is Answer {
+  return typeof value === 'object' && value !== null && 'status' in value;
+}
+
+/** One-job routes: 404 for no such job (`tenant` undefined), 403 for another tenant's (job ids are not secret, contents are). */
+function jobAccess(principal: Principal, job: string, tenant: string | undefined): Answer | undefined {
+  if (tenant === undefined) return refused('MUSTER_ERR_UNKNOWN_JOB', `job ${job} does not exist`);
+  if (!seesTenant(principal, tenant)) return refused('MUSTER_ERR_FORBIDDEN', `job ${job} belongs to another tenant`);
+  return undefined;
+}
+
+const ROUTES: readonly Route[] = [
+  { method: 'get', pattern: '/healthz', action: 'public', handle: () => ok({ ok: true }) },
+  {
+    method: 'get',
+    pattern: '/readyz',
+    action: 'public',
+    handle: (_call, ctx) => (ctx.phase() === 'ready' ? ok({ ready: true }) : { status: 503, json: { ready: false, ...notReadyError(ctx.phase()) } }),
+  },
+  {
+    method: 'get',
+    pattern: '/metrics',
+    action: 'metrics',
+    handle: async (_call, ctx) => {
+      const { text, contentType } = await ctx.metrics.render();
+      return { status: 200, text, contentType };
+    },
+  },
+  {
+    method: 'get',
+    pattern: '/v1/jobs',
+    action: 'read-jobs',
+    handle: async ({ principal, query }, ctx) => {
+      const wrong = queryOnly(query, ['queue', 'tenant', 'status', 'limit', 'after']);
+      if (wrong) return wrong;
+      const limit = uintParam(query, 'limit', 1, MAX_PAGE) ?? DEFAULT_PAGE;
+      const after = uintParam(query, 'after', 0, Number.MAX_SAFE_INTEGER);
+      if (isAnswer(limit)) return limit;
+      if (isAnswer(after)) return after;
+      const status = query.get('status') || undefined;
+      if (status !== undefined && !(JOB_STATUSES as readonly string[]).includes(status)) return refused('MUSTER_ERR_INVALID_VALUE', `status: must be one of ${JOB_STATUSES.join(', ')}`, 'status');
+      let tenant = query.get('tenant') || undefined;
+      if (principal.role === 'submitter') {
+        if (tenant !== undefined && tenant !== principal.tenant) return refused('MUSTER_ERR_FORBIDDEN', 'a submitter may list only its own tenant', 'tenant');
+        tenant = principal.tenant;
+      }
+      const queue = query.get('queue') || undefined;
+      const page = await ctx.core()!.listJobs({
+        limit,
+        ...(after !== undefined ? { after } : {}),
+        ...(tenant !== undefined ? { tenant } : {}),
+        ...(status !== undefined ? { status: status as JobStatus } : {}),
+        ...(queue !== undefined ? { queue } : {}),
+      });
+      return ok(page);
+    },
+  },
+  {
+    method: 'get',
+    pattern: '/v1/jobs/:id',
+    action: 'read-jobs',
+    handle: async (call, ctx) => {
+      const job = call.params[0]!;
+      const detail = await ctx.core()!.jobDetail(job);
+      return jobAccess(call.principal, job, detail?.tenant) ?? ok(detail);
+    },
+  },
+  {
+    method: 'get',
+    pattern: '/v1/jobs/:id/why',
+    action: 'read-jobs',
+    handle: async (call, ctx) => {
+      const job = call.params[0]!;
+      const [owner] = await ctx.core()!.jobOwners([job]);
+      const denied = jobAccess(call.principal, job, owner?.tenant);
+      if (denied) return denied;
+      const answer = await ctx.core()!.whyPending(job);
+      if (answer.status !== 'pending') return ok({ job, status: answer.status, message: answer.message });
+      const { why } = answer;
+      return ok({ job, status: 'pending', position: why.position ?? null, reasons: why.reasons, ...(why.suggestion !== undefined ? { suggestion: why.suggestion } : {}) });
+    },
+  },
+  {
+    method: 'post',
+    pattern: '/v1/jobs',
+    action: 'submit',
+    body: true,
+    chargesRate: true,
+    handle: async ({ principal, body, bodyBytes }, ctx) => {
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) return refused('MUSTER_ERR_INVALID_TYPE', 'the body must be a JSON object { jobs, tenant? }');
+      const fields = body as Record<string, unknown>;
+      for (const key of Object.keys(fields)) if (key !== 'jobs' && key !== 'tenant') return refused('MUSTER_ERR_UNKNOWN_FIELD', `${key}: unknown field (expected one of: jobs, tenant)`, key);
+      const read = readClientRequest({ kind: 'submit', id: 0, jobs: fields['jobs'], tenant: fields['tenant'] }, ctx.limits);
+      if (!read.ok) return failure(read.error);
+      if (read.request.kind !== 'submit') return refused('MUSTER_ERR_INTERNAL', 'not a submit');
+      // Spec sizes count in msgpack bytes, as on the WebSocket; measured only when the body could hold an oversized one.
+      const sizes = bodyBytes > ctx.limits.maxSpecBytes ? read.request.jobs.map((j) => encodeFrame(j).length) : undefined;
+      const prepared = prepareSubmit(principal, read.request, sizes, ctx.limits, ctx.rate);
+      if (!isPrepared(prepared)) return failure(prepared);
+      return ok({ results: await completeSubmit(ctx.core()!, prepared) });
+    },
+  },
+  {
+    method: 'post',
+    pattern: '/v1/jobs/:id/cancel',
+    action: 'cancel',
+    handle: async (call, ctx) => {
+      const results = await cancelJobs(ctx.core()!, call.principal, [call.params[0]!]);
+      if (!Array.isArray(results)) return failure(results as ApiError);
+      const [result] = results;
+      return result!.ok ? ok(result) : refused(result!.code, result!.message);
+    },
+  },
+  { method: 'get', pattern: '/v1/queues', action: 'read-cluster', handle: async (_call, ctx) => ok({ queues: await ctx.core()!.queueViews() }) },
+  {
+    method: 'get',
+    pattern: '/v1/nodes',
+    action: 'read-cluster',
+    handle: async ({ query }, ctx) => {
+      const wrong = queryOnly(query, ['site', 'state']);
+      if (wrong) return wrong;
+      const site = query.get('site') || undefined;
+      const state = query.get('state') || undefined;
+      return ok({ nodes: await ctx.core()!.nodeViews({ ...(site !== undefined ? { site } : {}), ...(state !== undefined ? { state } : {}) }) });
+    },
+  },
+  { method: 'get', pattern: '/v1/sites', action: 'read-cluster', handle: async (_call, ctx) => ok({ sites: await ctx.core()!.siteViews() }) },
+  { method: 'get', pattern: '/v1/leader', action: 'read-cluster', handle: (_call, ctx) => ok({ leader: ctx.url(), epoch: ctx.agents.epoch, self: true }) },
+];
+
+/** Reads a request body, refusing it (413, connection closed) as soon as it passes `limit` while streaming. */
+function readBody(res: HttpResponse, limit: number, declared: number, done: (body: Buffer | ApiError) => void): void {
+  if (declared > limit) return done(apiError('MUSTER_ERR_FRAME_TOO_LARGE', `the body is ${declared} bytes; the most is ${limit}`));
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  res.onData((chunk, isLast) => {
+    if (over) return;
+    size += chunk.byteLength;
+    if (size > limit) {
+      over = true;
+      return done(apiError('MUSTER_ERR_FRAME_TOO_LARGE', `the body is past ${limit} bytes`));
+    }
+    chunks.push(Buffer.from(chunk.slice(0))); // uWS reuses the chunk's memory once this returns
+    if (isLast) done(Buffer.concat(chunks, size));
+  });
+}
+
+function write(res: HttpResponse, answer: Answer, close: boolean): void {
+  res.cork(() => {
+    res.writeStatus(statusLine(answer.status));
+    if ('text' in answer) {
+      res.writeHeader('content-type', answer.contentType);
+      res.end(answer.text, close);
+      return;
+    }
+    res.writeHeader('content-type', 'application/json');
+    for (const [name, value] of Object.entries(answer.headers ?? {})) res.writeHeader(name, value);
+    res.end(JSON.stringify(answer.json), close);
+  });
+}
+
+function serve(ctx: GatewayContext, route: Route, res: HttpResponse, req: HttpRequest): void {
+  // The request object is valid only now: read everything from it before anything asynchronous.
+  const params = Array.from({ length: route.pattern.split(':').length - 1 }, (_, i) => decodeURIComponent(req.getParameter(i)));
+  const query = new URLSearchParams(req.getQuery() ?? '');
+  const authorization = req.getHeader('authorization');
+  const declared = Number(req.getHeader('content-length') || 0);
+  let aborted = false;
+  res.onAborted(() => (aborted = true));
+  const answer = (a: Answer, close = false): void => {
+    if (aborted) return;
+    aborted = true;
+    if (a.status >= 400 && 'json' in a) ctx.metrics.rejected((a.json as { code?: ErrorCode }).code ?? 'MUSTER_ERR_INTERNAL');
+    write(res, a, close);
+  };
+  ctx.metrics.request('http', `${route.method.toUpperCase()} ${route.pattern}`);
+
+  let principal: Principal = { tenant: '', role: 'viewer' };
+  if (route.action !== 'public') {
+    const phase = ctx.phase();
+    if (phase !== 'ready') return answer(failure(notReadyError(phase)));
+    const who = ctx.tokens.authenticate(authorization, '');
+    if (isApiError(who)) return answer(failure(who));
+    const denied = authorize(who, route.action);
+    if (denied) return answer(failure(denied));
+    if (!route.chargesRate) {
+      const taken = ctx.rate.take(who.tenant, 1);
+      if (!taken.ok) return answer(failure(apiError('MUSTER_ERR_RATE_LIMITED', `tenant ${who.tenant} is past its request rate; retry in ${taken.retryAfterMs} ms`, { retryAfterMs: taken.retryAfterMs })));
+    }
+    principal = who;
+  }
+  const run = (body: unknown, bodyBytes: number): void => {
+    let result: Answer | Promise<Answer>;
+    try {
+      result = route.handle({ principal, params, query, body, bodyBytes }, ctx);
+    } catch (err) {
+      return answer(failure(fromThrown(err)));
+    }
+    Promise.resolve(result).then(answer, (err: unknown) => answer(failure(fromThrown(err))));
+  };
+  if (!route.body) return run(undefined, 0);
+  readBody(res, ctx.limits.maxBodyBytes, declared, (body) => {
+    if (!Buffer.isBuffer(body)) return answer(failure(body), true);
+    let parsed: unknown;
+    try {
+      parsed = body.length === 0 ? undefined : JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      return answer(refused('MUSTER_ERR_BAD_FRAME', `the body is not JSON: ${(err as Error).message}`));
+    }
+    run(parsed, body.length);
+  });
+}
+
+export function httpRoutes(app: TemplatedApp, ctx: GatewayContext): void {
+  for (const route of ROUTES) app[route.method](route.pattern, (res, req) => serve(ctx, route, res, req));
+  app.any('/*', (res, req) => {
+    ctx.metrics.rejected('MUSTER_ERR_NOT_FOUND');
+    endJson(res, 404, apiError('MUSTER_ERR_NOT_FOUND', `no route ${req.getMethod().toUpperCase()} ${req.getUrl()}`));
+  });
+}
+

@@ -1,0 +1,96 @@
+/**
+ * Job events: what `watch` streams (PROTOCOL.md, "Job events"). Each comes from one durable scheduler
+ * event; `seq` is that event's position in the log, so every job event a `TasksPlaced` yields shares its
+ * seq. Events that are not about jobs (queues, nodes) are not streamed.
+ */
+import type { JobOutcome, SchedulerEvent, TaskOutcome } from '../scheduler/index.js';
+import { assertNever } from '../actors/index.js';
+
+interface Common {
+  readonly seq: number;
+  readonly at: number;
+  readonly job: string;
+  readonly tenant: string;
+  readonly queue: string;
+}
+
+export type JobEvent = Common &
+  (
+    | { readonly type: 'submitted'; readonly name?: string }
+    | { readonly type: 'placed'; readonly task: number; readonly attempt: number; readonly node: string }
+    | { readonly type: 'started'; readonly task: number; readonly attempt: number }
+    | {
+        readonly type: 'task-ended';
+        readonly task: number;
+        readonly attempt: number;
+        readonly node: string;
+        readonly outcome: TaskOutcome;
+        readonly exitCode?: number;
+        readonly reason?: string;
+      }
+    | { readonly type: 'cancel-requested' }
+    | { readonly type: 'ended'; readonly outcome: JobOutcome; readonly reason?: string }
+  );
+
+export type JobEventType = JobEvent['type'];
+
+export interface Owner {
+  readonly tenant: string;
+  readonly queue: string;
+}
+
+/**
+ * The job events of one scheduler event, appended to `out`. `ownerOf` names each job's tenant and queue;
+ * events of a job it does not know are left out (and counted by the caller through the return value).
+ */
+export function appendJobEvents(e: SchedulerEvent, seq: number, ownerOf: (job: string) => Owner | undefined, out: JobEvent[]): number {
+  switch (e.kind) {
+    case 'QueueDefined':
+    case 'NodeJoined':
+    case 'NodeStateChanged':
+      return 0;
+    case 'TasksPlaced': {
+      let dropped = 0;
+      for (const p of e.placements) {
+        const owner = ownerOf(p.job);
+        if (!owner) dropped++;
+        else out.push({ seq, at: e.at, job: p.job, tenant: owner.tenant, queue: owner.queue, type: 'placed', task: p.task, attempt: p.attempt, node: p.node });
+      }
+      return dropped;
+    }
+    default:
+      break;
+  }
+  const owner = ownerOf(e.job);
+  if (!owner) return 1;
+  const common = { seq, at: e.at, job: e.job, tenant: owner.tenant, queue: owner.queue };
+  switch (e.kind) {
+    case 'JobSubmitted':
+      out.push(e.spec.name !== undefined ? { ...common, type: 'submitted', name: e.spec.name } : { ...common, type: 'submitted' });
+      break;
+    case 'TaskStarted':
+      out.push({ ...common, type: 'started', task: e.task, attempt: e.attempt });
+      break;
+    case 'TaskEnded':
+      out.push({
+        ...common,
+        type: 'task-ended',
+        task: e.task,
+        attempt: e.attempt,
+        node: e.node,
+        outcome: e.outcome,
+        ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
+        ...(e.reason !== undefined ? { reason: e.reason } : {}),
+      });
+      break;
+    case 'JobCancelRequested':
+      out.push({ ...common, type: 'cancel-requested' });
+      break;
+    case 'JobEnded':
+      out.push({ ...common, type: 'ended', outcome: e.outcome, ...(e.reason !== undefined ? { reason: e.reason } : {}) });
+      break;
+    default:
+      assertNever(e);
+  }
+  return 0;
+}

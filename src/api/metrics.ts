@@ -1,0 +1,109 @@
+/**
+ * The gateway's Prometheus metrics (prom-client, one registry per gateway so several can live in one
+ * process). Counters and histograms are updated where things happen; gauges of scheduler state (queue
+ * depths, node states) are collected at scrape time by asking the core, so nothing is kept up to date
+ * between scrapes.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { QueueView, SchedulerCore, SchedulerEvent } from '../scheduler/index.js';
+import type { ErrorCode } from '../errors/index.js';
+
+/** Latency buckets (seconds): 0.25 ms to 5 s, dense around the 10 ms acknowledgement target. */
+const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.002, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export type SubmitOutcome = 'accepted' | 'existing' | 'invalid' | 'refused';
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly #submitted: Counter<'outcome'>;
+  readonly #requests: Counter<'endpoint' | 'kind'>;
+  readonly #rejections: Counter<'code'>;
+  readonly #events: Counter<'kind'>;
+  readonly #placements: Counter;
+  readonly #ackSeconds: Histogram;
+  readonly #commitSeconds: Histogram;
+  readonly #connections: Gauge<'endpoint'>;
+
+  constructor(options: { readonly backend: string; readonly core: () => SchedulerCore | undefined; readonly watches: () => number; readonly agentNodes: () => number }) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'muster_process_' });
+    this.#submitted = new Counter({ name: 'muster_submitted_jobs_total', help: 'Jobs submitted, by outcome (accepted, existing: an idempotency key seen before, invalid spec, refused batch)', labelNames: ['outcome'], registers });
+    this.#requests = new Counter({ name: 'muster_requests_total', help: 'Requests received, by endpoint (submit, agent, http) and kind', labelNames: ['endpoint', 'kind'], registers });
+    this.#rejections = new Counter({ name: 'muster_rejections_total', help: 'Requests refused, by error code', labelNames: ['code'], registers });
+    this.#events = new Counter({ name: 'muster_events_total', help: 'Scheduler events made durable, by kind', labelNames: ['kind'], registers });
+    this.#placements = new Counter({ name: 'muster_placements_total', help: 'Task attempts placed (durably)', registers });
+    this.#ackSeconds = new Histogram({ name: 'muster_submit_ack_seconds', help: 'From a submit request received to its acknowledgement sent (jobs durable)', buckets: LATENCY_BUCKETS, registers });
+    this.#commitSeconds = new Histogram({ name: 'muster_store_commit_seconds', help: 'From a batch of events handed to the store to durable', buckets: LATENCY_BUCKETS, registers });
+    this.#connections = new Gauge({ name: 'muster_connections', help: 'Open WebSocket connections, by endpoint', labelNames: ['endpoint'], registers });
+    const backend = new Gauge({ name: 'muster_placement_backend', help: 'The active placement backend (1 for the one in use)', labelNames: ['backend'], registers });
+    backend.set({ backend: options.backend }, 1);
+    new Gauge({ name: 'muster_watches', help: 'Active watches', registers, collect() { this.set(options.watches()); } });
+    new Gauge({ name: 'muster_agent_nodes', help: 'Nodes with a connected agent', registers, collect() { this.set(options.agentNodes()); } });
+    const queueGauge = (name: string, help: string, pick: (q: QueueView) => number): void =>
+      void new Gauge({
+        name,
+        help,
+        labelNames: ['queue'],
+        registers,
+        async collect() {
+          const core = options.core();
+          if (!core) return;
+          this.reset();
+          for (const q of await core.queueViews()) this.set({ queue: q.name }, pick(q));
+        },
+      });
+    queueGauge('muster_queue_pending_jobs', 'Jobs with a task waiting for placement, by queue', (q) => q.pending);
+    queueGauge('muster_queue_active_jobs', 'Jobs that have not ended, by queue', (q) => q.active);
+    new Gauge({
+      name: 'muster_nodes',
+      help: 'Nodes by state',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        const core = options.core();
+        if (!core) return;
+        const counts: Record<string, number> = { ready: 0, draining: 0, suspect: 0, lost: 0, down: 0 };
+        for (const n of await core.nodeListing()) counts[n.spec.state] = (counts[n.spec.state] ?? 0) + 1;
+        for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
+      },
+    });
+  }
+
+  submitted(outcome: SubmitOutcome, count = 1): void {
+    if (count > 0) this.#submitted.inc({ outcome }, count);
+  }
+
+  request(endpoint: 'submit' | 'agent' | 'http', kind: string): void {
+    this.#requests.inc({ endpoint, kind });
+  }
+
+  rejected(code: ErrorCode): void {
+    this.#rejections.inc({ code });
+  }
+
+  acknowledged(seconds: number): void {
+    this.#ackSeconds.observe(seconds);
+  }
+
+  connection(endpoint: 'submit' | 'agent', delta: 1 | -1): void {
+    this.#connections.inc({ endpoint }, delta);
+  }
+
+  /** A batch of events became durable after `commitMs`. */
+  durable(events: readonly SchedulerEvent[], commitMs: number): void {
+    this.#commitSeconds.observe(commitMs / 1000);
+    const counts = new Map<string, number>();
+    let placed = 0;
+    for (const e of events) {
+      counts.set(e.kind, (counts.get(e.kind) ?? 0) + 1);
+      if (e.kind === 'TasksPlaced') placed += e.placements.length;
+    }
+    for (const [kind, n] of counts) this.#events.inc({ kind }, n);
+    if (placed > 0) this.#placements.inc(placed);
+  }
+
+  /** The text exposition (format 0.0.4) and its content type. */
+  async render(): Promise<{ readonly text: string; readonly contentType: string }> {
+    return { text: await this.registry.metrics(), contentType: this.registry.contentType };
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * The server's configuration: command-line flags over a config file (YAML or JSON) over defaults. The file
+ * holds the same options as the flags plus what only a file can say (limits, sites, queues, inline tokens):
+ *
+ * ```yaml
+ * data: /var/lib/muster        # --data
+ * host: 0.0.0.0                # --host
+ * port: 7070                   # --port (0: any free port)
+ * tokens: /etc/muster/tokens.yaml   # --tokens: a file, or a list of { token, tenant, role } inline
+ * tlsCert: /etc/muster/cert.pem     # --tls-cert
+ * tlsKey: /etc/muster/key.pem       # --tls-key
+ * workers: 1                   # actor worker threads (site solvers)
+ * sites: [a, b, c]             # default [local]
+ * queues: [{ tenant: acme, name: batch, weight: 2 }]
+ * limits: { maxJobsPerSubmit: 10000, ratePerSecond: 1000, ... }   # PROTOCOL.md, "Limits"
+ * snapshot: { everyEvents: 100000, everySeconds: 300 }
+ * ```
+ *
+ * Every problem is reported with its key, all at once, as `MUSTER_ERR_INVALID_SPEC`.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { GatewayLimits, TokenEntry } from '../api/index.js';
+import { DEFAULT_HOST, DEFAULT_PORT, LIMIT_NAMES, ROLES, isTenantName } from '../api/index.js';
+import { MusterError } from '../errors/index.js';
+import type { QueueSpec } from '../model/index.js';
+import { formatProblem, validateQueue } from '../model/index.js';
+
+/**
+ * Snapshot cadence: after this many durable events, or this many seconds with any event. 100,000 events
+ * replay in about a second, which keeps recovery within its 5 s budget; 5 minutes bounds the replay of a
+ * quiet server without snapshotting an idle one.
+ */
+export const SNAPSHOT_EVERY_EVENTS = 100_000;
+export const SNAPSHOT_EVERY_SECONDS = 300;
+
+export const DEFAULT_DATA_DIR = '.muster';
+export const DEFAULT_SITES: readonly string[] = ['local'];
+
+/** Shortest token accepted from a token file: 16 characters is the least that resists guessing. */
+export const MIN_TOKEN_LENGTH = 16;
+
+export interface ServerConfig {
+  readonly data: string;
+  readonly host: string;
+  readonly port: number;
+  /** A token file, or the tokens themselves; neither: the admin token in the data folder. */
+  readonly tokens: string | readonly TokenEntry[] | undefined;
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** Actor worker threads; undefined: one per core beyond the first. */
+  readonly workers: number | undefined;
+  readonly sites: readonly string[];
+  readonly queues: readonly QueueSpec[];
+  readonly limits: Partial<GatewayLimits>;
+  readonly snapshot: { readonly everyEvents: number; readonly everySeconds: number };
+}
+
+/** What the command line gives (each optional; it wins over the file). */
+export interface ServerFlags {
+  readonly data?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly config?: string;
+  readonly tokens?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+}
+
+const FILE_KEYS = ['data', 'host', 'port', 'tokens', 'tlsCert', 'tlsKey', 'workers', 'sites', 'queues', 'limits', 'snapshot'] as const;
+
+class Problems {
+  readonly list: string[] = [];
+  add(key: string, message: string): undefined {
+    this.list.push(`${key}: ${message}`);
+    return undefined;
+  }
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function count(p: Problems, key: string, value: unknown, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) return p.add(key, `expected a whole number ≥ ${min}`);
+  return value;
+}
+
+function text(p: Problems, key: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') return p.add(key, 'expected a non-empty string');
+  return value;
+}
+
+/** Reads a list of `{ token, tenant, role }` (a token file's content, or `tokens:` inline). */
+export function readTokenEntries(value: unknown, where: string): TokenEntry[] {
+  const p = new Problems();
+  const entries: TokenEntry[] = [];
+  if (!Array.isArray(value)) p.add(where, 'expected a list of { token, tenant, role }');
+  else
+    value.forEach((raw, i) => {
+      const at = `${where}[${i}]`;
+      if (!isMap(raw)) return p.add(at, 'expected { token, tenant, role }');
+      for (const key of Object.keys(raw)) if (!['token', 'tenant', 'role'].includes(key)) p.add(`${at}.${key}`, 'unknown field (expected token, tenant, role)');
+      const { token, tenant, role } = raw;
+      if (typeof token !== 'string' || token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) p.add(`${at}.token`, `expected a string of at least ${MIN_TOKEN_LENGTH} characters without spaces`);
+      if (typeof tenant !== 'string' || !isTenantName(tenant)) p.add(`${at}.tenant`, 'expected a tenant name (lower-case letters, digits and -)');
+      if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) p.add(`${at}.role`, `expected one of ${ROLES.join(', ')}`);
+      if (p.list.length === 0) entries.push({ token: token as string, tenant: tenant as string, role: role as TokenEntry['role'] });
+      return undefined;
+    });
+  if (p.list.length > 0) throw new MusterError('MUSTER_ERR_INVALID_SPEC', p.list.join('; '));
+  return entries;
+}
+
+function parseFile(file: string, source: string): unknown {
+  try {
+    return extname(file).toLowerCase() === '.json' ? JSON.parse(source) : parseYaml(source, { uniqueKeys: true });
+  } catch (err) {
+    throw new MusterError('MUSTER_ERR_INVALID_SPEC', `${file}: not valid ${extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+export async function readDataFile(file: string): Promise<unknown> {
+  let source: string;
+  try {
+    source = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new MusterError('MUSTER_ERR_INVALID_SPEC', `${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parseFile(file, source);
+}
+
+/** The configuration from flags over the config file (if any) over defaults. */
+export async function resolveConfig(flags: ServerFlags): Promise<ServerConfig> {
+  const raw = flags.config === undefined ? {} : await readDataFile(flags.config);
+  const where = flags.config ?? 'config';
+  const p = new Problems();
+  if (!isMap(raw)) throw new MusterError('MUSTER_ERR_INVALID_SPEC', `${where}: expected a map of options`);
+  for (const key of Object.keys(raw)) if (!(FILE_KEYS as readonly string[]).includes(key)) p.add(key, `unknown option (expected one of: ${FILE_KEYS.join(', ')})`);
+  // Paths in the file are relative to the file.
+  const base = flags.config === undefined ? process.cwd() : dirname(resolve(flags.config));
+  const path = (value: string | undefined): string | undefined => (value === undefined ? undefined : resolve(base, value));
+
+  const port = flags.port ?? count(p, 'port', raw['port'], 0);
+  if (port !== undefined && port > 65_535) p.add('port', 'expected a port number (0 to 65535)');
+  let tokens: ServerConfig['tokens'];
+  if (flags.tokens !== undefined) tokens = flags.tokens;
+  else if (typeof raw['tokens'] === 'string') tokens = path(raw['tokens']);
+  else if (raw['tokens'] !== undefined) tokens = readTokenEntries(raw['tokens'], 'tokens');
+  const tlsCert = flags.tlsCert ?? path(text(p, 'tlsCert', raw['tlsCert']));
+  const tlsKey = flags.tlsKey ?? path(text(p, 'tlsKey', raw['tlsKey']));
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) p.add('tlsCert', 'give both a certificate and a key (--tls-cert and --tls-key), or neither');
+
+  const sites: string[] = [];
+  if (raw['sites'] !== undefined) {
+    if (!Array.isArray(raw['sites']) || raw['sites'].length === 0) p.add('sites', 'expected a non-empty list of site names');
+    else
+      raw['sites'].forEach((s: unknown, i: number) => {
+        const name = isMap(s) ? s['name'] : s;
+        if (typeof name !== 'string' || !isTenantName(name)) return p.add(`sites[${i}]`, 'expected a site name (lower-case letters, digits and -)');
+        if (sites.includes(name)) return p.add(`sites[${i}]`, `site ${name} is named twice`);
+        sites.push(name);
+        return undefined;
+      });
+  }
+  const queues: QueueSpec[] = [];
+  if (raw['queues'] !== undefined) {
+    if (!Array.isArray(raw['queues'])) p.add('queues', 'expected a list of queue specs');
+    else
+      raw['queues'].forEach((q: unknown, i: number) => {
+        const checked = validateQueue(q);
+        if (checked.ok) queues.push(checked.value);
+        else for (const problem of checked.problems) p.add(`queues[${i}]`, formatProblem(problem));
+      });
+  }
+  const limits: Record<string, number> = {};
+  if (raw['limits'] !== undefined) {
+    if (!isMap(raw['limits'])) p.add('limits', 'expected a map of limits');
+    else
+      for (const [key, value] of Object.entries(raw['limits'])) {
+        if (!(LIMIT_NAMES as readonly string[]).includes(key)) p.add(`limits.${key}`, `unknown limit (expected one of: ${LIMIT_NAMES.join(', ')})`);
+        else {
+          const n = count(p, `limits.${key}`, value, 1);
+          if (n !== undefined) limits[key] = n;
+        }
+      }
+  }
+  const snapshotRaw = raw['snapshot'] ?? {};
+  if (!isMap(snapshotRaw)) p.add('snapshot', 'expected { everyEvents, everySeconds }');
+  const snap = isMap(snapshotRaw) ? snapshotRaw : {};
+  for (const key of Object.keys(snap)) if (key !== 'everyEvents' && key !== 'everySeconds') p.add(`snapshot.${key}`, 'unknown field (expected everyEvents, everySeconds)');
+  const everyEvents = count(p, 'snapshot.everyEvents', snap['everyEvents'], 1) ?? SNAPSHOT_EVERY_EVENTS;
+  const everySeconds = count(p, 'snapshot.everySeconds', snap['everySeconds'], 1) ?? SNAPSHOT_EVERY_SECONDS;
+  const workers = count(p, 'workers', raw['workers'], 0);
+  const data = flags.data ?? path(text(p, 'data', raw['data'])) ?? DEFAULT_DATA_DIR;
+  const host = flags.host ?? text(p, 'host', raw['host']) ?? DEFAULT_HOST;
+
+  if (p.list.length > 0) throw new MusterError('MUSTER_ERR_INVALID_SPEC', `${where}: ${p.list.join('; ')}`);
+  return {
+    data,
+    host,
+    port: port ?? DEFAULT_PORT,
+    tokens,
+    tls: tlsCert !== undefined && tlsKey !== undefined ? { certFile: tlsCert, keyFile: tlsKey } : undefined,
+    workers,
+    sites: sites.length > 0 ? sites : DEFAULT_SITES,
+    queues,
+    limits: limits as Partial<GatewayLimits>,
+    snapshot: { everyEvents, everySeconds },
+  };
+}
