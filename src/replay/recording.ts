@@ -7,7 +7,7 @@
  * Times are kept relative to the history's first event (the simulation's clock starts at 0).
  */
 import { assertNever } from '../actors/index.js';
-import type { NodeSpec, NodeState, QueueSpec } from '../model/index.js';
+import type { JobSpec, NodeSpec, NodeState, QueueSpec } from '../model/index.js';
 import type { SchedulerEvent, TaskOutcome } from '../scheduler/index.js';
 
 export interface RecordedAttempt {
@@ -24,7 +24,7 @@ export interface RecordedJob {
   readonly id: string;
   readonly at: number;
   readonly tenant: string;
-  readonly spec: Extract<SchedulerEvent, { kind: 'JobSubmitted' }>['spec'];
+  readonly spec: JobSpec;
   /** By `task#attempt`. */
   readonly attempts: Map<string, RecordedAttempt>;
 }
