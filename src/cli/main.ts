@@ -6,11 +6,33 @@ import { readFileSync } from 'node:fs';
 import type { Command } from './command.js';
 import type { Io } from './io.js';
 import { EXIT_OK, EXIT_USAGE, processIo } from './io.js';
+import { cancelCommand } from './cancel.js';
+import { jobCommand } from './job.js';
+import { jobsCommand } from './jobs.js';
+import { nodesCommand } from './nodes.js';
+import { queuesCommand } from './queues.js';
 import { replayCommand } from './replay.js';
+import { sitesCommand } from './sites.js';
+import { submitCommand } from './submit.js';
+import { watchCommand } from './watch.js';
+import { whyCommand } from './why.js';
 import { serverCommand } from './server.js';
 import { validateCommand } from './validate.js';
 
-const COMMANDS: readonly Command[] = [serverCommand, replayCommand, validateCommand];
+const COMMANDS: readonly Command[] = [
+  serverCommand,
+  submitCommand,
+  jobsCommand,
+  jobCommand,
+  whyCommand,
+  cancelCommand,
+  watchCommand,
+  queuesCommand,
+  nodesCommand,
+  sitesCommand,
+  replayCommand,
+  validateCommand,
+];
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -70,7 +70,6 @@ export class SubmitSession implements WatchHost {
   #closed = false;
   /** When the session last had no connection while something waited for one. */
   #downSince: number | undefined;
-  #lastError: Error | undefined;
   #openWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   #sweeper: NodeJS.Timeout | undefined;
   #pinger: NodeJS.Timeout | undefined;
@@ -226,6 +225,7 @@ export class SubmitSession implements WatchHost {
 
   async #connectLoop(): Promise<void> {
     for (let round = 0; ; round++) {
+      const causes: string[] = [];
       for (const endpoint of this.#options.endpoints) {
         if (this.#closed) return;
         const outcome = await this.#dial(endpoint);
@@ -237,7 +237,7 @@ export class SubmitSession implements WatchHost {
           this.#attach(outcome.ws, endpoint.submit);
           return;
         }
-        this.#lastError = outcome.error;
+        causes.push(`${endpoint.http}: ${outcome.error.message}`);
         if (outcome.fatal) {
           this.#failWaiting(outcome.error, true);
           return;
@@ -245,8 +245,7 @@ export class SubmitSession implements WatchHost {
       }
       if (!this.#hasDemand()) return;
       if (performance.now() - (this.#downSince ?? 0) >= this.#options.connectTimeoutMs) {
-        const names = this.#options.endpoints.map((e) => e.http).join(', ');
-        this.#failWaiting(new MusterError('MUSTER_ERR_UNREACHABLE', `cannot reach the muster server at ${names}: ${this.#lastError?.message ?? 'no answer'}`), false);
+        this.#failWaiting(new MusterError('MUSTER_ERR_UNREACHABLE', `cannot reach the muster server (${causes.join('; ')})`), false);
         // Whatever asks from now on gets a fresh connect timeout.
         this.#downSince = performance.now();
         if (!this.#hasDemand()) return;
@@ -299,7 +298,7 @@ export class SubmitSession implements WatchHost {
         resolve(outcome);
       };
       // ws throws on an 'error' event nobody listens to: this listener stays for the socket's life.
-      ws.on('error', (err) => finish({ error: new MusterError('MUSTER_ERR_UNREACHABLE', `${endpoint.http}: ${describe(err)}`), fatal: false }));
+      ws.on('error', (err) => finish({ error: new MusterError('MUSTER_ERR_UNREACHABLE', describe(err)), fatal: false }));
       ws.once('open', () => finish({ ws }));
       ws.once('unexpected-response', (_req, res) => {
         const chunks: Buffer[] = [];
@@ -328,7 +327,6 @@ export class SubmitSession implements WatchHost {
     this.#ws = ws;
     this.#url = url;
     this.#downSince = undefined;
-    this.#lastError = undefined;
     let alive = true;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       alive = true;
@@ -358,8 +356,7 @@ export class SubmitSession implements WatchHost {
     this.#stopPinger();
     this.#watchById.clear();
     this.#watchIds.clear();
-    this.#lastError = new MusterError('MUSTER_ERR_UNREACHABLE', `${this.#url} closed the connection (${code}${reason ? `: ${reason}` : ''})`);
-    const lost = new ConnectionLost(this.#url);
+    const lost = new ConnectionLost(`${this.#url} (closed ${code}${reason ? `: ${reason}` : ''})`);
     for (const entry of this.#table.drop((e) => !e.resend)) entry.onFail(lost);
     if (!this.#closed && this.#hasDemand()) this.#startConnecting();
   }
@@ -424,7 +421,7 @@ function closedError(): MusterError {
   return new MusterError('MUSTER_ERR_CLIENT_CLOSED', 'the client is closed');
 }
 
+/** The cause of a failed connection, short: `ECONNREFUSED`, `ENOTFOUND`, or the message. */
 function describe(err: Error): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code && !err.message.includes(code) ? `${code} ${err.message}` : err.message;
+  return (err as NodeJS.ErrnoException).code ?? err.message;
 }

@@ -1,0 +1,209 @@
+/**
+ * What the commands that talk to a server share: the connection flags (`--server`, `--token`, `-o`), where
+ * their values come from when a flag is absent (env `MUSTER_SERVER` / `MUSTER_TOKEN`, then the admin token
+ * `muster server` writes in its default data folder), a client with command-line timeouts, and one way to
+ * report failures: `muster NAME: CODE: message`, never a stack trace.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
+import type { MusterClient } from '../client/index.js';
+import { createClient, ServerError } from '../client/index.js';
+import { codeOf, MusterError } from '../errors/index.js';
+import type { Command } from './command.js';
+import type { Io } from './io.js';
+import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE } from './io.js';
+
+/** Where `muster server` listens by default. */
+export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
+
+/** The token `muster server` writes on first start in its default data folder (`./.muster`). */
+export const DEFAULT_TOKEN_FILE = join('.muster', 'admin.token');
+
+/**
+ * How long a command waits for a first connection before it says the server cannot be reached: long enough
+ * for a few backoff rounds (a server restarting), short enough that a mistyped address fails promptly.
+ */
+export const CLI_CONNECT_TIMEOUT_MS = 3_000;
+
+/** How long a command waits for one answer. */
+export const CLI_REQUEST_TIMEOUT_MS = 30_000;
+
+export const CONNECTION_OPTIONS = {
+  server: { type: 'string' },
+  token: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const CONNECTION_USAGE = `connection:
+  --server URL[,URL...]  the server, or its replicas in the order to try (env MUSTER_SERVER;
+                         default ${DEFAULT_SERVER})
+  --token TOKEN          bearer token (env MUSTER_TOKEN; default: the file ${DEFAULT_TOKEN_FILE} if present)
+  -o, --output FORMAT    table (the default, for humans) or json (for scripts)`;
+
+export type OutputFormat = 'table' | 'json';
+
+export interface Connection {
+  readonly endpoints: string;
+  readonly token?: string;
+}
+
+/** A wrong command line: reported as MUSTER_ERR_USAGE, exit status 2. */
+export class UsageError extends MusterError {
+  constructor(message: string) {
+    super('MUSTER_ERR_USAGE', message);
+  }
+}
+
+export type ParsedCommandLine<O extends NonNullable<ParseArgsConfig['options']>> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: boolean; strict: true }>>;
+
+/** `parseArgs`, strict, with its complaints turned into a `UsageError`. */
+export function parseCommandLine<const Options extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: Options, allowPositionals: boolean): ParsedCommandLine<Options> {
+  try {
+    return parseArgs({ args: [...args], options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+export function outputFormat(value: string | undefined): OutputFormat {
+  if (value === undefined || value === 'table') return 'table';
+  if (value === 'json') return 'json';
+  throw new UsageError(`-o/--output: ${JSON.stringify(value)} is not one of: table, json`);
+}
+
+/** The server and token: flag, else environment, else the defaults. */
+export function resolveConnection(values: { readonly server?: string | undefined; readonly token?: string | undefined }, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Connection {
+  const endpoints = nonEmpty(values.server, '--server') ?? nonEmpty(env['MUSTER_SERVER'], 'MUSTER_SERVER') ?? DEFAULT_SERVER;
+  const token = nonEmpty(values.token, '--token') ?? nonEmpty(env['MUSTER_TOKEN'], 'MUSTER_TOKEN') ?? readTokenFile(join(cwd, DEFAULT_TOKEN_FILE));
+  return { endpoints, ...(token !== undefined ? { token } : {}) };
+}
+
+function nonEmpty(value: string | undefined, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === '') throw new UsageError(`${name} is empty`);
+  return value.trim();
+}
+
+function readTokenFile(path: string): string | undefined {
+  try {
+    const token = readFileSync(path, 'utf8').trim();
+    return token === '' ? undefined : token;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `body` with a client on `connection`, closed afterwards whatever happens. */
+export async function withClient<T>(connection: Connection, body: (client: MusterClient) => Promise<T>): Promise<T> {
+  const client = createClient({
+    endpoints: connection.endpoints,
+    ...(connection.token !== undefined ? { token: connection.token } : {}),
+    connectTimeoutMs: CLI_CONNECT_TIMEOUT_MS,
+    requestTimeoutMs: CLI_REQUEST_TIMEOUT_MS,
+    // A command sends what it has at once: there are no later calls to wait for.
+    batch: { windowMs: 0 },
+  });
+  try {
+    return await body(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Runs a command body; a thrown error becomes `muster NAME: CODE: message` on stderr and an exit status. */
+export async function runCommand(name: string, io: Io, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    reportError(io, name, err);
+    return err instanceof UsageError ? EXIT_USAGE : EXIT_PROBLEM;
+  }
+}
+
+export function reportError(io: Io, name: string, err: unknown): void {
+  // A server's code is printed as sent, even one this build's catalog does not know.
+  const code: string = err instanceof ServerError ? err.code : (codeOf(err) ?? 'MUSTER_ERR_INTERNAL');
+  const message = err instanceof Error ? err.message : String(err);
+  io.err(`muster ${name}: ${code}: ${message}`);
+  if (err instanceof ServerError) {
+    if (err.field !== undefined && !message.includes(err.field)) io.err(`  field: ${err.field}`);
+    for (const p of err.problems ?? []) io.err(`  ${p.path}: ${p.code}: ${p.message}`);
+  }
+  if (err instanceof ServerError && err.oldest !== undefined) {
+    io.err(`  the server keeps events from seq ${err.oldest} on: read the state with muster jobs, then watch again without --from`);
+  }
+  if (code === 'MUSTER_ERR_UNREACHABLE') io.err('  is the server running? name it with --server or MUSTER_SERVER');
+  if (code === 'MUSTER_ERR_UNAUTHORIZED') io.err(`  give a token with --token or MUSTER_TOKEN (muster server prints one and writes ${DEFAULT_TOKEN_FILE})`);
+}
+
+/** Pretty JSON, for `-o json`. */
+export function printJson(io: Io, value: unknown): void {
+  io.out(JSON.stringify(value, null, 2));
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** What a command that talks to the server gets: its parsed flags, the output format, a connected client. */
+export interface ClientCommandContext<O extends Options> {
+  readonly values: ParsedCommandLine<O>['values'];
+  readonly positionals: readonly string[];
+  readonly format: OutputFormat;
+  readonly client: MusterClient;
+  readonly io: Io;
+}
+
+export interface ClientCommandSpec<O extends Options> {
+  readonly name: string;
+  readonly summary: string;
+  /** The usage text above the connection flags. */
+  readonly usage: string;
+  /** Flags besides the connection flags. */
+  readonly options: O;
+  /** Positional arguments: how many, and what to call them in a complaint (`ID`). */
+  readonly positionals: { readonly min: number; readonly max: number; readonly name: string };
+  run(context: ClientCommandContext<O>): Promise<number>;
+}
+
+/** A `Command` that parses its flags, checks its positionals, connects, runs, and reports failures uniformly. */
+export function clientCommand<const O extends Options>(spec: ClientCommandSpec<O>): Command {
+  const options = { ...spec.options, ...CONNECTION_OPTIONS };
+  const usage = `${spec.usage}\n\n${CONNECTION_USAGE}`;
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    usage,
+    run: (args, io) =>
+      runCommand(spec.name, io, async () => {
+        const { values, positionals } = parseCommandLine(args, options, spec.positionals.max > 0) as { values: Record<string, unknown>; positionals: string[] };
+        const { min, max, name } = spec.positionals;
+        if (positionals.length < min) throw new UsageError(`name ${min === 1 && max === 1 ? 'the' : 'at least one'} ${name}`);
+        if (positionals.length > max) throw new UsageError(`too many arguments: ${positionals.slice(max).join(' ')}`);
+        const format = outputFormat(values['output'] as string | undefined);
+        const connection = resolveConnection(values as { server?: string; token?: string });
+        return withClient(connection, (client) => spec.run({ values: values as ClientCommandContext<O>['values'], positionals, format, client, io }));
+      }),
+  };
+}
+
+export interface ListCommandSpec<O extends Options, Row> extends Omit<ClientCommandSpec<O>, 'run' | 'positionals'> {
+  /** The key of the list in the JSON output (`{ queues: [...] }`), as the HTTP route answers it. */
+  readonly key: string;
+  fetch(client: MusterClient, values: ClientCommandContext<O>['values']): Promise<readonly Row[]>;
+  table(rows: readonly Row[]): string[];
+}
+
+/** A command that prints one list from the server: a table, or `{ KEY: [...] }` with -o json. */
+export function listCommand<const O extends Options, Row>(spec: ListCommandSpec<O, Row>): Command {
+  return clientCommand({
+    ...spec,
+    positionals: { min: 0, max: 0, name: '' },
+    async run({ values, format, client, io }) {
+      const rows = await spec.fetch(client, values);
+      if (format === 'json') printJson(io, { [spec.key]: rows });
+      else for (const line of spec.table(rows)) io.out(line);
+      return EXIT_OK;
+    },
+  });
+}

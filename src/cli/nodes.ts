@@ -1,0 +1,36 @@
+import type { NodeView } from '../client/index.js';
+import { listCommand } from './connection.js';
+import { renderTable, usage } from './table.js';
+import type { Column } from './table.js';
+
+const COLUMNS: readonly Column<NodeView>[] = [
+  { header: 'NAME', cell: (n) => n.name },
+  { header: 'SITE', cell: (n) => n.site },
+  { header: 'STATE', cell: (n) => n.state },
+  { header: 'CPU', cell: (n) => usage('cpu', n.allocated, n.capacity), right: true },
+  { header: 'MEMORY', cell: (n) => usage('memory', n.allocated, n.capacity), right: true },
+  { header: 'GPU', cell: (n) => usage('gpu', n.allocated, n.capacity), right: true },
+  { header: 'ALLOCS', cell: (n) => String(Array.isArray(n.allocations) ? n.allocations.length : n.allocations), right: true },
+  { header: 'LABELS', cell: (n) => Object.entries(n.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',') },
+];
+
+export function nodesTable(nodes: readonly NodeView[]): string[] {
+  return renderTable(COLUMNS, nodes);
+}
+
+export const nodesCommand = listCommand({
+  name: 'nodes',
+  summary: 'list nodes: site, state, allocated/capacity, labels',
+  usage: `usage: muster nodes [--site SITE] [--state STATE]
+
+Lists nodes with what is allocated of their capacity (CPU, MEMORY, GPU as allocated/capacity), their
+allocations and labels.
+  --state STATE   ready, draining, suspect, lost or down`,
+  options: {
+    site: { type: 'string' },
+    state: { type: 'string' },
+  },
+  key: 'nodes',
+  fetch: (client, values) => client.nodes({ ...(values.site !== undefined ? { site: values.site } : {}), ...(values.state !== undefined ? { state: values.state } : {}) }),
+  table: nodesTable,
+});

@@ -1,0 +1,62 @@
+/**
+ * Human output: aligned tables (columns padded to their widest cell, numbers right-aligned, two spaces
+ * between columns, as `kubectl get` and `squeue` print them) and the small formatters the tables share.
+ */
+import { formatCpu, formatMemory } from '../model/index.js';
+
+export interface Column<Row> {
+  readonly header: string;
+  readonly cell: (row: Row) => string;
+  /** Right-align (numbers). */
+  readonly right?: boolean;
+}
+
+/** The table as lines: a header line, then one line per row. No trailing spaces. */
+export function renderTable<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): string[] {
+  const cells = rows.map((row) => columns.map((c) => c.cell(row).replace(/\s+/g, ' ')));
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => (r[i] as string).length)));
+  const line = (values: readonly string[]): string =>
+    values
+      .map((v, i) => (columns[i]?.right ? v.padStart(widths[i] as number) : v.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((c) => c.header)), ...cells.map(line)];
+}
+
+/** `key: value` lines with the values aligned; entries with an undefined value are left out. */
+export function renderFields(fields: readonly (readonly [string, string | undefined])[]): string[] {
+  const shown = fields.filter((f): f is readonly [string, string] => f[1] !== undefined);
+  const width = Math.max(0, ...shown.map(([k]) => k.length + 1));
+  return shown.map(([k, v]) => `${`${k}:`.padEnd(width)}  ${v}`);
+}
+
+/** How long ago `at` (ms since the epoch) was, coarsely: `45s`, `12m`, `3h`, `5d`. */
+export function age(at: number, now: number = Date.now()): string {
+  const s = Math.max(0, Math.floor((now - at) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172_800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
+}
+
+/** A timestamp for humans: ISO 8601 in UTC to the second, and how long ago. */
+export function when(at: number, now: number = Date.now()): string {
+  return `${new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z')} (${age(at, now)} ago)`;
+}
+
+interface Amounts {
+  readonly cpu: number;
+  readonly memory: number;
+  readonly gpu: number;
+}
+
+/** One resource amount in its unit (`4`, `500m`; `4Gi`; `2`): cpu in millicores, memory in MiB, gpus. */
+export function amount(dimension: keyof Amounts, amounts: Amounts | undefined): string {
+  if (amounts === undefined || typeof amounts[dimension] !== 'number') return '-';
+  return dimension === 'cpu' ? formatCpu(amounts.cpu) : dimension === 'memory' ? formatMemory(amounts.memory) : String(amounts.gpu);
+}
+
+/** `used/total` of one dimension. */
+export function usage(dimension: keyof Amounts, used: Amounts | undefined, total: Amounts | undefined): string {
+  return `${amount(dimension, used)}/${amount(dimension, total)}`;
+}
