@@ -17,6 +17,7 @@ import { submitCommand } from './submit.js';
 import { watchCommand } from './watch.js';
 import { whyCommand } from './why.js';
 import { serverCommand } from './server.js';
+import { simCommand } from './sim.js';
 import { validateCommand } from './validate.js';
 
 const COMMANDS: readonly Command[] = [
@@ -31,6 +32,7 @@ const COMMANDS: readonly Command[] = [
   nodesCommand,
   sitesCommand,
   replayCommand,
+  simCommand,
   validateCommand,
 ];
 
