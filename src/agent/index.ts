@@ -1,3 +1,8 @@
-// The node agent. Today: the process executor (./executor). Registration, heartbeats and the connection to
-// /v1/agent come next and are exported from here too. See README.md.
+// The node agent: the process executor (./executor) that runs tasks as real child processes, the link to
+// the control plane (/v1/agent), and the simulated fleet. See README.md.
 export * from './executor/index.js';
+export type { AttemptId, RunningAttempt, StartCommand, KillCommand, LogsRequest, EndReport, NodeRegistration, LinkOwner, LinkOptions } from './link.js';
+export { AgentLink } from './link.js';
+export type { SimFleetOptions, FleetStats } from './sim-fleet.js';
+export { SimFleet, simulatedDuration } from './sim-fleet.js';
+export { agentUrls } from './endpoints.js';
