@@ -4,14 +4,16 @@ import { EXIT_OK } from './io.js';
 
 export function whyLines(why: WhyView): string[] {
   if (!('reasons' in why)) return [`${why.job} is ${why.status}: ${why.message}`];
-  const lines = [`${why.job} is pending (position ${why.position} in its queue)`];
+  const place = why.position === null ? 'not yet in its queue order' : `position ${why.position} in its queue`;
+  const lines = [`${why.job} is pending (${place})`];
   if (why.reasons.length === 0) lines.push('  no reason recorded yet: it waits for the next scheduling cycle');
   for (const r of why.reasons) {
     const where = r.site !== undefined ? `site ${r.site}: ` : '';
     const nodes = r.nodes !== undefined ? ` (${r.nodes} node${r.nodes === 1 ? '' : 's'})` : '';
-    lines.push(`  ${where}${r.reason}${nodes}: ${r.message}`);
+    lines.push(`  ${where}${r.kind ?? r.reason ?? 'waiting'}${nodes}: ${r.message}`);
   }
-  if (why.needs !== undefined) lines.push(`needs: ${why.needs}`);
+  const needs = why.suggestion ?? why.needs;
+  if (needs !== undefined) lines.push(`needs: ${needs}`);
   return lines;
 }
 

@@ -135,15 +135,30 @@ export interface JobPage {
   readonly next?: string;
 }
 
+/**
+ * One reason a job waits. The server names it by `kind` (dependency, backoff, queue-limit, cluster-busy,
+ * site, nodes, not-tried); the first draft of PROTOCOL.md called that field `reason`, so both are read.
+ */
 export interface WhyReason {
+  readonly kind?: string;
+  readonly reason?: string;
   readonly site?: string;
-  readonly reason: string;
   readonly nodes?: number;
   readonly message: string;
+  readonly [more: string]: unknown;
 }
 
 export type WhyView =
-  | { readonly job: string; readonly status: 'pending'; readonly position: number; readonly reasons: readonly WhyReason[]; readonly needs?: string }
+  | {
+      readonly job: string;
+      readonly status: 'pending';
+      /** 1-based place in its queue's order; null when it is not in the order. */
+      readonly position: number | null;
+      readonly reasons: readonly WhyReason[];
+      /** The smallest change that would let it run (`needs` in the first draft of PROTOCOL.md). */
+      readonly suggestion?: string;
+      readonly needs?: string;
+    }
   | { readonly job: string; readonly status: string; readonly message: string };
 
 export interface ResourceAmounts {

@@ -81,8 +81,13 @@ t.test('event lines and why-pending text', async (t) => {
     '7 2026-01-02T03:04:05.000Z task-ended       j-1 queue=q task=0 attempt=1 node=n1 outcome=failed exitCode=2',
   );
   t.same(
-    whyLines({ job: 'j-1', status: 'pending', position: 3, reasons: [{ site: 'a', reason: 'insufficient-cpu', nodes: 10, message: 'needs 4 cpu' }, { reason: 'queue-limit', message: 'at its limit' }], needs: '4 cpu free on one node' }),
-    ['j-1 is pending (position 3 in its queue)', '  site a: insufficient-cpu (10 nodes): needs 4 cpu', '  queue-limit: at its limit', 'needs: 4 cpu free on one node'],
+    whyLines({ job: 'j-1', status: 'pending', position: 3, reasons: [{ site: 'a', kind: 'nodes', message: 'too little free cpu on 10 nodes' }, { kind: 'queue-limit', message: 'at its limit' }], suggestion: '4 cpu free on one node' }),
+    ['j-1 is pending (position 3 in its queue)', '  site a: nodes: too little free cpu on 10 nodes', '  queue-limit: at its limit', 'needs: 4 cpu free on one node'],
   );
+  t.same(whyLines({ job: 'j-3', status: 'pending', position: null, reasons: [{ reason: 'insufficient-cpu', nodes: 1, message: 'm' }], needs: 'n' }), [
+    'j-3 is pending (not yet in its queue order)',
+    '  insufficient-cpu (1 node): m',
+    'needs: n',
+  ], 'the first draft of PROTOCOL.md: reason and needs');
   t.same(whyLines({ job: 'j-2', status: 'running', message: 'it runs' }), ['j-2 is running: it runs']);
 });
