@@ -345,12 +345,17 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     if (attempt.report) this.#emit('ended', ended);
   }
 
-  /** A listener that throws is a bug in the listener; it must not take the agent (and every other task) down. */
+  /**
+   * A listener that throws is a bug in the listener; it must take down neither the agent (and every other
+   * task) nor the listeners after it, so each one is called on its own (raw, so `once` listeners go away).
+   */
   #emit<K extends keyof ExecutorEvents>(event: K, ...args: ExecutorEvents[K]): void {
-    try {
-      (this.emit as (event: K, ...args: ExecutorEvents[K]) => boolean)(event, ...args);
-    } catch (err) {
-      this.#log.error({ err, event }, 'executor listener threw');
+    for (const listener of this.rawListeners(event) as ((...a: ExecutorEvents[K]) => unknown)[]) {
+      try {
+        listener(...args);
+      } catch (err) {
+        this.#log.error({ err, event }, 'an executor listener threw');
+      }
     }
   }
 
