@@ -5,6 +5,8 @@ import { mkdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { detectCapacity, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND } from '../../src/agent/index.js';
 import { processOutcome } from '../../src/agent/executor/outcome.js';
+import { longTimer } from '../../src/agent/executor/long-timer.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { launch, makeExecutor, output, run, script, tempFolder } from './executor-fixtures.js';
 
 t.test('stdout and stderr go to separate files in WORK/jobs/JOB/TASK/ATTEMPT', async (t) => {
@@ -165,6 +167,16 @@ t.test('outcome table', async (t) => {
     { exit: null, signal: 'SIGKILL', stop: { outcome: 'timeout', reason: 'time limit' }, expect: { outcome: 'timeout', signal: 'SIGKILL' } },
   ] as const;
   for (const c of cases) t.match(processOutcome(c.exit, c.signal, c.stop), c.expect, `${String(c.exit)} ${String(c.signal)} ${c.stop?.outcome ?? '-'}`);
+});
+
+t.test('time limits past setTimeout\'s range (24.8 days) do not fire at once', async (t) => {
+  let fired = false;
+  const timer = longTimer(2 ** 31 + 1_000, () => (fired = true));
+  await sleep(100); // a plain setTimeout of this delay fires after 1 ms
+  timer.cancel();
+  t.notOk(fired);
+  const short = await new Promise<boolean>((resolve) => longTimer(10, () => resolve(true)));
+  t.ok(short, 'short delays still fire');
 });
 
 t.test('detectCapacity: this machine in millicores and MiB, no GPU', async (t) => {
