@@ -6,3 +6,5 @@ export { AgentLink } from './link.js';
 export type { SimFleetOptions, FleetStats } from './sim-fleet.js';
 export { SimFleet, simulatedDuration } from './sim-fleet.js';
 export { agentUrls } from './endpoints.js';
+export type { AgentOptions } from './agent.js';
+export { Agent } from './agent.js';

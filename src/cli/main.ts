@@ -16,12 +16,14 @@ import { sitesCommand } from './sites.js';
 import { submitCommand } from './submit.js';
 import { watchCommand } from './watch.js';
 import { whyCommand } from './why.js';
+import { agentCommand } from './agent.js';
 import { serverCommand } from './server.js';
 import { simCommand } from './sim.js';
 import { validateCommand } from './validate.js';
 
 const COMMANDS: readonly Command[] = [
   serverCommand,
+  agentCommand,
   submitCommand,
   jobsCommand,
   jobCommand,

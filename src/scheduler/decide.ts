@@ -59,11 +59,14 @@ function jobOutcome(job: JobRecord): JobOutcome {
   return job.tasks.some((t) => t.state === 'failed' || t.state === 'cancelled') ? 'failed' : 'succeeded';
 }
 
-function endIfDone(job: JobRecord, at: number, out: Consequences): void {
+/** `last`: the task end that made the job done, if one did: it says how the failing task's last attempt ended. */
+function endIfDone(job: JobRecord, at: number, out: Consequences, last?: Extract<SchedulerEvent, { kind: 'TaskEnded' }>): void {
   if (isTerminal(job.status) || !job.tasks.every((t) => isTaskDone(t.state))) return;
   const outcome = jobOutcome(job);
   const failed = job.tasks.findIndex((t) => t.state === 'failed');
-  const reason = outcome === 'failed' && failed >= 0 ? `task ${failed} failed after ${job.tasks[failed]?.failures ?? 0} attempt(s)` : undefined;
+  let reason = outcome === 'failed' && failed >= 0 ? `task ${failed} failed after ${job.tasks[failed]?.failures ?? 0} attempt(s)` : undefined;
+  if (reason !== undefined && last?.task === failed && last.outcome !== 'failed') reason += `: the last ${last.outcome === 'timeout' ? 'timed out' : `was ${last.outcome}`}`;
+  if (reason !== undefined && last?.task === failed && last.reason !== undefined) reason += ` (${last.reason})`;
   out.events.push({ kind: 'JobEnded', at, job: job.id, outcome, ...(reason ? { reason } : {}) });
 }
 
@@ -100,7 +103,7 @@ export function consequences(state: SchedulerState, e: SchedulerEvent): Conseque
       const restartGang = job.spec.gang && task.state === 'pending' && e.outcome !== 'killed';
       // A task that failed for good ends its element; a gang member that will retry restarts its gang.
       if (task.state === 'failed' || restartGang) killLive(job, first, first + job.perElement, restartGang ? 'gang' : 'element-failed', out);
-      endIfDone(job, e.at, out);
+      endIfDone(job, e.at, out, e);
       break;
     }
     case 'JobEnded': {

@@ -720,7 +720,7 @@ export class Dispatcher {
     for (const w of this.#cycleWaiters.splice(0)) this.#tell(w, report);
     if (report.wakeAt !== undefined && this.#o.autoCycle) {
       const self = this.#self;
-      this.#o.clock.schedule(report.wakeAt, () => this.#o.system.tell(self, { kind: 'cycle', replyTo: self as AnyRef as ActorRef<CycleReport> }));
+      this.#o.clock.schedule(report.wakeAt, () => this.#o.system.tell(self, { kind: 'wake' }));
     }
     if (this.#barrier?.afterCycle) {
       this.#barrier.afterCycle = false;
@@ -822,6 +822,9 @@ export class Dispatcher {
         break;
       case 'propose':
         for (const e of msg.events) this.#emit(e);
+        this.#wake();
+        break;
+      case 'wake':
         this.#wake();
         break;
       case 'kill':

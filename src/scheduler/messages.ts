@@ -134,7 +134,9 @@ export type DispatcherMsg =
   | { readonly kind: 'encoded'; readonly queue: string; readonly bytes: Uint8Array }
   /** Private to the dispatcher: its sink made events up to `seq` durable, or failed. */
   | { readonly kind: 'durable'; readonly seq: number }
-  | { readonly kind: 'sink-failed'; readonly message: string };
+  | { readonly kind: 'sink-failed'; readonly message: string }
+  /** A retry backoff or a dependency's wait is over (auto-cycling servers): something may be placeable. */
+  | { readonly kind: 'wake' };
 
 // ------------------------------------------------------------------------ commands (the core's interface)
 

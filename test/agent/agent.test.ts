@@ -1,0 +1,96 @@
+/**
+ * `muster agent` against a real server: real processes, real sockets, the embedded store. What a job's
+ * tasks print, how they exit, time limits, cancels of running tasks and retries after failures.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { Agent, agentUrls } from '../../src/agent/index.js';
+import type { MusterClient } from '../../src/client/index.js';
+import { createClient } from '../../src/client/index.js';
+import { createLogger } from '../../src/log/index.js';
+import { startTestServer, TOKENS } from '../api/helpers.js';
+import type { TestServer } from '../api/helpers.js';
+
+const quiet = createLogger({ name: 'agent-test', level: process.env['TEST_LOG'] ?? 'silent' });
+
+async function until<T>(what: string, read: () => Promise<T>, holds: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (holds(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Setup {
+  readonly server: TestServer;
+  readonly client: MusterClient;
+  readonly agent: Agent;
+  readonly work: string;
+}
+
+async function setup(t: Tap.Test): Promise<Setup> {
+  const server = await startTestServer();
+  const work = mkdtempSync(join(tmpdir(), 'muster-agent-work-'));
+  const agent = new Agent({ endpoints: agentUrls(server.url), token: TOKENS.agent, name: 'box', site: 'local', capacity: { cpu: 4000, memory: 4096, gpu: 0, extended: {} }, workDir: work, graceMs: 500, log: quiet });
+  const client = createClient({ endpoints: server.url, token: TOKENS.admin });
+  t.teardown(async () => {
+    await client.close();
+    await agent.stop();
+    await server.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+  await agent.start();
+  await until('the node to register', () => client.nodes(), (n) => n.length === 1 && n[0]!.state === 'ready');
+  return { server, client, agent, work };
+}
+
+function job(command: string[], extra: Record<string, unknown> = {}, task: Record<string, unknown> = {}): Record<string, unknown> {
+  return { queue: 'default', tasks: [{ resources: { cpu: '500m', memory: '64Mi' }, command, ...task }], ...extra };
+}
+
+async function submitOne(client: MusterClient, spec: Record<string, unknown>): Promise<string> {
+  const [result] = await client.submit([spec]);
+  if (!result?.ok) throw new Error(`submit refused: ${JSON.stringify(result)}`);
+  return result.job;
+}
+
+const ended = (s: string): boolean => s === 'succeeded' || s === 'failed' || s === 'cancelled';
+
+t.test('a job runs as a real process: its output lands in the work folder, exit codes decide the outcome', async (t) => {
+  const { client, agent } = await setup(t);
+  const hello = await submitOne(client, job(['sh', '-c', 'echo "hello from $MUSTER_JOB_ID task $MUSTER_TASK_INDEX"; echo oops >&2']));
+  const failing = await submitOne(client, job(['sh', '-c', 'exit 3']));
+  const [a, b] = await until('both jobs to end', () => Promise.all([client.job(hello), client.job(failing)]), (js) => js.every((j) => ended(j.status)));
+  t.equal(a!.status, 'succeeded');
+  t.equal(b!.status, 'failed', 'a non-zero exit fails the job');
+  t.equal(readFileSync(agent.executor.logPath({ job: hello, task: 0, attempt: 1 }, 'stdout'), 'utf8'), `hello from ${hello} task 0\n`);
+  t.equal(readFileSync(agent.executor.logPath({ job: hello, task: 0, attempt: 1 }, 'stderr'), 'utf8'), 'oops\n');
+});
+
+t.test('a time limit kills the task; a cancel kills a running task', async (t) => {
+  const { client, agent } = await setup(t);
+  const slow = await submitOne(client, job(['sleep', '30'], {}, { timeLimit: '1s' }));
+  const cancelled = await submitOne(client, job(['sleep', '30']));
+  await until('the second job to run', () => client.job(cancelled), (j) => j.status === 'running');
+  await client.cancel([cancelled]);
+  const [a, b] = await until('both jobs to end', () => Promise.all([client.job(slow), client.job(cancelled)]), (js) => js.every((j) => ended(j.status)), 30_000);
+  t.equal(a!.status, 'failed', 'the time limit ends the job as failed');
+  t.match(a!.reason, /timed out/, `and says why: ${a!.reason}`);
+  t.equal(b!.status, 'cancelled');
+  t.same(agent.executor.running(), [], 'no process is left running');
+});
+
+t.test('a failed task is retried as a new attempt until it succeeds', async (t) => {
+  const { client, work } = await setup(t);
+  const marker = join(work, 'tries');
+  // Fails on its first two attempts (it counts them in a file), succeeds on the third.
+  const script = `n=$(cat ${marker} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${marker}; [ "$MUSTER_ATTEMPT" = "$n" ] || exit 9; [ $n -ge 3 ]`;
+  const id = await submitOne(client, job(['sh', '-c', script], { retries: { max: 3, backoff: '100ms' } }));
+  const done = await until('the job to end', () => client.job(id), (j) => ended(j.status), 30_000);
+  t.equal(done.status, 'succeeded', 'the third attempt succeeded');
+  t.equal(readFileSync(marker, 'utf8').trim(), '3', 'three attempts ran, each seeing its attempt number');
+});
