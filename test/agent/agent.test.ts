@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import type { Test } from 'tap';
 import { Agent, agentUrls } from '../../src/agent/index.js';
 import type { MusterClient } from '../../src/client/index.js';
 import { createClient } from '../../src/client/index.js';
@@ -13,7 +14,7 @@ import { createLogger } from '../../src/log/index.js';
 import { startTestServer, TOKENS } from '../api/helpers.js';
 import type { TestServer } from '../api/helpers.js';
 
-const quiet = createLogger({ name: 'agent-test', level: process.env['TEST_LOG'] ?? 'silent' });
+const quiet = createLogger({ name: 'agent-test', level: 'silent' });
 
 async function until<T>(what: string, read: () => Promise<T>, holds: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -32,7 +33,7 @@ interface Setup {
   readonly work: string;
 }
 
-async function setup(t: Tap.Test): Promise<Setup> {
+async function setup(t: Test): Promise<Setup> {
   const server = await startTestServer();
   const work = mkdtempSync(join(tmpdir(), 'muster-agent-work-'));
   const agent = new Agent({ endpoints: agentUrls(server.url), token: TOKENS.agent, name: 'box', site: 'local', capacity: { cpu: 4000, memory: 4096, gpu: 0, extended: {} }, workDir: work, graceMs: 500, log: quiet });
