@@ -24,10 +24,14 @@ export async function tempFolder(t: Teardown): Promise<string> {
   return dir;
 }
 
-/** An executor on a fresh work folder; whatever still runs at the end of the test is SIGKILLed. */
+/** An executor on a fresh work folder; at the end of the test whatever still runs is SIGKILLed, then the folder removed. */
 export async function makeExecutor(t: Teardown, options: Partial<ExecutorOptions> = {}): Promise<Executor> {
-  const ex = new Executor({ workDir: await tempFolder(t), graceMs: 500, log: createLogger({ name: 'executor-test', level: 'silent' }), ...options });
-  t.teardown(() => ex.shutdown(0));
+  const workDir = await mkdtemp(join(tmpdir(), 'muster-executor-'));
+  const ex = new Executor({ workDir, graceMs: 500, log: createLogger({ name: 'executor-test', level: 'silent' }), ...options });
+  t.teardown(async () => {
+    await ex.shutdown(0);
+    await rm(workDir, { recursive: true, force: true });
+  });
   return ex;
 }
 
