@@ -169,10 +169,15 @@ export class Gateway {
     }
   }
 
-  /** Closes every open WebSocket (1001 going away). */
+  /**
+   * Closes every open WebSocket (1001 going away), then every other connection (idle HTTP keep-alives
+   * would otherwise hold the process for uWS's idle timeout).
+   */
   closeConnections(): void {
     for (const ws of [...this.#sockets]) closeSocket(ws, CLOSE_GOING_AWAY, 'server stopping');
     this.#sockets.clear();
+    // `close()` is in this uWS build (v20.30) but not in its type declarations.
+    (this.#app as TemplatedApp & { close(): void }).close();
   }
 
   /** Both of the above: what a test does to drop its server. */
