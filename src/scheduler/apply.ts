@@ -75,7 +75,7 @@ function release(state: SchedulerState, job: JobRecord, taskIndex: number, task:
     credit(node.allocated, allocation.resources, -1);
   }
   credit(queueOf(state, job.spec.queue, job.tenant).usage, taskResources(job.spec, job.perElement, taskIndex), -1);
-  task.node = undefined;
+  // The node stays: it is where the ended attempt's output lies (`muster logs`).
   task.startedAt = 0;
 }
 

@@ -18,7 +18,7 @@ export interface TaskRecord {
   attempt: number;
   /** Attempts that ended in failure, timeout or loss (counted against the retry limit). */
   failures: number;
-  /** The node of the live attempt. */
+  /** The node of the live attempt, or of the last attempt once it ended (where its output lies). */
   node: string | undefined;
   /** Earliest time (ms) the task may be placed again, after a retry backoff. */
   notBefore: number;
