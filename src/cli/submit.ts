@@ -173,9 +173,9 @@ function printResults(io: Io, format: OutputFormat, submission: Submission, resu
   }
   results.forEach((r, i) => {
     const source = submission.sources[i] ?? '';
-    const from = source === 'flags' ? '' : ` (${source})`;
     if (r.ok) {
-      io.out(`submitted ${r.job}${from}${r.existing ? ': already submitted with this idempotency key' : ''}`);
+      const notes = [...(source === 'flags' ? [] : [source]), ...(r.existing ? ['already submitted with this idempotency key'] : [])];
+      io.out(`submitted ${r.job}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`);
     } else {
       io.err(`${source}: ${r.code}: ${r.message}`);
       for (const p of r.problems ?? []) io.err(`  ${p.path}: ${p.code}: ${p.message}`);
