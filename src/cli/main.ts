@@ -18,10 +18,12 @@ import { watchCommand } from './watch.js';
 import { whyCommand } from './why.js';
 import { agentCommand } from './agent.js';
 import { serverCommand } from './server.js';
+import { startCommand } from './start.js';
 import { simCommand } from './sim.js';
 import { validateCommand } from './validate.js';
 
 const COMMANDS: readonly Command[] = [
+  startCommand,
   serverCommand,
   agentCommand,
   submitCommand,

@@ -1,0 +1,73 @@
+/**
+ * `muster start` (what `npm start` runs): the control plane with its embedded store plus one local agent
+ * for this machine, in one process, so a newcomer can submit a job and see it run. The server is
+ * `muster server`'s; the agent is `muster agent`'s, registered as this host in site `local` with the
+ * admin token, working in DATA/agent.
+ *
+ * Environment: MUSTER_PORT (default 7070) and MUSTER_DATA (default ./.muster). Prints `url: …` and
+ * `token: …` on lines of their own, then `ready: …` once the agent is registered.
+ */
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Agent, agentUrls } from '../agent/index.js';
+import { codeOf } from '../errors/index.js';
+import { createLogger } from '../log/index.js';
+import type { RunningServer } from '../server/index.js';
+import { resolveConfig, startServer } from '../server/index.js';
+import type { Command } from './command.js';
+import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE } from './io.js';
+
+const USAGE = `usage: muster start
+
+Runs the control plane with its embedded store on 127.0.0.1 plus one local agent that runs jobs as real
+processes on this machine. Then, in another shell:  npx muster submit -- echo hello
+
+Environment: MUSTER_PORT (default 7070), MUSTER_DATA (default ./.muster).
+Stops cleanly on SIGTERM or SIGINT (Ctrl-C).`;
+
+export const startCommand: Command = {
+  name: 'start',
+  summary: 'run the control plane and one local agent (what npm start runs)',
+  usage: USAGE,
+
+  async run(args, io) {
+    if (args.length > 0) {
+      io.err(`muster start: MUSTER_ERR_USAGE: no arguments expected (configure with MUSTER_PORT and MUSTER_DATA)`);
+      return EXIT_USAGE;
+    }
+    const port = process.env['MUSTER_PORT'] ?? '7070';
+    if (!/^\d+$/.test(port) || Number(port) > 65_535) {
+      io.err(`muster start: MUSTER_ERR_USAGE: MUSTER_PORT=${port} is not a port number (0 to 65535)`);
+      return EXIT_USAGE;
+    }
+    const data = resolve(process.env['MUSTER_DATA'] ?? '.muster');
+    const stop = new Promise<string>((done) => {
+      process.once('SIGTERM', () => done('SIGTERM'));
+      process.once('SIGINT', () => done('SIGINT'));
+    });
+    let server: RunningServer;
+    let agent: Agent;
+    try {
+      let token: string | undefined;
+      server = await startServer(await resolveConfig({ data, port: Number(port) }), {
+        listening: (url, admin) => {
+          token = admin;
+          io.out(`url: ${url}`);
+          if (admin !== undefined) io.out(`token: ${admin}`);
+        },
+      });
+      if (token === undefined) throw new Error('the local agent needs the admin token of the data folder');
+      agent = new Agent({ endpoints: agentUrls(server.url), token, name: hostname(), site: 'local', workDir: join(data, 'agent'), log: createLogger({ name: 'agent' }) });
+      await agent.start();
+      io.out(`ready: node ${hostname()} runs jobs here; try: npx muster submit -- echo hello`);
+    } catch (err) {
+      io.err(`muster start: ${codeOf(err) ?? 'MUSTER_ERR_INTERNAL'}: ${(err as Error).message}`);
+      return EXIT_PROBLEM;
+    }
+    io.err(`muster start: ${await stop}: stopping`);
+    await agent.stop();
+    await server.stop();
+    io.out('stopped');
+    return EXIT_OK;
+  },
+};
