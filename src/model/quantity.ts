@@ -27,12 +27,33 @@ function inRange(value: number, input: unknown, what: string): Parsed<number> {
   return ok(value);
 }
 
+/**
+ * Quantities written as strings repeat endlessly (`500m`, `1Gi`, `30s` in every job of a batch), and the
+ * parsers are pure: each keeps the results of the strings it saw last. Bounded in entries (a full cache
+ * starts over) and in key length (a real quantity is a few characters; longer ones are parsed each time).
+ */
+export const PARSE_CACHE_LIMIT = 4096;
+export const PARSE_CACHE_KEY_LENGTH = 32;
+
+function cached<T>(parse: (text: string) => Parsed<T>): (text: string) => Parsed<T> {
+  const cache = new Map<string, Parsed<T>>();
+  return (text) => {
+    if (text.length > PARSE_CACHE_KEY_LENGTH) return parse(text);
+    let result = cache.get(text);
+    if (result === undefined) {
+      if (cache.size >= PARSE_CACHE_LIMIT) cache.clear();
+      result = parse(text);
+      cache.set(text, result);
+    }
+    return result;
+  };
+}
+
 const CPU = /^(\d+)(?:\.(\d{1,3}))?$/;
 const MILLI = /^(\d+)m$/;
 
 /** CPU in millicores. */
 export function parseCpu(input: unknown): Parsed<number> {
-  let text: string;
   if (typeof input === 'number') {
     if (!Number.isFinite(input) || input < 0) return fail(`${show(input)} is not a cpu quantity`);
     const milli = input * 1000;
@@ -40,14 +61,18 @@ export function parseCpu(input: unknown): Parsed<number> {
     return inRange(Math.round(milli), input, 'cpu');
   }
   if (typeof input !== 'string') return fail(`${show(input)} is not a cpu quantity`);
-  text = input.trim();
+  return parseCpuText(input);
+}
+
+const parseCpuText = cached((input: string): Parsed<number> => {
+  const text = input.trim();
   const milli = MILLI.exec(text);
   if (milli) return inRange(Number(milli[1]), input, 'cpu');
   const cores = CPU.exec(text);
   if (!cores) return fail(`${show(input)} is not a cpu quantity (write 500m, 2 or 1.5)`);
   const fraction = (cores[2] ?? '').padEnd(3, '0');
   return inRange(Number(cores[1]) * 1000 + Number(fraction), input, 'cpu');
-}
+});
 
 const MEMORY = /^(\d+)(?:\.(\d+))?(Ki|Mi|Gi|Ti|Pi|k|K|M|G|T|P)?$/;
 const MEMORY_FACTOR: Readonly<Record<string, bigint>> = {
@@ -69,16 +94,20 @@ export type Rounding = 'up' | 'down';
 
 /** Memory in MiB. Exact arithmetic (bigint), so `1.1Gi` is 1127 MiB rounded up, 1126 rounded down. */
 export function parseMemory(input: unknown, rounding: Rounding = 'up'): Parsed<number> {
-  let text: string;
   if (typeof input === 'number') {
     if (!Number.isFinite(input) || input < 0) return fail(`${show(input)} is not a memory quantity`);
-    text = String(input);
+    const text = String(input);
     if (/e/i.test(text)) return fail(`${show(input)} is not a memory quantity`);
-  } else if (typeof input === 'string') {
-    text = input.trim();
-  } else {
-    return fail(`${show(input)} is not a memory quantity`);
+    return memoryOf(text, input, rounding);
   }
+  if (typeof input !== 'string') return fail(`${show(input)} is not a memory quantity`);
+  return rounding === 'up' ? parseMemoryUp(input) : parseMemoryDown(input);
+}
+
+const parseMemoryUp = cached((input: string) => memoryOf(input.trim(), input, 'up'));
+const parseMemoryDown = cached((input: string) => memoryOf(input.trim(), input, 'down'));
+
+function memoryOf(text: string, input: unknown, rounding: Rounding): Parsed<number> {
   const m = MEMORY.exec(text);
   if (!m) return fail(`${show(input)} is not a memory quantity (write 512Mi, 4Gi or 1G)`);
   const whole = m[1] ?? '0';
@@ -108,28 +137,30 @@ const DURATION_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_00
 
 /** A duration in milliseconds. */
 export function parseDuration(input: unknown): Parsed<number> {
-  let ms: number;
   if (typeof input === 'number') {
     if (!Number.isFinite(input) || input < 0) return fail(`${show(input)} is not a duration`);
-    ms = input * 1000;
-  } else if (typeof input === 'string' && input.trim() !== '') {
-    const text = input.trim();
-    if (/^\d+(?:\.\d+)?$/.test(text)) {
-      ms = Number(text) * 1000;
-    } else {
-      ms = 0;
-      DURATION_PART.lastIndex = 0;
-      let end = 0;
-      for (let m = DURATION_PART.exec(text); m; m = DURATION_PART.exec(text)) {
-        ms += Number(m[1]) * (DURATION_MS[m[2] ?? 's'] ?? 1000);
-        end = DURATION_PART.lastIndex;
-      }
-      if (end !== text.length) return fail(`${show(input)} is not a duration (write 30s, 5m, 1h30m or 500ms)`);
-    }
-  } else {
-    return fail(`${show(input)} is not a duration (write 30s, 5m, 1h30m or 500ms)`);
+    return durationOf(input * 1000, input);
   }
-  ms = Math.round(ms);
+  if (typeof input === 'string' && input.trim() !== '') return parseDurationText(input);
+  return fail(`${show(input)} is not a duration (write 30s, 5m, 1h30m or 500ms)`);
+}
+
+const parseDurationText = cached((input: string): Parsed<number> => {
+  const text = input.trim();
+  if (/^\d+(?:\.\d+)?$/.test(text)) return durationOf(Number(text) * 1000, input);
+  let ms = 0;
+  DURATION_PART.lastIndex = 0;
+  let end = 0;
+  for (let m = DURATION_PART.exec(text); m; m = DURATION_PART.exec(text)) {
+    ms += Number(m[1]) * (DURATION_MS[m[2] ?? 's'] ?? 1000);
+    end = DURATION_PART.lastIndex;
+  }
+  if (end !== text.length) return fail(`${show(input)} is not a duration (write 30s, 5m, 1h30m or 500ms)`);
+  return durationOf(ms, input);
+});
+
+function durationOf(raw: number, input: unknown): Parsed<number> {
+  const ms = Math.round(raw);
   if (ms > MAX_DURATION_MS) return fail(`${show(input)} is longer than the longest allowed duration (365d)`);
   return ok(ms);
 }

@@ -28,8 +28,17 @@ export const MAX_QUEUE_DEPTH = 4;
 
 export const QUEUE_FIELDS = ['kind', 'tenant', 'name', 'weight', 'priority', 'guaranteedShare', 'limit', 'borrow'] as const;
 
+/**
+ * Queue names found valid lately: every job names its queue, and a cluster has few of them. Only valid
+ * names are kept (an invalid one is checked again, to report its problems where it appears); bounded like
+ * the parse caches.
+ */
+const validQueueNames = new Set<string>();
+const QUEUE_NAME_CACHE_LIMIT = 4096;
+
 /** A queue name: one to MAX_QUEUE_DEPTH names joined by `/`. */
 export function readQueueName(check: Checker, value: unknown, path: string): string | undefined {
+  if (typeof value === 'string' && validQueueNames.has(value)) return value;
   const text = check.string(value, path, MAX_QUEUE_DEPTH * (MAX_NAME_LENGTH + 1));
   if (text === undefined) return undefined;
   const parts = text.split('/');
@@ -38,7 +47,10 @@ export function readQueueName(check: Checker, value: unknown, path: string): str
   }
   const before = check.problems.length;
   for (const part of parts) check.name(part, path, MAX_NAME_LENGTH);
-  return check.problems.length === before ? text : undefined;
+  if (check.problems.length !== before) return undefined;
+  if (validQueueNames.size >= QUEUE_NAME_CACHE_LIMIT) validQueueNames.clear();
+  validQueueNames.add(text);
+  return text;
 }
 
 function readWeight(check: Checker, value: unknown, path: string): number | undefined {
