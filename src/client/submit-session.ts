@@ -8,7 +8,8 @@
  * - On a new connection every request still waiting is sent again: submits and cancels are idempotent
  *   (every job carries an idempotency key), so a resend after a lost connection never duplicates a job.
  *   Watches subscribe again from the last event they received.
- * - A request refused with MUSTER_ERR_RATE_LIMITED is sent again after `retryAfterMs` (it wrote nothing).
+ * - A request refused with MUSTER_ERR_RATE_LIMITED (or MUSTER_ERR_NOT_READY: the server is stopping or still
+ *   recovering) is sent again after `retryAfterMs` (a refused request wrote nothing).
  * - A ping every `pingIntervalMs` keeps an idle connection open and finds a dead one (no pong by the next
  *   ping: the socket is dropped and the session reconnects).
  */
@@ -19,7 +20,7 @@ import { backoffDelay } from './backoff.js';
 import type { Endpoint } from './endpoints.js';
 import type { PendingRequest } from './request-table.js';
 import { RequestTable } from './request-table.js';
-import { RATE_LIMITED, serverError } from './server-error.js';
+import { NOT_READY, RATE_LIMITED, serverError } from './server-error.js';
 import type { WatchHost } from './watch.js';
 import { Watch } from './watch.js';
 import type { ClientFrame, RequestId, ServerFrame } from './wire.js';
@@ -31,7 +32,7 @@ export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 /** Ping interval: well inside the server's 120 s idle limit, and a dead peer is noticed within two of these. */
 export const DEFAULT_PING_INTERVAL_MS = 30_000;
 
-/** Retry delay after MUSTER_ERR_RATE_LIMITED when the server gives no `retryAfterMs`. */
+/** Retry delay after MUSTER_ERR_RATE_LIMITED or MUSTER_ERR_NOT_READY when the server gives no `retryAfterMs`. */
 const DEFAULT_RETRY_AFTER_MS = 100;
 
 /** How much of a refused upgrade's body is read for its `{ code, message }`. */
@@ -371,7 +372,8 @@ export class SubmitSession implements WatchHost {
     if (frame.id === undefined) return; // an error about a frame the server could not read: nothing to match
     const entry = this.#table.get(frame.id);
     if (!entry) return;
-    if (frame.kind === 'error' && frame.code === RATE_LIMITED && entry.resend) {
+    // Refused whole and nothing written: a resendable request goes again once the server can take it.
+    if (frame.kind === 'error' && (frame.code === RATE_LIMITED || frame.code === NOT_READY) && entry.resend) {
       this.#retryLater(entry, frame.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS);
       return;
     }

@@ -23,27 +23,31 @@ export interface ServerProcessOptions {
   readonly port?: number;
   /** More `muster server` arguments (e.g. `--config FILE`). */
   readonly args?: readonly string[];
+  /** Arguments for node itself (e.g. `--cpu-prof`). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export class ServerProcess {
   readonly dir: string;
   readonly #ownsDir: boolean;
   readonly #args: readonly string[];
+  readonly #nodeArgs: readonly string[];
   #child: ChildProcess | undefined;
   url = '';
   token = '';
   stderr = '';
 
-  private constructor(dir: string, ownsDir: boolean, args: readonly string[]) {
+  private constructor(dir: string, ownsDir: boolean, options: ServerProcessOptions) {
     this.dir = dir;
     this.#ownsDir = ownsDir;
-    this.#args = args;
+    this.#args = options.args ?? [];
+    this.#nodeArgs = options.nodeArgs ?? [];
   }
 
   static async start(options: ServerProcessOptions = {}): Promise<ServerProcess> {
     if (!existsSync(join(ROOT, 'dist', 'cli', 'index.js'))) throw new Error('dist/ is missing: run npm run build before these tests');
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'muster-client-'));
-    const server = new ServerProcess(dir, options.dir === undefined, options.args ?? []);
+    const server = new ServerProcess(dir, options.dir === undefined, options);
     await server.#spawn(options.port ?? 0);
     return server;
   }
@@ -57,7 +61,7 @@ export class ServerProcess {
   }
 
   async #spawn(port: number): Promise<void> {
-    const child = spawn(process.execPath, [MUSTER, 'server', '--data', this.dir, '--port', String(port), ...this.#args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...this.#nodeArgs, MUSTER, 'server', '--data', this.dir, '--port', String(port), ...this.#args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     this.stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {

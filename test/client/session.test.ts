@@ -62,7 +62,7 @@ t.test('a submit whose connection is lost is sent again on the next one, with th
   t.same(first?.['jobs'], second?.['jobs'], 'the resent frame carries the same jobs and keys');
 });
 
-t.test('MUSTER_ERR_RATE_LIMITED is retried after retryAfterMs; other errors reject with the server code and field', async (t) => {
+t.test('MUSTER_ERR_RATE_LIMITED and MUSTER_ERR_NOT_READY are retried after retryAfterMs; other errors reject with the server code and field', async (t) => {
   const { peer, client } = await setup(t);
   peer.onFrame = (frame, p, socket) => {
     const jobs = frame['jobs'] as { name: string }[];
@@ -70,6 +70,8 @@ t.test('MUSTER_ERR_RATE_LIMITED is retried after retryAfterMs; other errors reje
       p.send(socket, { kind: 'error', id: frame.id, code: 'MUSTER_ERR_UNKNOWN_FIELD', message: 'no such field', field: 'jobs[0].colour' });
     } else if (p.framesOf('submit').length === 1) {
       p.send(socket, { kind: 'error', id: frame.id, code: 'MUSTER_ERR_RATE_LIMITED', message: 'slow down', retryAfterMs: 30 });
+    } else if (p.framesOf('submit').length === 2) {
+      p.send(socket, { kind: 'error', id: frame.id, code: 'MUSTER_ERR_NOT_READY', message: 'stopping' });
     } else {
       answerSubmits(frame, p, socket);
     }
@@ -77,7 +79,7 @@ t.test('MUSTER_ERR_RATE_LIMITED is retried after retryAfterMs; other errors reje
   const started = performance.now();
   t.same(await client.submit([spec('ok')]), [{ ok: true, job: 'j-ok' }]);
   t.ok(performance.now() - started >= 25, 'waited for retryAfterMs');
-  t.equal(peer.framesOf('submit').length, 2);
+  t.equal(peer.framesOf('submit').length, 3);
   await t.rejects(client.submit([spec('bad')]), { name: 'ServerError', code: 'MUSTER_ERR_UNKNOWN_FIELD', field: 'jobs[0].colour' });
 });
 

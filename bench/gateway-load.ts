@@ -1,0 +1,158 @@
+/**
+ * The load generator of the gateway's end-to-end benchmark, in a process of its own (forked by
+ * bench/gateway-e2e.ts), so the server under test shares no event loop with the client that drives it.
+ * It uses the client library as compiled in dist/ (what a user runs), over real WebSockets.
+ *
+ * Orders arrive over IPC, one at a time; each answer goes back the same way:
+ * - `throughput`: submit `total` jobs in frames of `batch`, keeping `window` frames in flight (closed loop),
+ *   and report the jobs durably acknowledged per second, from the first frame sent to the last ack.
+ * - `paced`: send one frame of `batch` jobs every `batch / jobsPerSecond` seconds for `durationMs`
+ *   (open loop: on a schedule, whatever is still in flight) and report each frame's ack latency, measured
+ *   from when it was due, so a late send counts against the server and nothing hides behind a slow reply.
+ *
+ * Jobs are built before the clock starts (bench/workloads/submit-batches.ts, the same mix as the
+ * decode-validate case); every one must come back `ok`, new (not `existing`), with a distinct id.
+ */
+import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { writtenJobs } from './workloads/submit-batches.js';
+
+type ClientModule = typeof import('../src/client/index.js');
+type SubmitResult = import('../src/client/index.js').SubmitResult;
+
+export interface ThroughputOrder {
+  readonly kind: 'throughput';
+  readonly url: string;
+  readonly token: string;
+  readonly batch: number;
+  readonly total: number;
+  readonly window: number;
+  readonly seed: number;
+}
+
+export interface PacedOrder {
+  readonly kind: 'paced';
+  readonly url: string;
+  readonly token: string;
+  readonly batch: number;
+  readonly jobsPerSecond: number;
+  readonly durationMs: number;
+  readonly seed: number;
+}
+
+export type LoadOrder = ThroughputOrder | PacedOrder;
+
+export type LoadAnswer =
+  | { readonly kind: 'throughput'; readonly jobs: number; readonly seconds: number; readonly lastJob: string; readonly cpuSeconds: number }
+  | { readonly kind: 'paced'; readonly latenciesMs: readonly number[]; readonly jobs: number; readonly lastJob: string; readonly maxLateMs: number }
+  | { readonly kind: 'failed'; readonly message: string };
+
+/** Replies are awaited up to this long: a frame of 1,000 jobs behind a deep queue can take seconds. */
+const REQUEST_TIMEOUT_MS = 120_000;
+
+async function clientModule(): Promise<ClientModule> {
+  const file = fileURLToPath(new URL('../dist/client/index.js', import.meta.url));
+  if (!existsSync(file)) throw new Error(`${file} is missing; run \`npm run build\` first`);
+  return (await import(file)) as ClientModule;
+}
+
+/** The jobs in frames of `batch`, each job with a key unique to this order (`seed`). */
+function frames(total: number, batch: number, seed: number): Record<string, unknown>[][] {
+  const jobs = writtenJobs(total, seed);
+  const out: Record<string, unknown>[][] = [];
+  for (let i = 0; i < jobs.length; i += batch) out.push(jobs.slice(i, i + batch));
+  return out;
+}
+
+/** Every result ok, new and distinct, else a thrown error naming the first that is not. */
+class AckCheck {
+  readonly #ids = new Set<string>();
+  last = '';
+  add(results: readonly SubmitResult[], expected: number): void {
+    if (results.length !== expected) throw new Error(`${results.length} results for ${expected} jobs`);
+    for (const r of results) {
+      if (!r.ok) throw new Error(`a job was refused: ${r.code}: ${r.message}`);
+      if (r.existing) throw new Error(`job ${r.job} came back as existing: a key was reused`);
+      if (this.#ids.has(r.job)) throw new Error(`job id ${r.job} was given twice`);
+      this.#ids.add(r.job);
+      this.last = r.job;
+    }
+  }
+  get size(): number {
+    return this.#ids.size;
+  }
+}
+
+async function throughput(lib: ClientModule, order: ThroughputOrder): Promise<LoadAnswer> {
+  const work = frames(order.total, order.batch, order.seed);
+  const client = lib.createClient({ endpoints: order.url, token: order.token, batch: { maxJobs: order.batch, windowMs: 0 }, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+  try {
+    await client.connect();
+    const check = new AckCheck();
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < work.length) {
+        const jobs = work[next++]!;
+        check.add(await client.submit(jobs), jobs.length);
+      }
+    };
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    await Promise.all(Array.from({ length: Math.min(order.window, work.length) }, lane));
+    const seconds = (performance.now() - start) / 1000;
+    const used = process.cpuUsage(cpu);
+    if (check.size !== order.total) throw new Error(`${check.size} distinct jobs acknowledged of ${order.total}`);
+    return { kind: 'throughput', jobs: check.size, seconds, lastJob: check.last, cpuSeconds: (used.user + used.system) / 1e6 };
+  } finally {
+    await client.close();
+  }
+}
+
+function sleepUntil(t: number): Promise<void> {
+  const ms = t - performance.now();
+  return ms > 0.5 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
+async function paced(lib: ClientModule, order: PacedOrder): Promise<LoadAnswer> {
+  const intervalMs = (order.batch / order.jobsPerSecond) * 1000;
+  const count = Math.max(1, Math.floor(order.durationMs / intervalMs));
+  const work = frames(count * order.batch, order.batch, order.seed);
+  const client = lib.createClient({ endpoints: order.url, token: order.token, batch: { maxJobs: order.batch, windowMs: 0 }, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+  try {
+    await client.connect();
+    const check = new AckCheck();
+    const latencies = new Array<number>(count);
+    const acks: Promise<void>[] = [];
+    let maxLateMs = 0;
+    // A short lead so the first frame is not due while this loop is still being set up.
+    const start = performance.now() + 20;
+    for (let i = 0; i < count; i++) {
+      const due = start + i * intervalMs;
+      await sleepUntil(due);
+      maxLateMs = Math.max(maxLateMs, performance.now() - due);
+      const jobs = work[i]!;
+      acks.push(
+        client.submit(jobs).then((results) => {
+          latencies[i] = performance.now() - due;
+          check.add(results, jobs.length);
+        }),
+      );
+    }
+    await Promise.all(acks);
+    return { kind: 'paced', latenciesMs: latencies, jobs: check.size, lastJob: check.last, maxLateMs };
+  } finally {
+    await client.close();
+  }
+}
+
+const lib = await clientModule();
+process.on('message', (order: LoadOrder) => {
+  const run = order.kind === 'throughput' ? throughput(lib, order) : paced(lib, order);
+  run.then(
+    (answer) => process.send?.(answer),
+    (err: Error) => process.send?.({ kind: 'failed', message: err.stack ?? err.message } satisfies LoadAnswer),
+  );
+});
+process.on('disconnect', () => process.exit(0));
+process.send?.({ kind: 'ready' });
