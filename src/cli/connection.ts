@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { parseArgs } from 'node:util';
 import type { MusterClient } from '../client/index.js';
-import { createClient, ServerError } from '../client/index.js';
+import { createClient, parseEndpoints, ServerError } from '../client/index.js';
 import { codeOf, MusterError } from '../errors/index.js';
 import type { Command } from './command.js';
 import type { Io } from './io.js';
@@ -75,7 +75,14 @@ export function outputFormat(value: string | undefined): OutputFormat {
 
 /** The server and token: flag, else environment, else the defaults. */
 export function resolveConnection(values: { readonly server?: string | undefined; readonly token?: string | undefined }, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Connection {
-  const endpoints = nonEmpty(values.server, '--server') ?? nonEmpty(env['MUSTER_SERVER'], 'MUSTER_SERVER') ?? DEFAULT_SERVER;
+  const server = nonEmpty(values.server, '--server');
+  const fromEnv = server === undefined ? nonEmpty(env['MUSTER_SERVER'], 'MUSTER_SERVER') : undefined;
+  const endpoints = server ?? fromEnv ?? DEFAULT_SERVER;
+  try {
+    parseEndpoints(endpoints);
+  } catch (err) {
+    throw new UsageError(`${server !== undefined ? '--server' : 'MUSTER_SERVER'}: ${(err as Error).message}`);
+  }
   const token = nonEmpty(values.token, '--token') ?? nonEmpty(env['MUSTER_TOKEN'], 'MUSTER_TOKEN') ?? readTokenFile(join(cwd, DEFAULT_TOKEN_FILE));
   return { endpoints, ...(token !== undefined ? { token } : {}) };
 }

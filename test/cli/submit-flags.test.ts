@@ -94,6 +94,7 @@ t.test('a bad flag is MUSTER_ERR_USAGE naming the flag, exit 2, nothing sent', a
     [['submit', '-f', 'x.yaml', '--', 'true'], /MUSTER_ERR_USAGE: -f cannot be combined with a command/],
     [['submit', '-o', 'xml', '--', 'true'], /MUSTER_ERR_USAGE: -o\/--output: "xml" is not one of: table, json/],
     [['submit', '--server', ' ', '--', 'true'], /MUSTER_ERR_USAGE: --server is empty/],
+    [['jobs', '--server', 'ftp://x'], /MUSTER_ERR_USAGE: --server: "ftp:\/\/x" is not a server address/],
     [['jobs', '--limit', '5000'], /MUSTER_ERR_USAGE: --limit: "5000" is not an integer from 1 to 1000/],
     [['jobs', '--all', '--after', 'c'], /MUSTER_ERR_USAGE: --all and --after do not go together/],
     [['jobs', 'extra'], /MUSTER_ERR_USAGE: .*extra/],
