@@ -3,9 +3,13 @@
  * are written from the document, not imported from the server: the client is what another language's
  * client would be, and the document is the contract between them.
  *
- * Frames are msgpack maps (msgpackr's default `pack`/`unpack`: plain maps, no records, no extensions).
+ * Frames are msgpack maps: plain maps, no records, no extensions (PROTOCOL.md refuses any extension type).
+ * Fields whose value is `undefined` are left out, as `JSON.stringify` does: msgpackr would otherwise
+ * write `undefined` as an extension, and the server would refuse the whole frame (and with it every
+ * other caller's jobs batched into it) for one caller's `{ name: undefined }`.
  */
-import { pack, unpack } from 'msgpackr';
+import { Packr, unpack } from 'msgpackr';
+import type { Options } from 'msgpackr';
 
 /** A job spec in its written form (what `muster validate` checks): units as strings or numbers. */
 export type JobSpecInput = Readonly<Record<string, unknown>>;
@@ -74,8 +78,11 @@ export type ServerFrame =
   | { readonly kind: 'events'; readonly watch: RequestId; readonly events: readonly JobEvent[] }
   | ({ readonly kind: 'error'; readonly id?: RequestId } & WireErrorBody);
 
+// `skipValues` is a msgpackr option its type declarations do not list (yet).
+const packr = new Packr({ useRecords: false, skipValues: [undefined] } as Options);
+
 export function encodeFrame(frame: ClientFrame): Buffer {
-  return pack(frame);
+  return packr.pack(frame);
 }
 
 /**

@@ -193,3 +193,13 @@ t.test('a frame past the frame limit is refused before it is sent', async (t) =>
   await t.rejects(client.submit(Array.from({ length: 50 }, (_, i) => spec(`job-${i}`))), { code: 'MUSTER_ERR_LIMIT_EXCEEDED' });
   t.equal(peer.frames.length, 0);
 });
+
+t.test('a field set to undefined is left out of the frame, not sent as a msgpack extension', async (t) => {
+  const { peer, client } = await setup(t);
+  peer.onFrame = answerSubmits;
+  await client.submit([{ ...spec('u'), priority: undefined, tasks: [{ resources: { cpu: 1, gpu: undefined }, command: 'true' }] }]);
+  const [sent] = peer.framesOf('submit');
+  const job = (sent?.['jobs'] as Record<string, unknown>[])[0];
+  t.notOk(job && 'priority' in job);
+  t.same((job?.['tasks'] as Record<string, unknown>[])[0], { resources: { cpu: 1 }, command: 'true' });
+});
