@@ -22,6 +22,9 @@ export class SpecInterner {
   readonly #table = new Map<string, object>();
   readonly #canonical = new WeakSet<object>();
   readonly #limit: number;
+  #lookups = 0;
+  #hits = 0;
+  #skipping = 0;
 
   constructor(limit = INTERN_TABLE_LIMIT) {
     this.#limit = limit;
@@ -56,7 +59,7 @@ export class SpecInterner {
   }
 
   internTasks(groups: readonly TaskGroup[]): readonly TaskGroup[] {
-    return this.#part('t', groups);
+    return this.#part(TASKS, groups);
   }
 
   internConstraints(constraints: Constraints): Constraints {
@@ -69,16 +72,45 @@ export class SpecInterner {
 
   #part<T extends readonly TaskGroup[] | Constraints | RetryPolicy>(kind: string, value: T): T {
     if (this.#canonical.has(value)) return value;
+    if (kind === TASKS && this.#skipping > 0) {
+      // Task lists have not repeated lately: keying them costs more than sharing saves. Each is its own copy.
+      this.#skipping--;
+      this.#canonical.add(value);
+      return value;
+    }
     // JSON of the part is its identity: parts are plain data whose field order validation fixes.
     const key = kind + JSON.stringify(value);
     const found = this.#table.get(key);
+    if (kind === TASKS) this.#judge(found !== undefined);
     if (found) return found as T;
     if (this.#table.size >= this.#limit) this.#table.clear();
     this.#table.set(key, value);
     this.#canonical.add(value);
     return value;
   }
+
+  /**
+   * Keeps interning task lists worth its cost (they are the big keys): over each window of lookups, if
+   * almost none found a list to share (every job its own arguments, say), the next ones are not looked up
+   * at all; then it looks again. Constraints and retries are small and nearly always repeat.
+   */
+  #judge(hit: boolean): void {
+    this.#lookups++;
+    if (hit) this.#hits++;
+    if (this.#lookups < JUDGE_WINDOW) return;
+    if (this.#hits < JUDGE_WINDOW * JUDGE_MIN_HIT_RATE) this.#skipping = SKIP_AFTER_MISSES;
+    this.#lookups = 0;
+    this.#hits = 0;
+  }
 }
+
+const TASKS = 't';
+/** Lookups per judgement of the hit rate. */
+const JUDGE_WINDOW = 4096;
+/** Below this share of lookups finding a part, interning is paused… */
+const JUDGE_MIN_HIT_RATE = 0.05;
+/** …for this many parts. */
+const SKIP_AFTER_MISSES = 65_536;
 
 /** The dependency list of every job without dependencies. */
 export const NO_DEPENDENCIES: readonly Dependency[] = Object.freeze([]);

@@ -52,3 +52,15 @@ t.test('an interned spec is returned as it is; the bounded table starts over and
   const again = interner.internJob(valid(jobSpec()));
   t.strictSame(again, first, 'after the table started over, a spec is still interned to an equal one');
 });
+
+t.test('when parts stop repeating, interning pauses (each job keeps its own) and then looks again', async (t) => {
+  const interner = new SpecInterner();
+  const unique = (i: number) => interner.internJob(valid(jobSpec({ tasks: [taskSpec({ command: ['echo', String(i)] })], retries: { max: i % 7 } })));
+  for (let i = 0; i < 5000; i++) unique(i);
+  const tableAfterMisses = interner.size;
+  for (let i = 5000; i < 20_000; i++) unique(i);
+  t.equal(interner.size, tableAfterMisses, 'while paused, nothing more is keyed into the table');
+  const a = unique(1);
+  t.same(a.tasks[0]!.args, ['1'], 'a paused interner still returns an equal spec');
+  t.equal(interner.internJob(a), a, 'and recognises it as interned');
+});
