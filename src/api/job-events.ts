@@ -34,6 +34,8 @@ export type JobEvent = Common &
 
 export type JobEventType = JobEvent['type'];
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 export interface Owner {
   readonly tenant: string;
   readonly queue: string;
@@ -63,31 +65,27 @@ export function appendJobEvents(e: SchedulerEvent, seq: number, ownerOf: (job: s
   }
   const owner = ownerOf(e.job);
   if (!owner) return 1;
-  const common = { seq, at: e.at, job: e.job, tenant: owner.tenant, queue: owner.queue };
+  // Built field by field (no spread of a shared part): one allocation per event, on every durable batch.
+  const { tenant, queue } = owner;
   switch (e.kind) {
     case 'JobSubmitted':
-      out.push(e.spec.name !== undefined ? { ...common, type: 'submitted', name: e.spec.name } : { ...common, type: 'submitted' });
+      out.push(e.spec.name !== undefined ? { seq, at: e.at, job: e.job, tenant, queue, type: 'submitted', name: e.spec.name } : { seq, at: e.at, job: e.job, tenant, queue, type: 'submitted' });
       break;
     case 'TaskStarted':
-      out.push({ ...common, type: 'started', task: e.task, attempt: e.attempt });
+      out.push({ seq, at: e.at, job: e.job, tenant, queue, type: 'started', task: e.task, attempt: e.attempt });
       break;
-    case 'TaskEnded':
-      out.push({
-        ...common,
-        type: 'task-ended',
-        task: e.task,
-        attempt: e.attempt,
-        node: e.node,
-        outcome: e.outcome,
-        ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
-        ...(e.reason !== undefined ? { reason: e.reason } : {}),
-      });
+    case 'TaskEnded': {
+      const ended: Mutable<Extract<JobEvent, { type: 'task-ended' }>> = { seq, at: e.at, job: e.job, tenant, queue, type: 'task-ended', task: e.task, attempt: e.attempt, node: e.node, outcome: e.outcome };
+      if (e.exitCode !== undefined) ended.exitCode = e.exitCode;
+      if (e.reason !== undefined) ended.reason = e.reason;
+      out.push(ended);
       break;
+    }
     case 'JobCancelRequested':
-      out.push({ ...common, type: 'cancel-requested' });
+      out.push({ seq, at: e.at, job: e.job, tenant, queue, type: 'cancel-requested' });
       break;
     case 'JobEnded':
-      out.push({ ...common, type: 'ended', outcome: e.outcome, ...(e.reason !== undefined ? { reason: e.reason } : {}) });
+      out.push(e.reason !== undefined ? { seq, at: e.at, job: e.job, tenant, queue, type: 'ended', outcome: e.outcome, reason: e.reason } : { seq, at: e.at, job: e.job, tenant, queue, type: 'ended', outcome: e.outcome });
       break;
     default:
       assertNever(e);
