@@ -17,8 +17,8 @@ export class Snapshotter {
   #since = 0;
   #running: Promise<void> | undefined;
   #stopped = false;
-  /** Snapshots written since start (for tests and logs). */
-  written = 0;
+  #written = 0;
+  #waiters: { count: number; resolve: () => void }[] = [];
 
   constructor(options: { core: SchedulerCore; store: EventStore; log: Logger; everyEvents: number; everySeconds: number }) {
     this.#core = options.core;
@@ -51,11 +51,23 @@ export class Snapshotter {
       const { seq, state } = await this.#core.snapshot();
       await this.#store.writeSnapshot(seq, state);
       await this.#store.compact();
-      this.written++;
+      this.#written++;
+      this.#waiters = this.#waiters.filter((w) => (w.count <= this.#written ? (w.resolve(), false) : true));
       this.#log.info({ seq, bytes: state.length, ms: Math.round(performance.now() - started) }, 'snapshot written, log compacted');
     } catch (err) {
       this.#log.error({ err }, 'snapshot failed (the log still holds everything; the next trigger tries again)');
     }
+  }
+
+  /** Snapshots written since start. */
+  get written(): number {
+    return this.#written;
+  }
+
+  /** Resolves once `count` snapshots have been written since start. */
+  waitFor(count: number): Promise<void> {
+    if (this.#written >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ count, resolve }));
   }
 
   /** No more snapshots; waits for a running one. */
