@@ -126,7 +126,9 @@ function readCommand(check: Checker, f: Readonly<Record<string, unknown>>, path:
     if (list.length === 0) return check.report(at, 'MUSTER_ERR_REQUIRED', 'must name a program');
     const words = list.map((w, i) => check.string(w, indexPath(at, i), MAX_COMMAND_BYTES));
     if (words.some((w) => w === undefined)) return undefined;
-    [command = '', ...args] = words as string[];
+    // Indexing and slice rather than destructuring with a rest element (the iterator protocol, per job).
+    command = words[0] ?? '';
+    args = (words as string[]).slice(1);
   } else {
     command = check.string(raw, at, MAX_COMMAND_BYTES);
     if (f['args'] !== undefined) {
@@ -138,7 +140,8 @@ function readCommand(check: Checker, f: Readonly<Record<string, unknown>>, path:
   }
   if (command === undefined) return undefined;
   if (command.trim() === '') return check.report(at, 'MUSTER_ERR_REQUIRED', 'must name a program');
-  const bytes = [command, ...args].reduce((sum, w) => sum + utf8Length(w), 0);
+  let bytes = utf8Length(command);
+  for (const arg of args) bytes += utf8Length(arg);
   if (bytes > MAX_COMMAND_BYTES) return check.report(at, 'MUSTER_ERR_LIMIT_EXCEEDED', `command and arguments are ${bytes} bytes; the most is ${MAX_COMMAND_BYTES}`);
   return { command, args };
 }
@@ -256,11 +259,13 @@ export function readJob(check: Checker, input: unknown, path = ''): JobSpec | un
   });
   const total = tasks.reduce((sum, t) => sum + t.count, 0);
   if (total > MAX_TASKS_PER_JOB) check.report(at('tasks'), 'MUSTER_ERR_LIMIT_EXCEEDED', `has ${total} tasks in all; the most is ${MAX_TASKS_PER_JOB}`);
-  const names = new Set<string>();
-  tasks.forEach((t, i) => {
-    if (names.has(t.name)) check.report(fieldPath(indexPath(at('tasks'), i), 'name'), 'MUSTER_ERR_INVALID_VALUE', `${JSON.stringify(t.name)} names two task groups`);
-    names.add(t.name);
-  });
+  if (tasks.length > 1) {
+    const names = new Set<string>();
+    tasks.forEach((t, i) => {
+      if (names.has(t.name)) check.report(fieldPath(indexPath(at('tasks'), i), 'name'), 'MUSTER_ERR_INVALID_VALUE', `${JSON.stringify(t.name)} names two task groups`);
+      names.add(t.name);
+    });
+  }
 
   const constraints = f['constraints'] === undefined ? { sites: [], selectors: [] } : readConstraints(check, f['constraints'], at('constraints'));
   const strategy = f['strategy'] === undefined ? 'binpack' : check.oneOf(f['strategy'], at('strategy'), STRATEGIES);
