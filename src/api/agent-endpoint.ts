@@ -22,7 +22,6 @@ import type { GatewayContext } from './context.js';
 import { notReadyError, socketBehaviour } from './context.js';
 import type { AgentRequest, RequestId } from './frames.js';
 import { readAgentRequest, readBatch } from './frames.js';
-import { HEARTBEAT_MS } from './limits.js';
 import type { SocketState } from './socket.js';
 import { errorFrame, send } from './socket.js';
 
@@ -57,9 +56,18 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
     link.hold(spec.name);
     try {
       await core.joinNode(spec);
-      const live = new Set((await core.nodeAttempts(spec.name) ?? []).map((a) => `${a.job}#${a.task}#${a.attempt}`));
-      const kill = request.running.filter((r) => !live.has(`${r.job}#${r.task}#${r.attempt}`)).map(({ job, task, attempt }) => ({ job, task, attempt }));
-      link.release(spec.name, { kind: 'registered', id: request.id, node: spec.name, epoch: agents.epoch, heartbeatMs: HEARTBEAT_MS, kill });
+      agents.registered(spec.name, spec.site, Date.now());
+      const liveAttempts = (await core.nodeAttempts(spec.name)) ?? [];
+      const key = (a: { job: string; task: number; attempt: number }): string => `${a.job}#${a.task}#${a.attempt}`;
+      const live = new Set(liveAttempts.map(key));
+      const reported = new Set(request.running.map(key));
+      const kill = request.running.filter((r) => !live.has(key(r))).map(({ job, task, attempt }) => ({ job, task, attempt }));
+      // The other way round: an attempt the scheduler holds live on this node that the agent does not run
+      // (it restarted, or the start never reached it) is gone; it ends as lost, and is retried.
+      for (const a of liveAttempts) {
+        if (!reported.has(key(a))) core.taskEnded({ job: a.job, task: a.task, attempt: a.attempt, node: spec.name, outcome: 'lost', reason: `the agent of ${spec.name} does not run it (reconciled at registration)` });
+      }
+      link.release(spec.name, { kind: 'registered', id: request.id, node: spec.name, epoch: agents.epoch, heartbeatMs: agents.liveness.options.heartbeatMs, kill });
     } catch (err) {
       link.release(spec.name, errorFrame(fromThrown(err), request.id));
       agents.drop(spec.name, link);

@@ -1,14 +1,16 @@
 /**
  * The agents' side of the scheduler: an `AgentPort` that routes each `start` and `kill` to the connection
- * holding that node, and the soft state of the agents (which connection holds which node, each node's last
- * heartbeat). Heartbeats are kept in memory only, never written (DESIGN.md §7); node liveness (suspect and
- * lost after missed beats) builds on `lastHeartbeat`.
+ * holding that node, and the soft state of the agents (which connection holds which node, and their
+ * liveness). Heartbeats are kept in memory only, never written (DESIGN.md §7): they feed a `NodeLiveness`
+ * (suspect after missed beats or a closed connection, lost after the grace period, a mostly silent site
+ * held), whose decisions the hub hands to `onLiveness` (the gateway applies them to the scheduler).
  *
  * Frames to one connection are batched: everything pushed within one turn of the event loop leaves as one
  * frame (a `batch` when there are several), so a cycle that places thousands of tasks on a simulated fleet
  * behind one connection sends one message, not thousands.
  */
-import type { AgentPort, AttemptRef, KillReason, TaskLaunch } from '../scheduler/index.js';
+import type { AgentPort, AttemptRef, KillReason, LivenessChange, LivenessOptions, TaskLaunch } from '../scheduler/index.js';
+import { NodeLiveness } from '../scheduler/index.js';
 import { KILL_GRACE_MS } from './limits.js';
 
 /** One agent connection as the hub sees it: where its frames go. */
@@ -69,8 +71,39 @@ export class AgentLink {
 
 export class AgentHub implements AgentPort {
   readonly #links = new Map<string, AgentLink>();
-  readonly #beats = new Map<string, number>();
+  readonly liveness: NodeLiveness;
+  /** Where liveness decisions go (set by the gateway once the scheduler is up; dropped before). */
+  onLiveness: ((change: LivenessChange) => void) | undefined;
+  /** Heartbeats taken in (per node: a frame naming many nodes counts each). */
+  heartbeats = 0;
   #epoch = 0;
+  #ticker: NodeJS.Timeout | undefined;
+  #unreachable = new Set<string>();
+
+  constructor(liveness: Partial<LivenessOptions> = {}) {
+    this.liveness = new NodeLiveness(liveness);
+  }
+
+  /** Judges liveness every `everyMs` (a quarter of the heartbeat interval by default). */
+  startTicking(everyMs = Math.max(50, Math.floor(this.liveness.options.heartbeatMs / 4)), onSites?: (unreachable: readonly string[]) => void): void {
+    clearInterval(this.#ticker);
+    this.#ticker = setInterval(() => {
+      for (const change of this.liveness.tick(Date.now())) this.onLiveness?.(change);
+      const now = new Set(this.liveness.unreachableSites().map((s) => s.site));
+      if (now.size !== this.#unreachable.size || [...now].some((s) => !this.#unreachable.has(s))) onSites?.([...now].sort());
+      this.#unreachable = now;
+    }, everyMs);
+    this.#ticker.unref();
+  }
+
+  stopTicking(): void {
+    clearInterval(this.#ticker);
+    this.#ticker = undefined;
+  }
+
+  #decided(change: LivenessChange | undefined): void {
+    if (change) this.onLiveness?.(change);
+  }
   /** Frames for nodes with no connected agent (dropped: the agent reconciles when it registers again). */
   undeliverable = 0;
 
@@ -124,7 +157,11 @@ export class AgentHub implements AgentPort {
     if (previous && previous !== link) previous.nodes.delete(node);
     this.#links.set(node, link);
     link.nodes.add(node);
-    this.#beats.set(node, Date.now());
+  }
+
+  /** The node registered (joined the scheduler): alive from now on, ready again if it was not. */
+  registered(node: string, site: string, at: number): void {
+    this.#decided(this.liveness.register(node, site, at));
   }
 
   holds(link: AgentLink, node: string): boolean {
@@ -140,16 +177,17 @@ export class AgentHub implements AgentPort {
   /** The connection closed: its nodes have no agent until they register again. */
   detach(link: AgentLink): void {
     link.close();
-    for (const node of link.nodes) if (this.#links.get(node) === link) this.#links.delete(node);
+    const now = Date.now();
+    for (const node of link.nodes) {
+      if (this.#links.get(node) !== link) continue;
+      this.#links.delete(node);
+      this.#decided(this.liveness.disconnected(node, now));
+    }
     link.nodes.clear();
   }
 
   heartbeat(node: string, at: number): void {
-    this.#beats.set(node, at);
-  }
-
-  /** When the node's agent last beat (or registered), in ms since the epoch; undefined if never. */
-  lastHeartbeat(node: string): number | undefined {
-    return this.#beats.get(node);
+    this.heartbeats++;
+    this.#decided(this.liveness.heartbeat(node, at));
   }
 }

@@ -13,7 +13,7 @@ import type { TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import { MusterError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { createLogger } from '../log/index.js';
-import type { EventSink, SchedulerCore } from '../scheduler/index.js';
+import type { EventSink, LivenessOptions, SchedulerCore } from '../scheduler/index.js';
 import { AgentHub } from './agent-hub.js';
 import { agentEndpoint } from './agent-endpoint.js';
 import type { TokenTable } from './auth.js';
@@ -45,6 +45,8 @@ export interface GatewayOptions {
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
   /** The active placement backend, for the metrics. */
   readonly backend: string;
+  /** Heartbeat interval and node-loss timing (defaults: `DEFAULT_LIVENESS`). */
+  readonly liveness?: Partial<LivenessOptions>;
   readonly log?: Logger;
 }
 
@@ -55,7 +57,7 @@ export interface ObserveStart {
 }
 
 export class Gateway {
-  readonly agents = new AgentHub();
+  readonly agents: AgentHub;
   readonly metrics: GatewayMetrics;
   readonly limits: GatewayLimits;
   readonly #app: TemplatedApp;
@@ -71,6 +73,7 @@ export class Gateway {
 
   private constructor(options: GatewayOptions) {
     const uws = loadUws();
+    this.agents = new AgentHub(options.liveness);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#log = options.log ?? createLogger({ name: 'gateway' });
     this.#scheme = options.tls ? 'https' : 'http';
@@ -80,6 +83,7 @@ export class Gateway {
       core: () => this.#core,
       watches: () => this.#hub?.watches ?? 0,
       agentNodes: () => this.agents.connectedNodes,
+      heartbeats: () => this.agents.heartbeats,
     });
     const ctx: GatewayContext = {
       limits: this.limits,
@@ -156,6 +160,12 @@ export class Gateway {
   ready(core: SchedulerCore, epoch: number): void {
     this.#core = core;
     this.agents.epoch = epoch;
+    // Liveness decisions become node states: suspect (no placements), lost (attempts rescheduled), ready.
+    this.agents.onLiveness = (change) => {
+      this.#log[change.state === 'ready' ? 'info' : 'warn']({ node: change.node, site: change.site, state: change.state, reason: change.reason }, 'node liveness');
+      core.setNodeState(change.node, change.state, change.reason).catch((err: unknown) => this.#log.error({ err, node: change.node }, 'could not record a liveness change'));
+    };
+    this.agents.startTicking(undefined, (unreachable) => this.#log.warn({ unreachable }, unreachable.length > 0 ? 'sites mostly silent: holding their nodes as suspect (rescheduling from them is held, then rate-limited)' : 'every site reachable'));
     this.#phase = 'ready';
     this.#log.info({ url: this.url, epoch }, 'ready');
   }
@@ -163,6 +173,7 @@ export class Gateway {
   /** Stops accepting connections and new requests (each gets 503); open sockets stay until `closeConnections`. */
   stopAccepting(): void {
     this.#phase = 'stopping';
+    this.agents.stopTicking();
     if (this.#listen) {
       loadUws().us_listen_socket_close(this.#listen);
       this.#listen = undefined;

@@ -76,11 +76,6 @@ export const MAX_ID_BYTES = 64;
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1_000;
 
-/**
- * How often agents heartbeat. 1 s: a dead node must be found within 5 s (DESIGN.md §9), which leaves room
- * for a few missed beats; 10,000 nodes at 1/s is 10,000 heartbeats per second, well within budget.
- */
-export const HEARTBEAT_MS = 1_000;
 
 /** How long an agent waits between SIGTERM and SIGKILL when told to kill an attempt. */
 export const KILL_GRACE_MS = 10_000;

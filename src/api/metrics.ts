@@ -24,7 +24,7 @@ export class GatewayMetrics {
   readonly #commitSeconds: Histogram;
   readonly #connections: Gauge<'endpoint'>;
 
-  constructor(options: { readonly backend: string; readonly core: () => SchedulerCore | undefined; readonly watches: () => number; readonly agentNodes: () => number }) {
+  constructor(options: { readonly backend: string; readonly core: () => SchedulerCore | undefined; readonly watches: () => number; readonly agentNodes: () => number; readonly heartbeats: () => number }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'muster_process_' });
     this.#submitted = new Counter({ name: 'muster_submitted_jobs_total', help: 'Jobs submitted, by outcome (accepted, existing: an idempotency key seen before, invalid spec, refused batch)', labelNames: ['outcome'], registers });
@@ -39,6 +39,17 @@ export class GatewayMetrics {
     backend.set({ backend: options.backend }, 1);
     new Gauge({ name: 'muster_watches', help: 'Active watches', registers, collect() { this.set(options.watches()); } });
     new Gauge({ name: 'muster_agent_nodes', help: 'Nodes with a connected agent', registers, collect() { this.set(options.agentNodes()); } });
+    let heartbeatsSeen = 0;
+    new Counter({
+      name: 'muster_heartbeats_total',
+      help: 'Node heartbeats taken in (kept in memory only)',
+      registers,
+      collect() {
+        const now = options.heartbeats();
+        this.inc(now - heartbeatsSeen);
+        heartbeatsSeen = now;
+      },
+    });
     const queueGauge = (name: string, help: string, pick: (q: QueueView) => number): void =>
       void new Gauge({
         name,

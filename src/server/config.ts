@@ -25,6 +25,8 @@ import type { GatewayLimits, TokenEntry } from '../api/index.js';
 import { DEFAULT_HOST, DEFAULT_PORT, LIMIT_NAMES, ROLES, isTenantName } from '../api/index.js';
 import { MusterError } from '../errors/index.js';
 import type { QueueSpec } from '../model/index.js';
+import type { LivenessOptions } from '../scheduler/index.js';
+import { DEFAULT_LIVENESS } from '../scheduler/index.js';
 import { formatProblem, validateQueue } from '../model/index.js';
 
 /**
@@ -54,6 +56,8 @@ export interface ServerConfig {
   readonly queues: readonly QueueSpec[];
   readonly limits: Partial<GatewayLimits>;
   readonly snapshot: { readonly everyEvents: number; readonly everySeconds: number };
+  /** Heartbeat interval and node-loss timing, in ms (`DEFAULT_LIVENESS` for what is not given). */
+  readonly liveness: Partial<LivenessOptions>;
 }
 
 /** What the command line gives (each optional; it wins over the file). */
@@ -67,7 +71,7 @@ export interface ServerFlags {
   readonly tlsKey?: string;
 }
 
-const FILE_KEYS = ['data', 'host', 'port', 'tokens', 'tlsCert', 'tlsKey', 'workers', 'sites', 'queues', 'limits', 'snapshot'] as const;
+const FILE_KEYS = ['data', 'host', 'port', 'tokens', 'tlsCert', 'tlsKey', 'workers', 'sites', 'queues', 'limits', 'snapshot', 'liveness'] as const;
 
 class Problems {
   readonly list: string[] = [];
@@ -193,6 +197,17 @@ export async function resolveConfig(flags: ServerFlags): Promise<ServerConfig> {
   for (const key of Object.keys(snap)) if (key !== 'everyEvents' && key !== 'everySeconds') p.add(`snapshot.${key}`, 'unknown field (expected everyEvents, everySeconds)');
   const everyEvents = count(p, 'snapshot.everyEvents', snap['everyEvents'], 1) ?? SNAPSHOT_EVERY_EVENTS;
   const everySeconds = count(p, 'snapshot.everySeconds', snap['everySeconds'], 1) ?? SNAPSHOT_EVERY_SECONDS;
+  const liveness: Record<string, number> = {};
+  const livenessRaw = raw['liveness'] ?? {};
+  if (!isMap(livenessRaw)) p.add('liveness', `expected a map of ${LIVENESS_KEYS.join(', ')}`);
+  else
+    for (const [key, value] of Object.entries(livenessRaw)) {
+      if (!(LIVENESS_KEYS as readonly string[]).includes(key)) p.add(`liveness.${key}`, `unknown field (expected one of: ${LIVENESS_KEYS.join(', ')})`);
+      else if (typeof value !== 'number' || !(value > 0)) p.add(`liveness.${key}`, 'expected a positive number');
+      else liveness[key] = value;
+    }
+  const timing = { ...DEFAULT_LIVENESS, ...liveness };
+  if (!(timing.suspectAfterMs < timing.lostAfterMs)) p.add('liveness', `suspectAfterMs (${timing.suspectAfterMs}) must be shorter than lostAfterMs (${timing.lostAfterMs})`);
   const workers = count(p, 'workers', raw['workers'], 0);
   const data = flags.data ?? path(text(p, 'data', raw['data'])) ?? DEFAULT_DATA_DIR;
   const host = flags.host ?? text(p, 'host', raw['host']) ?? DEFAULT_HOST;
@@ -209,5 +224,8 @@ export async function resolveConfig(flags: ServerFlags): Promise<ServerConfig> {
     queues,
     limits: limits as Partial<GatewayLimits>,
     snapshot: { everyEvents, everySeconds },
+    liveness: liveness as Partial<LivenessOptions>,
   };
 }
+
+const LIVENESS_KEYS = Object.keys(DEFAULT_LIVENESS) as (keyof LivenessOptions)[];

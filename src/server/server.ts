@@ -84,6 +84,7 @@ export async function startServer(config: ServerConfig, events: ServerEvents = {
     port: config.port,
     ...(config.tls ? { tls: config.tls } : {}),
     backend,
+    liveness: config.liveness,
     log: log.child({ part: 'gateway' }),
   });
   events.listening?.(gateway.url, tokens.adminToken);

@@ -12,19 +12,10 @@ import type { MusterClient } from '../../src/client/index.js';
 import { createClient } from '../../src/client/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { startTestServer, TOKENS } from '../api/helpers.js';
+import { until } from '../helpers/until.js';
 import type { TestServer } from '../api/helpers.js';
 
 const quiet = createLogger({ name: 'agent-test', level: 'silent' });
-
-async function until<T>(what: string, read: () => Promise<T>, holds: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (holds(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface Setup {
   readonly server: TestServer;

@@ -8,19 +8,9 @@ import { agentUrls, SimFleet, simulatedDuration } from '../../src/agent/index.js
 import { createClient } from '../../src/client/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { startTestServer, TOKENS } from '../api/helpers.js';
+import { until } from '../helpers/until.js';
 
 const quiet = createLogger({ name: 'sim-test', level: 'silent' });
-
-/** Polls `check` (a query of the server) until it holds; the server's state, not time, ends the wait. */
-async function until<T>(what: string, read: () => Promise<T>, holds: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (holds(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 t.test('simulated durations come from the env, then from a sleep command, else nothing', async (t) => {
   const base = { command: 'run', args: [], shell: false, env: {} };
