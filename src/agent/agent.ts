@@ -106,9 +106,12 @@ export class Agent {
   }
 
   async #logs(request: LogsRequest, send: (data: Uint8Array, eof: boolean) => void): Promise<void> {
+    let left = request.maxBytes ?? Infinity;
     try {
       for await (const chunk of this.executor.readLog({ job: request.job, task: request.task, stream: request.stream, offset: request.offset, follow: request.follow, ...(request.attempt !== undefined ? { attempt: request.attempt } : {}) })) {
-        send(chunk, false);
+        send(chunk.length > left ? chunk.subarray(0, left) : chunk, false);
+        left -= chunk.length;
+        if (left <= 0) break;
       }
     } catch (err) {
       this.#log.warn({ err, job: request.job, task: request.task }, 'a log request failed');

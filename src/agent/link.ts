@@ -56,6 +56,8 @@ export interface LogsRequest {
   readonly stream: 'stdout' | 'stderr';
   readonly offset: number;
   readonly follow: boolean;
+  /** Send at most this many bytes, then end (absent: to the end of the output). */
+  readonly maxBytes?: number;
 }
 
 export interface EndReport extends AttemptId {

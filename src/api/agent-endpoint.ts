@@ -113,6 +113,12 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
         });
         return;
       }
+      case 'log':
+        agents.logChunk(link, request.id, request.data, request.eof);
+        return;
+      case 'error':
+        ctx.log.warn({ node: request.node, code: request.code, id: request.id }, `an agent refused a command: ${request.message}`);
+        return;
     }
   }
 

@@ -69,6 +69,18 @@ export class AgentLink {
   }
 }
 
+/** A `logs` request in flight: the chunks so far, and how to finish it. */
+interface LogFetch {
+  readonly link: AgentLink;
+  readonly chunks: Uint8Array[];
+  bytes: number;
+  readonly done: (result: { readonly data: Buffer } | { readonly error: string }) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** How long an agent has to answer a `logs` request in full. */
+export const LOG_FETCH_TIMEOUT_MS = 10_000;
+
 export class AgentHub implements AgentPort {
   readonly #links = new Map<string, AgentLink>();
   readonly liveness: NodeLiveness;
@@ -79,6 +91,8 @@ export class AgentHub implements AgentPort {
   #epoch = 0;
   #ticker: NodeJS.Timeout | undefined;
   #unreachable = new Set<string>();
+  readonly #logFetches = new Map<number, LogFetch>();
+  #nextLogId = 1;
 
   constructor(liveness: Partial<LivenessOptions> = {}) {
     this.liveness = new NodeLiveness(liveness);
@@ -177,6 +191,7 @@ export class AgentHub implements AgentPort {
   /** The connection closed: its nodes have no agent until they register again. */
   detach(link: AgentLink): void {
     link.close();
+    for (const [id, fetch] of this.#logFetches) if (fetch.link === link) this.#finishLogs(id, { error: 'the agent disconnected' });
     const now = Date.now();
     for (const node of link.nodes) {
       if (this.#links.get(node) !== link) continue;
@@ -184,6 +199,38 @@ export class AgentHub implements AgentPort {
       this.#decided(this.liveness.disconnected(node, now));
     }
     link.nodes.clear();
+  }
+
+  /**
+   * A task's output from the agent of `node`: `maxBytes` from `offset` (what there is, if less). Fails when
+   * the node has no connected agent, the agent has no such output, or it does not answer in time.
+   */
+  fetchLogs(node: string, request: { readonly job: string; readonly task: number; readonly attempt: number; readonly stream: 'stdout' | 'stderr'; readonly offset: number; readonly maxBytes: number }): Promise<{ readonly data: Buffer } | { readonly error: string }> {
+    const link = this.#links.get(node);
+    if (!link) return Promise.resolve({ error: `node ${node} has no connected agent` });
+    const id = this.#nextLogId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.#finishLogs(id, { error: `the agent of ${node} did not answer within ${LOG_FETCH_TIMEOUT_MS} ms` }), LOG_FETCH_TIMEOUT_MS);
+      this.#logFetches.set(id, { link, chunks: [], bytes: 0, done: resolve, timer });
+      link.push({ kind: 'logs', id, node, ...request, follow: false }, node);
+    });
+  }
+
+  /** A chunk from an agent; chunks for requests it was not asked (or past the size asked) are dropped. */
+  logChunk(link: AgentLink, id: number | string, data: Uint8Array, eof: boolean): void {
+    const fetch = typeof id === 'number' ? this.#logFetches.get(id) : undefined;
+    if (!fetch || fetch.link !== link) return;
+    fetch.chunks.push(data);
+    fetch.bytes += data.length;
+    if (eof) this.#finishLogs(id as number, { data: Buffer.concat(fetch.chunks) });
+  }
+
+  #finishLogs(id: number, result: { readonly data: Buffer } | { readonly error: string }): void {
+    const fetch = this.#logFetches.get(id);
+    if (!fetch) return;
+    this.#logFetches.delete(id);
+    clearTimeout(fetch.timer);
+    fetch.done(result);
   }
 
   heartbeat(node: string, at: number): void {

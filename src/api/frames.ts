@@ -48,7 +48,11 @@ export type AgentRequest =
       readonly exitCode?: number;
       readonly signal?: string;
       readonly reason?: string;
-    } & AttemptFields);
+    } & AttemptFields)
+  /** A chunk of output answering the server's `logs` request `id`. */
+  | { readonly kind: 'log'; readonly id: RequestId; readonly data: Uint8Array; readonly eof: boolean }
+  /** The agent refused a command (a stale epoch): logged, nothing else. */
+  | { readonly kind: 'error'; readonly id?: RequestId; readonly code: string; readonly message: string; readonly node?: string };
 
 export type Read<T> = { readonly ok: true; readonly request: T } | { readonly ok: false; readonly error: ApiError; readonly id?: RequestId };
 
@@ -188,7 +192,10 @@ export function readClientRequest(frame: Fields, limits: Pick<GatewayLimits, 'ma
   );
 }
 
-const AGENT_KINDS = ['register', 'heartbeat', 'started', 'ended', 'batch'] as const;
+const AGENT_KINDS = ['register', 'heartbeat', 'started', 'ended', 'log', 'error', 'batch'] as const;
+
+/** Largest chunk of output in one `log` frame. */
+const MAX_LOG_CHUNK = 1 << 20;
 
 function attempt(fields: Fields, prefix: string): AttemptFields {
   return {
@@ -258,6 +265,20 @@ export function readAgentRequest(frame: Fields): Read<AgentRequest> {
             ...(signal !== undefined ? { signal } : {}),
             ...(reason !== undefined ? { reason } : {}),
           };
+        }
+        case 'log': {
+          only(frame, ['kind', 'id', 'data', 'eof'], '');
+          const data = present(frame, 'data', '');
+          if (!(data instanceof Uint8Array)) refuse('MUSTER_ERR_INVALID_TYPE', 'data', `expected bytes, got ${describe(data)}`);
+          if (data.length > MAX_LOG_CHUNK) refuse('MUSTER_ERR_INVALID_VALUE', 'data', `has ${data.length} bytes; the most is ${MAX_LOG_CHUNK}`);
+          const eof = frame['eof'] === undefined ? false : frame['eof'];
+          if (typeof eof !== 'boolean') refuse('MUSTER_ERR_INVALID_TYPE', 'eof', `expected a boolean, got ${describe(eof)}`);
+          return { kind: 'log', id: requestId(present(frame, 'id', '')), data, eof };
+        }
+        case 'error': {
+          only(frame, ['kind', 'id', 'code', 'message', 'node'], '');
+          const node = optional(frame, 'node', (v) => string(v, 'node', 63));
+          return { kind: 'error', ...withId, code: string(present(frame, 'code', ''), 'code', 64), message: string(present(frame, 'message', ''), 'message', 4096), ...(node !== undefined ? { node } : {}) };
         }
         default:
           return unknownKind(kind, AGENT_KINDS);

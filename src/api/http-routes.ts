@@ -16,7 +16,7 @@ import { encodeFrame } from './codec.js';
 import type { GatewayContext } from './context.js';
 import { endJson, notReadyError } from './context.js';
 import { readClientRequest } from './frames.js';
-import { DEFAULT_PAGE, MAX_PAGE } from './limits.js';
+import { DEFAULT_PAGE, LOG_RESPONSE_BYTES, MAX_PAGE } from './limits.js';
 import { cancelJobs, completeSubmit, isPrepared, prepareSubmit } from './submissions.js';
 
 interface Call {
@@ -28,7 +28,9 @@ interface Call {
   readonly bodyBytes: number;
 }
 
-type Answer = { readonly status: number; readonly json: unknown; readonly headers?: Readonly<Record<string, string>> } | { readonly status: number; readonly text: string; readonly contentType: string };
+type Answer =
+  | { readonly status: number; readonly json: unknown; readonly headers?: Readonly<Record<string, string>> }
+  | { readonly status: number; readonly text: string | Uint8Array; readonly contentType: string; readonly headers?: Readonly<Record<string, string>> };
 
 interface Route {
   readonly method: 'get' | 'post';
@@ -184,6 +186,38 @@ const ROUTES: readonly Route[] = [
       return result!.ok ? ok(result) : refused(result!.code, result!.message);
     },
   },
+  {
+    method: 'get',
+    pattern: '/v1/jobs/:id/logs',
+    action: 'read-jobs',
+    handle: async ({ principal, params, query }, ctx) => {
+      const wrong = queryOnly(query, ['task', 'attempt', 'stream', 'offset']);
+      if (wrong) return wrong;
+      const job = params[0]!;
+      const detail = await ctx.core()!.jobDetail(job);
+      const denied = jobAccess(principal, job, detail?.tenant);
+      if (denied || !detail) return denied!;
+      const task = uintParam(query, 'task', 0, Math.max(0, detail.taskList.length - 1)) ?? 0;
+      const offset = uintParam(query, 'offset', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+      if (isAnswer(task)) return task;
+      if (isAnswer(offset)) return offset;
+      const stream = query.get('stream') || 'stdout';
+      if (stream !== 'stdout' && stream !== 'stderr') return refused('MUSTER_ERR_INVALID_VALUE', 'stream: must be stdout or stderr', 'stream');
+      const record = detail.taskList[task]!;
+      const attempt = uintParam(query, 'attempt', 1, Math.max(1, record.attempt)) ?? record.attempt;
+      if (isAnswer(attempt)) return attempt;
+      if (attempt === 0 || record.node === undefined) return refused('MUSTER_ERR_LOGS_UNAVAILABLE', `task ${task} of job ${job} has not run yet`);
+      const fetched = await ctx.agents.fetchLogs(record.node, { job, task, attempt, stream, offset, maxBytes: LOG_RESPONSE_BYTES });
+      if ('error' in fetched) return refused('MUSTER_ERR_LOGS_UNAVAILABLE', `the output of job ${job} task ${task} attempt ${attempt} cannot be read now: ${fetched.error}`);
+      const live = attempt === record.attempt && (record.state === 'placed' || record.state === 'running');
+      return {
+        status: 200,
+        text: fetched.data,
+        contentType: 'application/octet-stream',
+        headers: { 'muster-next-offset': String(offset + fetched.data.length), 'muster-attempt': String(attempt), 'muster-node': record.node, 'muster-running': String(live) },
+      };
+    },
+  },
   { method: 'get', pattern: '/v1/queues', action: 'read-cluster', handle: async (_call, ctx) => ok({ queues: await ctx.core()!.queueViews() }) },
   {
     method: 'get',
@@ -222,13 +256,13 @@ function readBody(res: HttpResponse, limit: number, declared: number, done: (bod
 function write(res: HttpResponse, answer: Answer, close: boolean): void {
   res.cork(() => {
     res.writeStatus(statusLine(answer.status));
+    for (const [name, value] of Object.entries(answer.headers ?? {})) res.writeHeader(name, value);
     if ('text' in answer) {
       res.writeHeader('content-type', answer.contentType);
       res.end(answer.text, close);
       return;
     }
     res.writeHeader('content-type', 'application/json');
-    for (const [name, value] of Object.entries(answer.headers ?? {})) res.writeHeader(name, value);
     res.end(JSON.stringify(answer.json), close);
   });
 }

@@ -76,9 +76,11 @@ export const MAX_ID_BYTES = 64;
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1_000;
 
-
 /** How long an agent waits between SIGTERM and SIGKILL when told to kill an attempt. */
 export const KILL_GRACE_MS = 10_000;
+
+/** Most output one `GET /v1/jobs/ID/logs` answers: a client reads on from `muster-next-offset`. */
+export const LOG_RESPONSE_BYTES = 1 << 20;
 
 /** Every limit as one object: what `createGateway` takes (each field optional, defaulting to the above). */
 export interface GatewayLimits {

@@ -2,9 +2,12 @@
 export interface Io {
   out(line: string): void;
   err(line: string): void;
+  /** Bytes to stdout as they are (a task's output); without it, they go through `out` as text. */
+  raw?(data: Uint8Array): void;
 }
 
 export const processIo: Io = {
+  raw: (data) => process.stdout.write(data),
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
 };

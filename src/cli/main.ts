@@ -9,6 +9,7 @@ import { EXIT_OK, EXIT_USAGE, processIo } from './io.js';
 import { cancelCommand } from './cancel.js';
 import { jobCommand } from './job.js';
 import { jobsCommand } from './jobs.js';
+import { logsCommand } from './logs.js';
 import { nodesCommand } from './nodes.js';
 import { queuesCommand } from './queues.js';
 import { replayCommand } from './replay.js';
@@ -30,6 +31,7 @@ const COMMANDS: readonly Command[] = [
   jobsCommand,
   jobCommand,
   whyCommand,
+  logsCommand,
   cancelCommand,
   watchCommand,
   queuesCommand,

@@ -39,6 +39,23 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** Job ids per cancel frame: cancels are small, but one frame should not hold an unbounded list. */
 const MAX_CANCELS_PER_FRAME = 1_000;
 
+export interface LogsOptions {
+  /** The task (default 0). */
+  readonly task?: number;
+  /** The attempt (default: the task's newest). */
+  readonly attempt?: number;
+  readonly stream?: 'stdout' | 'stderr';
+  readonly offset?: number;
+}
+
+export interface LogsPiece {
+  readonly data: Buffer;
+  readonly nextOffset: number;
+  readonly attempt: number;
+  /** The attempt is placed or running: more output may come. */
+  readonly running: boolean;
+}
+
 export interface ClientOptions {
   /** Server endpoints, tried in order: an array, or one comma-separated string. */
   readonly endpoints: string | readonly string[];
@@ -157,6 +174,20 @@ export class MusterClient {
 
   job(id: string): Promise<JobDetailView> {
     return this.#http.get<JobDetailView>(`/v1/jobs/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * A piece of a task's output (stdout by default) from `offset`: at most about 1 MiB per call; read on from
+   * `nextOffset`. `running` says whether the attempt may still write more.
+   */
+  async logs(id: string, options: LogsOptions = {}): Promise<LogsPiece> {
+    const { data, headers } = await this.#http.getBytes(`/v1/jobs/${encodeURIComponent(id)}/logs`, {
+      task: options.task,
+      attempt: options.attempt,
+      stream: options.stream,
+      offset: options.offset,
+    });
+    return { data, nextOffset: Number(headers.get('muster-next-offset') ?? 0), attempt: Number(headers.get('muster-attempt') ?? 0), running: headers.get('muster-running') === 'true' };
   }
 
   why(id: string): Promise<WhyView> {

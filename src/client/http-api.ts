@@ -42,8 +42,31 @@ export class HttpApi {
     return this.#call<T>('POST', path, body);
   }
 
+  /** A route that answers bytes (a task's output): the body and the response headers. */
+  async getBytes(path: string, query?: Query): Promise<{ readonly data: Buffer; readonly headers: Headers }> {
+    const target = `${path}${queryString(query)}`;
+    const response = await this.#request('GET', target, undefined, 'application/octet-stream');
+    const data = Buffer.from(await response.arrayBuffer());
+    if (!response.ok) throw failed(response, 'GET', target, data.toString('utf8'));
+    return { data, headers: response.headers };
+  }
+
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const response = await this.#request(method, path, body, 'application/json');
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!response.ok) throw failed(response, method, path, text);
+    if (json === undefined) throw new MusterError('MUSTER_ERR_INTERNAL', `${method} ${path}: the server answered ${response.status} without a JSON body`);
+    return json as T;
+  }
+
+  async #request(method: string, path: string, body: unknown, accept: string): Promise<Response> {
+    const headers: Record<string, string> = { accept };
     if (this.#options.token) headers['authorization'] = `Bearer ${this.#options.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let lastError = 'no endpoint';
@@ -63,19 +86,21 @@ export class HttpApi {
         lastError = `${endpoint.http}: ${networkCause(err)}`;
         continue;
       }
-      const text = await response.text();
-      let json: unknown;
-      try {
-        json = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      if (!response.ok) throw serverError(json ?? { code: 'MUSTER_ERR_INTERNAL', message: `${method} ${path}: HTTP ${response.status} ${text.slice(0, 200)}` }, response.status);
-      if (json === undefined) throw new MusterError('MUSTER_ERR_INTERNAL', `${method} ${path}: the server answered ${response.status} without a JSON body`);
-      return json as T;
+      return response;
     }
     throw new MusterError('MUSTER_ERR_UNREACHABLE', `cannot reach the muster server (${lastError})`);
   }
+}
+
+/** A refused request as the server's coded error (its JSON body), or an internal one if the body is not JSON. */
+function failed(response: Response, method: string, path: string, text: string): Error {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return serverError(json ?? { code: 'MUSTER_ERR_INTERNAL', message: `${method} ${path}: HTTP ${response.status} ${text.slice(0, 200)}` }, response.status);
 }
 
 /** fetch fails with "fetch failed" and the real reason (ECONNREFUSED, ENOTFOUND, …) in `cause`. */

@@ -1,7 +1,7 @@
 // The muster client library: submit, cancel and watch over the `/v1/submit` WebSocket (msgpack frames),
 // read jobs, queues, nodes and sites over HTTP. What the CLI and the benchmarks use. See README.md.
 export { createClient, MusterClient, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './client.js';
-export type { ClientOptions, SubmitOptions, JobsQuery, NodesQuery } from './client.js';
+export type { ClientOptions, SubmitOptions, JobsQuery, NodesQuery, LogsOptions, LogsPiece } from './client.js';
 export { Watch, MAX_WATCH_BUFFER } from './watch.js';
 export type { WatchOptions } from './watch.js';
 export { ServerError, WATCH_GAP } from './server-error.js';

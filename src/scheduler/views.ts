@@ -134,7 +134,8 @@ export function jobDetail(job: JobRecord): JobDetail {
     state: t.state,
     attempt: t.attempt,
     failures: t.failures,
-    ...(t.node !== undefined && (t.state === 'placed' || t.state === 'running') ? { node: t.node } : {}),
+    // The node of the live attempt, or of the last one that ran (where its output lies).
+    ...(t.node !== undefined ? { node: t.node } : {}),
   }));
   return { ...jobView(job), spec: job.spec, taskList };
 }

@@ -86,3 +86,26 @@ t.test('a failed task is retried as a new attempt until it succeeds', async (t) 
   t.equal(done.status, 'succeeded', 'the third attempt succeeded');
   t.equal(readFileSync(marker, 'utf8').trim(), '3', 'three attempts ran, each seeing its attempt number');
 });
+
+t.test('muster logs reads a task output through the control plane, and follows a running one', async (t) => {
+  const { client } = await setup(t);
+  const { printLogs } = await import('../../src/cli/logs.js');
+  const id = await submitOne(client, job(['sh', '-c', 'echo out; echo err >&2']));
+  await until('the job to end', () => client.job(id), (j) => ended(j.status));
+  const out = await client.logs(id);
+  t.equal(out.data.toString(), 'out\n');
+  t.equal(out.running, false);
+  t.equal((await client.logs(id, { stream: 'stderr' })).data.toString(), 'err\n');
+  t.equal((await client.logs(id, { offset: 2 })).data.toString(), 't\n', 'from an offset');
+
+  // Following: lines written over a second arrive, and the read ends when the attempt does.
+  const slow = await submitOne(client, job(['sh', '-c', 'for i in 1 2 3 4; do echo line $i; sleep 0.3; done']));
+  await until('it to run', () => client.job(slow), (j) => j.status === 'running');
+  const lines: string[] = [];
+  await printLogs(client, { out: (l) => lines.push(l), err: () => {}, raw: (d) => lines.push(Buffer.from(d).toString()) }, slow, { stream: 'stdout', follow: true });
+  t.equal(lines.join(''), 'line 1\nline 2\nline 3\nline 4\n', 'every line, once, in order');
+  t.ok(lines.length > 1, `in more than one piece (${lines.length}) while it ran`);
+
+  const pending = await submitOne(client, job(['true'], {}, { resources: { cpu: '64', memory: '1Gi' } }));
+  await t.rejects(client.logs(pending), { code: 'MUSTER_ERR_LOGS_UNAVAILABLE' }, 'a task that has not run has no output');
+});
