@@ -185,11 +185,15 @@ export async function http(base: string, path: string, token?: string, init: { m
 }
 
 /**
- * A fake agent on `/v1/agent` holding node `name` (4 cpus, 16 GiB, site `local`): it registers and then
- * answers nothing by itself; tests drive `started` / `ended`.
+ * A fake agent on `/v1/agent` holding node `name` (4 cpus, 16 GiB, site `local`): it registers and
+ * heartbeats, and answers nothing else by itself; tests drive `started` / `ended`.
  */
 export async function fakeAgent(server: TestServer, name = 'n1', running: unknown[] = []): Promise<{ client: WsClient; registered: Frame }> {
   const client = await WsClient.open(`${server.ws}/v1/agent`, TOKENS.agent);
   const registered = await client.request({ kind: 'register', id: `reg-${name}`, node: { name, site: 'local', capacity: { cpu: '4', memory: '16Gi' } }, running });
+  // Beat as told, so the node stays ready however slow the test machine is.
+  const beat = setInterval(() => client.send({ kind: 'heartbeat', node: name }), registered['heartbeatMs'] as number);
+  beat.unref();
+  void client.closed.then(() => clearInterval(beat));
   return { client, registered };
 }
