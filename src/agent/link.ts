@@ -15,6 +15,7 @@ import { pack, unpack } from 'msgpackr';
 import WebSocket from 'ws';
 import { backoffDelay } from '../client/index.js';
 import type { Logger } from '../log/index.js';
+import type { TaskLaunch } from '../scheduler/index.js';
 
 export interface AttemptId {
   readonly job: string;
@@ -26,19 +27,8 @@ export interface RunningAttempt extends AttemptId {
   readonly epoch: number;
 }
 
-/** A `start` command as the server pushes it. */
-export interface StartCommand extends AttemptId {
-  readonly node: string;
-  readonly epoch: number;
-  readonly arrayIndex: number;
-  readonly command: string;
-  readonly args: readonly string[];
-  readonly shell: boolean;
-  readonly env: Readonly<Record<string, string>>;
-  readonly workingDir?: string;
-  readonly timeLimitMs?: number;
-  readonly resources: { readonly cpu: number; readonly memory: number; readonly gpu: number; readonly extended: Readonly<Record<string, number>> };
-}
+/** A `start` command as the server pushes it: the scheduler's launch, field for field (PROTOCOL.md). */
+export type StartCommand = TaskLaunch;
 
 export interface KillCommand extends AttemptId {
   readonly node: string;
