@@ -1,0 +1,121 @@
+/**
+ * A simulated fleet in a process of its own: `muster sim` from the built CLI (bin/muster.js), so the
+ * agents share no event loop with the server under test or with the benchmark that watches both.
+ *
+ * What the fleet offers is measured, not assumed from its interval: every heartbeat round is one
+ * WebSocket frame per connection (nothing else flows once the nodes have registered and no job runs), so
+ * the bytes the process has written (/proc/PID/io) divided by the bytes of one round, times the nodes,
+ * are the heartbeats it has put on the wire.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { pack } from 'msgpackr';
+import { MUSTER, ROOT } from '../test/client/server-process.js';
+import { processWrittenBytes } from './heartbeats-probe.js';
+
+/** How long a fleet may take to connect its first connection before the benchmark gives up on it. */
+const CONNECT_TIMEOUT_MS = 30_000;
+
+/** How long a fleet may take to close its connections and exit on SIGTERM before it is killed. */
+const STOP_TIMEOUT_MS = 5_000;
+
+/** The site every benchmark node is on (the server's default, and only, site). */
+export const FLEET_SITE = 'local';
+
+export interface FleetOptions {
+  readonly server: string;
+  readonly token: string;
+  readonly nodes: number;
+  readonly connections: number;
+  /** Node names are `PREFIX-local-I`. */
+  readonly prefix: string;
+  /** Heartbeat interval; absent: the server's. */
+  readonly heartbeatMs?: number;
+}
+
+/**
+ * The bytes a fleet writes for one heartbeat round: on each connection, one client (masked) WebSocket
+ * frame holding `{ kind: 'heartbeat', nodes }` for the nodes on it, spread round robin as `muster sim`
+ * spreads them (src/agent/sim-fleet.ts).
+ */
+export function heartbeatRoundBytes(options: Pick<FleetOptions, 'nodes' | 'connections' | 'prefix'>): number {
+  const links = Math.max(1, Math.min(options.connections, options.nodes));
+  let bytes = 0;
+  for (let link = 0; link < links; link++) {
+    const nodes: string[] = [];
+    for (let i = link; i < options.nodes; i += links) nodes.push(`${options.prefix}-${FLEET_SITE}-${i}`);
+    const payload = pack({ kind: 'heartbeat', nodes }).length;
+    const lengthBytes = payload > 0xffff ? 8 : payload > 125 ? 2 : 0;
+    bytes += 2 + lengthBytes + 4 + payload;
+  }
+  return bytes;
+}
+
+export class FleetProcess {
+  readonly options: FleetOptions;
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<void>;
+  #stderr = '';
+
+  private constructor(options: FleetOptions, child: ChildProcess) {
+    this.options = options;
+    this.#child = child;
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.#stderr = (this.#stderr + chunk.toString()).slice(-4096);
+    });
+  }
+
+  /** Starts `muster sim` and resolves once it says it is connected (its nodes are then registering). */
+  static async start(options: FleetOptions): Promise<FleetProcess> {
+    const args = [MUSTER, 'sim', '--server', options.server, '--token', options.token, '--nodes', String(options.nodes), '--connections', String(options.connections), '--prefix', options.prefix, '--sites', FLEET_SITE];
+    if (options.heartbeatMs !== undefined) args.push('--heartbeat', String(options.heartbeatMs));
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const fleet = new FleetProcess(options, child);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`muster sim (${options.prefix}) not connected after ${CONNECT_TIMEOUT_MS} ms: ${fleet.#stderr}`)), CONNECT_TIMEOUT_MS);
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        if (!/^sim: \d+ nodes connected/.test(line)) return;
+        clearTimeout(timer);
+        resolve();
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`muster sim (${options.prefix}) exited (${code ?? signal}) before it connected: ${fleet.#stderr}`));
+      });
+    });
+    return fleet;
+  }
+
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
+  get running(): boolean {
+    return this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  /**
+   * Heartbeats put on the wire so far (see the file comment). The registrations count too: only the
+   * difference of two readings taken once every node has registered is exact.
+   */
+  heartbeatsWritten(): number {
+    return (processWrittenBytes(this.pid) / heartbeatRoundBytes(this.options)) * this.options.nodes;
+  }
+
+  /** SIGKILL, as a crash of every agent in it: the kernel closes its connections, nothing says goodbye. */
+  async kill(): Promise<void> {
+    if (this.running) this.#child.kill('SIGKILL');
+    await this.#exited;
+  }
+
+  /** SIGTERM (the agents close their connections), then SIGKILL if it has not exited in time. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.#child.kill('SIGTERM');
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+}
