@@ -8,11 +8,11 @@
  * shares them too, so it neither repeats them nor makes recovery decode them once per job.
  */
 import type { Constraints, Dependency, JobSpec, RetryPolicy, Strategy, TaskGroup } from '../model/index.js';
-import { internJob, NO_DEPENDENCIES, specInterner, STRATEGIES } from '../model/index.js';
+import { NO_DEPENDENCIES, specInterner, STRATEGIES } from '../model/index.js';
 import type { Mutable } from '../model/mutable.js';
 import type { JobRecord, JobStatus, TaskRecord, TaskState } from './state.js';
 import { pendingTasks } from './state.js';
-import { elementCount, tasksPerElement } from './tasks.js';
+import { tasksPerElement } from './tasks.js';
 
 const TASK_STATES: readonly TaskState[] = ['pending', 'placed', 'running', 'succeeded', 'failed', 'cancelled'];
 const STATUSES: readonly JobStatus[] = ['pending', 'placed', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -128,27 +128,27 @@ export function encodeJobs(jobs: Iterable<JobRecord>, count: number): JobColumns
 
 /** The job records of decoded columns, handed to `each` in row order. */
 export function decodeJobs(c: JobColumns, each: (job: JobRecord) => void): void {
-  const reasons = new Map(c.reasons);
-  const tasks = new Map(c.tasks);
-  // Each part becomes the process's canonical copy once (the interner keys it once), not once per row.
+  // Each part becomes the process's canonical copy once (the interner keys it once), not once per row;
+  // caches are arrays by part index, and the sparse columns are walked alongside the rows (both sorted).
   const canonical = <T>(intern: (part: T) => T): ((index: number) => T) => {
-    const seen = new Map<number, T>();
-    return (index) => {
-      let part = seen.get(index);
-      if (part === undefined) seen.set(index, (part = intern(c.parts[index] as T)));
-      return part;
-    };
+    const seen: (T | undefined)[] = new Array(c.parts.length);
+    return (index) => (seen[index] ??= intern(c.parts[index] as T));
   };
   const groupsAt = canonical<readonly TaskGroup[]>((p) => specInterner.internTasks(p));
   const constraintsAt = canonical<Constraints>((p) => specInterner.internConstraints(p));
   const retriesAt = canonical<RetryPolicy>((p) => specInterner.internRetries(p));
+  const perElementOf: (number | undefined)[] = new Array(c.parts.length);
+  let nextReason = 0;
+  let nextTasks = 0;
   for (let row = 0; row < c.id.length; row++) {
     const flags = c.flags[row]!;
     const dependencies = c.dependencies[row]!;
+    const groups = c.groups[row]!;
+    // Built in internJob's field order (one hidden class), from canonical parts: already interned.
     const spec: Mutable<JobSpec> = {
       queue: c.strings[c.queue[row]!]!,
       priority: c.priority[row]!,
-      tasks: groupsAt(c.groups[row]!),
+      tasks: groupsAt(groups),
       constraints: constraintsAt(c.constraints[row]!),
       strategy: STRATEGIES[c.strategy[row]!] as Strategy,
       distinctNodes: (flags & DISTINCT_NODES) !== 0,
@@ -162,22 +162,24 @@ export function decodeJobs(c: JobColumns, each: (job: JobRecord) => void): void 
     if (name !== null && name !== undefined) spec.name = name;
     if (array !== NONE) spec.array = array;
     if (key !== null && key !== undefined) spec.idempotencyKey = key;
-    const interned = internJob(spec); // every part is canonical already: this returns `spec` itself
-    const perElement = tasksPerElement(interned);
-    const encoded = tasks.get(row);
+    const perElement = (perElementOf[groups] ??= tasksPerElement(spec));
+    let reason: string | undefined;
+    if (c.reasons[nextReason]?.[0] === row) reason = c.reasons[nextReason++]![1];
+    let encoded: EncodedTask[] | undefined;
+    if (c.tasks[nextTasks]?.[0] === row) encoded = c.tasks[nextTasks++]![1];
     const endedAt = c.endedAt[row]!;
     each({
       id: c.id[row]!,
       tenant: c.strings[c.tenant[row]!]!,
-      spec: interned,
+      spec,
       submittedAt: c.submittedAt[row]!,
       order: c.order[row]!,
       perElement,
       status: STATUSES[c.status[row]!]!,
       cancelRequested: (flags & CANCEL_REQUESTED) !== 0,
-      reason: reasons.get(row),
+      reason,
       endedAt: endedAt === NONE ? undefined : endedAt,
-      tasks: encoded ? decodeTasks(encoded) : pendingTasks(perElement * elementCount(interned)),
+      tasks: encoded ? decodeTasks(encoded) : pendingTasks(perElement * (array === NONE ? 1 : array)),
     });
   }
 }

@@ -103,6 +103,8 @@ function decodeInto(state: SchedulerState, e: Encoded): SchedulerState {
       if (list) list.push(id);
       else state.dependents.set(dep.job, [id]);
     }
+    // An untouched job (its shared, frozen list) holds nothing anywhere.
+    if (Object.isFrozen(tasks)) return;
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i]!;
       if ((task.state !== 'placed' && task.state !== 'running') || task.node === undefined) continue;
