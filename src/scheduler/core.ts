@@ -14,7 +14,7 @@ import type { AgentPort } from './agent-port.js';
 import type { Clock } from './clock.js';
 import { realClock } from './clock.js';
 import { dispatcherActor } from './dispatcher.js';
-import type { EventSink } from './dispatcher.js';
+import type { EventSink } from './durable-sequencer.js';
 import type { TaskEndReport, TaskStartReport } from './events.js';
 import type { AttemptRef } from './agent-port.js';
 import type {

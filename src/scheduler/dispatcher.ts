@@ -25,6 +25,8 @@ import { planRound } from './cycle-plan.js';
 import { charge } from './fair-share.js';
 import type { ShareAccount } from './fair-share.js';
 import type { Placement, SchedulerEvent } from './events.js';
+import type { EventSink } from './durable-sequencer.js';
+import { DurableSequencer } from './durable-sequencer.js';
 import { JobDirectory } from './job-directory.js';
 import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, NodeListing, NodeMsg, QueueMsg, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
 import { nodeActor } from './node-actor.js';
@@ -67,13 +69,6 @@ export interface DispatcherOptions {
   readonly recovered?: SchedulerState;
 }
 
-/**
- * Where the dispatcher's events go, in order, one batch per dispatcher turn. `write` returns a promise
- * that resolves once the batch is durable, or undefined when it already is (an in-memory sink).
- */
-export interface EventSink {
-  write(events: readonly SchedulerEvent[], firstSeq: number): Promise<void> | undefined;
-}
 
 interface RoundState {
   round: number;
@@ -112,13 +107,8 @@ export class Dispatcher {
   readonly #queues = new Map<string, { ref: ActorRef<QueueMsg>; spec: QueueSpec }>();
   readonly #nodes = new Map<string, ActorRef<NodeMsg>>();
   #cycle: CycleState | undefined;
-  /** Sequence number of the last event emitted, and of the last one known durable. */
-  #seq: number;
-  #durable: number;
-  #unwritten: SchedulerEvent[] = [];
-  readonly #pending: { readonly seq: number; readonly action: () => void }[] = [];
-  /** Set when the sink failed: the dispatcher refuses further work. */
-  #failed: string | undefined;
+  /** Numbers events, writes them, and holds what must wait for them to be durable (durable-sequencer.ts). */
+  readonly #events: DurableSequencer;
   /** A snapshot being taken: the sequence number it is at and the queue slices encoded so far. */
   #snapshot: { readonly seq: number; waiting: number; readonly slices: Uint8Array[]; readonly replyTo: ActorRef<{ readonly seq: number; readonly state: Uint8Array }>[] } | undefined;
   /** Releases waiting to go to their site, flushed at the start of each cycle (one message per site). */
@@ -133,8 +123,15 @@ export class Dispatcher {
     this.#o = options;
     this.#self = self;
     this.#tell = tell;
-    this.#seq = options.lastSeq ?? 0;
-    this.#durable = this.#seq;
+    this.#events = new DurableSequencer(
+      options.sink,
+      options.lastSeq ?? 0,
+      {
+        durable: (seq) => options.system.tell(self, { kind: 'durable', seq }),
+        failed: (message) => options.system.tell(self, { kind: 'sink-failed', message }),
+      },
+      options.log,
+    );
     for (const [name, ref] of options.sites) this.#registry.addSite(name, ref);
     if (options.recovered) this.#restore(options.recovered);
   }
@@ -185,8 +182,7 @@ export class Dispatcher {
   // ------------------------------------------------------------------------------------------ routing
 
   #emit(e: SchedulerEvent): void {
-    this.#seq++;
-    this.#unwritten.push(e);
+    this.#events.emit(e);
     this.#route(e);
   }
 
@@ -196,51 +192,11 @@ export class Dispatcher {
    * is acknowledged or dispatched that a crash could take back.
    */
   #afterDurable(action: () => void): void {
-    if (this.#durable >= this.#seq && this.#unwritten.length === 0) action();
-    else this.#pending.push({ seq: this.#seq, action });
+    this.#events.afterDurable(action);
   }
 
   #replyDurable<T>(to: ActorRef<T>, message: T): void {
     this.#afterDurable(() => this.#tell(to, message));
-  }
-
-  /** Hands the events of this turn to the sink (one batch), and learns when they are durable. */
-  #write(): void {
-    if (this.#unwritten.length === 0) return;
-    const events = this.#unwritten;
-    this.#unwritten = [];
-    const last = this.#seq;
-    let written: Promise<void> | undefined;
-    try {
-      written = this.#o.sink.write(events, last - events.length + 1);
-    } catch (err) {
-      return this.#sinkFailed(err);
-    }
-    if (!written) return this.#onDurable(last);
-    const self = this.#self;
-    written.then(
-      () => this.#o.system.tell(self, { kind: 'durable', seq: last }),
-      (err: unknown) => this.#o.system.tell(self, { kind: 'sink-failed', message: String((err as Error)?.message ?? err) }),
-    );
-  }
-
-  #onDurable(seq: number): void {
-    if (seq > this.#durable) this.#durable = seq;
-    let i = 0;
-    const pending = this.#pending;
-    while (i < pending.length && pending[i]!.seq <= this.#durable) pending[i++]!.action();
-    if (i > 0) pending.splice(0, i);
-  }
-
-  /**
-   * The store failed: nothing more can be made durable, so nothing more may be acknowledged or dispatched.
-   * Pending actions are dropped (their callers' asks time out or are failed by the server), and the
-   * dispatcher stops taking work; the process must restart and recover from what is durable.
-   */
-  #sinkFailed(err: unknown): void {
-    this.#failed = String((err as Error)?.message ?? err);
-    this.#pending.length = 0;
-    this.#o.log.fatal({ err: this.#failed }, 'event store write failed: the scheduler stops acknowledging and dispatching');
   }
 
   #toQueue(name: string, message: QueueMsg): void {
@@ -741,7 +697,7 @@ export class Dispatcher {
       return;
     }
     const queues = [...this.#queues.values()];
-    this.#snapshot = { seq: this.#seq, waiting: queues.length, slices: [], replyTo: [replyTo] };
+    this.#snapshot = { seq: this.#events.seq, waiting: queues.length, slices: [], replyTo: [replyTo] };
     for (const q of queues) this.#tell(q.ref, { kind: 'encode', replyTo: this.#self });
     if (queues.length === 0) this.#finishSnapshot();
   }
@@ -803,22 +759,22 @@ export class Dispatcher {
 
   receive(msg: DispatcherInbox): void {
     this.#handle(msg);
-    this.#write();
+    this.#events.write();
   }
 
   #handle(msg: DispatcherInbox): void {
-    if (this.#failed !== undefined && 'replyTo' in msg && !ANSWERED_WHEN_FAILED.has(msg.kind)) {
+    if (this.#events.failed !== undefined && 'replyTo' in msg && !ANSWERED_WHEN_FAILED.has(msg.kind)) {
       // Commands that would write are refused; queries (locate) and barriers still answer.
-      const refusal = fail('MUSTER_ERR_STORE_FAILED', `the event store failed: ${this.#failed}`);
+      const refusal = fail('MUSTER_ERR_STORE_FAILED', `the event store failed: ${this.#events.failed}`);
       if (msg.kind === 'submit') return this.#tell(msg.replyTo, msg.specs.map(() => refusal as SubmitResult));
       return this.#tell(msg.replyTo as ActorRef<CommandResult>, refusal);
     }
     switch (msg.kind) {
       case 'durable':
-        this.#onDurable(msg.seq);
+        this.#events.durable(msg.seq);
         break;
       case 'sink-failed':
-        this.#sinkFailed(msg.message);
+        this.#events.fail(msg.message);
         break;
       case 'propose':
         for (const e of msg.events) this.#emit(e);

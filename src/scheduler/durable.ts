@@ -5,7 +5,7 @@
  */
 import type { EventStore } from '../store/index.js';
 import { applyEvent } from './apply.js';
-import type { EventSink } from './dispatcher.js';
+import type { EventSink } from './durable-sequencer.js';
 import type { SchedulerEvent } from './events.js';
 import { unpackSnapshot } from './snapshot.js';
 import type { SchedulerState } from './state.js';

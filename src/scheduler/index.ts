@@ -12,7 +12,7 @@ export type { Clock } from './clock.js';
 export { realClock, VirtualClock } from './clock.js';
 export type { AgentPort, TaskLaunch, AttemptRef, KillReason } from './agent-port.js';
 export type { SchedulerCoreOptions, WhyAnswer } from './core.js';
-export type { EventSink } from './dispatcher.js';
+export type { EventSink } from './durable-sequencer.js';
 export type { RecoveredScheduler } from './durable.js';
 export { storeSink, recoverScheduler } from './durable.js';
 export { SchedulerCore, DEFAULT_MAX_NODES_PER_SITE } from './core.js';
