@@ -9,6 +9,7 @@
  * taking over the same stale lock at the same instant can both succeed (the window is one unlink and one
  * create); the lock means nothing across machines sharing a network file system.
  */
+import { readFileSync } from 'node:fs';
 import { readFile, realpath, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
@@ -69,9 +70,25 @@ async function readOwner(path: string): Promise<number | undefined | 'missing'> 
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as { code?: unknown }).code === 'EPERM'; // alive, owned by another user
+  }
+  return !isZombie(pid);
+}
+
+/**
+ * A process that has exited but not been reaped still answers `kill(pid, 0)`. In a container whose init
+ * does not reap, a crashed server stays a zombie for good, and its lock would never be taken over. On
+ * Linux, /proc says so (state Z, or X while it goes); elsewhere the process counts as alive.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // pid (command) STATE …: the command may hold spaces and parentheses, so read after the last ')'.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return false;
   }
 }
 

@@ -54,3 +54,26 @@ t.test('a stale lock (its pid is not running, or it is empty) is taken over with
     await store.close();
   }
 });
+
+t.test('a lock whose owner is a zombie (exited, never reaped: a container init that does not reap) is stale', { skip: process.platform !== 'linux' ? 'zombies are read from /proc (Linux only)' : false }, async (t) => {
+  // `sleep 0.05` becomes a child of `sleep 30` (the shell execs it), which never waits for it: a zombie.
+  const parent = spawn('sh', ['-c', 'sleep 0.05 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => void parent.kill('SIGKILL'));
+  const [line] = (await once(parent.stdout!, 'data')) as [Buffer];
+  const zombie = Number(line.toString().trim());
+  const { readFileSync } = await import('node:fs');
+  const state = (): string => {
+    const stat = readFileSync(`/proc/${zombie}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  };
+  const deadline = Date.now() + 5000;
+  while (state() !== 'Z' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  t.equal(state(), 'Z', `pid ${zombie} is a zombie`);
+  t.doesNotThrow(() => process.kill(zombie, 0), 'and still answers kill(pid, 0)');
+  const dir = t.testdir();
+  writeFileSync(join(dir, 'LOCK'), `${zombie}\n`);
+  const { logger, lines } = captureLogger();
+  const store = await openEmbeddedStore({ dir, logger });
+  t.match(lines.find((l) => l.level === 40)?.msg, /taking over a stale lock/);
+  await store.close();
+});
