@@ -3,6 +3,7 @@
 #   npm start                          (the control plane + one local agent; prints url: and token:)
 #   npx muster submit -- echo hello    (in another shell)
 #   npx muster logs JOB                (prints hello)
+#   npx muster jobs                    (lists it, succeeded)
 # and fails unless each step does what the README says. CI runs it (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,4 +41,6 @@ done
 
 logs=$(npx muster logs "$job") || fail "npx muster logs failed: $logs"
 [ "$logs" = hello ] || fail "npx muster logs $job printed '$logs', not 'hello'"
+jobs=$(npx muster jobs) || fail "npx muster jobs failed: $jobs"
+echo "$jobs" | grep -Eq "^$job +.*succeeded" || fail "npx muster jobs does not list $job as succeeded: $jobs"
 echo "quickstart: ok ($job ran and printed hello)"
