@@ -72,6 +72,7 @@ export class Agent {
       },
     });
     this.executor.on('started', (a) => this.link.started(this.#name, a));
+    // Only the fields that are set: msgpack would write an undefined one as an extension, which the server refuses.
     this.executor.on('ended', (a) =>
       this.link.ended(this.#name, {
         job: a.job,

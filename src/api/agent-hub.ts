@@ -73,7 +73,6 @@ export class AgentLink {
 interface LogFetch {
   readonly link: AgentLink;
   readonly chunks: Uint8Array[];
-  bytes: number;
   readonly done: (result: { readonly data: Buffer } | { readonly error: string }) => void;
   readonly timer: NodeJS.Timeout;
 }
@@ -138,25 +137,8 @@ export class AgentHub implements AgentPort {
   start(node: string, launch: TaskLaunch): void {
     const link = this.#links.get(node);
     if (!link) return void this.undeliverable++;
-    link.push(
-      {
-        kind: 'start',
-        node,
-        epoch: launch.epoch,
-        job: launch.job,
-        task: launch.task,
-        arrayIndex: launch.arrayIndex,
-        attempt: launch.attempt,
-        command: launch.command,
-        args: launch.args,
-        shell: launch.shell,
-        env: launch.env,
-        ...(launch.workingDir !== undefined ? { workingDir: launch.workingDir } : {}),
-        ...(launch.timeLimitMs !== undefined ? { timeLimitMs: launch.timeLimitMs } : {}),
-        resources: launch.resources,
-      },
-      node,
-    );
+    // The `start` frame is the launch, field for field (PROTOCOL.md): absent optional fields stay absent.
+    link.push({ kind: 'start', ...launch }, node);
   }
 
   kill(node: string, attempt: AttemptRef, reason: KillReason): void {
@@ -211,7 +193,7 @@ export class AgentHub implements AgentPort {
     const id = this.#nextLogId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.#finishLogs(id, { error: `the agent of ${node} did not answer within ${LOG_FETCH_TIMEOUT_MS} ms` }), LOG_FETCH_TIMEOUT_MS);
-      this.#logFetches.set(id, { link, chunks: [], bytes: 0, done: resolve, timer });
+      this.#logFetches.set(id, { link, chunks: [], done: resolve, timer });
       link.push({ kind: 'logs', id, node, ...request, follow: false }, node);
     });
   }
@@ -221,7 +203,6 @@ export class AgentHub implements AgentPort {
     const fetch = typeof id === 'number' ? this.#logFetches.get(id) : undefined;
     if (!fetch || fetch.link !== link) return;
     fetch.chunks.push(data);
-    fetch.bytes += data.length;
     if (eof) this.#finishLogs(id as number, { data: Buffer.concat(fetch.chunks) });
   }
 

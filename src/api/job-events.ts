@@ -3,6 +3,7 @@
  * event; `seq` is that event's position in the log, so every job event a `TasksPlaced` yields shares its
  * seq. Events that are not about jobs (queues, nodes) are not streamed.
  */
+import type { Mutable } from '../model/index.js';
 import type { JobOutcome, SchedulerEvent, TaskOutcome } from '../scheduler/index.js';
 import { assertNever } from '../actors/index.js';
 
@@ -33,8 +34,6 @@ export type JobEvent = Common &
   );
 
 export type JobEventType = JobEvent['type'];
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export interface Owner {
   readonly tenant: string;

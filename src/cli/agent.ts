@@ -13,6 +13,7 @@ import type { Command } from './command.js';
 import { CONNECTION_OPTIONS, parseCommandLine, resolveConnection, runCommand, UsageError } from './connection.js';
 import type { Io } from './io.js';
 import { EXIT_OK } from './io.js';
+import { terminated } from './signals.js';
 
 const USAGE = `usage: muster agent [--name NAME] [--site SITE] [--labels K=V,...] [--cpu CPU] [--memory MEM]
                     [--work-dir DIR] [--grace DURATION] [--run-as USER] [--server URL[,URL...]] [--token TOKEN]
@@ -99,10 +100,7 @@ export const agentCommand: Command = {
       });
       await agent.start();
       io.out(`agent: node ${values.name ?? hostname()} connected to ${connection.endpoints}`);
-      await new Promise<void>((done) => {
-        process.once('SIGTERM', done);
-        process.once('SIGINT', done);
-      });
+      await terminated();
       await agent.stop();
       return EXIT_OK;
     }),

@@ -4,6 +4,7 @@ import type { RunningServer } from '../server/index.js';
 import { resolveConfig, startServer } from '../server/index.js';
 import type { Command } from './command.js';
 import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE } from './io.js';
+import { terminated } from './signals.js';
 
 const USAGE = `usage: muster server [--data DIR] [--host HOST] [--port PORT] [--config FILE] [--tokens FILE]
                      [--tls-cert FILE --tls-key FILE]
@@ -59,19 +60,6 @@ function parse(args: readonly string[]): Parameters<typeof resolveConfig>[0] | s
     ...flag('tls-cert', 'tlsCert'),
     ...flag('tls-key', 'tlsKey'),
   };
-}
-
-/** Resolves on the first SIGTERM or SIGINT. */
-function terminated(): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (signal: string): void => {
-      process.off('SIGTERM', on);
-      process.off('SIGINT', on);
-      resolve(signal);
-    };
-    process.on('SIGTERM', on);
-    process.on('SIGINT', on);
-  });
 }
 
 export const serverCommand: Command = {

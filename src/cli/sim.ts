@@ -8,6 +8,7 @@ import type { Command } from './command.js';
 import { CONNECTION_OPTIONS, parseCommandLine, resolveConnection, runCommand, UsageError } from './connection.js';
 import type { Io } from './io.js';
 import { EXIT_OK } from './io.js';
+import { terminated } from './signals.js';
 
 const USAGE = `usage: muster sim [--nodes N] [--sites A,B,...] [--connections K] [--cpu CPU] [--memory MEM]
                   [--heartbeat MS] [--prefix NAME] [--server URL] [--token TOKEN]
@@ -60,12 +61,13 @@ export const simCommand: Command = {
       if (connection.token === undefined) throw new UsageError('--token: the simulated agents need an agent or admin token (or MUSTER_TOKEN)');
       const sites = (values.sites ?? 'local').split(',').map((s) => s.trim()).filter((s) => s !== '');
       if (sites.length === 0) throw new UsageError('--sites: name at least one site');
+      const connections = positiveInt(values.connections, '--connections', 4);
       const fleet = new SimFleet({
         endpoints: agentUrls(connection.endpoints),
         token: connection.token,
         nodes: positiveInt(values.nodes, '--nodes', 100),
         sites,
-        connections: positiveInt(values.connections, '--connections', 4),
+        connections,
         capacity: { cpu: values.cpu ?? '16', memory: values.memory ?? '64Gi' },
         ...(values.heartbeat !== undefined ? { heartbeatMs: positiveInt(values.heartbeat, '--heartbeat', 1000) } : {}),
         ...(values.prefix !== undefined ? { prefix: values.prefix } : {}),
@@ -73,15 +75,12 @@ export const simCommand: Command = {
       });
       await fleet.start();
       const s = fleet.stats();
-      io.out(`sim: ${s.nodes} nodes connected over ${Math.min(s.nodes, positiveInt(values.connections, '--connections', 4))} connections to ${connection.endpoints}`);
+      io.out(`sim: ${s.nodes} nodes connected over ${Math.min(s.nodes, connections)} connections to ${connection.endpoints}`);
       const report = setInterval(() => {
         const now = fleet.stats();
         io.out(`sim: started ${now.started}, ended ${now.ended}, running ${now.running}`);
       }, 5000);
-      await new Promise<void>((resolve) => {
-        process.once('SIGTERM', resolve);
-        process.once('SIGINT', resolve);
-      });
+      await terminated();
       clearInterval(report);
       fleet.stop();
       return EXIT_OK;

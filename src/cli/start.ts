@@ -16,6 +16,7 @@ import type { RunningServer } from '../server/index.js';
 import { resolveConfig, startServer } from '../server/index.js';
 import type { Command } from './command.js';
 import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE } from './io.js';
+import { terminated } from './signals.js';
 
 const USAGE = `usage: muster start
 
@@ -41,10 +42,7 @@ export const startCommand: Command = {
       return EXIT_USAGE;
     }
     const data = resolve(process.env['MUSTER_DATA'] ?? '.muster');
-    const stop = new Promise<string>((done) => {
-      process.once('SIGTERM', () => done('SIGTERM'));
-      process.once('SIGINT', () => done('SIGINT'));
-    });
+    const stop = terminated();
     let server: RunningServer;
     let agent: Agent;
     try {

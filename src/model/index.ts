@@ -31,6 +31,7 @@ export type { QueueSpec } from './queue.js';
 export { MAX_QUEUE_DEPTH, validateQueue } from './queue.js';
 export type { JobSpec, TaskGroup, Constraints, Dependency, DependencyType, RetryPolicy, Strategy } from './job.js';
 export { STRATEGIES, DEPENDENCY_TYPES, DEFAULT_BACKOFF_MS, validateJob, jobTaskCount } from './job.js';
+export type { Mutable } from './mutable.js';
 export { SpecInterner, specInterner, internJob, INTERN_TABLE_LIMIT, NO_DEPENDENCIES } from './intern.js';
 export type { SpecDocument, DocumentKind } from './document.js';
 export { DOCUMENT_KINDS, validateDocument } from './document.js';

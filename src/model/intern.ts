@@ -37,7 +37,8 @@ export class SpecInterner {
 
   internJob(spec: JobSpec): JobSpec {
     // Already interned (the reducer sees the specs the dispatcher interned): nothing to do.
-    if (this.#canonical.has(spec.tasks) && this.#canonical.has(spec.constraints) && this.#canonical.has(spec.retries) && spec.dependencies.length > 0 === (spec.dependencies !== NO_DEPENDENCIES)) {
+    const depsCanonical = spec.dependencies.length > 0 || spec.dependencies === NO_DEPENDENCIES;
+    if (depsCanonical && this.#canonical.has(spec.tasks) && this.#canonical.has(spec.constraints) && this.#canonical.has(spec.retries)) {
       return spec;
     }
     const out: Mutable<JobSpec> = {

@@ -11,47 +11,14 @@
  * A job's status follows its tasks (running if any runs, else placed if any is placed, else pending) until
  * `JobEnded` makes it terminal.
  */
-import type { Resources } from '../model/index.js';
 import { internJob } from '../model/index.js';
 import { MusterError } from '../errors/index.js';
+import { credit, emptyResources, queueOf } from './accounting.js';
 import type { Placement, SchedulerEvent } from './events.js';
 import { assertNever } from '../actors/index.js';
-import type { JobRecord, QueueRecord, SchedulerState, TaskRecord } from './state.js';
+import type { JobRecord, SchedulerState, TaskRecord } from './state.js';
 import { allocationKey, isTaskDone, isTerminal, pendingTasks, writableTask } from './state.js';
 import { backoffMs, elementCount, elementOf, taskResources, tasksPerElement } from './tasks.js';
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-function emptyResources(): Resources {
-  return { cpu: 0, memory: 0, gpu: 0, extended: {} };
-}
-
-/** `target += sign × r`, in place. A total that would go negative is a broken event stream: fail loudly. */
-function credit(target: Mutable<Resources>, r: Resources, sign: 1 | -1): void {
-  target.cpu += sign * r.cpu;
-  target.memory += sign * r.memory;
-  target.gpu += sign * r.gpu;
-  let extended: Record<string, number> | undefined;
-  for (const name in r.extended) {
-    extended ??= { ...target.extended };
-    extended[name] = (extended[name] ?? 0) + sign * (r.extended[name] ?? 0);
-    if (extended[name] === 0) delete extended[name];
-  }
-  if (extended) target.extended = extended;
-  if (target.cpu < 0 || target.memory < 0 || target.gpu < 0 || Object.values(target.extended).some((v) => v < 0)) {
-    throw new MusterError('MUSTER_ERR_INTERNAL', 'resource accounting went negative: the event stream is inconsistent');
-  }
-}
-
-function queueOf(state: SchedulerState, name: string, tenant: string): QueueRecord {
-  let queue = state.queues.get(name);
-  if (!queue) {
-    // A job may name a queue nobody defined: it gets one with default policy, owned by the job's tenant.
-    queue = { spec: { tenant, name, weight: 1, priority: 0, guaranteedShare: 0, borrow: true }, usage: emptyResources(), active: 0 };
-    state.queues.set(name, queue);
-  }
-  return queue;
-}
 
 function refreshStatus(job: JobRecord): void {
   if (isTerminal(job.status)) return;

@@ -7,9 +7,8 @@
  * written once and referred to by index: jobs share them in memory (see `internJob`), and the snapshot
  * shares them too, so it neither repeats them nor makes recovery decode them once per job.
  */
-import type { Constraints, Dependency, JobSpec, RetryPolicy, Strategy, TaskGroup } from '../model/index.js';
+import type { Constraints, Dependency, JobSpec, Mutable, RetryPolicy, Strategy, TaskGroup } from '../model/index.js';
 import { NO_DEPENDENCIES, specInterner, STRATEGIES } from '../model/index.js';
-import type { Mutable } from '../model/mutable.js';
 import type { JobRecord, JobStatus, TaskRecord, TaskState } from './state.js';
 import { pendingTasks } from './state.js';
 import { tasksPerElement } from './tasks.js';

@@ -7,7 +7,7 @@
  */
 import { Packr } from 'msgpackr';
 import { MusterError } from '../errors/index.js';
-import type { Resources } from '../model/index.js';
+import { credit, emptyResources, queueOf } from './accounting.js';
 import type { JobOutcome } from './events.js';
 import type { JobColumns } from './job-columns.js';
 import { decodeJobs, encodeJobs } from './job-columns.js';
@@ -55,21 +55,6 @@ export function encodeState(state: SchedulerState): Uint8Array {
   return pack(encoded);
 }
 
-function zero(): { cpu: number; memory: number; gpu: number; extended: Record<string, number> } {
-  return { cpu: 0, memory: 0, gpu: 0, extended: {} };
-}
-
-function addInto(target: ReturnType<typeof zero>, r: Resources): void {
-  target.cpu += r.cpu;
-  target.memory += r.memory;
-  target.gpu += r.gpu;
-  for (const name in r.extended) {
-    const sum = (target.extended[name] ?? 0) + (r.extended[name] ?? 0);
-    if (sum === 0) delete target.extended[name];
-    else target.extended[name] = sum;
-  }
-}
-
 function readEncoded(bytes: Uint8Array): Encoded {
   const e = unpack(bytes) as Encoded;
   if (!e || e.v !== SNAPSHOT_VERSION) throw new MusterError('MUSTER_ERR_STORE_CORRUPT', `snapshot version ${String(e?.v)} is not ${SNAPSHOT_VERSION}`);
@@ -84,18 +69,14 @@ function decodeInto(state: SchedulerState, e: Encoded): SchedulerState {
   state.submitted = e.submitted;
   state.epoch = e.epoch;
   state.now = e.now;
-  for (const [name, spec] of e.queues) state.queues.set(name, { spec: spec as never, usage: zero(), active: 0 });
-  for (const [name, spec, nodeState] of e.nodes) state.nodes.set(name, { spec: spec as never, state: nodeState as never, allocated: zero(), allocations: new Map() });
+  for (const [name, spec] of e.queues) state.queues.set(name, { spec: spec as never, usage: emptyResources(), active: 0 });
+  for (const [name, spec, nodeState] of e.nodes) state.nodes.set(name, { spec: spec as never, state: nodeState as never, allocated: emptyResources(), allocations: new Map() });
   for (const [id, outcome] of e.outcomes) state.outcomes.set(id, outcome);
   decodeJobs(e.jobs, (job) => {
     const { id, tenant, spec, status, tasks, perElement } = job;
     state.jobs.set(id, job);
     // Derived: the queue's counts and usage, node allocations, dependents, outcomes.
-    let queue = state.queues.get(spec.queue);
-    if (!queue) {
-      queue = { spec: { tenant, name: spec.queue, weight: 1, priority: 0, guaranteedShare: 0, borrow: true }, usage: zero(), active: 0 };
-      state.queues.set(spec.queue, queue);
-    }
+    const queue = queueOf(state, spec.queue, tenant);
     if (isTerminal(status)) state.outcomes.set(id, status);
     else queue.active++;
     for (const dep of spec.dependencies) {
@@ -109,11 +90,11 @@ function decodeInto(state: SchedulerState, e: Encoded): SchedulerState {
       const task = tasks[i]!;
       if ((task.state !== 'placed' && task.state !== 'running') || task.node === undefined) continue;
       const resources = taskResources(spec, perElement, i);
-      addInto(queue.usage as ReturnType<typeof zero>, resources);
+      credit(queue.usage, resources, 1);
       const node = state.nodes.get(task.node);
       if (node) {
         node.allocations.set(allocationKey(id, i), { job: id, task: i, attempt: task.attempt, resources });
-        addInto(node.allocated as ReturnType<typeof zero>, resources);
+        credit(node.allocated, resources, 1);
       }
     }
   });
