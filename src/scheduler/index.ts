@@ -17,7 +17,7 @@ export type { RecoveredScheduler } from './durable.js';
 export { storeSink, recoverScheduler } from './durable.js';
 export { SchedulerCore, DEFAULT_MAX_NODES_PER_SITE } from './core.js';
 export type { LivenessOptions, LivenessChange, Liveness } from './liveness.js';
-export { NodeLiveness, DEFAULT_LIVENESS } from './liveness.js';
+export { NodeLiveness, DEFAULT_LIVENESS, MIN_FENCE_MARGIN_MS, resolveLiveness } from './liveness.js';
 export type { CycleReport, SubmitResult, NodeSnapshot, SiteStats, JobOwner, NodeListing } from './messages.js';
 export type { JobView, JobDetail, JobPage, JobQuery, TaskView, TaskCounts, QueueView, NodeView, SiteView } from './views.js';
 export type { WhyPending, PendingReason } from './why-pending.js';

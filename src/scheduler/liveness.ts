@@ -12,8 +12,19 @@
  * it they are declared lost at a bounded rate, oldest silence first. Nodes that come back meanwhile are
  * simply ready again. The site is reachable again once enough of it heartbeats.
  *
+ * The server does not blame nodes for its own stalls. When the gap between two ticks is longer than a
+ * heartbeat interval (the event loop did not run: a long GC, a blocked turn, the process stopped, the
+ * monotonic clock jumping), nobody could have been heard during it, so every node gets a fresh grace
+ * period from now instead of being judged on a silence the server itself caused.
+ *
+ * The agents' fence (`fenceMs`) is part of this timing: an agent that has not heard from the server for
+ * `fenceMs` kills its attempts itself, so by the time the server declares it lost (`lostAfterMs` of
+ * silence, measured from a heartbeat sent no earlier than the agent's last contact) nothing of its work
+ * still runs. `resolveLiveness` refuses timings that break this order.
+ *
  * The monitor decides; the caller applies its decisions (`core.setNodeState`) and drives `tick` from a
- * timer. Time comes from the caller, so tests and simulations run on a virtual clock.
+ * timer. Time comes from the caller (a monotonic clock in the server), so tests and simulations run on a
+ * virtual clock.
  */
 export interface LivenessOptions {
   /** How often agents heartbeat (told to them at registration). */
@@ -30,7 +41,21 @@ export interface LivenessOptions {
   readonly siteHoldMs: number;
   /** After the hold, at most this many of an unreachable site's nodes are declared lost per second. */
   readonly siteLostPerSecond: number;
+  /**
+   * The agents' fence: an agent with no contact with the server for this long kills what it runs (told
+   * to agents at registration). Shorter than `lostAfterMs` by at least `MIN_FENCE_MARGIN_MS`.
+   */
+  readonly fenceMs: number;
 }
+
+/**
+ * The least time between an agent's fence and the server declaring its node lost: the fence is enforced by
+ * a supervisor beside each task that reads the agent's lease a few times a second (every 50 ms) and may
+ * itself be scheduled late on a loaded machine; a quarter of a second covers both with room.
+ */
+export const MIN_FENCE_MARGIN_MS = 250;
+/** The margin a default fence keeps: a second, or a quarter of `lostAfterMs` when that is shorter. */
+export const DEFAULT_FENCE_MARGIN_MS = 1_000;
 
 /**
  * Defaults: a killed agent is detected within `lostAfterMs` (its connection closes at once; a silent one
@@ -45,7 +70,27 @@ export const DEFAULT_LIVENESS: LivenessOptions = {
   siteMinNodes: 4,
   siteHoldMs: 60_000,
   siteLostPerSecond: 1,
+  fenceMs: 3_000,
 };
+
+/**
+ * The whole timing from what was given (the rest from `DEFAULT_LIVENESS`; `fenceMs`, when not given, from
+ * `lostAfterMs` less `DEFAULT_FENCE_MARGIN_MS` or a quarter of it), and every problem with it at once.
+ */
+export function resolveLiveness(given: Partial<LivenessOptions>): { readonly options: LivenessOptions; readonly problems: readonly string[] } {
+  const merged = { ...DEFAULT_LIVENESS, ...given };
+  const fenceMs = given.fenceMs ?? merged.lostAfterMs - Math.min(DEFAULT_FENCE_MARGIN_MS, Math.floor(merged.lostAfterMs / 4));
+  const options: LivenessOptions = { ...merged, fenceMs };
+  const problems: string[] = [];
+  const { heartbeatMs, suspectAfterMs, lostAfterMs } = options;
+  if (!(heartbeatMs < suspectAfterMs)) problems.push(`heartbeatMs (${heartbeatMs}) must be shorter than suspectAfterMs (${suspectAfterMs})`);
+  if (!(suspectAfterMs < lostAfterMs)) problems.push(`suspectAfterMs (${suspectAfterMs}) must be shorter than lostAfterMs (${lostAfterMs})`);
+  if (!(fenceMs + MIN_FENCE_MARGIN_MS <= lostAfterMs)) {
+    problems.push(`fenceMs (${fenceMs}) must be at least ${MIN_FENCE_MARGIN_MS} ms shorter than lostAfterMs (${lostAfterMs}): agents must have killed their work before the server gives it to others`);
+  }
+  if (!(fenceMs >= 2 * heartbeatMs)) problems.push(`fenceMs (${fenceMs}) must be at least twice heartbeatMs (${heartbeatMs}): one lost ping must not fence an agent`);
+  return { options, problems };
+}
 
 export type Liveness = 'ready' | 'suspect' | 'lost';
 
@@ -78,9 +123,15 @@ export class NodeLiveness {
   readonly #nodes = new Map<string, Tracked>();
   readonly #sites = new Map<string, SiteWatch>();
 
+  /** The last tick, to notice the server's own stalls (undefined before the first). */
+  #lastTick: number | undefined;
+  /** Stalls noticed so far (for metrics). */
+  stalls = 0;
+
   constructor(options: Partial<LivenessOptions> = {}) {
-    this.options = { ...DEFAULT_LIVENESS, ...options };
-    if (!(this.options.suspectAfterMs < this.options.lostAfterMs)) throw new RangeError('liveness: suspectAfterMs must be shorter than lostAfterMs');
+    const { options: resolved, problems } = resolveLiveness(options);
+    if (problems.length > 0) throw new RangeError(`liveness: ${problems.join('; ')}`);
+    this.options = resolved;
   }
 
   /** A node registered (or re-registered): alive now. */
@@ -117,7 +168,7 @@ export class NodeLiveness {
     tracked.disconnected = true;
     if (tracked.state !== 'ready') return undefined;
     tracked.state = 'suspect';
-    return { node, site: tracked.site, state: 'suspect', reason: `connection closed at ${now}` };
+    return { node, site: tracked.site, state: 'suspect', reason: 'its connection closed' };
   }
 
   /** Stops watching a node (it left for good, or an operator took it out). */
@@ -139,8 +190,18 @@ export class NodeLiveness {
     return out;
   }
 
-  /** What changed by `now`: nodes newly suspect or lost. Call it often (every few hundred ms). */
+  /**
+   * What changed by `now`: nodes newly suspect or lost. Call it often (every few hundred ms). A tick that
+   * comes more than a heartbeat interval after the one before finds the server stalled: it gives every node
+   * a fresh grace period from `now` (and moves site holds on by the stall) and judges nobody.
+   */
   tick(now: number): LivenessChange[] {
+    const previous = this.#lastTick;
+    this.#lastTick = now;
+    if (previous !== undefined && now - previous > this.options.heartbeatMs) {
+      this.#forgive(now, now - previous);
+      return [];
+    }
     const changes: LivenessChange[] = [];
     const { suspectAfterMs, lostAfterMs } = this.options;
     for (const [name, tracked] of this.#nodes) {
@@ -177,6 +238,17 @@ export class NodeLiveness {
     }
     return changes;
   }
+
+  /** The server stalled for `gapMs`: silence measured from now on, holds moved on by the stall. */
+  #forgive(now: number, gapMs: number): void {
+    this.stalls++;
+    this.lastStallMs = gapMs;
+    for (const tracked of this.#nodes.values()) tracked.last = now;
+    for (const watch of this.#sites.values()) if (watch.unreachableSince !== undefined) watch.unreachableSince += gapMs;
+  }
+
+  /** How long the last stall lasted (0: none yet). */
+  lastStallMs = 0;
 
   #judgeSite(watch: SiteWatch, silent: number, now: number): void {
     const { siteMinNodes, siteSilentFraction } = this.options;

@@ -26,7 +26,7 @@ import { DEFAULT_HOST, DEFAULT_PORT, LIMIT_NAMES, ROLES, isTenantName } from '..
 import { MusterError } from '../errors/index.js';
 import type { QueueSpec } from '../model/index.js';
 import type { LivenessOptions } from '../scheduler/index.js';
-import { DEFAULT_LIVENESS } from '../scheduler/index.js';
+import { DEFAULT_LIVENESS, resolveLiveness } from '../scheduler/index.js';
 import { formatProblem, validateQueue } from '../model/index.js';
 
 /**
@@ -206,8 +206,7 @@ export async function resolveConfig(flags: ServerFlags): Promise<ServerConfig> {
       else if (typeof value !== 'number' || !(value > 0)) p.add(`liveness.${key}`, 'expected a positive number');
       else liveness[key] = value;
     }
-  const timing = { ...DEFAULT_LIVENESS, ...liveness };
-  if (!(timing.suspectAfterMs < timing.lostAfterMs)) p.add('liveness', `suspectAfterMs (${timing.suspectAfterMs}) must be shorter than lostAfterMs (${timing.lostAfterMs})`);
+  for (const problem of resolveLiveness(liveness).problems) p.add('liveness', problem);
   const workers = count(p, 'workers', raw['workers'], 0);
   const data = flags.data ?? path(text(p, 'data', raw['data'])) ?? DEFAULT_DATA_DIR;
   const host = flags.host ?? text(p, 'host', raw['host']) ?? DEFAULT_HOST;

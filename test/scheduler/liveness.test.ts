@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { LivenessChange } from '../../src/scheduler/index.js';
-import { DEFAULT_LIVENESS, NodeLiveness } from '../../src/scheduler/index.js';
+import { DEFAULT_LIVENESS, MIN_FENCE_MARGIN_MS, NodeLiveness, resolveLiveness } from '../../src/scheduler/index.js';
 
 /** Ticks every `step` ms from `from` to `to`, collecting the changes with the time they were seen. */
 function run(l: NodeLiveness, from: number, to: number, step = 250, beat: (now: number) => void = () => {}): (LivenessChange & { at: number })[] {
@@ -31,7 +31,7 @@ t.test('a silent node is suspect after missed heartbeats and lost after the grac
 t.test('a closed connection makes a node suspect at once; coming back makes it ready, even after lost', async (t) => {
   const l = new NodeLiveness();
   l.register('n1', 'a', 0);
-  t.same(l.disconnected('n1', 500), { node: 'n1', site: 'a', state: 'suspect', reason: 'connection closed at 500' });
+  t.same(l.disconnected('n1', 500), { node: 'n1', site: 'a', state: 'suspect', reason: 'its connection closed' });
   t.equal(l.disconnected('n1', 600), undefined, 'told twice, decided once');
   t.same(l.heartbeat('n1', 1000)?.state, 'ready', 'a heartbeat before the grace period ends: ready again');
   l.disconnected('n1', 2000);
@@ -51,7 +51,7 @@ t.test('heartbeats of unknown nodes are ignored; a node moving site is watched i
   t.equal(l.state('n1'), 'ready');
   l.forget('n1');
   t.equal(l.state('n1'), undefined);
-  t.same(l.tick(100_000), [], 'a forgotten node is never declared lost');
+  t.same(run(l, 10_000, 20_000), [], 'a forgotten node is never declared lost');
 });
 
 t.test('most of a site going silent at once is a partition: held, then released at a bounded rate', async (t) => {
@@ -94,4 +94,47 @@ t.test('a site with a few silent nodes is not a partition; options are checked',
   t.same(changes.filter((c) => c.state === 'lost').map((c) => c.node).sort(), ['n2', 'n3'], 'half of a site is not most of it');
   t.same(l.unreachableSites(), []);
   t.throws(() => new NodeLiveness({ suspectAfterMs: 5000, lostAfterMs: 4000 }), RangeError);
+});
+
+t.test('the server stalling is not the nodes\' fault: a long gap between ticks gives every node a fresh grace period', async (t) => {
+  const l = new NodeLiveness();
+  l.register('busy', 'a', 0);
+  l.register('quiet', 'a', 0);
+  // busy heartbeats until the server stalls at 1,000 ms; quiet has been silent since it registered.
+  t.same(run(l, 0, 1000, 250, (now) => l.heartbeat('busy', now)), []);
+  // 9 s without a tick (the process was stopped): the heartbeats sent meanwhile are read only after it.
+  t.same(l.tick(10_000), [], 'the tick after the stall judges nobody');
+  t.equal(l.stalls, 1, 'the stall is counted');
+  t.equal(l.lastStallMs, 9_000);
+  const after = run(l, 10_250, 20_000, 250, (now) => l.heartbeat('busy', now));
+  t.same(after.filter((c) => c.node === 'busy'), [], 'a node that heartbeats again right after the stall never became suspect');
+  t.same(
+    after.map((c) => [c.node, c.state, c.at]),
+    [
+      ['quiet', 'suspect', 10_000 + DEFAULT_LIVENESS.suspectAfterMs],
+      ['quiet', 'lost', 10_000 + DEFAULT_LIVENESS.lostAfterMs],
+    ],
+    'a node silent since before the stall is judged from the end of the stall, with its whole grace period',
+  );
+});
+
+t.test('without ticks far apart nothing is forgiven: a gap of one heartbeat interval is not a stall', async (t) => {
+  const l = new NodeLiveness();
+  l.register('n1', 'a', 0);
+  const changes = run(l, 0, 6000, DEFAULT_LIVENESS.heartbeatMs);
+  t.equal(l.stalls, 0);
+  t.same(changes.map((c) => c.state), ['suspect', 'lost'], 'a silent node is still lost when the server ticks at its slowest normal pace');
+});
+
+t.test('liveness timing: the fence is shorter than the lost timeout by a margin; every problem is reported at once', async (t) => {
+  t.equal(resolveLiveness({}).options.fenceMs, DEFAULT_LIVENESS.fenceMs, 'the default fence');
+  t.equal(resolveLiveness({ lostAfterMs: 10_000, suspectAfterMs: 5_000 }).options.fenceMs, 9_000, 'a longer lost timeout moves the default fence with it');
+  t.equal(resolveLiveness({ heartbeatMs: 200, suspectAfterMs: 600, lostAfterMs: 1200 }).options.fenceMs, 900, 'short timings keep a quarter of lostAfterMs as the margin');
+  t.same(resolveLiveness({}).problems, []);
+  const bad = resolveLiveness({ fenceMs: 4_000 - MIN_FENCE_MARGIN_MS + 1 }).problems;
+  t.equal(bad.length, 1);
+  t.match(bad[0], /fenceMs .* must be at least 250 ms shorter than lostAfterMs/);
+  const many = resolveLiveness({ heartbeatMs: 6_000, fenceMs: 3_900, suspectAfterMs: 5_000, lostAfterMs: 4_000 }).problems;
+  t.equal(many.length, 4, `four problems at once: ${many.join(' | ')}`);
+  t.throws(() => new NodeLiveness({ fenceMs: 3_900 }), /fenceMs \(3900\) must be at least/);
 });
