@@ -189,14 +189,23 @@ export class Dispatcher {
   /**
    * Runs `action` once every event emitted so far is durable. Everything that leaves the scheduler — a
    * reply to a command, an allocation or a kill sent towards a node's agent — goes through here, so nothing
-   * is acknowledged or dispatched that a crash could take back.
+   * is acknowledged or dispatched that a crash could take back. If the store fails first, `refuse` runs
+   * instead (replies); without it the action is dropped (messages towards agents).
    */
-  #afterDurable(action: () => void): void {
-    this.#events.afterDurable(action);
+  #afterDurable(action: () => void, refuse?: (failure: string) => void): void {
+    this.#events.afterDurable(action, refuse);
   }
 
-  #replyDurable<T>(to: ActorRef<T>, message: T): void {
-    this.#afterDurable(() => this.#tell(to, message));
+  /**
+   * Replies `message` once every event emitted so far is durable; if the store fails first, replies at
+   * once with `refused(error)` (`MUSTER_ERR_STORE_FAILED`), so no request waits for an answer that cannot
+   * come.
+   */
+  #replyDurable<T>(to: ActorRef<T>, message: T, refused: (error: StoreFailed) => T): void {
+    this.#afterDurable(
+      () => this.#tell(to, message),
+      (failure) => this.#tell(to, refused(storeFailed(failure))),
+    );
   }
 
   #toQueue(name: string, message: QueueMsg): void {
@@ -367,7 +376,7 @@ export class Dispatcher {
     switch (msg.kind) {
       case 'defineQueue':
         this.#emit({ kind: 'QueueDefined', at: now, queue: msg.spec });
-        this.#replyDurable(msg.replyTo, { ok: true });
+        this.#replyDurable(msg.replyTo, { ok: true }, asIs);
         break;
       case 'joinNode': {
         if (!this.#registry.site(msg.spec.site)) {
@@ -375,7 +384,7 @@ export class Dispatcher {
           break;
         }
         this.#emit({ kind: 'NodeJoined', at: now, node: msg.spec });
-        this.#replyDurable(msg.replyTo, { ok: true });
+        this.#replyDurable(msg.replyTo, { ok: true }, asIs);
         this.#wake();
         break;
       }
@@ -385,13 +394,14 @@ export class Dispatcher {
           break;
         }
         this.#emit({ kind: 'NodeStateChanged', at: now, node: msg.node, state: msg.state, ...(msg.reason ? { reason: msg.reason } : {}) });
-        this.#replyDurable(msg.replyTo, { ok: true });
+        this.#replyDurable(msg.replyTo, { ok: true }, asIs);
         this.#wake();
         break;
       }
       case 'submit': {
         const results: SubmitResult[] = msg.specs.map((spec) => this.#submit(msg.tenant, spec, now));
-        this.#replyDurable(msg.replyTo, results);
+        // Every result waits, the `existing` ones too: their jobs' events may be in a batch not yet durable.
+        this.#replyDurable(msg.replyTo, results, (error) => results.map(() => error));
         this.#wake();
         break;
       }
@@ -401,7 +411,7 @@ export class Dispatcher {
         else if (entry.outcome) this.#tell(msg.replyTo, fail('MUSTER_ERR_JOB_ENDED', `job ${msg.job} already ${entry.outcome}`));
         else {
           this.#emit({ kind: 'JobCancelRequested', at: now, job: msg.job });
-          this.#replyDurable(msg.replyTo, { ok: true });
+          this.#replyDurable(msg.replyTo, { ok: true }, asIs);
         }
         break;
       }
@@ -472,7 +482,7 @@ export class Dispatcher {
         this.#startSnapshot(msg.replyTo);
         break;
       case 'sync':
-        this.#replyDurable(msg.replyTo, true);
+        this.#replyDurable(msg.replyTo, true, refusedAs);
         break;
       default:
         assertNever(msg);
@@ -720,7 +730,7 @@ export class Dispatcher {
     );
     const state = packSnapshot({ submitted: this.#directory.size, epoch: this.#o.epoch, now: this.#o.clock.now(), nodes, slices: snapshot.slices });
     // A snapshot may only be stored once every event it covers is durable.
-    for (const to of snapshot.replyTo) this.#replyDurable(to, { seq: snapshot.seq, state });
+    for (const to of snapshot.replyTo) this.#replyDurable(to, { seq: snapshot.seq, state }, refusedAs);
   }
 
   // ----------------------------------------------------------------------------------------- barriers
@@ -764,9 +774,9 @@ export class Dispatcher {
 
   #handle(msg: DispatcherInbox): void {
     if (this.#events.failed !== undefined && 'replyTo' in msg && !ANSWERED_WHEN_FAILED.has(msg.kind)) {
-      // Commands that would write are refused; queries (locate) and barriers still answer.
-      const refusal = fail('MUSTER_ERR_STORE_FAILED', `the event store failed: ${this.#events.failed}`);
-      if (msg.kind === 'submit') return this.#tell(msg.replyTo, msg.specs.map(() => refusal as SubmitResult));
+      // Commands that would write, `sync` and `snapshot` are refused at once; queries and barriers answer.
+      const refusal = storeFailed(this.#events.failed);
+      if (msg.kind === 'submit') return this.#tell(msg.replyTo, msg.specs.map(() => refusal));
       return this.#tell(msg.replyTo as ActorRef<CommandResult>, refusal);
     }
     switch (msg.kind) {
@@ -812,7 +822,24 @@ export class Dispatcher {
 }
 
 /** Commands a failed dispatcher still answers: queries and barriers, which write nothing. */
-const ANSWERED_WHEN_FAILED: ReadonlySet<DispatcherInbox['kind']> = new Set(['locate', 'settle', 'cycle', 'owners', 'listQueues', 'listNodes']);
+const ANSWERED_WHEN_FAILED: ReadonlySet<DispatcherInbox['kind']> = new Set(['locate', 'settle', 'cycle', 'owners', 'listQueues', 'listNodes', 'inspectNodes', 'inspectQueues']);
+
+type StoreFailed = Extract<CommandResult, { ok: false }>;
+
+/** The refusal of every request the store's failure leaves unanswerable. */
+function storeFailed(failure: string): StoreFailed {
+  return { ok: false, code: 'MUSTER_ERR_STORE_FAILED', message: `the event store failed: ${failure}` };
+}
+
+/** Commands whose reply is a `CommandResult` are refused with the refusal itself. */
+const asIs = (error: StoreFailed): CommandResult => error;
+
+/**
+ * `sync` and `snapshot` have no failure case in their reply types: they are refused with the
+ * `{ ok: false, code, message }` object all the same (as the failed branch of `#handle` does), which
+ * their callers must check for.
+ */
+const refusedAs = <T>(error: StoreFailed): T => error as unknown as T;
 
 function scaleDemand(c: Candidate, unplacedTasks: number): Resources {
   if (unplacedTasks === c.tasks.length) return c.demand;

@@ -3,8 +3,10 @@
  * batch, learns when they are durable, and runs what waits for durability (replies to commands, messages
  * towards agents) in order once it is. Nothing leaves the scheduler that a crash could take back.
  *
- * A sink that fails fails the sequencer for good: what waits is dropped and `failed` says why; the
- * process must restart and recover from what is durable.
+ * A sink that fails fails the sequencer for good (`failed` says why): every waiting reply is answered at
+ * once with its refusal (`MUSTER_ERR_STORE_FAILED`), every waiting message towards an agent is dropped,
+ * and nothing is written, acknowledged or dispatched again. The process must restart and recover from what
+ * is durable.
  */
 import type { Logger } from '../log/index.js';
 import type { SchedulerEvent } from './events.js';
@@ -23,6 +25,13 @@ export interface SinkNotices {
   failed(message: string): void;
 }
 
+/** An action waiting for durability, and what to do instead if the sink fails first (nothing: dropped). */
+interface Waiting {
+  readonly seq: number;
+  readonly action: () => void;
+  readonly refuse: ((failure: string) => void) | undefined;
+}
+
 export class DurableSequencer {
   readonly #sink: EventSink;
   readonly #notices: SinkNotices;
@@ -31,7 +40,7 @@ export class DurableSequencer {
   #seq: number;
   #durable: number;
   #unwritten: SchedulerEvent[] = [];
-  readonly #waiting: { readonly seq: number; readonly action: () => void }[] = [];
+  readonly #waiting: Waiting[] = [];
   #failed: string | undefined;
 
   constructor(sink: EventSink, lastSeq: number, notices: SinkNotices, log: Logger) {
@@ -57,15 +66,25 @@ export class DurableSequencer {
     this.#unwritten.push(e);
   }
 
-  /** Runs `action` once every event emitted so far is durable (at once when it already is). */
-  afterDurable(action: () => void): void {
-    if (this.#durable >= this.#seq && this.#unwritten.length === 0) action();
-    else this.#waiting.push({ seq: this.#seq, action });
+  /**
+   * Runs `action` once every event emitted so far is durable (at once when it already is). If the sink has
+   * failed, or fails first, `refuse` runs instead, with why (a reply's refusal); without `refuse` the
+   * action is dropped (a message towards an agent is never sent for events that may not be durable).
+   */
+  afterDurable(action: () => void, refuse?: (failure: string) => void): void {
+    if (this.#failed !== undefined) refuse?.(this.#failed);
+    else if (this.#durable >= this.#seq && this.#unwritten.length === 0) action();
+    else this.#waiting.push({ seq: this.#seq, action, refuse });
   }
 
   /** Hands the events of this turn to the sink (one batch); its answer comes back through the notices. */
   write(): void {
     if (this.#unwritten.length === 0) return;
+    if (this.#failed !== undefined) {
+      // Nothing can become durable any more: events emitted after the failure are not written.
+      this.#unwritten = [];
+      return;
+    }
     const events = this.#unwritten;
     this.#unwritten = [];
     const last = this.#seq;
@@ -92,12 +111,26 @@ export class DurableSequencer {
   }
 
   /**
-   * The store failed: nothing more can be made durable, so nothing more may be acknowledged or dispatched.
-   * What waits is dropped (the callers' asks time out or are failed by the server).
+   * The sink failed: nothing more can be made durable, so nothing more may be acknowledged or dispatched.
+   * Every waiting reply is refused now, in order; waiting messages towards agents are dropped. Later
+   * batches of the same sink fail too: only the first failure counts (and is logged).
    */
   fail(err: unknown): void {
-    this.#failed = String((err as Error)?.message ?? err);
-    this.#waiting.length = 0;
-    this.#log.fatal({ err: this.#failed }, 'event store write failed: the scheduler stops acknowledging and dispatching');
+    if (this.#failed !== undefined) return;
+    const failure = String((err as Error)?.message ?? err);
+    this.#failed = failure;
+    this.#unwritten = [];
+    const waiting = this.#waiting.splice(0);
+    let refused = 0;
+    for (const w of waiting) {
+      if (w.refuse === undefined) continue;
+      w.refuse(failure);
+      refused++;
+    }
+    // The process's own fatal line (with the errno and the file) is the owner's to write (src/server).
+    this.#log.error(
+      { err: failure, durableSeq: this.#durable, lastSeq: this.#seq, refused, dropped: waiting.length - refused },
+      'event sink failed: waiting replies refused with MUSTER_ERR_STORE_FAILED, waiting dispatches dropped; nothing more is acknowledged or dispatched',
+    );
   }
 }

@@ -7,13 +7,17 @@ t.teardown(closeSharedSystem);
 
 /** A sink whose batches become durable only when the test says so. */
 class GatedSink {
-  readonly batches: { readonly events: readonly SchedulerEvent[]; readonly durable: () => void }[] = [];
+  readonly batches: { readonly events: readonly SchedulerEvent[]; readonly durable: () => void; readonly failed: (err: Error) => void }[] = [];
   write(events: readonly SchedulerEvent[]): Promise<void> {
-    return new Promise((resolve) => this.batches.push({ events, durable: resolve }));
+    return new Promise((resolve, reject) => this.batches.push({ events, durable: resolve, failed: reject }));
   }
   /** Makes every batch written so far durable. */
   release(): void {
     for (const b of this.batches.splice(0)) b.durable();
+  }
+  /** Fails every batch written so far (as a store whose write or fsync failed fails every pending append). */
+  fail(err: Error): void {
+    for (const b of this.batches.splice(0)) b.failed(err);
   }
   kinds(): string[] {
     return this.batches.flatMap((b) => b.events.map((e) => e.kind));
@@ -60,22 +64,42 @@ t.test('acknowledgements and dispatches wait until their events are durable', as
   t.same(agents.started.map((l) => `${l.job}#${l.task}/${l.attempt}@${l.node}`), ['j-1#0/1@n1', 'j-2#0/1@n1']);
 });
 
-t.test('a failing sink: nothing more is acknowledged or dispatched', async (t) => {
+t.test('a failing sink: every waiting request is answered MUSTER_ERR_STORE_FAILED at once; nothing more is acknowledged or dispatched', async (t) => {
+  const sink = new GatedSink();
   const agents = new RecordingAgents();
-  let fail = false;
-  const sink = { write: () => (fail ? Promise.reject(new Error('disk full')) : undefined) };
   const core = await SchedulerCore.create({ system: await sharedSystem(), sites: ['a'], agents, clock: new VirtualClock(0), sink });
-  await core.joinNode(node('n1'));
-  fail = true;
-  const submitted = tracked(core.submit('acme', [job()]));
+  const joined = core.joinNode(node('n1'));
   await core.settle();
-  await core.cycle();
+  sink.release();
+  await joined;
+
+  // Waiting for durability when the sink fails: a submission, a sync, a snapshot, and the allocations of a cycle.
+  const submitted = tracked(core.submit('acme', [job(), job({ idempotencyKey: 'k-1' })]));
+  const again = tracked(core.submit('acme', [job({ idempotencyKey: 'k-1' })]));
+  const synced = tracked(core.sync());
+  const snapshot = tracked(core.snapshot());
+  t.equal((await core.cycle()).placed, 2, 'the scheduler decides at once');
   await core.settle();
-  t.notOk(submitted.done(), 'the submission whose write failed is never acknowledged');
-  t.equal(agents.started.length, 0, 'nothing is dispatched');
+  t.notOk(submitted.done() || again.done() || synced.done() || snapshot.done(), 'nothing is answered before the sink says how the writes went');
+
+  sink.fail(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
+  // Answered, not timed out (an ask that times out rejects with MUSTER_ERR_ASK_TIMEOUT after 5 s).
+  t.match(await submitted.value, [
+    { ok: false, code: 'MUSTER_ERR_STORE_FAILED', message: /EIO/ },
+    { ok: false, code: 'MUSTER_ERR_STORE_FAILED' },
+  ], 'each job of a submission whose write failed is refused, none reported accepted');
+  t.match(await again.value, [{ ok: false, code: 'MUSTER_ERR_STORE_FAILED' }], 'an idempotent resubmission of a job not yet durable is refused too, not reported as existing');
+  t.match(await synced.value, { ok: false, code: 'MUSTER_ERR_STORE_FAILED' }, 'a waiting sync is refused');
+  t.match(await snapshot.value, { ok: false, code: 'MUSTER_ERR_STORE_FAILED' }, 'a waiting snapshot is refused');
+  await core.settle();
+  t.equal(agents.started.length, 0, 'allocations waiting for durability are dropped, never sent');
+
   t.match(await core.submit('acme', [job(), job()]), [
     { ok: false, code: 'MUSTER_ERR_STORE_FAILED' },
     { ok: false, code: 'MUSTER_ERR_STORE_FAILED' },
   ], 'later submissions are refused with a code');
   await t.rejects(core.joinNode(node('n2')), { code: 'MUSTER_ERR_STORE_FAILED' });
+  t.match(await core.sync(), { ok: false, code: 'MUSTER_ERR_STORE_FAILED' }, 'a later sync is refused');
+  t.equal((await core.nodeListing()).length, 1, 'queries still answer');
+  t.same(sink.kinds(), [], 'nothing is written after the failure');
 });
