@@ -113,11 +113,14 @@ export class EmbeddedStore implements EventStore {
       for (const temporary of listing.temporaries) await unlink(temporary).catch(ignoreMissing);
       const newest = listing.snapshots.at(-1);
       const snapshot: Snapshot | undefined = newest === undefined ? undefined : await readSnapshotFile(newest.path, newest.seq);
-      for (const older of listing.snapshots.slice(0, -1)) await unlink(older.path).catch(ignoreMissing);
       const scan = await scanLog(this.#openFile, listing.segments, snapshot?.seq ?? 0, this.#log);
       if (snapshot !== undefined && listing.segments.length > 0 && scan.lastSeq < snapshot.seq) {
         throw new MusterError('MUSTER_ERR_STORE_CORRUPT', `the snapshot ${newest?.path} is at seq ${snapshot.seq}, ahead of the log, which ends at seq ${scan.lastSeq}`);
       }
+      // Older snapshots (a crash between writing a snapshot and removing the one before) go only now that
+      // the newest and the log after it are known good: until then they are what a person repairing the
+      // folder would fall back to.
+      for (const older of listing.snapshots.slice(0, -1)) await unlink(older.path).catch(ignoreMissing);
       const epoch = Math.max(this.#newestEpoch, scan.lastEpoch + 1);
       if (epoch > EPOCH_LIMIT) throw new MusterError('MUSTER_ERR_STORE_CORRUPT', `no epoch left: the next would be ${epoch}`);
       await writeMeta(this.#openFile, this.#dir, { format: STORE_FORMAT, epoch });

@@ -3,7 +3,7 @@
  * line (bytes and offset); damage followed by intact records, or in a segment that is not the last, is
  * MUSTER_ERR_STORE_CORRUPT naming the file and the offset.
  */
-import { appendFileSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
@@ -136,4 +136,30 @@ t.test('a missing segment in the middle is MUSTER_ERR_STORE_CORRUPT', async (t) 
   const { rmSync } = await import('node:fs');
   rmSync(join(dir, files[1] as string));
   await t.rejects(openRecovered(dir, { segmentBytes: 4096 }), { code: 'MUSTER_ERR_STORE_CORRUPT', message: /starts at seq \d+, but the previous segment ends at seq \d+/ });
+});
+
+t.test('older snapshots are removed only once the newest and the log after it are known good', async (t) => {
+  const dir = t.testdir();
+  await writeLog(dir, 20);
+  const { store } = await openRecovered(dir);
+  await store.writeSnapshot(10, Buffer.from('ten'));
+  const older = join(dir, 'snapshot-00000000000000000010.snap');
+  const olderBytes = readFileSync(older);
+  await store.writeSnapshot(15, Buffer.from('fifteen'));
+  await store.close();
+  // A crash between writing the newest snapshot and removing the one before leaves both.
+  writeFileSync(older, olderBytes);
+  const path = join(dir, segmentFiles(dir)[0] as string);
+  const offsets = recordOffsets(path);
+  const pristine = readFileSync(path);
+  flipBit(path, (offsets[16] as number) + 40); // seq 17, after the newest snapshot, with intact records behind it
+
+  await t.rejects(openRecovered(dir), { code: 'MUSTER_ERR_STORE_CORRUPT' }, 'recovery refuses a damaged log after the newest snapshot');
+  t.ok(existsSync(older) && readFileSync(older).equals(olderBytes), 'the older snapshot is still there, untouched: the fallback is not lost');
+
+  writeFileSync(path, pristine);
+  const { store: repaired, recovered } = await openRecovered(dir);
+  t.same([recovered.snapshot?.seq, recovered.lastSeq], [15, 20]);
+  t.notOk(existsSync(older), 'once the newest snapshot and its log are known good, the older one goes');
+  await repaired.close();
 });
