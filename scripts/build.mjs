@@ -3,10 +3,10 @@
 //
 // Steps run in order. A required step that fails fails the build; an optional step (one that needs a
 // toolchain a machine may lack, such as a C compiler) logs why it was skipped and the build goes on, so
-// `npm install` never fails for want of a compiler. Later capabilities add their steps here:
-// the native placement addon (optional, node-gyp) and the wasm check (the .wasm itself is committed).
+// `npm install` never fails for want of a compiler. The steps: TypeScript, the wasm check (the .wasm itself
+// is committed), the native placement addon (optional, node-gyp) and the agent's native shim (optional, cc).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,6 +42,25 @@ const steps = [
     name: 'placement-native',
     optional: true,
     run: () => spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs')], { stdio: 'inherit' }).status,
+  },
+  {
+    // The agent's shim, the supervisor every task attempt runs under (src/agent/README.md): optional, an
+    // agent on a machine without a C compiler uses the Node.js shim. Compiled to a temporary name and
+    // renamed, so a running agent never execs a half-written binary.
+    name: 'shim-native',
+    optional: true,
+    run: () => {
+      const out = join(root, 'native', 'build', 'shim');
+      mkdirSync(out, { recursive: true });
+      const tmp = join(out, `muster-shim.${process.pid}.tmp`);
+      const cc = process.env.CC || 'cc';
+      const { status, error } = spawnSync(cc, ['-std=c11', '-O2', '-Wall', '-Wextra', '-o', tmp, join(root, 'native', 'shim', 'shim.c')], { stdio: 'inherit' });
+      if (error) console.warn(`build: ${cc}: ${error.message}`);
+      if (status !== 0) return status ?? 1;
+      renameSync(tmp, join(out, 'muster-shim'));
+      console.log('build: built native/build/shim/muster-shim');
+      return 0;
+    },
   },
 ];
 
