@@ -1,20 +1,26 @@
 /**
  * `muster agent`: one node. The link (link.ts) talks to the control plane; the executor (executor/) runs
- * what it is told as real processes. This file only joins the two:
+ * what it is told as real processes, each under a shim, and journals them. This file joins the two:
  *
- *   server ──start/kill──▶ link ──▶ executor ──started/ended──▶ link ──▶ server
+ *   server ──start/kill──▶ link ──▶ executor ──started/ended──▶ link ──▶ server ──acked──▶ journal entry gone
  *   server ──logs──▶ link ──▶ executor.readLog ──chunks──▶ link ──▶ server
+ *   contact (pong, any frame) ──▶ fence ──▶ lease file (the shims' fence) / expired: executor.fence
  *
- * On every (re)connection the link registers the node with what the executor runs; attempts the server
- * no longer knows (it replaced them while this node was cut off) are killed without a report.
+ * `start` first recovers the previous agent's attempts from the journal (adopting those still running,
+ * collecting the ends the server has not acknowledged) and only then connects, so the first `register`
+ * carries all of it. On every (re)connection the link registers the node with what the executor runs and
+ * the ends not yet acknowledged; attempts the server no longer holds here are killed without a report.
  */
 import type { Logger } from '../log/index.js';
 import type { Resources } from '../model/index.js';
 import { formatCpu, formatMemory } from '../model/index.js';
-import { detectCapacity, Executor } from './executor/index.js';
 import type { KillReason } from '../scheduler/index.js';
-import type { LogsRequest } from './link.js';
+import type { AttemptEnded } from './executor/index.js';
+import { detectCapacity, Executor } from './executor/index.js';
+import type { EndReport, LogsRequest } from './link.js';
 import { AgentLink } from './link.js';
+import type { ShimKind } from './shim/index.js';
+import { LeaseFile, readLease } from './shim/index.js';
 
 export interface AgentOptions {
   /** `/v1/agent` WebSocket URLs (see `agentUrls`), tried in order. */
@@ -28,14 +34,21 @@ export interface AgentOptions {
   readonly workDir: string;
   readonly graceMs?: number;
   readonly runAs?: string;
+  /** Which shim supervises attempts (default: `MUSTER_SHIM`, else native when built, else node). */
+  readonly shim?: ShimKind;
   readonly log: Logger;
 }
+
+/** How long a stopping agent waits for the server to acknowledge the last ends (the journal keeps any it did not). */
+const STOP_ACK_WAIT_MS = 1_000;
 
 export class Agent {
   readonly executor: Executor;
   readonly link: AgentLink;
   readonly #name: string;
   readonly #log: Logger;
+  readonly #lease: LeaseFile;
+  #started: Promise<void> | undefined;
 
   constructor(options: AgentOptions) {
     this.#name = options.name;
@@ -45,7 +58,9 @@ export class Agent {
       log: options.log.child({ part: 'executor' }),
       ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
       ...(options.runAs !== undefined ? { runAs: options.runAs } : {}),
+      ...(options.shim !== undefined ? { shim: options.shim } : {}),
     });
+    this.#lease = new LeaseFile(this.executor.leasePath, options.log);
     this.link = new AgentLink({
       endpoints: options.endpoints,
       token: options.token,
@@ -67,23 +82,18 @@ export class Agent {
         logs: (request, send) => void this.#logs(request, send),
         registered: (node, info) => {
           this.executor.observeEpoch(info.epoch);
-          this.#log.info({ node, epoch: info.epoch, heartbeatMs: info.heartbeatMs }, 'registered');
+          this.#log.info({ node, ...info }, info.fenceMs === undefined ? 'registered (the server sets no fence)' : 'registered');
         },
+        acknowledged: (_node, attempts) => this.executor.acknowledged(attempts),
+        fenced: ({ fenceMs, silentMs }) => {
+          const n = this.executor.fence(`fenced: no contact with the control plane for ${silentMs} ms (the fence is ${fenceMs} ms)`);
+          this.#log.error({ attempts: n, fenceMs, silentMs }, 'fenced: every attempt was killed; their ends go to the server once it is back');
+        },
+        lease: (lease) => this.#lease.write(lease),
       },
     });
     this.executor.on('started', (a) => this.link.started(this.#name, a));
-    // Only the fields that are set: msgpack would write an undefined one as an extension, which the server refuses.
-    this.executor.on('ended', (a) =>
-      this.link.ended(this.#name, {
-        job: a.job,
-        task: a.task,
-        attempt: a.attempt,
-        outcome: a.outcome,
-        ...(a.exitCode !== undefined ? { exitCode: a.exitCode } : {}),
-        ...(a.signal !== undefined ? { signal: a.signal } : {}),
-        ...(a.reason !== undefined ? { reason: a.reason } : {}),
-      }),
-    );
+    this.executor.on('ended', (a) => this.link.ended(this.#name, endReport(a)));
     const capacity = options.capacity ?? detectCapacity();
     this.link.addNode({
       name: options.name,
@@ -93,17 +103,25 @@ export class Agent {
     });
   }
 
-  /** Connects (resolves on the first connection; reconnects for as long as the agent runs). */
+  /**
+   * Recovers the previous agent's attempts (once), then connects. Resolves on the first connection; the
+   * link keeps trying (and reconnecting) for as long as the agent runs.
+   */
   start(): Promise<void> {
-    return this.link.open();
+    this.#started ??= (async () => {
+      const lease = await readLease(this.executor.leasePath);
+      for (const end of await this.executor.recover()) this.link.ended(this.#name, endReport(end));
+      await this.link.open(lease);
+    })();
+    return this.#started;
   }
 
   /** Kills what runs (SIGTERM, then SIGKILL after the grace period), reports it, and disconnects. */
   async stop(): Promise<void> {
     await this.executor.shutdown();
-    // Let the last reports leave before the connection closes.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await this.link.drained(STOP_ACK_WAIT_MS);
     this.link.close();
+    await this.#lease.settled();
   }
 
   async #logs(request: LogsRequest, send: (data: Uint8Array, eof: boolean) => void): Promise<void> {
@@ -119,4 +137,17 @@ export class Agent {
     }
     send(new Uint8Array(0), true);
   }
+}
+
+/** An executor end as the wire carries it: only the fields that are set (msgpack would write an undefined one as an extension, which the server refuses). */
+function endReport(a: AttemptEnded): EndReport {
+  return {
+    job: a.job,
+    task: a.task,
+    attempt: a.attempt,
+    outcome: a.outcome,
+    ...(a.exitCode !== undefined ? { exitCode: a.exitCode } : {}),
+    ...(a.signal !== undefined ? { signal: a.signal } : {}),
+    ...(a.reason !== undefined ? { reason: a.reason } : {}),
+  };
 }

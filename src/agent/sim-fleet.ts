@@ -8,6 +8,11 @@
  * - no time at all.
  *
  * `MUSTER_SIM_EXIT=N` in the env makes the attempt end with exit code N (non-zero: failed).
+ *
+ * Like a real agent, each connection keeps its nodes' ends until the server acknowledges them (the link does)
+ * and keeps the server's fence: a connection with no contact for `fenceMs` ends every simulated attempt of
+ * its nodes as `lost` (reason `fenced: …`), reported once the server is back. There is no shim and no
+ * journal: a simulated attempt lives in this process only.
  */
 import type { Logger } from '../log/index.js';
 import { parseDuration } from '../model/index.js';
@@ -59,6 +64,8 @@ export function simulatedDuration(command: Pick<StartCommand, 'command' | 'args'
 export class SimFleet {
   readonly #o: SimFleetOptions;
   readonly #links: AgentLink[] = [];
+  /** The nodes each link carries, by link index. */
+  readonly #linkNodes: string[][] = [];
   readonly #running = new Map<string, Map<string, SimAttempt>>();
   #started = 0;
   #ended = 0;
@@ -70,6 +77,7 @@ export class SimFleet {
   /** Node names, in the order they were spread over sites. */
   readonly names: string[] = [];
 
+  /** Connects every link; resolves once each has connected (they keep trying until then, and reconnect after). */
   async start(): Promise<void> {
     const { connections, nodes, sites } = this.#o;
     for (let c = 0; c < Math.max(1, Math.min(connections, nodes)); c++) {
@@ -82,12 +90,14 @@ export class SimFleet {
           ...(this.#o.heartbeatMs !== undefined ? { heartbeatMs: this.#o.heartbeatMs } : {}),
         }),
       );
+      this.#linkNodes.push([]);
     }
     for (let i = 0; i < nodes; i++) {
       const site = sites[i % sites.length]!;
       const name = `${this.#o.prefix ?? 'sim'}-${site}-${i}`;
       this.names.push(name);
       this.#running.set(name, new Map());
+      this.#linkNodes[i % this.#links.length]!.push(name);
       this.#links[i % this.#links.length]!.addNode({ name, site, capacity: this.#o.capacity ?? { cpu: '16', memory: '64Gi' }, labels: { sim: 'true' } });
     }
     await Promise.all(this.#links.map((l) => l.open()));
@@ -110,7 +120,21 @@ export class SimFleet {
       running: (node) => [...(this.#running.get(node)?.values() ?? [])].map(({ job, task, attempt, epoch }) => ({ job, task, attempt, epoch })),
       start: (command) => this.#start(link(), command),
       kill: (command) => this.#kill(link(), command),
+      fenced: ({ fenceMs, silentMs }) => this.#fence(link(), this.#linkNodes[index]!, `fenced: no contact with the control plane for ${silentMs} ms (the fence is ${fenceMs} ms)`),
     };
+  }
+
+  /** The fence of one connection ran out: every simulated attempt of its nodes ends as lost. */
+  #fence(link: AgentLink, nodes: readonly string[], reason: string): void {
+    for (const node of nodes) {
+      const attempts = this.#running.get(node)!;
+      for (const a of attempts.values()) {
+        clearTimeout(a.timer);
+        this.#ended++;
+        link.ended(node, { job: a.job, task: a.task, attempt: a.attempt, outcome: 'lost', reason });
+      }
+      attempts.clear();
+    }
   }
 
   #start(link: AgentLink, c: StartCommand): void {

@@ -1,7 +1,8 @@
 /**
  * `muster agent`: runs this machine as a node of the control plane (src/agent/agent.ts): registers,
- * heartbeats, runs the tasks it is given as real processes, and reports how they end. Runs until SIGTERM
- * or SIGINT, then kills what runs (reporting it) and disconnects.
+ * heartbeats, runs the tasks it is given as real processes under shims, and reports how they end. With no
+ * server it keeps trying (and says so on its log); it runs until SIGTERM or SIGINT, then kills what runs
+ * (reporting it) and disconnects.
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -18,22 +19,34 @@ import { terminated } from './signals.js';
 const USAGE = `usage: muster agent [--name NAME] [--site SITE] [--labels K=V,...] [--cpu CPU] [--memory MEM]
                     [--work-dir DIR] [--grace DURATION] [--run-as USER] [--server URL[,URL...]] [--token TOKEN]
 
-Runs this machine as a node: registers with the control plane (trying each server in turn, reconnecting
-with backoff), heartbeats, runs the tasks it is given as real processes (output in the work folder), and
-reports how they end. On reconnection it reports what it runs; what the server has replaced is killed.
+Runs this machine as a node: registers with the control plane, heartbeats, runs the tasks it is given as
+real processes (output in the work folder), and reports how they end.
+
+- With no server, or after losing it, it keeps trying each server in turn with backoff (its log says which
+  and when it tries next); it stops only on SIGTERM or SIGINT.
+- Every task runs under a small supervisor (the shim: native when built, else a node process), so tasks
+  survive a crash or restart of the agent. The work folder keeps a journal of them: a restarted agent
+  adopts the tasks still running and reports how the others ended, including those that ended while it
+  was down. On reconnection it reports what it runs and every end the server has not acknowledged; what
+  the server has replaced meanwhile is killed.
+- The fence: with no contact with the server for the fence time the server sets, every task is killed
+  (by the agent, and by its shim even if the agent is stopped or dead) and reported lost once the server
+  is back, since the server may have given it to another node.
 
   --name NAME        the node's name (default: this host's name)
   --site SITE        its site (default local)
   --labels K=V,...   its labels
   --cpu CPU          capacity to offer (default: this machine's cores)
   --memory MEM       (default: this machine's memory)
-  --work-dir DIR     where attempts' folders and output go (default ./.muster-agent)
+  --work-dir DIR     where attempts' folders and output, the journal and the lease go (default
+                     ./.muster-agent); keep it across restarts
   --grace DURATION   SIGTERM → SIGKILL grace for kills that name none (default 10s)
   --run-as USER      run tasks as this user (the agent must run as root)
   --server, --token  as for every client command (env MUSTER_SERVER, MUSTER_TOKEN); the token needs the
-                     agent or admin role
+                     agent or admin role (an agent token must name this node)
 
-Runs until SIGTERM or SIGINT.`;
+Environment: MUSTER_SHIM=native|node forces a shim. On SIGTERM or SIGINT it kills its tasks (SIGTERM,
+then SIGKILL after the grace), reports them and exits.`;
 
 export function parseLabels(text: string | undefined): Record<string, string> | undefined {
   if (text === undefined) return undefined;
@@ -86,10 +99,11 @@ export const agentCommand: Command = {
         graceMs = g.value;
       }
       const labels = parseLabels(values.labels);
+      const name = values.name ?? hostname();
       const agent = new Agent({
         endpoints: agentUrls(connection.endpoints),
         token: connection.token,
-        name: values.name ?? hostname(),
+        name,
         site: values.site ?? 'local',
         capacity: capacity(values.cpu, values.memory),
         workDir: resolve(values['work-dir'] ?? '.muster-agent'),
@@ -98,9 +112,11 @@ export const agentCommand: Command = {
         ...(graceMs !== undefined ? { graceMs } : {}),
         ...(values['run-as'] !== undefined ? { runAs: values['run-as'] } : {}),
       });
-      await agent.start();
-      io.out(`agent: node ${values.name ?? hostname()} connected to ${connection.endpoints}`);
-      await terminated();
+      const stop = terminated();
+      io.out(`agent: node ${name} connecting to ${connection.endpoints}`);
+      // The first connection is not waited for: with no server the agent keeps trying until it is told to
+      // stop. A failure to start at all (its work folder unusable) ends the command with the error.
+      await Promise.race([stop, agent.start().then(() => (io.out(`agent: node ${name} connected`), stop))]);
       await agent.stop();
       return EXIT_OK;
     }),

@@ -16,7 +16,9 @@ const USAGE = `usage: muster sim [--nodes N] [--sites A,B,...] [--connections K]
 Connects N simulated agents (default 100) spread round robin over the sites (default: local) and
 multiplexed over K WebSocket connections (default 4). They register, heartbeat and "run" the tasks
 they are given for their requested duration: MUSTER_SIM_DURATION in the task's env, else N seconds
-of a "sleep N" command, else no time; MUSTER_SIM_EXIT=N makes an attempt exit with N.
+of a "sleep N" command, else no time; MUSTER_SIM_EXIT=N makes an attempt exit with N. Like real agents
+they keep trying while no server answers, keep ends until the server acknowledges them, and keep the
+server's fence (a connection cut off for the fence time ends its attempts as lost).
 
   --nodes N          simulated nodes
   --sites A,B,...    the sites to spread them over (they must be sites the server is configured with)
@@ -73,14 +75,18 @@ export const simCommand: Command = {
         ...(values.prefix !== undefined ? { prefix: values.prefix } : {}),
         log: createLogger({ name: 'sim' }),
       });
-      await fleet.start();
-      const s = fleet.stats();
-      io.out(`sim: ${s.nodes} nodes connected over ${Math.min(s.nodes, connections)} connections to ${connection.endpoints}`);
+      const stop = terminated();
+      // Not awaited: with no server the fleet keeps trying until it is told to stop.
+      void fleet.start().then(() => {
+        const s = fleet.stats();
+        io.out(`sim: ${s.nodes} nodes connected over ${Math.min(s.nodes, connections)} connections to ${connection.endpoints}`);
+      });
+      io.out(`sim: connecting ${fleet.names.length} nodes to ${connection.endpoints}`);
       const report = setInterval(() => {
         const now = fleet.stats();
         io.out(`sim: started ${now.started}, ended ${now.ended}, running ${now.running}`);
       }, 5000);
-      await terminated();
+      await stop;
       clearInterval(report);
       fleet.stop();
       return EXIT_OK;

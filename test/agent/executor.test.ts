@@ -199,4 +199,5 @@ t.test('a relative work folder is resolved once; attempt folders are created on 
   await r.ended;
   t.equal(ex.workDir, join(dir, 'w'));
   t.equal(await output(ex, r.ref), '', 'the log file exists, empty');
+  await ex.shutdown(); // its journal is written before the folder goes
 });

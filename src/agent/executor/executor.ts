@@ -1,49 +1,59 @@
 /**
- * The executor: runs task attempts as real child processes on this machine and reports how they end.
+ * The executor: runs task attempts as real processes on this machine, each under a shim (../shim: a small
+ * supervisor process that outlives the agent), keeps a journal of them (journal.ts) so that a restarted
+ * agent finds them again, and reports how they end.
  *
  * One attempt, from `start` to `ended`:
  *
  *   start(launch) ── refused? (shutting down, stale epoch, bad id, already started here) → Refusal
- *        │ registered as live at once, so kills and `running()` see it while it is prepared
+ *        │ registered as live at once, so kills and `running()` see it while it waits and is prepared
+ *        ▼ queued: at most MAX_LAUNCHING are prepared at once
+ *   prepare: WORK/jobs/JOB/TASK/ATTEMPT/{work/, stdout, stderr}; the working directory; journal entry
+ *        ▼ at most SPAWNS_PER_TURN spawns per turn of the event loop (heartbeats are never starved)
+ *   spawn the shim (detached) ── shim: fork, setpgid, exec ── "started PGID" → 'started'
+ *        │ time limit armed                                 kill(ref) / time limit / shutdown / fence
+ *        ▼                                                        │ journaled, then SIGTERM to the group,
+ *   the leader exits; the shim kills the rest of its group,       │ SIGKILL after the grace
+ *   writes ATTEMPT/status and exits ◀─────────────────────────────┘
  *        ▼
- *   prepare: WORK/jobs/JOB/TASK/ATTEMPT/{work/, stdout, stderr}; the working directory
- *        ▼
- *   spawn (detached: its own process group; stdout/stderr are the files themselves) → 'started'
- *        │ time limit armed                                 kill(ref) / time limit / shutdown
- *        ▼                                                        │ SIGTERM to the group,
- *   the leader exits ◀──────────────────────────────────────────── │ SIGKILL after the grace
- *        │ SIGKILL to what is left of its group
- *        ▼
- *   'ended' { outcome, exitCode?, signal?, reason? }   (see outcome.ts for the table)
+ *   'ended' { outcome, exitCode?, signal?, reason? }   (outcome.ts has the table); journaled until acknowledged
+ *
+ * After a restart (`recover`), the journal says which attempts there were: those whose shim still runs are
+ * adopted (watched through /proc, since the new agent is not their parent), the others' ends are read from
+ * their status files (or are `lost` when there is none).
  *
  * Nothing a task does can throw out of the executor: launch and preparation failures are attempts that
- * ended `failed` with a reason. The process writes its log files directly, so its output does not pass
- * through the agent's event loop and survives a restart of the agent.
+ * ended `failed` with a reason. The task writes its log files directly, so its output does not pass through
+ * the agent's event loop and survives a restart of the agent.
  */
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { chown, mkdir, open, stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { MusterError, rangeError } from '../../errors/index.js';
 import type { ErrorCode } from '../../errors/index.js';
 import { createLogger } from '../../log/index.js';
 import type { Logger } from '../../log/index.js';
 import { formatDuration } from '../../model/index.js';
 import type { AttemptRef, KillReason, TaskLaunch } from '../../scheduler/index.js';
+import type { ProcessIdentity, ProcessStat, Shim } from '../shim/index.js';
+import { allProcesses, commandLine, identify, LEASE_FILE, readStatus, selectShim, spawnShim, stillRuns } from '../shim/index.js';
+import type { JournalEntry, JournalStop } from './journal.js';
+import { AttemptJournal } from './journal.js';
 import { longTimer } from './long-timer.js';
 import type { LongTimer } from './long-timer.js';
-import type { StopRequest, ProcessEnd } from './outcome.js';
-import { launchFailure, processOutcome } from './outcome.js';
+import type { ProcessEnd } from './outcome.js';
+import { launchFailure, supervisedOutcome } from './outcome.js';
 import { attemptEnvironment, baseEnvironment } from './process-env.js';
 import type { Environment } from './process-env.js';
 import { signalGroup } from './process-group.js';
 import { openLog, readFileChunks } from './read-log.js';
 import { resolveRunAs } from './run-as.js';
 import type { RunAs } from './run-as.js';
+import { TurnGate } from './turn-gate.js';
 import type {
   AttemptEnded,
   ExecutorEvents,
@@ -66,23 +76,55 @@ import type { AttemptPaths } from './work-folder.js';
 export const DEFAULT_GRACE_MS = 10_000;
 /** The shell of `shell: true` tasks: POSIX sh, on every Unix, as PROTOCOL.md and the spec promise. */
 export const SHELL = '/bin/sh';
+/**
+ * Attempts prepared at once (folders, log files, journal entry): each holds two open log files until its
+ * spawn, and the preparation's file work queues on libuv's four threads; more in flight gains nothing.
+ */
+export const MAX_LAUNCHING = 16;
+/**
+ * Shim spawns per turn of the event loop. A spawn forks the agent (a few ms for a node process of some
+ * hundred MiB); four per turn keep a turn well under the heartbeat interval on a loaded machine and still
+ * launch hundreds of attempts a second.
+ */
+export const SPAWNS_PER_TURN = 4;
+/** How often attempts adopted from a previous agent are looked at: they are not our children, so no exit event comes. */
+export const ADOPTED_POLL_MS = 250;
 /** `$0` of a shell task; its `args` become `$1`, `$2`, … */
 const SHELL_ARGV0 = 'muster-task';
 /** Attempt folders are created readable by all: with --run-as the task's user must reach its `work/`. */
 const FOLDER_MODE = 0o755;
 const LOG_MODE = 0o644;
 
-/** An attempt the executor is responsible for, from `start` until its `ended`. */
+/** What an attempt is, from its launch or from its journal entry. */
+interface Identity extends AttemptRef {
+  readonly epoch: number;
+  readonly node: string;
+  readonly command: string;
+  readonly timeLimitMs?: number;
+}
+
+/** An attempt the executor is responsible for, from `start` (or adoption) until its `ended`. */
 interface Attempt {
-  readonly launch: TaskLaunch;
+  readonly id: Identity;
   readonly key: string;
   readonly paths: AttemptPaths;
-  /** Set once spawned. */
-  pid?: number;
+  /** What to run, until it is spawned; absent for an attempt adopted from a previous agent. */
+  launch: TaskLaunch | undefined;
+  /** The shim, once spawned (or adopted). */
+  shim?: ProcessIdentity;
+  /** The shim as our child process (absent for an adopted attempt). */
+  child?: ChildProcess;
+  /** The task's process group (its leader's pid), once it runs. */
+  pgid?: number;
+  /** When the task started (monotonic ms). */
+  startedAtMs?: number;
   /** Set once muster asked it to stop (first request wins; a later one may only shorten the grace). */
-  stop?: StopRequest;
-  /** When SIGKILL is due (performance.now()), once SIGTERM has been sent. */
+  stop?: JournalStop;
+  /** When SIGKILL is due (performance.now()), once a stop was asked. */
   killDue?: number;
+  /** Whether the stop is journaled: signals are sent only after it is, so a restart knows why the task died. */
+  stopJournaled: boolean;
+  termSent: boolean;
   grace?: NodeJS.Timeout;
   limit?: LongTimer;
   /** false: a reconciliation kill asked for no `ended` event. */
@@ -99,11 +141,18 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   readonly #runAs: RunAs | undefined;
   readonly #baseEnv: Readonly<Environment>;
   readonly #log: Logger;
+  readonly #shim: Shim;
+  readonly #journal: AttemptJournal;
   readonly #live = new Map<string, Attempt>();
+  readonly #waiting: Attempt[] = [];
+  readonly #spawns = new TurnGate(SPAWNS_PER_TURN);
+  #launching = 0;
+  #watch: NodeJS.Timeout | undefined;
+  #watching = false;
   #epoch = 0;
   #closing = false;
 
-  /** Throws (coded) when `runAs` cannot be honoured or `graceMs` is not a duration. */
+  /** Throws (coded) when `runAs` cannot be honoured, `graceMs` is not a duration or the shim asked for is not there. */
   constructor(options: ExecutorOptions) {
     super();
     const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
@@ -113,11 +162,24 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     this.#log = options.log ?? createLogger({ name: 'executor' });
     this.#runAs = options.runAs === undefined ? undefined : resolveRunAs(options.runAs);
     this.#baseEnv = baseEnvironment(process.env, this.#runAs, options.inheritEnv ?? false);
+    this.#shim = selectShim(options.shim);
+    this.#journal = new AttemptJournal(this.#work.root, this.#log);
+    this.#log.info({ shim: this.#shim.kind, command: this.#shim.command }, `attempts run under the ${this.#shim.kind} shim`);
     if (this.#runAs) this.#checkReachable(this.#runAs);
   }
 
   get workDir(): string {
     return this.#work.root;
+  }
+
+  /** The lease file every shim reads (the agent writes it: see ../shim/lease.ts). */
+  get leasePath(): string {
+    return join(this.#work.root, LEASE_FILE);
+  }
+
+  /** Which shim supervises attempts: `native` or `node`. */
+  get shimKind(): Shim['kind'] {
+    return this.#shim.kind;
   }
 
   /** The newest epoch seen, in a command or through `observeEpoch`. */
@@ -128,6 +190,46 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   /** The leader's epoch (from `registered`, or any command): commands older than it are refused from now on. */
   observeEpoch(epoch: number): void {
     if (epoch > this.#epoch) this.#epoch = epoch;
+  }
+
+  /**
+   * Finds the attempts of a previous agent on this work folder (its journal): adopts those whose shim
+   * still runs (they are in `running()` from now on and end through 'ended' as usual) and returns the ends
+   * not yet acknowledged (those recorded, and those of attempts that ended while no agent ran), which the
+   * agent reports at its registration. Call once, before the first `start`.
+   */
+  async recover(): Promise<AttemptEnded[]> {
+    const ends: AttemptEnded[] = [];
+    let processes: ProcessStat[] | undefined;
+    const all = async (): Promise<ProcessStat[]> => (processes ??= await allProcesses());
+    let adopted = 0;
+    for (const entry of await this.#journal.load()) {
+      const ref: AttemptRef = { job: entry.job, task: entry.task, attempt: entry.attempt };
+      if (entry.end) {
+        if (entry.stop?.silent) void this.#journal.remove(ref);
+        else ends.push({ ...ref, ...entry.end });
+        continue;
+      }
+      this.observeEpoch(entry.epoch);
+      const paths = this.#work.attempt(ref);
+      // The shim it recorded, or (the agent stopped between journaling the launch and recording its shim) a
+      // shim found by the attempt folder on its command line.
+      const shim = entry.shim ?? (await findShim(paths.dir, await all()));
+      if (shim && (await stillRuns(shim))) {
+        this.#adopt(entry, paths, shim, entry.pgid ?? (await all()).find((p) => p.ppid === shim.pid)?.pid);
+        adopted++;
+        continue;
+      }
+      const end = supervisedOutcome(await readStatus(paths.dir), entry.stop, entry.command);
+      if (entry.stop?.silent) {
+        void this.#journal.remove(ref);
+        continue;
+      }
+      void this.#journal.put({ ...entry, end });
+      ends.push({ ...ref, ...end });
+    }
+    if (adopted > 0 || ends.length > 0) this.#log.info({ adopted, ended: ends.length }, 'found the attempts of the previous agent');
+    return ends;
   }
 
   /** Starts an attempt and returns at once; its end arrives as an `ended` event. */
@@ -141,13 +243,24 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     if (bad) return bad;
     const key = attemptKey(launch);
     const paths = this.#work.attempt(launch);
+    // One stat of a folder: the attempt's memory across restarts (an attempt that ran here never runs again).
     if (this.#live.has(key) || existsSync(paths.dir)) {
       return refuse('MUSTER_ERR_INVALID_VALUE', `attempt ${name} has already been started on this agent`);
     }
     this.observeEpoch(launch.epoch);
-    const attempt: Attempt = { launch, key, paths, report: true, settled: false, ended: deferred(), logsReady: deferred() };
+    const id: Identity = {
+      job: launch.job,
+      task: launch.task,
+      attempt: launch.attempt,
+      epoch: launch.epoch,
+      node: launch.node,
+      command: launch.command,
+      ...(launch.timeLimitMs !== undefined ? { timeLimitMs: launch.timeLimitMs } : {}),
+    };
+    const attempt = newAttempt(id, key, paths, launch);
     this.#live.set(key, attempt);
-    void this.#run(attempt);
+    this.#waiting.push(attempt);
+    this.#launchMore();
     return { ok: true };
   }
 
@@ -165,18 +278,33 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     const attempt = this.#live.get(attemptKey(ref));
     if (!attempt) return { ok: true, running: false };
     if (options.report === false) attempt.report = false;
-    this.#stop(attempt, { outcome: reason === 'timeout' ? 'timeout' : 'killed', reason }, options.graceMs ?? this.#graceMs);
+    this.#stop(attempt, { outcome: reason === 'timeout' ? 'timeout' : 'killed', reason, ...(options.report === false ? { silent: true } : {}) }, options.graceMs ?? this.#graceMs);
     return { ok: true, running: true };
   }
 
-  /** Every attempt live now (preparing or running): what the agent reports when it (re)registers. */
+  /**
+   * The fence ran out: the control plane may have given every attempt here to other nodes. Each is killed
+   * at once (SIGKILL) and ends `lost` with `reason` (which starts with `fenced:`).
+   */
+  fence(reason: string): number {
+    const all = [...this.#live.values()];
+    for (const attempt of all) this.#stop(attempt, { outcome: 'lost', reason }, 0);
+    return all.length;
+  }
+
+  /** The server has recorded these ends: they leave the journal. */
+  acknowledged(refs: readonly AttemptRef[]): void {
+    for (const ref of refs) if (!this.#live.has(attemptKey(ref))) void this.#journal.remove(ref);
+  }
+
+  /** Every attempt live now (waiting, preparing or running): what the agent reports when it (re)registers. */
   running(): LiveAttempt[] {
-    return [...this.#live.values()].map(({ launch, pid }) => ({
-      job: launch.job,
-      task: launch.task,
-      attempt: launch.attempt,
-      epoch: launch.epoch,
-      ...(pid !== undefined ? { pid } : {}),
+    return [...this.#live.values()].map(({ id, pgid }) => ({
+      job: id.job,
+      task: id.task,
+      attempt: id.attempt,
+      epoch: id.epoch,
+      ...(pgid !== undefined ? { pid: pgid } : {}),
     }));
   }
 
@@ -210,15 +338,32 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     }
   }
 
-  /** Kills every live attempt (SIGTERM, SIGKILL after `graceMs`), refuses new ones, and waits for them all to end. */
+  /**
+   * Kills every live attempt (SIGTERM, SIGKILL after `graceMs`), refuses new ones, and waits for them all to
+   * end and for the journal to hold their ends.
+   */
   async shutdown(graceMs: number = this.#graceMs): Promise<void> {
     this.#closing = true;
     const all = [...this.#live.values()];
     for (const attempt of all) this.#stop(attempt, { outcome: 'killed', reason: 'agent shutdown' }, graceMs);
     await Promise.all(all.map((attempt) => attempt.ended.promise));
+    clearInterval(this.#watch);
+    this.#watch = undefined;
+    await this.#journal.settled();
   }
 
-  async #run(attempt: Attempt): Promise<void> {
+  #launchMore(): void {
+    while (this.#launching < MAX_LAUNCHING && this.#waiting.length > 0) {
+      const attempt = this.#waiting.shift()!;
+      this.#launching++;
+      void this.#launch(attempt).finally(() => {
+        this.#launching--;
+        this.#launchMore();
+      });
+    }
+  }
+
+  async #launch(attempt: Attempt): Promise<void> {
     let stdout: FileHandle | undefined;
     let stderr: FileHandle | undefined;
     let cwd: string;
@@ -235,11 +380,14 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       return;
     }
     try {
+      // Journaled before the spawn: a shim never runs that a restarted agent could not know about.
+      if (!attempt.stop) await this.#journal.put(this.#entry(attempt));
+      if (!attempt.stop) await this.#spawns.turn();
       // A kill that arrived while the attempt was being prepared: it never starts.
       if (attempt.stop) this.#end(attempt, { outcome: attempt.stop.outcome, reason: attempt.stop.reason });
       else this.#spawn(attempt, cwd, stdout.fd, stderr.fd);
     } finally {
-      // The child has its own copies of the descriptors from the moment spawn returns.
+      // The shim has its own copies of the descriptors from the moment spawn returns.
       await closeAll(stdout, stderr);
     }
   }
@@ -249,7 +397,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
    * (and may not leave it). None: `work/` itself.
    */
   async #workingDir(attempt: Attempt): Promise<string> {
-    const asked = attempt.launch.workingDir;
+    const asked = attempt.launch?.workingDir;
     if (asked === undefined || asked === '') return attempt.paths.work;
     if (isAbsolute(asked)) {
       const info = await stat(asked).catch(() => undefined);
@@ -265,70 +413,95 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   }
 
   #spawn(attempt: Attempt, cwd: string, stdoutFd: number, stderrFd: number): void {
-    const { launch } = attempt;
-    const [file, argv] = launch.shell ? [SHELL, ['-c', launch.command, SHELL_ARGV0, ...launch.args]] : [launch.command, [...launch.args]];
+    const launch = attempt.launch!;
+    attempt.launch = undefined; // what to run is the shim's business from here
+    const [file, args] = launch.shell ? [SHELL, ['-c', launch.command, SHELL_ARGV0, ...launch.args]] : [launch.command, [...launch.args]];
     let child: ChildProcess;
     try {
-      child = spawn(file, argv, {
-        cwd,
-        env: attemptEnvironment(this.#baseEnv, launch),
-        stdio: ['ignore', stdoutFd, stderrFd],
-        detached: true,
-        ...(this.#runAs ? { uid: this.#runAs.uid, gid: this.#runAs.gid } : {}),
-      });
+      child = spawnShim(
+        this.#shim,
+        { dir: attempt.paths.dir, lease: this.leasePath, cwd, file, args, env: attemptEnvironment(this.#baseEnv, launch), stdout: stdoutFd, stderr: stderrFd, ...(this.#runAs ? { runAs: this.#runAs } : {}) },
+        {
+          started: (pgid) => this.#started(attempt, pgid),
+          closed: () => void this.#shimEnded(attempt),
+          failed: (err) => this.#end(attempt, { outcome: 'failed', reason: `could not start the ${this.#shim.kind} shim: ${err.message}` }),
+        },
+      );
     } catch (err) {
-      // Invalid arguments (a NUL byte in an argument or the environment), or a failure libuv reports by throwing.
+      // Arguments no process can carry (a NUL byte in an argument or the environment).
       this.#end(attempt, launchFailure(launch.command, err));
       return;
     }
-    if (child.pid !== undefined) attempt.pid = child.pid;
-    let spawned = false;
-    child.once('spawn', () => {
-      spawned = true;
-      this.#started(attempt);
-    });
-    // An 'error' before 'spawn' is a launch failure (not found, not executable); later ones cannot end the attempt.
-    child.on('error', (err) => {
-      if (!spawned) this.#end(attempt, launchFailure(launch.command, err));
-      else this.#log.warn({ job: launch.job, task: launch.task, attempt: launch.attempt, err }, 'child process error');
-    });
-    child.once('exit', (code, signal) => {
-      // Whatever the leader left in its group (background jobs, pipeline members) ends with it.
-      if (attempt.pid !== undefined) signalGroup(attempt.pid, 'SIGKILL');
-      this.#end(attempt, processOutcome(code, signal, attempt.stop));
-    });
-  }
-
-  #started(attempt: Attempt): void {
-    const { launch, pid } = attempt;
-    if (pid === undefined || attempt.settled) return;
-    this.#log.info({ job: launch.job, task: launch.task, attempt: launch.attempt, pid }, 'attempt started');
-    this.#emit('started', { job: launch.job, task: launch.task, attempt: launch.attempt, epoch: launch.epoch, pid });
-    const limitMs = launch.timeLimitMs;
-    if (limitMs !== undefined && !attempt.stop) {
-      attempt.limit = longTimer(limitMs, () => {
-        this.#stop(attempt, { outcome: 'timeout', reason: `time limit of ${formatDuration(limitMs)} reached` }, this.#graceMs);
-      });
+    attempt.child = child;
+    const shim = child.pid !== undefined ? identify(child.pid) : undefined;
+    if (shim) {
+      attempt.shim = shim;
+      void this.#journal.put(this.#entry(attempt));
     }
   }
 
-  #stop(attempt: Attempt, request: StopRequest, graceMs: number): void {
+  #started(attempt: Attempt, pgid: number): void {
+    if (attempt.settled || attempt.pgid !== undefined) return;
+    attempt.pgid = pgid;
+    attempt.startedAtMs = monotonicMs();
+    void this.#journal.put(this.#entry(attempt));
+    const { id } = attempt;
+    this.#log.info({ job: id.job, task: id.task, attempt: id.attempt, pid: pgid, shim: attempt.shim?.pid }, 'attempt started');
+    this.#emit('started', { job: id.job, task: id.task, attempt: id.attempt, epoch: id.epoch, pid: pgid });
+    this.#armLimit(attempt);
+    this.#signalStop(attempt);
+  }
+
+  /** Arms the time limit (from when the task started: an adopted attempt has had some of it already). */
+  #armLimit(attempt: Attempt): void {
+    const limitMs = attempt.id.timeLimitMs;
+    if (limitMs === undefined || attempt.stop || attempt.startedAtMs === undefined) return;
+    const left = Math.max(0, limitMs - (monotonicMs() - attempt.startedAtMs));
+    attempt.limit = longTimer(left, () => {
+      this.#stop(attempt, { outcome: 'timeout', reason: `time limit of ${formatDuration(limitMs)} reached` }, this.#graceMs);
+    });
+  }
+
+  /** The shim is gone: its status file says how the task ended. */
+  async #shimEnded(attempt: Attempt): Promise<void> {
+    if (attempt.settled) return;
+    const status = await readStatus(attempt.paths.dir);
+    this.#end(attempt, supervisedOutcome(status, attempt.stop, attempt.id.command));
+  }
+
+  #stop(attempt: Attempt, request: JournalStop, graceMs: number): void {
+    if (attempt.settled) return;
+    const first = attempt.stop === undefined;
     attempt.stop ??= request;
     attempt.limit?.cancel();
-    const pid = attempt.pid;
-    // Not spawned yet: #run sees `stop` and never spawns. Already ended: nothing to do.
-    if (pid === undefined || attempt.settled) return;
     const due = performance.now() + Math.max(0, graceMs);
     if (attempt.killDue !== undefined && attempt.killDue <= due) return; // already going, at least as fast
-    const first = attempt.killDue === undefined;
     attempt.killDue = due;
+    if (!first) return this.#signalStop(attempt);
+    // Not spawned yet: #launch sees `stop` and never spawns. Else the stop is journaled before any signal,
+    // so that an agent restarted mid-stop still knows why the task died.
+    if (attempt.shim === undefined && attempt.child === undefined) return;
+    void this.#journal.put(this.#entry(attempt)).then(() => {
+      attempt.stopJournaled = true;
+      this.#signalStop(attempt);
+    });
+  }
+
+  /** Sends what a stop calls for by now: SIGTERM once, SIGKILL when the grace is over (re-armed on a shorter one). */
+  #signalStop(attempt: Attempt): void {
+    const { pgid, killDue } = attempt;
+    if (attempt.settled || pgid === undefined || killDue === undefined || !attempt.stopJournaled) return;
     clearTimeout(attempt.grace);
-    if (graceMs <= 0) {
-      signalGroup(pid, 'SIGKILL');
+    const left = killDue - performance.now();
+    if (left <= 0) {
+      signalGroup(pgid, 'SIGKILL');
       return;
     }
-    if (first) signalGroup(pid, 'SIGTERM');
-    attempt.grace = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
+    if (!attempt.termSent) {
+      attempt.termSent = true;
+      signalGroup(pgid, 'SIGTERM');
+    }
+    attempt.grace = setTimeout(() => this.#signalStop(attempt), left);
   }
 
   #end(attempt: Attempt, end: ProcessEnd): void {
@@ -337,12 +510,74 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     attempt.limit?.cancel();
     clearTimeout(attempt.grace);
     this.#live.delete(attempt.key);
-    const { job, task, attempt: number } = attempt.launch;
+    const { job, task, attempt: number } = attempt.id;
     const ended: AttemptEnded = { job, task, attempt: number, ...end };
     this.#log.info({ job, task, attempt: number, outcome: end.outcome, exitCode: end.exitCode, signal: end.signal, reason: end.reason }, 'attempt ended');
     attempt.logsReady.resolve();
     attempt.ended.resolve(ended);
-    if (attempt.report) this.#emit('ended', ended);
+    if (!attempt.report) {
+      void this.#journal.remove(attempt.id);
+      return;
+    }
+    // Kept until the server acknowledges it (`acknowledged`).
+    void this.#journal.put({ ...this.#entry(attempt), end });
+    this.#emit('ended', ended);
+  }
+
+  /** An attempt of a previous agent whose shim still runs: watched from now on. */
+  #adopt(entry: JournalEntry, paths: AttemptPaths, shim: ProcessIdentity, pgid: number | undefined): void {
+    const { job, task, attempt: number, epoch, node, command, timeLimitMs } = entry;
+    const id: Identity = { job, task, attempt: number, epoch, node, command, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}) };
+    const attempt = newAttempt(id, attemptKey(id), paths, undefined);
+    attempt.shim = shim;
+    if (pgid !== undefined) attempt.pgid = pgid;
+    attempt.startedAtMs = entry.startedAtMs ?? monotonicMs();
+    attempt.logsReady.resolve();
+    this.#live.set(attempt.key, attempt);
+    if (entry.stop) {
+      // It was being stopped when the previous agent went: the stop goes on, with a fresh grace.
+      attempt.stop = entry.stop;
+      attempt.report = !entry.stop.silent;
+      attempt.killDue = performance.now() + (entry.stop.outcome === 'lost' ? 0 : this.#graceMs);
+      attempt.stopJournaled = true;
+      this.#signalStop(attempt);
+    } else this.#armLimit(attempt);
+    void this.#journal.put(this.#entry(attempt));
+    this.#log.info({ job, task, attempt: number, shim: shim.pid, pid: pgid }, 'adopted an attempt of the previous agent');
+    this.#watch ??= setInterval(() => void this.#lookAtAdopted(), ADOPTED_POLL_MS).unref();
+  }
+
+  /** Adopted attempts end without an event (they are not our children): look whether their shim still runs. */
+  async #lookAtAdopted(): Promise<void> {
+    if (this.#watching) return;
+    this.#watching = true;
+    try {
+      for (const attempt of this.#live.values()) {
+        if (attempt.child || !attempt.shim) continue;
+        if (!(await stillRuns(attempt.shim))) void this.#shimEnded(attempt);
+        else if (attempt.pgid === undefined) {
+          // Adopted before its shim had forked the task (or said so): the task is the shim's child.
+          const task = (await allProcesses()).find((p) => p.ppid === attempt.shim!.pid);
+          if (task && !attempt.settled) {
+            attempt.pgid = task.pid;
+            void this.#journal.put(this.#entry(attempt));
+            this.#signalStop(attempt);
+          }
+        }
+      }
+    } finally {
+      this.#watching = false;
+    }
+  }
+
+  #entry(attempt: Attempt): JournalEntry {
+    return {
+      ...attempt.id,
+      ...(attempt.shim ? { shim: attempt.shim } : {}),
+      ...(attempt.pgid !== undefined ? { pgid: attempt.pgid } : {}),
+      ...(attempt.startedAtMs !== undefined ? { startedAtMs: attempt.startedAtMs } : {}),
+      ...(attempt.stop ? { stop: attempt.stop } : {}),
+    };
   }
 
   /**
@@ -361,8 +596,8 @@ export class Executor extends EventEmitter<ExecutorEvents> {
 
   async #newestAttempt(job: string, task: number): Promise<number | undefined> {
     let newest = await this.#work.newestAttempt(job, task);
-    for (const { launch } of this.#live.values()) {
-      if (launch.job === job && launch.task === task && (newest === undefined || launch.attempt > newest)) newest = launch.attempt;
+    for (const { id } of this.#live.values()) {
+      if (id.job === job && id.task === task && (newest === undefined || id.attempt > newest)) newest = id.attempt;
     }
     return newest;
   }
@@ -378,6 +613,25 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       if (dir === resolve(dir, '..')) return;
     }
   }
+}
+
+function newAttempt(id: Identity, key: string, paths: AttemptPaths, launch: TaskLaunch | undefined): Attempt {
+  return { id, key, paths, launch, report: true, settled: false, stopJournaled: false, termSent: false, ended: deferred(), logsReady: deferred() };
+}
+
+/** A live shim whose command line names this attempt folder (`--dir DIR`), if any. */
+async function findShim(dir: string, processes: readonly ProcessStat[]): Promise<ProcessIdentity | undefined> {
+  for (const p of processes) {
+    const argv = await commandLine(p.pid);
+    const at = argv?.indexOf('--dir') ?? -1;
+    if (argv && at >= 0 && argv[at + 1] === dir) return { pid: p.pid, startTime: p.startTime };
+  }
+  return undefined;
+}
+
+/** Milliseconds of CLOCK_MONOTONIC: the same clock for every process of the machine, unmoved by wall-clock changes. */
+function monotonicMs(): number {
+  return Number(process.hrtime.bigint() / 1_000_000n);
 }
 
 function refuse(code: ErrorCode, message: string): Refusal {

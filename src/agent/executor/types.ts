@@ -6,9 +6,13 @@
 import type { ErrorCode } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import type { AttemptRef, TaskOutcome } from '../../scheduler/index.js';
+import type { ShimKind } from '../shim/index.js';
 
-/** How an attempt ended, as an agent sees it. `lost` is the server's verdict on a silent node, never the agent's. */
-export type AttemptOutcome = Exclude<TaskOutcome, 'lost'>;
+/**
+ * How an attempt ended, as an agent sees it. The agent says `lost` when it cannot know (its shim left no
+ * status) or when it gave the attempt up at its fence.
+ */
+export type AttemptOutcome = TaskOutcome;
 
 export type LogStream = 'stdout' | 'stderr';
 
@@ -24,16 +28,19 @@ export interface ExecutorOptions {
    * Off by default: the agent's environment carries its own token and whatever its service manager set.
    */
   readonly inheritEnv?: boolean;
+  /** Which shim supervises attempts (../shim): default `MUSTER_SHIM`, else `native` when built, else `node`. */
+  readonly shim?: ShimKind;
   readonly log?: Logger;
 }
 
-/** An attempt's process exists (emitted once, after the spawn succeeded). */
+/** An attempt's task runs (emitted once, when its shim says the task was executed). */
 export interface AttemptStarted extends AttemptRef {
   readonly epoch: number;
+  /** The task's pid, which is also its process group's id. */
   readonly pid: number;
 }
 
-/** An attempt is over: its process (and the rest of its process group) is gone. Emitted once per started `start`. */
+/** An attempt is over: its process (and the rest of its process group) is gone. Emitted once per accepted `start` (or adopted attempt). */
 export interface AttemptEnded extends AttemptRef {
   readonly outcome: AttemptOutcome;
   /** The process's exit status, when it exited (rather than died of a signal); 127/126 when it could not be executed. */
@@ -52,7 +59,7 @@ export interface ExecutorEvents {
 /** An attempt the executor is responsible for now: what an agent reports as `running` when it (re)registers. */
 export interface LiveAttempt extends AttemptRef {
   readonly epoch: number;
-  /** Absent while the attempt's folder and files are still being prepared. */
+  /** The task's pid (its group's id); absent while the attempt waits, is prepared, or its shim has not said yet. */
   readonly pid?: number;
 }
 
