@@ -80,7 +80,7 @@ const QUICK: Plan = { samples: 3, windowMs: 2_000, warmupMs: 1_000, detectSample
 const CONFIG_FILE = `# bench/heartbeats.bench.ts: tokens only; liveness, sites and limits are the defaults
 tokens:
   - { token: ${ADMIN_TOKEN}, tenant: bench, role: admin }
-  - { token: ${AGENT_TOKEN}, tenant: bench, role: agent }
+  - { token: ${AGENT_TOKEN}, tenant: bench, role: agent, nodes: ['*'] }
 `;
 
 /** One measured window: what the server took in and used, what the fleets wrote and used. */

@@ -3,27 +3,35 @@
  * server pushes `start` and `kill` through the agent hub (PROTOCOL.md). One connection may carry many
  * nodes (a simulated fleet multiplexes thousands), and either side may wrap frames in a `batch`.
  *
- * Registering is joining plus reconciling: the node joins (durably; a rejoin with changed capacity or
- * labels updates it), then every attempt the agent reports running that the scheduler does not hold live
- * on that node is listed in the reply's `kill` (the agent kills it and reports nothing for it). Frames the
- * scheduler pushes to the node meanwhile are held until the reply has gone, so the agent hears
- * `registered` before any `start`.
+ * Registering, in order:
+ * 1. Who may: the token must name the node (admins any), and a node held by another live connection is
+ *    refused unless that connection has the same token (the agent reconnecting: the old one is closed).
+ * 2. The node joins (durably; a rejoin with changed capacity or labels updates it) and is alive again.
+ * 3. The ends the agent had not had acknowledged are applied, then what it runs is reconciled with what the
+ *    node holds live (core.reconcileNode): reported attempts not live here are listed in the reply's
+ *    `kill`; live ones the agent neither runs nor reported ended are lost.
+ * 4. The reply goes out, then whatever was pushed for the node meanwhile (held, so the agent hears
+ *    `registered` before any `start`), except frames about the attempts the registration ended.
+ *
+ * Reports (`started`, `ended`) are checked by the scheduler against the attempt's node; `ended` is
+ * acknowledged (`acked`) once durable, through the agent hub.
  */
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { formatProblem, validateNode } from '../model/index.js';
+import type { TaskEndReport } from '../scheduler/index.js';
 import type { AgentLink } from './agent-hub.js';
 import { AgentLink as Link } from './agent-hub.js';
 import type { ApiError } from './api-error.js';
 import { apiError, fromThrown } from './api-error.js';
 import type { Principal } from './auth.js';
-import { allows } from './auth.js';
+import { allows, mayRegister } from './auth.js';
 import { decodeFrame } from './codec.js';
 import type { GatewayContext } from './context.js';
 import { notReadyError, socketBehaviour } from './context.js';
-import type { AgentRequest, RequestId } from './frames.js';
+import type { AgentEnd, AgentRequest, RequestId } from './frames.js';
 import { readAgentRequest, readBatch } from './frames.js';
 import type { SocketState } from './socket.js';
-import { errorFrame, send } from './socket.js';
+import { CLOSE_REPLACED, closeSocket, errorFrame, send } from './socket.js';
 
 export interface AgentSocket extends SocketState {
   readonly principal: Principal;
@@ -35,6 +43,20 @@ type Ws = WebSocket<AgentSocket>;
 /** Most frames in one agent batch: a fleet's heartbeats and reports of one tick fit many times over. */
 export const MAX_BATCH_FRAMES = 100_000;
 
+/** An agent's end as the scheduler records it: a `signal` with no `reason` is the reason `killed by SIGNAL`. */
+function endReport(node: string, e: AgentEnd): TaskEndReport {
+  const reason = e.reason ?? (e.signal !== undefined ? `killed by ${e.signal}` : undefined);
+  return {
+    job: e.job,
+    task: e.task,
+    attempt: e.attempt,
+    node,
+    outcome: e.outcome,
+    ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
+    ...(reason !== undefined ? { reason } : {}),
+  };
+}
+
 export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
   const { limits, metrics, agents } = ctx;
 
@@ -43,7 +65,21 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
     link.push(errorFrame(error, id));
   }
 
-  async function register(link: AgentLink, request: Extract<AgentRequest, { kind: 'register' }>): Promise<void> {
+  /** Whether this connection may take `node`: refused (and false) when the token may not speak for it or another agent holds it. */
+  function admit(link: AgentLink, principal: Principal, node: string, id: RequestId): boolean {
+    if (!mayRegister(principal, node)) {
+      refuse(link, apiError('MUSTER_ERR_FORBIDDEN', `node.name: this token may not register node ${node} (an agent token registers only the nodes its entry names)`, { field: 'node.name' }), id);
+      return false;
+    }
+    const holder = agents.holder(node);
+    if (holder && holder !== link && (holder.identity === undefined || holder.identity !== link.identity)) {
+      refuse(link, apiError('MUSTER_ERR_NODE_HELD', `node.name: node ${node} is registered by another live connection with another token`, { field: 'node.name' }), id);
+      return false;
+    }
+    return true;
+  }
+
+  async function register(link: AgentLink, principal: Principal, request: Extract<AgentRequest, { kind: 'register' }>): Promise<void> {
     const core = ctx.core()!;
     const checked = validateNode(request.node);
     if (!checked.ok) {
@@ -51,23 +87,26 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
       return refuse(link, apiError(first.code, `invalid node spec: node.${formatProblem(first)}`, { field: 'node', problems: checked.problems }), request.id);
     }
     const spec = checked.value;
+    if (!admit(link, principal, spec.name, request.id)) return;
     // Attach (holding the node's frames) before joining: a start for the node may follow the join at once.
+    const previous = agents.holder(spec.name);
     agents.attach(spec.name, link);
     link.hold(spec.name);
+    // The same agent on a newer connection: the older one is half-dead (or about to be); it goes now.
+    if (previous && previous !== link) previous.end(CLOSE_REPLACED, 'a newer connection of the same agent registered its node');
     try {
       await core.joinNode(spec);
-      agents.registered(spec.name, spec.site, Date.now());
-      const liveAttempts = (await core.nodeAttempts(spec.name)) ?? [];
-      const key = (a: { job: string; task: number; attempt: number }): string => `${a.job}#${a.task}#${a.attempt}`;
-      const live = new Set(liveAttempts.map(key));
-      const reported = new Set(request.running.map(key));
-      const kill = request.running.filter((r) => !live.has(key(r))).map(({ job, task, attempt }) => ({ job, task, attempt }));
-      // The other way round: an attempt the scheduler holds live on this node that the agent does not run
-      // (it restarted, or the start never reached it) is gone; it ends as lost, and is retried.
-      for (const a of liveAttempts) {
-        if (!reported.has(key(a))) core.taskEnded({ job: a.job, task: a.task, attempt: a.attempt, node: spec.name, outcome: 'lost', reason: `the agent of ${spec.name} does not run it (reconciled at registration)` });
-      }
-      link.release(spec.name, { kind: 'registered', id: request.id, node: spec.name, epoch: agents.epoch, heartbeatMs: agents.liveness.options.heartbeatMs, kill });
+      agents.registered(spec.name, spec.site);
+      const ended = request.ended.map((e) => endReport(spec.name, e));
+      const { kill, unreported } = await core.reconcileNode(spec.name, request.running, ended);
+      // Live, not reported, and not on its way now (its start is not held for this registration): the
+      // agent never got it or lost it. It ends as lost, and nothing about it is sent to the agent again.
+      const onTheWay = link.heldStarts(spec.name);
+      const lost = unreported.filter((a) => !onTheWay.has(`${a.job}#${a.task}#${a.attempt}`));
+      core.attemptsLost(spec.name, lost, `the agent of ${spec.name} neither runs it nor reported its end (reconciled at registration)`);
+      const fenceMs = agents.liveness.options.fenceMs;
+      const reply = { kind: 'registered', id: request.id, node: spec.name, epoch: agents.epoch, heartbeatMs: agents.liveness.options.heartbeatMs, fenceMs, kill };
+      link.release(spec.name, reply, new Set(lost.map((a) => `${a.job}#${a.task}#${a.attempt}`)));
     } catch (err) {
       link.release(spec.name, errorFrame(fromThrown(err), request.id));
       agents.drop(spec.name, link);
@@ -81,7 +120,7 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
     return false;
   }
 
-  function handle(link: AgentLink, frame: Readonly<Record<string, unknown>>): void {
+  function handle(link: AgentLink, principal: Principal, frame: Readonly<Record<string, unknown>>): void {
     const read = readAgentRequest(frame);
     if (!read.ok) return refuse(link, read.error, read.id);
     const request = read.request;
@@ -89,30 +128,17 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
     const core = ctx.core()!;
     switch (request.kind) {
       case 'register':
-        void register(link, request);
+        void register(link, principal, request);
         return;
-      case 'heartbeat': {
-        const now = Date.now();
-        for (const node of request.nodes) if (owns(link, node, request.id)) agents.heartbeat(node, now);
+      case 'heartbeat':
+        for (const node of request.nodes) if (owns(link, node, request.id)) agents.heartbeat(node);
         return;
-      }
       case 'started':
-        if (owns(link, request.node, request.id)) core.taskStarted({ job: request.job, task: request.task, attempt: request.attempt, node: request.node });
+        if (owns(link, request.node, request.id)) core.taskStarted({ job: request.job, task: request.task, attempt: request.attempt, node: request.node }, request.id);
         return;
-      case 'ended': {
-        if (!owns(link, request.node, request.id)) return;
-        const reason = request.reason ?? (request.signal !== undefined ? `killed by ${request.signal}` : undefined);
-        core.taskEnded({
-          job: request.job,
-          task: request.task,
-          attempt: request.attempt,
-          node: request.node,
-          outcome: request.outcome,
-          ...(request.exitCode !== undefined ? { exitCode: request.exitCode } : {}),
-          ...(reason !== undefined ? { reason } : {}),
-        });
+      case 'ended':
+        if (owns(link, request.node, request.id)) core.taskEnded(endReport(request.node, request), request.id);
         return;
-      }
       case 'log':
         agents.logChunk(link, request.id, request.data, request.eof);
         return;
@@ -126,20 +152,26 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
   app.ws<AgentSocket>('/v1/agent', {
     ...behaviour,
     open(ws) {
-      ws.getUserData().link = new Link((frame) => send(ws, frame, limits.maxUnsentBytes));
+      const { principal } = ws.getUserData();
+      ws.getUserData().link = new Link(
+        (frame) => send(ws, frame, limits.maxUnsentBytes),
+        principal.identity,
+        (code, reason) => closeSocket(ws, code, reason),
+      );
       opened(ws);
     },
     message(ws: Ws, message, isBinary) {
-      const link = ws.getUserData().link!;
+      const { link: maybeLink, principal } = ws.getUserData();
+      const link = maybeLink!;
       if (!isBinary) return refuse(link, apiError('MUSTER_ERR_BAD_FRAME', 'text frames are not part of the protocol: send binary msgpack frames'));
       const phase = ctx.phase();
       if (phase !== 'ready') return refuse(link, notReadyError(phase));
       const decoded = decodeFrame(new Uint8Array(message), false);
       if (!decoded.ok) return refuse(link, decoded.error);
-      if (decoded.frame['kind'] !== 'batch') return handle(link, decoded.frame);
+      if (decoded.frame['kind'] !== 'batch') return handle(link, principal, decoded.frame);
       const batch = readBatch(decoded.frame, MAX_BATCH_FRAMES);
       if (!batch.ok) return refuse(link, batch.error, batch.id);
-      for (const frame of batch.request) handle(link, frame);
+      for (const frame of batch.request) handle(link, principal, frame);
     },
     close(ws) {
       closed(ws);

@@ -9,27 +9,49 @@
  * frame (a `batch` when there are several), so a cycle that places thousands of tasks on a simulated fleet
  * behind one connection sends one message, not thousands.
  */
-import type { AgentPort, AttemptRef, KillReason, LivenessChange, LivenessOptions, TaskLaunch } from '../scheduler/index.js';
+import { performance } from 'node:perf_hooks';
+import type { AgentPort, AttemptRef, KillReason, LivenessChange, LivenessOptions, ReportRefusal, TaskLaunch } from '../scheduler/index.js';
 import { NodeLiveness } from '../scheduler/index.js';
 import { KILL_GRACE_MS } from './limits.js';
 
-/** One agent connection as the hub sees it: where its frames go. */
+/** A frame about one attempt (`start`, `kill`): what a registration's `lost` list filters out. */
+interface AttemptFrame {
+  readonly job?: unknown;
+  readonly task?: unknown;
+  readonly attempt?: unknown;
+}
+
+/** One agent connection as the hub sees it: where its frames go, and who holds it. */
 export class AgentLink {
   readonly nodes = new Set<string>();
+  /** The identity of the connection's token (the same agent reconnecting has the same one). */
+  readonly identity: string | undefined;
   readonly #send: (frame: unknown) => void;
+  readonly #end: (code: number, reason: string) => void;
   #outbox: unknown[] = [];
   #scheduled = false;
   /** Nodes whose frames wait until their `registered` reply has gone out. */
   readonly #held = new Map<string, unknown[]>();
   #open = true;
 
-  constructor(send: (frame: unknown) => void) {
+  constructor(send: (frame: unknown) => void, identity?: string, end: (code: number, reason: string) => void = () => {}) {
     this.#send = send;
+    this.identity = identity;
+    this.#end = end;
   }
+
+  /** Closes the connection itself (a newer connection of the same agent took its node). */
+  end(code: number, reason: string): void {
+    this.#end(code, reason);
+  }
+
+  /** Per node, attempts a registration ended (`job#task#attempt`): nothing about them is ever sent again. */
+  readonly #ended = new Map<string, Set<string>>();
 
   /** Queues a frame about `node` (held back while the node's registration is being answered). */
   push(frame: unknown, node?: string): void {
     if (!this.#open) return;
+    if (node !== undefined && this.#ended.size > 0 && this.#ended.get(node)?.has(frameAttempt(frame))) return;
     const held = node === undefined ? undefined : this.#held.get(node);
     if (held) {
       held.push(frame);
@@ -46,12 +68,28 @@ export class AgentLink {
     if (!this.#held.has(node)) this.#held.set(node, []);
   }
 
-  /** Sends `first` (the registration's reply), then everything held for the node, in order. */
-  release(node: string, first: unknown): void {
+  /** The attempts (`job#task#attempt`) whose `start` is held for `node`: on their way, not yet sent. */
+  heldStarts(node: string): Set<string> {
+    const starts = new Set<string>();
+    for (const frame of this.#held.get(node) ?? []) if ((frame as { kind?: unknown }).kind === 'start') starts.add(frameAttempt(frame));
+    return starts;
+  }
+
+  /**
+   * Sends `first` (the registration's reply), then everything held for the node, in order, except frames
+   * about the attempts in `ended` (`job#task#attempt`: those the registration ended), about which nothing
+   * is sent on this connection from now on.
+   */
+  release(node: string, first: unknown, ended: ReadonlySet<string> = EMPTY): void {
+    if (ended.size > 0) {
+      const forgotten = this.#ended.get(node);
+      if (forgotten) for (const key of ended) forgotten.add(key);
+      else this.#ended.set(node, new Set(ended));
+    }
     const held = this.#held.get(node) ?? [];
     this.#held.delete(node);
     this.push(first);
-    for (const frame of held) this.push(frame);
+    for (const frame of held) this.push(frame, node);
   }
 
   flush(): void {
@@ -69,9 +107,24 @@ export class AgentLink {
   }
 }
 
+const EMPTY: ReadonlySet<string> = new Set();
+
+/** The attempt a `start` or `kill` frame is about, as `job#task#attempt`. */
+function frameAttempt(frame: unknown): string {
+  const f = frame as AttemptFrame;
+  return `${String(f.job)}#${String(f.task)}#${String(f.attempt)}`;
+}
+
+/** Liveness time: monotonic milliseconds (never steps with the wall clock; runs on while the process is stopped). */
+function monotonicNow(): number {
+  return performance.now();
+}
+
 /** A `logs` request in flight: the chunks so far, and how to finish it. */
 interface LogFetch {
   readonly link: AgentLink;
+  /** The node of the attempt whose output is asked for: only its agent's answer counts. */
+  readonly node: string;
   readonly chunks: Uint8Array[];
   readonly done: (result: { readonly data: Buffer } | { readonly error: string }) => void;
   readonly timer: NodeJS.Timeout;
@@ -97,11 +150,16 @@ export class AgentHub implements AgentPort {
     this.liveness = new NodeLiveness(liveness);
   }
 
-  /** Judges liveness every `everyMs` (a quarter of the heartbeat interval by default). */
-  startTicking(everyMs = Math.max(50, Math.floor(this.liveness.options.heartbeatMs / 4)), onSites?: (unreachable: readonly string[]) => void): void {
+  /**
+   * Judges liveness every `everyMs` (a quarter of the heartbeat interval by default), on the monotonic
+   * clock: a wall-clock step is not silence, and a stopped process sees its own stall as a gap (liveness.ts).
+   */
+  startTicking(everyMs = Math.max(50, Math.floor(this.liveness.options.heartbeatMs / 4)), onSites?: (unreachable: readonly string[]) => void, onStall?: (gapMs: number) => void): void {
     clearInterval(this.#ticker);
     this.#ticker = setInterval(() => {
-      for (const change of this.liveness.tick(Date.now())) this.onLiveness?.(change);
+      const stalls = this.liveness.stalls;
+      for (const change of this.liveness.tick(monotonicNow())) this.onLiveness?.(change);
+      if (this.liveness.stalls !== stalls) onStall?.(this.liveness.lastStallMs);
       const now = new Set(this.liveness.unreachableSites().map((s) => s.site));
       if (now.size !== this.#unreachable.size || [...now].some((s) => !this.#unreachable.has(s))) onSites?.([...now].sort());
       this.#unreachable = now;
@@ -147,7 +205,24 @@ export class AgentHub implements AgentPort {
     link.push({ kind: 'kill', node, epoch: this.#epoch, job: attempt.job, task: attempt.task, attempt: attempt.attempt, reason, graceMs: KILL_GRACE_MS }, node);
   }
 
-  /** `link` now holds `node` (a node re-registering on a new connection moves to it). */
+  acknowledge(node: string, attempts: readonly AttemptRef[]): void {
+    // No agent connected: it reports the ends again when it registers (they are acknowledged then).
+    this.#links.get(node)?.push({ kind: 'acked', node, attempts }, node);
+  }
+
+  refuse(node: string, refusal: ReportRefusal): void {
+    this.#links.get(node)?.push({ kind: 'error', ...(refusal.id !== undefined ? { id: refusal.id } : {}), code: refusal.code, message: refusal.message, field: 'node' }, node);
+  }
+
+  /** The connection holding `node` now, if any. */
+  holder(node: string): AgentLink | undefined {
+    return this.#links.get(node);
+  }
+
+  /**
+   * `link` now holds `node` (a node re-registering on a new connection moves to it). The node leaves the
+   * previous connection first, so closing that one afterwards does not make the node look silent.
+   */
   attach(node: string, link: AgentLink): void {
     const previous = this.#links.get(node);
     if (previous && previous !== link) previous.nodes.delete(node);
@@ -156,8 +231,8 @@ export class AgentHub implements AgentPort {
   }
 
   /** The node registered (joined the scheduler): alive from now on, ready again if it was not. */
-  registered(node: string, site: string, at: number): void {
-    this.#decided(this.liveness.register(node, site, at));
+  registered(node: string, site: string): void {
+    this.#decided(this.liveness.register(node, site, monotonicNow()));
   }
 
   holds(link: AgentLink, node: string): boolean {
@@ -174,7 +249,7 @@ export class AgentHub implements AgentPort {
   detach(link: AgentLink): void {
     link.close();
     for (const [id, fetch] of this.#logFetches) if (fetch.link === link) this.#finishLogs(id, { error: 'the agent disconnected' });
-    const now = Date.now();
+    const now = monotonicNow();
     for (const node of link.nodes) {
       if (this.#links.get(node) !== link) continue;
       this.#links.delete(node);
@@ -193,15 +268,18 @@ export class AgentHub implements AgentPort {
     const id = this.#nextLogId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.#finishLogs(id, { error: `the agent of ${node} did not answer within ${LOG_FETCH_TIMEOUT_MS} ms` }), LOG_FETCH_TIMEOUT_MS);
-      this.#logFetches.set(id, { link, chunks: [], done: resolve, timer });
+      this.#logFetches.set(id, { link, node, chunks: [], done: resolve, timer });
       link.push({ kind: 'logs', id, node, ...request, follow: false }, node);
     });
   }
 
-  /** A chunk from an agent; chunks for requests it was not asked (or past the size asked) are dropped. */
+  /**
+   * A chunk from an agent; chunks for requests it was not asked, or from a connection that no longer holds
+   * the attempt's node, are dropped.
+   */
   logChunk(link: AgentLink, id: number | string, data: Uint8Array, eof: boolean): void {
     const fetch = typeof id === 'number' ? this.#logFetches.get(id) : undefined;
-    if (!fetch || fetch.link !== link) return;
+    if (!fetch || fetch.link !== link || this.#links.get(fetch.node) !== link) return;
     fetch.chunks.push(data);
     if (eof) this.#finishLogs(id as number, { data: Buffer.concat(fetch.chunks) });
   }
@@ -214,8 +292,8 @@ export class AgentHub implements AgentPort {
     fetch.done(result);
   }
 
-  heartbeat(node: string, at: number): void {
+  heartbeat(node: string): void {
     this.heartbeats++;
-    this.#decided(this.liveness.heartbeat(node, at));
+    this.#decided(this.liveness.heartbeat(node, monotonicNow()));
   }
 }

@@ -9,6 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApiError } from './api-error.js';
 import { apiError } from './api-error.js';
+import { nodeMatcher } from './node-globs.js';
 
 export const ROLES = ['admin', 'submitter', 'viewer', 'agent'] as const;
 export type Role = (typeof ROLES)[number];
@@ -16,10 +17,21 @@ export type Role = (typeof ROLES)[number];
 export interface Principal {
   readonly tenant: string;
   readonly role: Role;
+  /**
+   * Who holds the token, as a stable opaque string (a digest of it): the same agent reconnecting has the
+   * same identity. Absent for principals made by hand (tests).
+   */
+  readonly identity?: string;
+  /** An agent's nodes: whether it may register `node` (admins may register any; other roles none). */
+  readonly mayRegister?: (node: string) => boolean;
 }
 
-export interface TokenEntry extends Principal {
+export interface TokenEntry {
   readonly token: string;
+  readonly tenant: string;
+  readonly role: Role;
+  /** For `agent` tokens: the node names it may register, exact or globs with `*` (node-globs.ts). */
+  readonly nodes?: readonly string[];
 }
 
 export type Action =
@@ -65,7 +77,11 @@ export class TokenTable {
   readonly #byDigest = new Map<string, Principal>();
 
   constructor(entries: readonly TokenEntry[]) {
-    for (const { token, tenant, role } of entries) this.#byDigest.set(digest(token), { tenant, role });
+    for (const { token, tenant, role, nodes } of entries) {
+      const identity = digest(token);
+      const principal: Principal = { tenant, role, identity, ...(role === 'agent' ? { mayRegister: nodeMatcher(nodes ?? []) } : {}) };
+      this.#byDigest.set(identity, principal);
+    }
   }
 
   get size(): number {
@@ -93,6 +109,12 @@ export class TokenTable {
     if (token === '') return apiError('MUSTER_ERR_UNAUTHORIZED', 'a bearer token is required (Authorization: Bearer TOKEN)');
     return this.lookup(token) ?? apiError('MUSTER_ERR_UNAUTHORIZED', 'the token is not known to this server');
   }
+}
+
+/** Whether the principal may register (speak for) node `node`: admins any, agents those their token names. */
+export function mayRegister(principal: Principal, node: string): boolean {
+  if (principal.role === 'admin') return true;
+  return principal.role === 'agent' && principal.mayRegister !== undefined && principal.mayRegister(node);
 }
 
 export function isApiError(value: Principal | ApiError): value is ApiError {

@@ -10,6 +10,7 @@
 import type { ErrorCode } from '../errors/index.js';
 import type { ApiError } from './api-error.js';
 import { apiError } from './api-error.js';
+import { MAX_ECHO_CHARS, quote } from '../model/index.js';
 import type { GatewayLimits } from './limits.js';
 import { MAX_ID_BYTES, MAX_WATCH_JOBS } from './limits.js';
 
@@ -33,22 +34,29 @@ export interface AttemptFields {
   readonly attempt: number;
 }
 
-export const AGENT_OUTCOMES = ['succeeded', 'failed', 'timeout', 'killed'] as const;
+/** How an agent says an attempt ended (PROTOCOL.md): `lost` when it cannot know, or gave it up at its fence. */
+export const AGENT_OUTCOMES = ['succeeded', 'failed', 'timeout', 'killed', 'lost'] as const;
 export type AgentOutcome = (typeof AGENT_OUTCOMES)[number];
 
+/** An attempt's end as an agent reports it (an `ended` frame, or an item of `register.ended`). */
+export interface AgentEnd extends AttemptFields {
+  readonly outcome: AgentOutcome;
+  readonly exitCode?: number;
+  readonly signal?: string;
+  readonly reason?: string;
+}
+
 export type AgentRequest =
-  | { readonly kind: 'register'; readonly id: RequestId; readonly node: unknown; readonly running: readonly (AttemptFields & { readonly epoch: number })[] }
+  | {
+      readonly kind: 'register';
+      readonly id: RequestId;
+      readonly node: unknown;
+      readonly running: readonly (AttemptFields & { readonly epoch: number })[];
+      readonly ended: readonly AgentEnd[];
+    }
   | { readonly kind: 'heartbeat'; readonly id?: RequestId; readonly nodes: readonly string[] }
   | ({ readonly kind: 'started'; readonly id?: RequestId; readonly node: string } & AttemptFields)
-  | ({
-      readonly kind: 'ended';
-      readonly id?: RequestId;
-      readonly node: string;
-      readonly outcome: AgentOutcome;
-      readonly exitCode?: number;
-      readonly signal?: string;
-      readonly reason?: string;
-    } & AttemptFields)
+  | ({ readonly kind: 'ended'; readonly id?: RequestId; readonly node: string } & AgentEnd)
   /** A chunk of output answering the server's `logs` request `id`. */
   | { readonly kind: 'log'; readonly id: RequestId; readonly data: Uint8Array; readonly eof: boolean }
   /** The agent refused a command (a stale epoch): logged, nothing else. */
@@ -73,8 +81,10 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'a map' : typeof value;
 }
 
+/** The path of `key` under `prefix`; a key longer than an error may echo is quoted and cut (model's `quote`). */
 function path(prefix: string, key: string): string {
-  return prefix === '' ? key : `${prefix}.${key}`;
+  const shown = key.length > MAX_ECHO_CHARS ? quote(key) : key;
+  return prefix === '' ? shown : `${prefix}.${shown}`;
 }
 
 function only(fields: Fields, allowed: readonly string[], prefix: string): void {
@@ -147,7 +157,8 @@ function read<T>(frame: Fields, body: (id: RequestId | undefined) => T, idRequir
 }
 
 function unknownKind(kind: unknown, known: readonly string[]): never {
-  throw new Refusal(apiError('MUSTER_ERR_UNKNOWN_KIND', `unknown kind ${JSON.stringify(kind)} (this endpoint knows: ${known.join(', ')})`, { field: 'kind' }));
+  const shown = typeof kind === 'string' ? quote(kind) : typeof kind;
+  throw new Refusal(apiError('MUSTER_ERR_UNKNOWN_KIND', `unknown kind ${shown} (this endpoint knows: ${known.join(', ')})`, { field: 'kind' }));
 }
 
 const CLIENT_KINDS = ['submit', 'cancel', 'watch', 'unwatch'] as const;
@@ -205,7 +216,38 @@ function attempt(fields: Fields, prefix: string): AttemptFields {
   };
 }
 
-/** Most attempts one `register` may report: a node runs at most this many tasks at once. */
+const END_FIELDS = ['job', 'task', 'attempt', 'outcome', 'exitCode', 'signal', 'reason'];
+
+/** An end's fields (of an `ended` frame at `prefix` '', or of an item of `register.ended`). */
+function end(fields: Fields, prefix: string): AgentEnd {
+  const outcome = present(fields, 'outcome', prefix);
+  if (typeof outcome !== 'string' || !(AGENT_OUTCOMES as readonly string[]).includes(outcome)) {
+    refuse('MUSTER_ERR_INVALID_VALUE', path(prefix, 'outcome'), `must be one of: ${AGENT_OUTCOMES.join(', ')}`);
+  }
+  const exitCode = optional(fields, 'exitCode', (v) => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) refuse('MUSTER_ERR_INVALID_TYPE', path(prefix, 'exitCode'), `expected an integer, got ${describe(v)}`);
+    return v;
+  });
+  const signal = optional(fields, 'signal', (v) => string(v, path(prefix, 'signal'), 32));
+  const reason = optional(fields, 'reason', (v) => string(v, path(prefix, 'reason'), 1024));
+  return {
+    ...attempt(fields, prefix),
+    outcome: outcome as AgentOutcome,
+    ...(exitCode !== undefined ? { exitCode } : {}),
+    ...(signal !== undefined ? { signal } : {}),
+    ...(reason !== undefined ? { reason } : {}),
+  };
+}
+
+/** An optional array field (absent: empty) of at most `max` items. */
+function optionalList(fields: Fields, key: string, max: number): readonly unknown[] {
+  const raw = fields[key] ?? [];
+  if (!Array.isArray(raw)) refuse('MUSTER_ERR_INVALID_TYPE', key, `expected an array, got ${describe(raw)}`);
+  if (raw.length > max) refuse('MUSTER_ERR_INVALID_VALUE', key, `has ${raw.length} items; the most is ${max}`);
+  return raw;
+}
+
+/** Most attempts one `register` may report running (and most ends it may carry): a node runs at most this many tasks at once. */
 export const MAX_RUNNING_PER_REGISTER = 65_536;
 
 /** Most nodes one `heartbeat` may name (a simulated fleet beats for all its nodes in one frame). */
@@ -220,18 +262,21 @@ export function readAgentRequest(frame: Fields): Read<AgentRequest> {
       const withId = id !== undefined ? { id } : {};
       switch (kind) {
         case 'register': {
-          only(frame, ['kind', 'id', 'node', 'running'], '');
+          only(frame, ['kind', 'id', 'node', 'running', 'ended'], '');
           map(present(frame, 'node', ''), 'node');
-          const raw = frame['running'] === undefined ? [] : frame['running'];
-          if (!Array.isArray(raw)) refuse('MUSTER_ERR_INVALID_TYPE', 'running', `expected an array, got ${describe(raw)}`);
-          if (raw.length > MAX_RUNNING_PER_REGISTER) refuse('MUSTER_ERR_INVALID_VALUE', 'running', `has ${raw.length} items; the most is ${MAX_RUNNING_PER_REGISTER}`);
-          const running = raw.map((r, i) => {
+          const running = optionalList(frame, 'running', MAX_RUNNING_PER_REGISTER).map((r, i) => {
             const at = `running[${i}]`;
             const f = map(r, at);
             only(f, ['job', 'task', 'attempt', 'epoch'], at);
             return { ...attempt(f, at), epoch: uint(present(f, 'epoch', at), `${at}.epoch`) };
           });
-          return { kind: 'register', id: id!, node: frame['node'], running };
+          const ended = optionalList(frame, 'ended', MAX_RUNNING_PER_REGISTER).map((e, i) => {
+            const at = `ended[${i}]`;
+            const f = map(e, at);
+            only(f, END_FIELDS, at);
+            return end(f, at);
+          });
+          return { kind: 'register', id: id!, node: frame['node'], running, ended };
         }
         case 'heartbeat': {
           only(frame, ['kind', 'id', 'node', 'nodes'], '');
@@ -243,29 +288,9 @@ export function readAgentRequest(frame: Fields): Read<AgentRequest> {
         case 'started':
           only(frame, ['kind', 'id', 'node', 'job', 'task', 'attempt'], '');
           return { kind: 'started', ...withId, node: string(present(frame, 'node', ''), 'node', 63), ...attempt(frame, '') };
-        case 'ended': {
-          only(frame, ['kind', 'id', 'node', 'job', 'task', 'attempt', 'outcome', 'exitCode', 'signal', 'reason'], '');
-          const outcome = present(frame, 'outcome', '');
-          if (typeof outcome !== 'string' || !(AGENT_OUTCOMES as readonly string[]).includes(outcome)) {
-            refuse('MUSTER_ERR_INVALID_VALUE', 'outcome', `must be one of: ${AGENT_OUTCOMES.join(', ')}`);
-          }
-          const exitCode = optional(frame, 'exitCode', (v) => {
-            if (typeof v !== 'number' || !Number.isSafeInteger(v)) refuse('MUSTER_ERR_INVALID_TYPE', 'exitCode', `expected an integer, got ${describe(v)}`);
-            return v;
-          });
-          const signal = optional(frame, 'signal', (v) => string(v, 'signal', 32));
-          const reason = optional(frame, 'reason', (v) => string(v, 'reason', 1024));
-          return {
-            kind: 'ended',
-            ...withId,
-            node: string(present(frame, 'node', ''), 'node', 63),
-            ...attempt(frame, ''),
-            outcome: outcome as AgentOutcome,
-            ...(exitCode !== undefined ? { exitCode } : {}),
-            ...(signal !== undefined ? { signal } : {}),
-            ...(reason !== undefined ? { reason } : {}),
-          };
-        }
+        case 'ended':
+          only(frame, ['kind', 'id', 'node', ...END_FIELDS], '');
+          return { kind: 'ended', ...withId, node: string(present(frame, 'node', ''), 'node', 63), ...end(frame, '') };
         case 'log': {
           only(frame, ['kind', 'id', 'data', 'eof'], '');
           const data = present(frame, 'data', '');

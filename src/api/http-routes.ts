@@ -207,14 +207,17 @@ const ROUTES: readonly Route[] = [
       const attempt = uintParam(query, 'attempt', 1, Math.max(1, record.attempt)) ?? record.attempt;
       if (isAnswer(attempt)) return attempt;
       if (attempt === 0 || record.node === undefined) return refused('MUSTER_ERR_LOGS_UNAVAILABLE', `task ${task} of job ${job} has not run yet`);
-      const fetched = await ctx.agents.fetchLogs(record.node, { job, task, attempt, stream, offset, maxBytes: LOG_RESPONSE_BYTES });
+      // An earlier attempt's output lies on the node it ran on, not the latest attempt's.
+      const node = attempt === record.attempt ? record.node : record.nodes?.[attempt - 1];
+      if (node === undefined) return refused('MUSTER_ERR_LOGS_UNAVAILABLE', `the node attempt ${attempt} of job ${job} task ${task} ran on is not known`);
+      const fetched = await ctx.agents.fetchLogs(node, { job, task, attempt, stream, offset, maxBytes: LOG_RESPONSE_BYTES });
       if ('error' in fetched) return refused('MUSTER_ERR_LOGS_UNAVAILABLE', `the output of job ${job} task ${task} attempt ${attempt} cannot be read now: ${fetched.error}`);
       const live = attempt === record.attempt && (record.state === 'placed' || record.state === 'running');
       return {
         status: 200,
         text: fetched.data,
         contentType: 'application/octet-stream',
-        headers: { 'muster-next-offset': String(offset + fetched.data.length), 'muster-attempt': String(attempt), 'muster-node': record.node, 'muster-running': String(live) },
+        headers: { 'muster-next-offset': String(offset + fetched.data.length), 'muster-attempt': String(attempt), 'muster-node': node, 'muster-running': String(live) },
       };
     },
   },

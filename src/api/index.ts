@@ -3,7 +3,8 @@
 export { Gateway, DEFAULT_PORT, DEFAULT_HOST } from './gateway.js';
 export type { GatewayOptions, ObserveStart } from './gateway.js';
 export type { GatewayPhase } from './context.js';
-export { TokenTable, ROLES, allows, seesTenant, newToken } from './auth.js';
+export { TokenTable, ROLES, allows, seesTenant, newToken, mayRegister } from './auth.js';
+export { isNodeGlob } from './node-globs.js';
 export type { Role, Principal, TokenEntry, Action } from './auth.js';
 export { DEFAULT_LIMITS, LIMIT_NAMES } from './limits.js';
 export type { GatewayLimits } from './limits.js';

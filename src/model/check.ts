@@ -5,7 +5,7 @@
  */
 import type { ErrorCode } from '../errors/index.js';
 import type { Problem } from './problems.js';
-import { fieldPath } from './problems.js';
+import { clip, fieldPath, quote } from './problems.js';
 import type { Parsed } from './quantity.js';
 
 export type Fields = Readonly<Record<string, unknown>>;
@@ -18,7 +18,8 @@ const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+  if (typeof value === 'string') return `string ${quote(value)}`;
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }
 
 export function utf8Length(text: string): number {
@@ -29,7 +30,7 @@ export class Checker {
   readonly problems: Problem[] = [];
 
   report(path: string, code: ErrorCode, message: string): undefined {
-    this.problems.push({ path, code, message });
+    this.problems.push({ path: clip(path), code, message: clip(message) });
     return undefined;
   }
 
@@ -74,7 +75,7 @@ export class Checker {
     const text = this.string(value, path, maxLength);
     if (text === undefined) return undefined;
     if (!NAME.test(text)) {
-      return this.report(path, 'MUSTER_ERR_INVALID_NAME', `${JSON.stringify(text)} is not a name (lower-case letters, digits and '-', starting and ending with a letter or digit)`);
+      return this.report(path, 'MUSTER_ERR_INVALID_NAME', `${quote(text)} is not a name (lower-case letters, digits and '-', starting and ending with a letter or digit)`);
     }
     return text;
   }

@@ -1,7 +1,7 @@
 // The domain model: resources and their units, specs and their validation. Pure: no I/O, no clocks.
 export * as limits from './limits.js';
 export type { Problem, Validated } from './problems.js';
-export { formatProblem } from './problems.js';
+export { formatProblem, quote, clip, MAX_ECHO_CHARS } from './problems.js';
 export type { Parsed, Rounding } from './quantity.js';
 export { parseCpu, parseMemory, parseCount, parseDuration, formatCpu, formatMemory, formatDuration } from './quantity.js';
 export type { Resources, ResourceLimit } from './resources.js';

@@ -24,7 +24,7 @@ import {
 } from './limits.js';
 import type { Mutable } from './mutable.js';
 import type { Validated } from './problems.js';
-import { fieldPath, indexPath } from './problems.js';
+import { fieldPath, indexPath, quote } from './problems.js';
 import { parseDuration } from './quantity.js';
 import { readQueueName } from './queue.js';
 import { readResources } from './resource-spec.js';
@@ -154,7 +154,7 @@ function readEnv(check: Checker, value: unknown, path: string): Record<string, s
     if (key.length > MAX_ENV_KEY_LENGTH) {
       check.report(at, 'MUSTER_ERR_LIMIT_EXCEEDED', `variable name is ${key.length} characters long; the most is ${MAX_ENV_KEY_LENGTH}`);
     } else if (!ENV_KEY.test(key)) {
-      check.report(at, 'MUSTER_ERR_INVALID_NAME', `${JSON.stringify(key)} is not an environment variable name`);
+      check.report(at, 'MUSTER_ERR_INVALID_NAME', `${quote(key)} is not an environment variable name`);
     } else if (typeof raw !== 'string') {
       check.report(at, 'MUSTER_ERR_INVALID_TYPE', 'expected a string (quote numbers in YAML)');
     } else if (utf8Length(raw) > MAX_ENV_VALUE_BYTES) {
@@ -216,7 +216,7 @@ function readDependency(check: Checker, value: unknown, path: string): Dependenc
   let job: unknown;
   if (typeof value === 'string') {
     const colon = value.indexOf(':');
-    if (colon < 0) return check.report(path, 'MUSTER_ERR_INVALID_VALUE', `${JSON.stringify(value)} is not a dependency (write afterok:JOB)`);
+    if (colon < 0) return check.report(path, 'MUSTER_ERR_INVALID_VALUE', `${quote(value)} is not a dependency (write afterok:JOB)`);
     type = value.slice(0, colon);
     job = value.slice(colon + 1);
   } else {
@@ -228,7 +228,7 @@ function readDependency(check: Checker, value: unknown, path: string): Dependenc
   }
   const t = check.oneOf(type, path, DEPENDENCY_TYPES);
   const id = check.string(job, path, MAX_IDEMPOTENCY_KEY_LENGTH);
-  if (id !== undefined && !JOB_ID.test(id)) return check.report(path, 'MUSTER_ERR_INVALID_NAME', `${JSON.stringify(id)} is not a job id`);
+  if (id !== undefined && !JOB_ID.test(id)) return check.report(path, 'MUSTER_ERR_INVALID_NAME', `${quote(id)} is not a job id`);
   return t === undefined || id === undefined ? undefined : { type: t, job: id };
 }
 
@@ -262,7 +262,7 @@ export function readJob(check: Checker, input: unknown, path = ''): JobSpec | un
   if (tasks.length > 1) {
     const names = new Set<string>();
     tasks.forEach((t, i) => {
-      if (names.has(t.name)) check.report(fieldPath(indexPath(at('tasks'), i), 'name'), 'MUSTER_ERR_INVALID_VALUE', `${JSON.stringify(t.name)} names two task groups`);
+      if (names.has(t.name)) check.report(fieldPath(indexPath(at('tasks'), i), 'name'), 'MUSTER_ERR_INVALID_VALUE', `${quote(t.name)} names two task groups`);
       names.add(t.name);
     });
   }

@@ -4,7 +4,7 @@
  * letter or digit; values may be empty. These are Kubernetes' rules, so labels carry over unchanged.
  */
 import type { Checker } from './check.js';
-import { fieldPath } from './problems.js';
+import { fieldPath, quote } from './problems.js';
 import { MAX_LABEL_KEY_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_LABELS, MAX_NAME_LENGTH } from './limits.js';
 
 export type Labels = Readonly<Record<string, string>>;
@@ -18,16 +18,16 @@ export function labelKeyProblem(key: string): string | undefined {
   const slash = key.indexOf('/');
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
   const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (prefix !== undefined && !DNS_SUBDOMAIN.test(prefix)) return `${JSON.stringify(key)} has a prefix that is not a DNS subdomain`;
-  if (name.length > MAX_NAME_LENGTH) return `${JSON.stringify(key)} has a name longer than ${MAX_NAME_LENGTH} characters`;
-  if (!LABEL_NAME.test(name)) return `${JSON.stringify(key)} is not a label key (letters, digits, '-', '_', '.'; optional 'prefix/')`;
+  if (prefix !== undefined && !DNS_SUBDOMAIN.test(prefix)) return `${quote(key)} has a prefix that is not a DNS subdomain`;
+  if (name.length > MAX_NAME_LENGTH) return `${quote(key)} has a name longer than ${MAX_NAME_LENGTH} characters`;
+  if (!LABEL_NAME.test(name)) return `${quote(key)} is not a label key (letters, digits, '-', '_', '.'; optional 'prefix/')`;
   return undefined;
 }
 
 /** Why `value` is not a label value, or undefined when it is one. */
 export function labelValueProblem(value: string): string | undefined {
   if (value.length > MAX_LABEL_VALUE_LENGTH) return `label value is ${value.length} characters long; the most is ${MAX_LABEL_VALUE_LENGTH}`;
-  if (value !== '' && !LABEL_NAME.test(value)) return `${JSON.stringify(value)} is not a label value (letters, digits, '-', '_', '.')`;
+  if (value !== '' && !LABEL_NAME.test(value)) return `${quote(value)} is not a label value (letters, digits, '-', '_', '.')`;
   return undefined;
 }
 

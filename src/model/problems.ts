@@ -35,10 +35,31 @@ function isIdentifier(key: string): boolean {
   return known;
 }
 
-/** The path of field `key` under `path`: `a.b`, or `a["x/y"]` when the key is not a plain identifier. */
+/**
+ * The most characters of a caller's text an error echoes (a field name, a value): enough to recognise a
+ * typo, not so many that a megabyte of garbage comes back as a megabyte of error (or two).
+ */
+export const MAX_ECHO_CHARS = 64;
+/** The longest message or path a problem carries, whatever it was built from. */
+export const MAX_PROBLEM_CHARS = 1_024;
+
+/** `text` as a JSON string for an error message, cut to `MAX_ECHO_CHARS` (marked with `…`). */
+export function quote(text: string): string {
+  return JSON.stringify(text.length > MAX_ECHO_CHARS ? `${text.slice(0, MAX_ECHO_CHARS)}…` : text);
+}
+
+/** Cuts a message or path to `MAX_PROBLEM_CHARS` (a last guard: echoes are cut where they are made). */
+export function clip(text: string): string {
+  return text.length > MAX_PROBLEM_CHARS ? `${text.slice(0, MAX_PROBLEM_CHARS)}…` : text;
+}
+
+/**
+ * The path of field `key` under `path`: `a.b`, or `a["x/y"]` when the key is not a plain identifier (or is
+ * longer than an echo may be: then it is quoted, and cut).
+ */
 export function fieldPath(path: string, key: string): string {
-  if (isIdentifier(key)) return path === '' ? key : `${path}.${key}`;
-  return `${path}[${JSON.stringify(key)}]`;
+  if (key.length <= MAX_ECHO_CHARS && isIdentifier(key)) return path === '' ? key : `${path}.${key}`;
+  return `${path}[${quote(key)}]`;
 }
 
 export function indexPath(path: string, index: number): string {

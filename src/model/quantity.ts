@@ -12,6 +12,7 @@
  * capacities (never over-promise); the caller says which.
  */
 import { MAX_DURATION_MS, MAX_QUANTITY } from './limits.js';
+import { quote } from './problems.js';
 
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
 
@@ -19,7 +20,7 @@ const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const fail = (message: string): Parsed<never> => ({ ok: false, message });
 
 function show(input: unknown): string {
-  return typeof input === 'string' ? JSON.stringify(input) : String(input);
+  return typeof input === 'string' ? quote(input) : String(input);
 }
 
 function inRange(value: number, input: unknown, what: string): Parsed<number> {

@@ -7,7 +7,7 @@
 import { Checker } from './check.js';
 import { MAX_NAME_LENGTH, MAX_PRIORITY, MAX_QUEUE_WEIGHT } from './limits.js';
 import type { Validated } from './problems.js';
-import { fieldPath } from './problems.js';
+import { fieldPath, quote } from './problems.js';
 import { readResourceLimit } from './resource-spec.js';
 import type { ResourceLimit } from './resources.js';
 
@@ -43,7 +43,7 @@ export function readQueueName(check: Checker, value: unknown, path: string): str
   if (text === undefined) return undefined;
   const parts = text.split('/');
   if (parts.length > MAX_QUEUE_DEPTH) {
-    return check.report(path, 'MUSTER_ERR_LIMIT_EXCEEDED', `${JSON.stringify(text)} nests ${parts.length} deep; the most is ${MAX_QUEUE_DEPTH}`);
+    return check.report(path, 'MUSTER_ERR_LIMIT_EXCEEDED', `${quote(text)} nests ${parts.length} deep; the most is ${MAX_QUEUE_DEPTH}`);
   }
   const before = check.problems.length;
   for (const part of parts) check.name(part, path, MAX_NAME_LENGTH);

@@ -1,7 +1,7 @@
 /** Reading `resources:` blocks of specs (`{ cpu: 500m, memory: 1Gi, gpu: 1, extended: { fpga: 2 } }`). */
 import type { Checker } from './check.js';
 import { MAX_EXTENDED_RESOURCES } from './limits.js';
-import { fieldPath } from './problems.js';
+import { fieldPath, quote } from './problems.js';
 import type { Rounding } from './quantity.js';
 import { parseCount, parseCpu, parseMemory } from './quantity.js';
 import type { ResourceLimit, Resources } from './resources.js';
@@ -39,7 +39,7 @@ function readAmounts(check: Checker, value: unknown, path: string, rounding: Rou
     for (const [name, amount] of Object.entries(map ?? {})) {
       const where = fieldPath(at('extended'), name);
       if (!EXTENDED_NAME.test(name) || RESERVED.has(name)) {
-        check.report(where, 'MUSTER_ERR_INVALID_NAME', `${JSON.stringify(name)} is not an extended resource name (lower-case, optional 'domain/' prefix; not cpu, memory or gpu)`);
+        check.report(where, 'MUSTER_ERR_INVALID_NAME', `${quote(name)} is not an extended resource name (lower-case, optional 'domain/' prefix; not cpu, memory or gpu)`);
         continue;
       }
       const v = check.parsed(parseCount(amount), where, 'MUSTER_ERR_INVALID_QUANTITY');

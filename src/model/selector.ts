@@ -15,7 +15,7 @@ import type { Checker } from './check.js';
 import type { Labels } from './labels.js';
 import { labelKeyProblem, labelValueProblem, readLabelKey, readLabelValue } from './labels.js';
 import { MAX_SELECTOR_VALUES } from './limits.js';
-import { fieldPath, indexPath } from './problems.js';
+import { fieldPath, indexPath, quote } from './problems.js';
 import type { Parsed } from './quantity.js';
 
 export const SELECTOR_OPS = ['=', '!=', 'in', 'notin', 'exists'] as const;
@@ -47,7 +47,7 @@ export function parseSelector(text: string): Parsed<Selector> {
   } else if (exists) {
     selector = { key: exists[1] ?? '', op: 'exists', values: [] };
   }
-  if (!selector) return { ok: false, message: `${JSON.stringify(text)} is not a selector (write key=value, key!=value, key in (a,b), key notin (a,b) or key)` };
+  if (!selector) return { ok: false, message: `${quote(text)} is not a selector (write key=value, key!=value, key in (a,b), key notin (a,b) or key)` };
   const problem = selectorProblem(selector);
   return problem ? { ok: false, message: problem } : { ok: true, value: selector };
 }

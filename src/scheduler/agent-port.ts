@@ -26,7 +26,21 @@ export interface AttemptRef {
 /** Why muster kills an attempt: the agent reports the end with outcome `timeout` for a time limit, else `killed`. */
 export type KillReason = 'cancel' | 'timeout' | 'gang' | 'element-failed' | 'replaced';
 
+/** A refused agent report, as the agent hears it (`id`: its report frame's, when it had one). */
+export interface ReportRefusal {
+  readonly code: 'MUSTER_ERR_FORBIDDEN';
+  readonly message: string;
+  readonly id?: string | number;
+}
+
 export interface AgentPort {
   start(node: string, launch: TaskLaunch): void;
   kill(node: string, attempt: AttemptRef, reason: KillReason): void;
+  /**
+   * The ends these attempts' agent reported on `node` are durable (or were known already): the agent may
+   * forget them. Called once they are durable, a batch per node per dispatcher turn.
+   */
+  acknowledge(node: string, attempts: readonly AttemptRef[]): void;
+  /** A report from `node`'s agent was refused and changed nothing (it named another node's attempt). */
+  refuse(node: string, refusal: ReportRefusal): void;
 }

@@ -58,6 +58,8 @@ function place(state: SchedulerState, p: Placement): void {
   const task = writableTask(job, p.task)!;
   const resources = taskResources(job.spec, job.perElement, p.task);
   task.state = 'placed';
+  // The node of the attempt before this one is kept: its output is still read from there.
+  if (task.node !== undefined) task.earlier = [...(task.earlier ?? []), task.node];
   task.attempt = p.attempt;
   task.node = p.node;
   const node = state.nodes.get(p.node);

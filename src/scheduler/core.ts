@@ -30,6 +30,7 @@ import type {
   QueueListing,
   QueueMsg,
   QueueWhy,
+  ReconcileResult,
   SiteMsg,
   SiteStats,
   SubmitResult,
@@ -159,14 +160,37 @@ export class SchedulerCore {
     return this.#command((replyTo) => ({ kind: 'cancel', job, replyTo }));
   }
 
-  /** An agent reports that an attempt started. */
-  taskStarted(report: TaskStartReport): void {
-    this.#system.tell(this.#dispatcher, { kind: 'started', ...report });
+  /**
+   * An agent reports that an attempt started. Recorded once, if it is the node's live attempt; a report
+   * about an attempt live on another node is refused through the agent port (`id`: the report's, to name).
+   */
+  taskStarted(report: TaskStartReport, id?: string | number): void {
+    this.#system.tell(this.#dispatcher, { kind: 'started', ...report, ...(id !== undefined ? { id } : {}) });
   }
 
-  /** An agent reports how an attempt ended. */
-  taskEnded(report: TaskEndReport): void {
-    this.#system.tell(this.#dispatcher, { kind: 'ended', ...report });
+  /**
+   * An agent reports how an attempt ended. Recorded once, if it is the node's live attempt (an end of an
+   * attempt that ended already changes nothing); acknowledged through the agent port once durable, or
+   * refused through it when the attempt is live on another node.
+   */
+  taskEnded(report: TaskEndReport, id?: string | number): void {
+    this.#system.tell(this.#dispatcher, { kind: 'ended', ...report, ...(id !== undefined ? { id } : {}) });
+  }
+
+  /**
+   * A node's agent (re)registered, running `running` and holding `ended` unacknowledged: applies those
+   * ends, then reconciles. Resolves, once the ends are durable, with the reported attempts to kill and the
+   * live ones the agent did not report; throws (coded) for an unknown node or a failed store.
+   */
+  async reconcileNode(node: string, running: readonly AttemptRef[], ended: readonly TaskEndReport[]): Promise<{ readonly kill: readonly AttemptRef[]; readonly unreported: readonly AttemptRef[] }> {
+    const result = await this.#ask<ReconcileResult>((replyTo) => ({ kind: 'reconcile', node, running, ended, replyTo }));
+    if (!result.ok) throw new MusterError(result.code, result.message);
+    return { kill: result.kill, unreported: result.unreported };
+  }
+
+  /** Attempts of `node` found gone (its agent neither runs them nor knows how they ended): each ends as `lost`, once. */
+  attemptsLost(node: string, attempts: readonly AttemptRef[], reason: string): void {
+    if (attempts.length > 0) this.#system.tell(this.#dispatcher, { kind: 'lost', node, attempts, reason });
   }
 
   /** Runs one dispatch cycle (after the ones already asked for). */

@@ -17,18 +17,18 @@ import type { JobSpec, NodeSpec, QueueSpec, Resources } from '../model/index.js'
 import { internJob } from '../model/index.js';
 import type { NodeChange, ReleaseItem } from '../placement/index.js';
 import { placementLimits, REASONS } from '../placement/index.js';
-import type { AgentPort, TaskLaunch } from './agent-port.js';
+import type { AgentPort, AttemptRef, TaskLaunch } from './agent-port.js';
 import type { Candidate } from './candidates.js';
 import type { Clock } from './clock.js';
 import type { QueueOffer } from './cycle-plan.js';
 import { planRound } from './cycle-plan.js';
 import { charge } from './fair-share.js';
 import type { ShareAccount } from './fair-share.js';
-import type { Placement, SchedulerEvent } from './events.js';
+import type { Placement, SchedulerEvent, TaskEndReport, TaskStartReport } from './events.js';
 import type { EventSink } from './durable-sequencer.js';
 import { DurableSequencer } from './durable-sequencer.js';
 import { JobDirectory } from './job-directory.js';
-import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, NodeListing, NodeMsg, QueueMsg, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
+import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, NodeListing, NodeMsg, QueueMsg, ReconcileResult, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
 import { nodeActor } from './node-actor.js';
 import type { RecoveredAttempt } from './node-actor.js';
 import { liveAttempts, sliceFor } from './recovery.js';
@@ -152,7 +152,7 @@ export class Dispatcher {
     const running = new Map<string, RecoveredAttempt[]>();
     for (const { job, task, record } of liveAttempts(whole)) {
       const entry = this.#directory.get(job)!;
-      this.#placedOn.set(`${job}#${task}`, { node: record.node!, attempt: record.attempt });
+      this.#placedOn.set(`${job}#${task}`, { node: record.node!, attempt: record.attempt, started: record.state === 'running' });
       const launch = launchFor(entry.spec, entry.perElement, job, task, record.attempt, record.node!, whole.epoch);
       const list = running.get(record.node!);
       if (list) list.push({ launch, startedAt: record.startedAt });
@@ -310,10 +310,98 @@ export class Dispatcher {
   }
 
   /**
-   * Where each task's live attempt runs, as placed: to route `TaskStarted` to its node and to give the
-   * resources of an ended attempt back to its site exactly once (an end for a replaced attempt finds no match).
+   * Where each task's live attempt runs, as placed, and whether it has started: to route `TaskStarted` to
+   * its node, to give the resources of an ended attempt back to its site exactly once, and to check agents'
+   * reports against it (an end for an attempt that is not the live one records nothing; a report about an
+   * attempt live on another node is refused).
    */
-  readonly #placedOn = new Map<string, { readonly node: string; readonly attempt: number }>();
+  readonly #placedOn = new Map<string, { readonly node: string; readonly attempt: number; started: boolean }>();
+
+  /** Agents' reports acknowledged this turn, per node: sent once the turn's events are durable. */
+  #acks = new Map<string, AttemptRef[]>();
+
+  /**
+   * An agent's report about attempt `ref` of `node`, checked against the live attempt: `live` (it is that
+   * node's live attempt), `gone` (not live: it ended already, was replaced, or never existed: the report
+   * changes nothing) or `elsewhere` (live on another node: refused).
+   */
+  #liveOn(node: string, ref: AttemptRef): 'live' | 'gone' | 'elsewhere' {
+    const placed = this.#placedOn.get(`${ref.job}#${ref.task}`);
+    if (!placed || placed.attempt !== ref.attempt) return 'gone';
+    return placed.node === node ? 'live' : 'elsewhere';
+  }
+
+  /** Records an attempt's end once: an end for an attempt that is not live is dropped (it ended already). */
+  #endAttempt(e: Extract<SchedulerEvent, { kind: 'TaskEnded' }>): boolean {
+    if (this.#liveOn(e.node, e) !== 'live') return false;
+    this.#emit(e);
+    return true;
+  }
+
+  /** An agent's report was refused: it names an attempt live on another node. */
+  #refuseReport(node: string, ref: AttemptRef, id: string | number | undefined): void {
+    const placed = this.#placedOn.get(`${ref.job}#${ref.task}`);
+    this.#o.agents.refuse(node, {
+      code: 'MUSTER_ERR_FORBIDDEN',
+      message: `attempt ${ref.attempt} of ${ref.job} task ${ref.task} runs on node ${placed?.node ?? '?'}, not ${node}: a node reports only its own attempts`,
+      ...(id !== undefined ? { id } : {}),
+    });
+  }
+
+  #acknowledge(node: string, ref: AttemptRef): void {
+    const list = this.#acks.get(node);
+    const item = { job: ref.job, task: ref.task, attempt: ref.attempt };
+    if (list) list.push(item);
+    else this.#acks.set(node, [item]);
+  }
+
+  /** The turn's acknowledgements leave once its events are durable (dropped if the store fails: agents report again). */
+  #flushAcks(): void {
+    if (this.#acks.size === 0) return;
+    const acks = this.#acks;
+    this.#acks = new Map();
+    this.#afterDurable(() => {
+      for (const [node, attempts] of acks) this.#o.agents.acknowledge(node, attempts);
+    });
+  }
+
+  /** An `ended` report: recorded if it is the node's live attempt, acknowledged unless refused. */
+  #reportedEnd(msg: TaskEndReport, now: number, id?: string | number): void {
+    const verdict = this.#liveOn(msg.node, msg);
+    if (verdict === 'elsewhere') return this.#refuseReport(msg.node, msg, id);
+    if (verdict === 'live') this.#emit(endEvent(msg, now));
+    this.#acknowledge(msg.node, msg);
+  }
+
+  /**
+   * A node's agent (re)registered. Its unacknowledged ends are applied first (those of its own live
+   * attempts; any other end is known already and ignored: the `registered` reply acknowledges them all),
+   * attempts it runs that were placed but not known to have started are recorded as started, and then its
+   * node actor, once all of that is durable, works out what to kill and what the agent did not report, and
+   * answers.
+   */
+  #reconcile(msg: Extract<CoreCommand, { kind: 'reconcile' }>, now: number): void {
+    const ref = this.#nodes.get(msg.node);
+    if (!ref) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_NODE', `node ${msg.node} has not joined`) as ReconcileResult);
+    for (const end of msg.ended) {
+      if (end.node === msg.node && this.#liveOn(msg.node, end) === 'live') this.#emit(endEvent(end, now));
+    }
+    for (const r of msg.running) this.#reportedStart({ job: r.job, task: r.task, attempt: r.attempt, node: msg.node }, now);
+    this.#touched.add(ref);
+    this.#afterDurable(
+      () => this.#tell(ref, { kind: 'reconcile', running: msg.running, replyTo: msg.replyTo }),
+      (failure) => this.#tell(msg.replyTo, storeFailed(failure)),
+    );
+  }
+
+  #reportedStart(msg: TaskStartReport, now: number, id?: string | number): void {
+    const verdict = this.#liveOn(msg.node, msg);
+    if (verdict === 'elsewhere') return this.#refuseReport(msg.node, msg, id);
+    const placed = this.#placedOn.get(`${msg.job}#${msg.task}`);
+    if (verdict !== 'live' || !placed || placed.started) return;
+    placed.started = true;
+    this.#emit({ kind: 'TaskStarted', at: now, job: msg.job, task: msg.task, attempt: msg.attempt });
+  }
 
   #release(nodeName: string, resources: Resources): void {
     const node = this.#registry.node(nodeName);
@@ -359,7 +447,7 @@ export class Dispatcher {
       const entry = this.#directory.get(p.job);
       if (!entry) continue;
       queues.add(entry.queue);
-      this.#placedOn.set(`${p.job}#${p.task}`, { node: p.node, attempt: p.attempt });
+      this.#placedOn.set(`${p.job}#${p.task}`, { node: p.node, attempt: p.attempt, started: false });
       const launch = launchFor(entry.spec, entry.perElement, p.job, p.task, p.attempt, p.node, e.epoch);
       const list = byNode.get(p.node);
       if (list) list.push({ launch });
@@ -416,20 +504,19 @@ export class Dispatcher {
         break;
       }
       case 'started':
-        this.#emit({ kind: 'TaskStarted', at: now, job: msg.job, task: msg.task, attempt: msg.attempt });
+        this.#reportedStart(msg, now, msg.id);
         break;
       case 'ended':
-        this.#emit({
-          kind: 'TaskEnded',
-          at: now,
-          job: msg.job,
-          task: msg.task,
-          attempt: msg.attempt,
-          node: msg.node,
-          outcome: msg.outcome,
-          ...(msg.exitCode !== undefined ? { exitCode: msg.exitCode } : {}),
-          ...(msg.reason !== undefined ? { reason: msg.reason } : {}),
-        });
+        this.#reportedEnd(msg, now, msg.id);
+        break;
+      case 'reconcile':
+        this.#reconcile(msg, now);
+        break;
+      case 'lost':
+        for (const a of msg.attempts) {
+          this.#endAttempt({ kind: 'TaskEnded', at: now, job: a.job, task: a.task, attempt: a.attempt, node: msg.node, outcome: 'lost', reason: msg.reason });
+        }
+        this.#wake();
         break;
       case 'cycle':
         this.#cycleWaiters.push(msg.replyTo);
@@ -769,6 +856,7 @@ export class Dispatcher {
 
   receive(msg: DispatcherInbox): void {
     this.#handle(msg);
+    this.#flushAcks();
     this.#events.write();
   }
 
@@ -787,7 +875,11 @@ export class Dispatcher {
         this.#events.fail(msg.message);
         break;
       case 'propose':
-        for (const e of msg.events) this.#emit(e);
+        // A node actor's `lost` ends may race an agent's report of the same end: each attempt ends once.
+        for (const e of msg.events) {
+          if (e.kind === 'TaskEnded') this.#endAttempt(e);
+          else this.#emit(e);
+        }
         this.#wake();
         break;
       case 'wake':
@@ -840,6 +932,21 @@ const asIs = (error: StoreFailed): CommandResult => error;
  * their callers must check for.
  */
 const refusedAs = <T>(error: StoreFailed): T => error as unknown as T;
+
+/** The event of an agent's reported end. */
+function endEvent(r: TaskEndReport, at: number): Extract<SchedulerEvent, { kind: 'TaskEnded' }> {
+  return {
+    kind: 'TaskEnded',
+    at,
+    job: r.job,
+    task: r.task,
+    attempt: r.attempt,
+    node: r.node,
+    outcome: r.outcome,
+    ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
+    ...(r.reason !== undefined ? { reason: r.reason } : {}),
+  };
+}
 
 function scaleDemand(c: Candidate, unplacedTasks: number): Resources {
   if (unplacedTasks === c.tasks.length) return c.demand;

@@ -10,7 +10,7 @@ export type { Consequences, Kill, DependencyVerdict } from './decide.js';
 export { consequences, dependencies } from './decide.js';
 export type { Clock } from './clock.js';
 export { realClock, VirtualClock } from './clock.js';
-export type { AgentPort, TaskLaunch, AttemptRef, KillReason } from './agent-port.js';
+export type { AgentPort, TaskLaunch, AttemptRef, KillReason, ReportRefusal } from './agent-port.js';
 export type { SchedulerCoreOptions, WhyAnswer } from './core.js';
 export type { EventSink } from './durable-sequencer.js';
 export type { RecoveredScheduler } from './durable.js';

@@ -22,7 +22,7 @@ const CANCEL_REQUESTED = 4;
 /** "No value" in a numeric column (an absent array size, dependency list or end time). */
 const NONE = -1;
 
-type EncodedTask = [state: number, attempt: number, failures: number, node: string | null, notBefore: number, startedAt: number];
+type EncodedTask = [state: number, attempt: number, failures: number, node: string | null, notBefore: number, startedAt: number, earlier?: readonly string[]];
 
 export interface JobColumns {
   readonly strings: string[];
@@ -118,7 +118,14 @@ export function encodeJobs(jobs: Iterable<JobRecord>, count: number): JobColumns
     c.endedAt[row] = job.endedAt ?? NONE;
     if (job.reason !== undefined) c.reasons.push([row, job.reason]);
     if (!untouched(job.tasks)) {
-      c.tasks.push([row, job.tasks.map((t): EncodedTask => [TASK_STATES.indexOf(t.state), t.attempt, t.failures, t.node ?? null, t.notBefore, t.startedAt])]);
+      c.tasks.push([
+        row,
+        job.tasks.map((t): EncodedTask => {
+          const base: EncodedTask = [TASK_STATES.indexOf(t.state), t.attempt, t.failures, t.node ?? null, t.notBefore, t.startedAt];
+          if (t.earlier) base.push(t.earlier);
+          return base;
+        }),
+      ]);
     }
     row++;
   }
@@ -184,5 +191,5 @@ export function decodeJobs(c: JobColumns, each: (job: JobRecord) => void): void 
 }
 
 function decodeTasks(encoded: readonly EncodedTask[]): TaskRecord[] {
-  return encoded.map((t) => ({ state: TASK_STATES[t[0]]!, attempt: t[1], failures: t[2], node: t[3] ?? undefined, notBefore: t[4], startedAt: t[5] }));
+  return encoded.map((t) => ({ state: TASK_STATES[t[0]]!, attempt: t[1], failures: t[2], node: t[3] ?? undefined, earlier: t[6], notBefore: t[4], startedAt: t[5] }));
 }

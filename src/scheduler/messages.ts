@@ -11,7 +11,7 @@ import type { ActorRef } from '../actors/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import type { JobSpec, NodeSpec, NodeState, QueueSpec, Resources } from '../model/index.js';
 import type { NodeChange, PlacementRequest, ReasonCounts, ReleaseItem } from '../placement/index.js';
-import type { KillReason, TaskLaunch } from './agent-port.js';
+import type { AttemptRef, KillReason, TaskLaunch } from './agent-port.js';
 import type { Candidate } from './candidates.js';
 import type { Kill } from './decide.js';
 import type { JobOutcome, Placement, SchedulerEvent, TaskEndReport, TaskStartReport } from './events.js';
@@ -74,8 +74,22 @@ export type NodeMsg =
   | { readonly kind: 'ended'; readonly job: string; readonly task: number; readonly attempt: number }
   | { readonly kind: 'state'; readonly state: NodeState; readonly at: number }
   | { readonly kind: 'kill'; readonly attempt: Placement; readonly reason: KillReason }
+  /** The node's agent registered and runs `running`: what to kill, what is lost (see node-actor.ts). */
+  | { readonly kind: 'reconcile'; readonly running: readonly AttemptRef[]; readonly replyTo: ActorRef<ReconcileResult> }
   | { readonly kind: 'barrier'; readonly replyTo: ActorRef<DispatcherMsg> }
   | { readonly kind: 'inspect'; readonly replyTo: ActorRef<NodeSnapshot> };
+
+/**
+ * A registration reconciled: `kill` the reported attempts the node does not hold live (the agent kills them
+ * and reports nothing), `unreported` the live attempts the agent neither runs nor reported ended (lost,
+ * unless their start is still on its way to the agent).
+ */
+export type ReconcileResult =
+  | { readonly ok: true; readonly kill: readonly AttemptRef[]; readonly unreported: readonly AttemptRef[] }
+  | Extract<CommandResult, { ok: false }>;
+
+/** An agent's report may carry its frame's id, so a refusal can name it. */
+type ReportId = { readonly id?: string | number };
 
 export interface NodeSnapshot {
   readonly name: string;
@@ -177,8 +191,15 @@ export type CoreCommand =
   | { readonly kind: 'nodeState'; readonly node: string; readonly state: NodeState; readonly reason?: string; readonly replyTo: ActorRef<CommandResult> }
   | { readonly kind: 'submit'; readonly tenant: string; readonly specs: readonly JobSpec[]; readonly replyTo: ActorRef<readonly SubmitResult[]> }
   | { readonly kind: 'cancel'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }
-  | ({ readonly kind: 'started' } & TaskStartReport)
-  | ({ readonly kind: 'ended' } & TaskEndReport)
+  | ({ readonly kind: 'started' } & TaskStartReport & ReportId)
+  | ({ readonly kind: 'ended' } & TaskEndReport & ReportId)
+  /**
+   * A node's agent (re)registered: apply the ends it had not had acknowledged, then reconcile what it runs
+   * with what the node holds live. Answered once those ends are durable.
+   */
+  | { readonly kind: 'reconcile'; readonly node: string; readonly running: readonly AttemptRef[]; readonly ended: readonly TaskEndReport[]; readonly replyTo: ActorRef<ReconcileResult> }
+  /** Attempts of `node` its registration found gone: they end as `lost` (each once, if still live there). */
+  | { readonly kind: 'lost'; readonly node: string; readonly attempts: readonly AttemptRef[]; readonly reason: string }
   | { readonly kind: 'cycle'; readonly replyTo: ActorRef<CycleReport> }
   | { readonly kind: 'settle'; readonly replyTo: ActorRef<true> }
   | { readonly kind: 'locate'; readonly job: string; readonly replyTo: ActorRef<JobLocation> }

@@ -3,15 +3,25 @@
  * hands allocations to the node's agent through the agent port, kills attempts when told, enforces time
  * limits (a deadline per running attempt, on the scheduler's clock), and when its node is lost it proposes
  * the end of every attempt it held (they are rescheduled by the reducer's retry rules).
+ *
+ * The attempts a lost node held are remembered as replaced: the node may come back (its agent was only
+ * paused or cut off) still running them while their retries run elsewhere, so when it is heard from again
+ * (ready again by heartbeat) they are killed before anything new is placed on it. A registration
+ * reconciles instead: the agent lists what it runs, and this actor answers what to kill (reported, not
+ * live here) and what the agent did not report (live here: lost, unless its start is still on its way).
  */
 import type { ActorDefinition, ActorRef } from '../actors/index.js';
 import { assertNever, defineActor, reply, same } from '../actors/index.js';
 import type { NodeState } from '../model/index.js';
-import type { AgentPort, TaskLaunch } from './agent-port.js';
+import type { AgentPort, AttemptRef, TaskLaunch } from './agent-port.js';
 import type { Clock } from './clock.js';
 import type { SchedulerEvent } from './events.js';
 import type { DispatcherInbox, NodeMsg, NodeSnapshot } from './messages.js';
 import { allocationKey } from './state.js';
+
+function attemptKey(a: AttemptRef): string {
+  return `${a.job}#${a.task}#${a.attempt}`;
+}
 
 interface LiveAttempt {
   readonly launch: TaskLaunch;
@@ -22,6 +32,8 @@ export interface NodeActorState {
   readonly name: string;
   state: NodeState;
   readonly live: Map<string, LiveAttempt>;
+  /** Attempts ended as lost with the node, by `job#task#attempt`: killed when it is heard from again. */
+  readonly replaced: Map<string, TaskLaunch>;
 }
 
 /** Private: a running attempt reached its time limit. */
@@ -54,7 +66,7 @@ export function nodeActor(name: string, initial: NodeState, deps: NodeActorDeps,
           limit !== undefined && startedAt > 0 ? deps.clock.schedule(startedAt + limit, () => ctx.tell(self, { kind: 'deadline', key, attempt: launch.attempt })) : undefined;
         live.set(key, { launch, cancelDeadline });
       }
-      return { name, state: initial, live };
+      return { name, state: initial, live, replaced: new Map() };
     },
     behaviour(state, msg, ctx) {
       switch (msg.kind) {
@@ -98,16 +110,38 @@ export function nodeActor(name: string, initial: NodeState, deps: NodeActorDeps,
           return same();
         }
         case 'state': {
+          const was = state.state;
           state.state = msg.state;
           if (msg.state === 'lost' && state.live.size > 0) {
             const events: SchedulerEvent[] = [];
             for (const { launch, cancelDeadline } of state.live.values()) {
               cancelDeadline?.();
+              state.replaced.set(attemptKey(launch), launch);
               events.push({ kind: 'TaskEnded', at: msg.at, job: launch.job, task: launch.task, attempt: launch.attempt, node: name, outcome: 'lost', reason: `node ${name} lost` });
             }
+            // Ended here at once: the proposed ends come back as 'ended' messages, which then find nothing.
+            state.live.clear();
             ctx.tell(deps.dispatcher, { kind: 'propose', events });
           }
+          if (msg.state === 'ready' && was !== 'ready') {
+            // Heard from again: whatever it still runs of what was given to others stops before new work comes.
+            for (const launch of state.replaced.values()) deps.agents.kill(name, launch, 'replaced');
+            state.replaced.clear();
+          }
           return same();
+        }
+        case 'reconcile': {
+          // Reported but not live here: the agent kills them. Live here but not reported: the caller decides
+          // (an attempt whose start is still on its way to the agent is not lost; see agent-endpoint.ts).
+          const reported = new Set(msg.running.map(attemptKey));
+          const kill = msg.running.filter((r) => state.live.get(allocationKey(r.job, r.task))?.launch.attempt !== r.attempt).map(({ job, task, attempt }) => ({ job, task, attempt }));
+          const unreported: AttemptRef[] = [];
+          for (const { launch } of state.live.values()) {
+            if (!reported.has(attemptKey(launch))) unreported.push({ job: launch.job, task: launch.task, attempt: launch.attempt });
+          }
+          // The agent's own list now says what it runs: whatever of the replaced ones it still ran is in `kill`.
+          state.replaced.clear();
+          return reply(msg.replyTo, { ok: true, kill, unreported });
         }
         case 'barrier':
           return reply(msg.replyTo, { kind: 'barrier-ack' });

@@ -67,8 +67,8 @@ export function makeSiteActor(args: SiteActorArgs): ActorDefinition<SiteState, S
           return same();
         }
         case 'release':
-          state.table.release(msg.items);
-          state.mirror.released(msg.items);
+          // As new free amounts, not a release: a node that shrank is never given more than its capacity.
+          state.table.apply(state.mirror.released(msg.items));
           return same();
         case 'place': {
           const start = performance.now();

@@ -2,21 +2,57 @@
  * What a site actor knows of its nodes besides the kernel's table: enough to summarize the site for the
  * dispatcher (free totals, the most free on any one node per dimension, the labels present) without
  * reading the table back node by node. It follows the same changes, placements and releases as the table.
+ *
+ * It keeps what is allocated on each node, and free is derived: capacity less allocated, never below zero.
+ * A node may come back with less capacity than its running attempts hold (an agent re-registers smaller):
+ * it is then full, not negative, until enough of them end, and an end gives back only what it held; the
+ * table is told each node's new free amount rather than a release, so it can never be over-released.
  */
 import type { Labels, NodeState, Resources } from '../model/index.js';
 import type { NodeChange, PlacementRequest, ReleaseItem } from '../placement/index.js';
 import type { SiteSummary } from './site-choice.js';
 
+interface Amounts {
+  cpu: number;
+  memory: number;
+  gpu: number;
+  extended: Record<string, number>;
+}
+
 interface MirrorNode {
   capacity: Resources;
-  free: { cpu: number; memory: number; gpu: number; extended: Record<string, number> };
+  /** What live attempts hold (may exceed capacity after the capacity shrank). */
+  allocated: Amounts;
+  /** Capacity less allocated, floored at zero per dimension. */
+  free: Amounts;
   labels: Labels;
   state: NodeState;
 }
 
-function copy(r: Resources): MirrorNode['free'] {
+function freeOf(capacity: Resources, allocated: Amounts): Amounts {
+  const extended: Record<string, number> = {};
+  for (const name in capacity.extended) extended[name] = Math.max(0, (capacity.extended[name] ?? 0) - (allocated.extended[name] ?? 0));
+  return {
+    cpu: Math.max(0, capacity.cpu - allocated.cpu),
+    memory: Math.max(0, capacity.memory - allocated.memory),
+    gpu: Math.max(0, capacity.gpu - allocated.gpu),
+    extended,
+  };
+}
+
+/** Adds `sign` × `r` to `into`, never below zero (an over-release is a no-op past zero, not a negative). */
+function add(into: Amounts, r: Resources, sign: 1 | -1): void {
+  into.cpu = Math.max(0, into.cpu + sign * r.cpu);
+  into.memory = Math.max(0, into.memory + sign * r.memory);
+  into.gpu = Math.max(0, into.gpu + sign * r.gpu);
+  for (const name in r.extended) into.extended[name] = Math.max(0, (into.extended[name] ?? 0) + sign * (r.extended[name] ?? 0));
+}
+
+function copy(r: Resources): Amounts {
   return { cpu: r.cpu, memory: r.memory, gpu: r.gpu, extended: { ...r.extended } };
 }
+
+const NOTHING: Resources = { cpu: 0, memory: 0, gpu: 0, extended: {} };
 
 export class SiteMirror {
   readonly site: string;
@@ -47,10 +83,16 @@ export class SiteMirror {
     for (const c of changes) {
       switch (c.kind) {
         case 'add': {
-          const node: MirrorNode = { capacity: c.node.capacity, free: copy(c.node.free ?? c.node.capacity), labels: c.node.labels ?? {}, state: c.node.state ?? 'ready' };
+          // A given free amount says what is allocated (capacity less free); free itself is then derived.
+          const allocated = copy(NOTHING);
+          if (c.node.free) {
+            add(allocated, c.node.capacity, 1);
+            add(allocated, c.node.free, -1);
+          }
+          const node: MirrorNode = { capacity: c.node.capacity, allocated, free: freeOf(c.node.capacity, allocated), labels: c.node.labels ?? {}, state: c.node.state ?? 'ready' };
           this.#nodes.set(c.node.id, node);
           this.#countLabels(node, 1);
-          out.push(c);
+          out.push({ kind: 'add', node: { ...c.node, free: node.free } });
           break;
         }
         case 'update': {
@@ -60,25 +102,19 @@ export class SiteMirror {
             break;
           }
           this.#countLabels(node, -1);
-          let free = c.free;
-          if (c.capacity && !free) {
-            const cap = c.capacity;
-            const f = node.free;
-            const ext: Record<string, number> = {};
-            for (const name in cap.extended) ext[name] = Math.max(0, (f.extended[name] ?? 0) + (cap.extended[name] ?? 0) - (node.capacity.extended[name] ?? 0));
-            free = {
-              cpu: Math.max(0, f.cpu + cap.cpu - node.capacity.cpu),
-              memory: Math.max(0, f.memory + cap.memory - node.capacity.memory),
-              gpu: Math.max(0, f.gpu + cap.gpu - node.capacity.gpu),
-              extended: ext,
-            };
-          }
           if (c.capacity) node.capacity = c.capacity;
-          if (free) node.free = copy(free);
+          if (c.free) {
+            // An explicit free amount (a rebuild) says what is allocated, as for `add`.
+            node.allocated = copy(NOTHING);
+            add(node.allocated, node.capacity, 1);
+            add(node.allocated, c.free, -1);
+          }
+          // What is allocated stays allocated: a new capacity moves free by its change, floored at zero.
+          if (c.capacity || c.free) node.free = freeOf(node.capacity, node.allocated);
           if (c.labels) node.labels = c.labels;
           if (c.state) node.state = c.state;
           this.#countLabels(node, 1);
-          out.push(free && !c.free ? { ...c, free } : c);
+          out.push(c.capacity || c.free ? { ...c, free: copy(node.free) } : c);
           break;
         }
         case 'remove': {
@@ -101,25 +137,27 @@ export class SiteMirror {
         for (let k = 0; k < group.count; k++, t++) {
           const node = this.#nodes.get(nodes[t] ?? -1);
           if (!node) continue;
-          const r = group.resources;
-          node.free.cpu -= r.cpu;
-          node.free.memory -= r.memory;
-          node.free.gpu -= r.gpu;
-          for (const name in r.extended) node.free.extended[name] = (node.free.extended[name] ?? 0) - (r.extended[name] ?? 0);
+          add(node.allocated, group.resources, 1);
+          node.free = freeOf(node.capacity, node.allocated);
         }
       }
     });
   }
 
-  released(items: readonly ReleaseItem[]): void {
-    for (const { node: id, resources: r } of items) {
+  /**
+   * Gives ended attempts' resources back; returns, for the table, each touched node's new free amount (an
+   * update, never a release: a node that shrank below what it ran gets back only up to its capacity).
+   */
+  released(items: readonly ReleaseItem[]): NodeChange[] {
+    const touched = new Set<number>();
+    for (const { node: id, resources } of items) {
       const node = this.#nodes.get(id);
       if (!node) continue;
-      node.free.cpu += r.cpu;
-      node.free.memory += r.memory;
-      node.free.gpu += r.gpu;
-      for (const name in r.extended) node.free.extended[name] = (node.free.extended[name] ?? 0) + (r.extended[name] ?? 0);
+      add(node.allocated, resources, -1);
+      node.free = freeOf(node.capacity, node.allocated);
+      touched.add(id);
     }
+    return [...touched].map((id) => ({ kind: 'update', id, free: copy(this.#nodes.get(id)!.free) }));
   }
 
   get size(): number {

@@ -20,6 +20,8 @@ export interface TaskRecord {
   failures: number;
   /** The node of the live attempt, or of the last attempt once it ended (where its output lies). */
   node: string | undefined;
+  /** Where each earlier attempt ran (attempt 1 first), once there has been more than one: their output lies there. */
+  earlier: readonly string[] | undefined;
   /** Earliest time (ms) the task may be placed again, after a retry backoff. */
   notBefore: number;
   /** When the live attempt started running (ms), 0 when not running. */
@@ -106,7 +108,7 @@ export function createState(partial = false): SchedulerState {
   };
 }
 
-const PENDING_TASK: TaskRecord = Object.freeze({ state: 'pending', attempt: 0, failures: 0, node: undefined, notBefore: 0, startedAt: 0 });
+const PENDING_TASK: TaskRecord = Object.freeze({ state: 'pending', attempt: 0, failures: 0, node: undefined, earlier: undefined, notBefore: 0, startedAt: 0 });
 
 /** Shared lists are kept for jobs of up to this many tasks (nearly all jobs); longer lists are built per job. */
 const SHARED_LIST_MAX = 64;
@@ -126,7 +128,7 @@ export function writableTask(job: JobRecord, index: number): TaskRecord | undefi
   const task = tasks[index];
   if (task !== PENDING_TASK) return task;
   if (Object.isFrozen(tasks)) job.tasks = tasks = tasks.slice();
-  const own: TaskRecord = { state: 'pending', attempt: 0, failures: 0, node: undefined, notBefore: 0, startedAt: 0 };
+  const own: TaskRecord = { state: 'pending', attempt: 0, failures: 0, node: undefined, earlier: undefined, notBefore: 0, startedAt: 0 };
   (tasks as TaskRecord[])[index] = own;
   return own;
 }

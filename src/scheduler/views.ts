@@ -42,6 +42,8 @@ export interface TaskView {
   readonly attempt: number;
   readonly failures: number;
   readonly node?: string;
+  /** Where each attempt ran, attempt 1 first (present once the task has had more than one). */
+  readonly nodes?: readonly string[];
 }
 
 export interface JobDetail extends JobView {
@@ -136,6 +138,7 @@ export function jobDetail(job: JobRecord): JobDetail {
     failures: t.failures,
     // The node of the live attempt, or of the last one that ran (where its output lies).
     ...(t.node !== undefined ? { node: t.node } : {}),
+    ...(t.earlier !== undefined && t.node !== undefined ? { nodes: [...t.earlier, t.node] } : {}),
   }));
   return { ...jobView(job), spec: job.spec, taskList };
 }

@@ -22,7 +22,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { GatewayLimits, TokenEntry } from '../api/index.js';
-import { DEFAULT_HOST, DEFAULT_PORT, LIMIT_NAMES, ROLES, isTenantName } from '../api/index.js';
+import { DEFAULT_HOST, DEFAULT_PORT, LIMIT_NAMES, ROLES, isNodeGlob, isTenantName } from '../api/index.js';
 import { MusterError } from '../errors/index.js';
 import type { QueueSpec } from '../model/index.js';
 import type { LivenessOptions } from '../scheduler/index.js';
@@ -97,25 +97,45 @@ function text(p: Problems, key: string, value: unknown): string | undefined {
   return value;
 }
 
-/** Reads a list of `{ token, tenant, role }` (a token file's content, or `tokens:` inline). */
+/** Most node patterns one agent token may list. */
+const MAX_TOKEN_NODES = 1_024;
+
+/** Reads a list of `{ token, tenant, role, nodes? }` (a token file's content, or `tokens:` inline). */
 export function readTokenEntries(value: unknown, where: string): TokenEntry[] {
   const p = new Problems();
   const entries: TokenEntry[] = [];
-  if (!Array.isArray(value)) p.add(where, 'expected a list of { token, tenant, role }');
+  if (!Array.isArray(value)) p.add(where, 'expected a list of { token, tenant, role, nodes? }');
   else
     value.forEach((raw, i) => {
       const at = `${where}[${i}]`;
-      if (!isMap(raw)) return p.add(at, 'expected { token, tenant, role }');
-      for (const key of Object.keys(raw)) if (!['token', 'tenant', 'role'].includes(key)) p.add(`${at}.${key}`, 'unknown field (expected token, tenant, role)');
+      if (!isMap(raw)) return p.add(at, 'expected { token, tenant, role, nodes? }');
+      for (const key of Object.keys(raw)) if (!['token', 'tenant', 'role', 'nodes'].includes(key)) p.add(`${at}.${key}`, 'unknown field (expected token, tenant, role, nodes)');
       const { token, tenant, role } = raw;
       if (typeof token !== 'string' || token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) p.add(`${at}.token`, `expected a string of at least ${MIN_TOKEN_LENGTH} characters without spaces`);
       if (typeof tenant !== 'string' || !isTenantName(tenant)) p.add(`${at}.tenant`, 'expected a tenant name (lower-case letters, digits and -)');
       if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) p.add(`${at}.role`, `expected one of ${ROLES.join(', ')}`);
-      if (p.list.length === 0) entries.push({ token: token as string, tenant: tenant as string, role: role as TokenEntry['role'] });
+      const nodes = readTokenNodes(p, `${at}.nodes`, raw['nodes'], role);
+      if (p.list.length === 0) entries.push({ token: token as string, tenant: tenant as string, role: role as TokenEntry['role'], ...(nodes ? { nodes } : {}) });
       return undefined;
     });
   if (p.list.length > 0) throw new MusterError('MUSTER_ERR_INVALID_SPEC', p.list.join('; '));
   return entries;
+}
+
+/**
+ * The nodes an agent token may register: required for `agent` tokens (default deny: an agent token that
+ * names no node can register none, which is never what its writer meant), refused on other roles.
+ */
+function readTokenNodes(p: Problems, at: string, value: unknown, role: unknown): string[] | undefined {
+  if (role !== 'agent') {
+    if (value !== undefined) p.add(at, 'only agent tokens name nodes (an admin may register any node)');
+    return undefined;
+  }
+  if (value === undefined) return void p.add(at, 'an agent token must name the nodes it may register: a list of names or globs ("gpu-*", or "*" for any)');
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_TOKEN_NODES) return void p.add(at, `expected a list of 1 to ${MAX_TOKEN_NODES} node names or globs`);
+  const bad = value.findIndex((v) => typeof v !== 'string' || !isNodeGlob(v));
+  if (bad >= 0) return void p.add(`${at}[${bad}]`, `${JSON.stringify(value[bad]).slice(0, 80)} is not a node name or glob (lower-case letters, digits, '-' and '*')`);
+  return value as string[];
 }
 
 function parseFile(file: string, source: string): unknown {

@@ -19,6 +19,8 @@ export const TOKENS = {
   globex: 'globex-submitter-0000000',
   viewer: 'viewer-token-00000000000',
   agent: 'agent-token-000000000000',
+  /** An agent token that may register only nodes named `rack-…`. */
+  rack: 'rack-agent-token-0000000',
 } as const;
 
 const ENTRIES: readonly TokenEntry[] = [
@@ -26,7 +28,8 @@ const ENTRIES: readonly TokenEntry[] = [
   { token: TOKENS.acme, tenant: 'acme', role: 'submitter' },
   { token: TOKENS.globex, tenant: 'globex', role: 'submitter' },
   { token: TOKENS.viewer, tenant: 'ops', role: 'viewer' },
-  { token: TOKENS.agent, tenant: 'infra', role: 'agent' },
+  { token: TOKENS.agent, tenant: 'infra', role: 'agent', nodes: ['*'] },
+  { token: TOKENS.rack, tenant: 'infra', role: 'agent', nodes: ['rack-*'] },
 ];
 
 export interface TestServer {

@@ -72,4 +72,6 @@ export class RecordingAgents implements AgentPort {
     this.started.push(launch);
   }
   kill(): void {}
+  acknowledge(): void {}
+  refuse(): void {}
 }

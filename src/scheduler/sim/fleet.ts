@@ -3,7 +3,7 @@
  * after its scripted duration (or never, if it hangs); a killed attempt ends at once (`timeout` for a time
  * limit, else `killed`). Everything happens on the virtual clock.
  */
-import type { AgentPort, AttemptRef, KillReason, TaskLaunch } from '../agent-port.js';
+import type { AgentPort, AttemptRef, KillReason, ReportRefusal, TaskLaunch } from '../agent-port.js';
 import type { VirtualClock } from '../clock.js';
 import type { TaskEndReport, TaskStartReport } from '../events.js';
 import type { AttemptBehaviour } from './script.js';
@@ -63,6 +63,15 @@ export class VirtualFleet implements AgentPort {
     cancel();
     this.#running.delete(key);
     this.#reports?.ended({ ...attempt, node, outcome: reason === 'timeout' ? 'timeout' : 'killed', reason });
+  }
+
+  /** A virtual agent keeps nothing to forget: acknowledgements need no answer. */
+  acknowledge(): void {}
+
+  /** Refused reports, for tests (a virtual fleet reports only its own attempts: any refusal is a bug). */
+  readonly refusals: ReportRefusal[] = [];
+  refuse(_node: string, refusal: ReportRefusal): void {
+    this.refusals.push(refusal);
   }
 
   /** A node dies: its attempts stop without a word (the control plane finds out through the node's loss). */
