@@ -10,9 +10,10 @@
  *      attempt's log files), and executes FILE with ARGS (found on the task's PATH);
  *   3. writes "started PGID\n" on fd 3 when the agent gave it one (the group id is the task's pid);
  *   4. waits for the task's leader, forwarding SIGTERM, SIGINT, SIGHUP and SIGQUIT to the task's group,
- *      and reads the agent's lease file every LEASE_POLL_MS: once the lease has run out (its deadline, in
- *      nanoseconds of CLOCK_MONOTONIC, is past) it SIGKILLs the task's group and remembers it did: the
- *      fence, which holds while the agent is stopped, hung or dead;
+ *      and reads the agent's lease file every LEASE_POLL_MS, or at its deadline when that comes sooner:
+ *      once the lease has run out (its deadline, in nanoseconds of CLOCK_MONOTONIC, is past) it SIGKILLs
+ *      the task's group and remembers it did: the fence, which holds while the agent is stopped, hung or
+ *      dead;
  *   5. when the leader has exited, SIGKILLs whatever is left of its group, writes ATTEMPT_DIR/status
  *      (status.tmp, then rename: a reader sees all of it or nothing) and exits 0.
  *
@@ -49,8 +50,8 @@
 
 extern char **environ;
 
-/* How often the lease is read while the task runs, so how late the fence may fire. PROTOCOL.md keeps the
- * fence at least 500 ms short of the server's lost timeout: 200 ms leaves the rest for the kill itself. */
+/* How often the lease is read while the task runs, to see it renewed. The fence itself is not late by this
+ * much: when the deadline read is nearer than this, the shim wakes at the deadline and reads again. */
 #define LEASE_POLL_MS 200
 /* The most environment bytes read from stdin: far past what a job spec may carry (64 KiB in all). */
 #define MAX_ENV_BYTES (4 * 1024 * 1024)
@@ -156,8 +157,11 @@ static unsigned long long monotonic_ns(void) {
   return (unsigned long long)now.tv_sec * 1000000000ULL + (unsigned long long)now.tv_nsec;
 }
 
-/* Whether the lease has run out. A missing, unreadable or "none" lease is no fence. */
-static int lease_expired(const char *path) {
+/*
+ * Reads the lease: 1 and the nanoseconds left before its deadline in `left` (0 once it has run out), or 0
+ * when there is no fence (a missing, unreadable or "none" lease).
+ */
+static int lease_left(const char *path, unsigned long long *left) {
   char text[64];
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
@@ -170,7 +174,9 @@ static int lease_expired(const char *path) {
   errno = 0;
   unsigned long long deadline = strtoull(text, &end, 10);
   if (errno != 0 || end == text) return 0;
-  return monotonic_ns() >= deadline;
+  unsigned long long now = monotonic_ns();
+  *left = deadline > now ? deadline - now : 0;
+  return 1;
 }
 
 /*
@@ -329,8 +335,9 @@ int main(int argc, char **argv) {
 
   int fenced = 0;
   int code = 0;
+  unsigned long long wait_ns = 0; /* the first pass reads the lease at once */
   for (;;) {
-    struct timespec poll = { 0, LEASE_POLL_MS * 1000000L };
+    struct timespec poll = { (time_t)(wait_ns / 1000000000ULL), (long)(wait_ns % 1000000000ULL) };
     int sig = sigtimedwait(&waited, NULL, &poll);
     if (sig > 0 && sig != SIGCHLD) kill(-task, sig);
     pid_t done = waitpid(task, &code, WNOHANG);
@@ -342,9 +349,13 @@ int main(int argc, char **argv) {
       kill(-task, SIGKILL);
       return finish(o.dir, status);
     }
-    if (!fenced && lease_expired(o.lease)) {
-      kill(-task, SIGKILL);
-      fenced = 1;
+    wait_ns = LEASE_POLL_MS * 1000000ULL;
+    unsigned long long left = 0;
+    if (!fenced && lease_left(o.lease, &left)) {
+      if (left == 0) {
+        kill(-task, SIGKILL);
+        fenced = 1;
+      } else if (left < wait_ns) wait_ns = left;
     }
   }
   /* Whatever the leader left in its group (background jobs, pipeline members) ends with it. */

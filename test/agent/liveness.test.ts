@@ -1,11 +1,12 @@
 /**
  * Node loss end to end, with real agents, real processes and real sockets, on a server with short
- * liveness timings: an agent killed with SIGKILL has its tasks rescheduled after the grace period; an
- * agent cut off and back has its replaced attempt killed (its end never becomes the job's result); a site
- * going silent at once is held, not mass-rescheduled.
+ * liveness timings: an agent killed with SIGKILL has its tasks rescheduled after the grace period, and the
+ * task it left behind is killed by its shim at the fence (no process is left); an agent cut off gives its
+ * attempt up at its fence before the server gives it away, and its end, reported on return, never becomes
+ * the job's result; a site going silent at once is held, not mass-rescheduled.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,8 +20,11 @@ import { createLogger } from '../../src/log/index.js';
 import { startTestServer, TOKENS } from '../api/helpers.js';
 import { until } from '../helpers/until.js';
 import type { TestServer } from '../api/helpers.js';
+import { processesMentioning } from './agent-process.js';
+import { processGone } from './executor-fixtures.js';
 
 const quiet = createLogger({ name: 'liveness-test', level: 'silent' });
+/** The server's fence follows from these: lostAfterMs less a quarter of it, 900 ms. */
 const LIVENESS = { heartbeatMs: 200, suspectAfterMs: 600, lostAfterMs: 1200, siteHoldMs: 4000, siteLostPerSecond: 2, siteMinNodes: 4 };
 const BIN = join(import.meta.dirname, '../../bin/muster.js');
 
@@ -54,7 +58,7 @@ async function submitOne(client: MusterClient, spec: Record<string, unknown>): P
   return r.job;
 }
 
-t.test('an agent killed with SIGKILL: its node is lost after the grace period and its task runs elsewhere', async (t) => {
+t.test('an agent killed with SIGKILL: its node is lost after the grace period, its task runs elsewhere, and the one it left is killed at the fence', async (t) => {
   const { server: s, client } = await server(t);
   const dir = work(t);
   // A real `muster agent` process, the only node at first: the job's first attempt runs there.
@@ -64,8 +68,10 @@ t.test('an agent killed with SIGKILL: its node is lost after the grace period an
   });
   t.teardown(() => void child.kill('SIGKILL'));
   await until('the agent to register', () => client.nodes(), (n) => n.some((x) => x.name === 'doomed' && x.state === 'ready'));
-  const id = await submitOne(client, job(['sh', '-c', 'if [ "$MUSTER_ATTEMPT" = 1 ]; then exec sleep 29.25; fi; echo second'], { retries: { max: 2, backoff: '100ms' } }));
+  const id = await submitOne(client, job(['sh', '-c', 'if [ "$MUSTER_ATTEMPT" = 1 ]; then echo $$; exec sleep 29.25; fi; echo second'], { retries: { max: 2, backoff: '100ms' } }));
   await until('attempt 1 to run on doomed', () => client.job(id), (j) => j.status === 'running');
+  const stdout = join(dir, 'jobs', id, '0', '1', 'stdout');
+  const orphan = Number(await until('attempt 1 to print its pid', async () => (existsSync(stdout) ? readFileSync(stdout, 'utf8') : ''), (s) => /^\d+\n$/.test(s)));
   inProcessAgent(t, agentUrls(s.url), 'survivor').start();
   await until('the survivor to register', () => client.nodes(), (n) => n.some((x) => x.name === 'survivor' && x.state === 'ready'));
 
@@ -78,8 +84,11 @@ t.test('an agent killed with SIGKILL: its node is lost after the grace period an
   const done = await until('the job to end', () => client.job(id), (j) => j.status === 'succeeded' || j.status === 'failed');
   t.equal(done.status, 'succeeded', 'the task ran again on the surviving node and succeeded');
   t.equal(done.taskList?.[0]?.attempt, 2, 'as attempt 2 (the lost one counts)');
-  // The orphaned `sleep` of the killed agent's attempt (its own process group) is not ours to leave behind.
-  spawn('pkill', ['-f', 'sleep 29.25']);
+  // Attempt 1 outlived its agent under its shim; the shim kills it once the dead agent's lease runs out
+  // (the server's fence, 900 ms here, is shorter than its lost timeout: by now it is long past).
+  await until('the attempt the dead agent left to be killed at the fence', async () => processGone(orphan), (gone) => gone, 5_000);
+  t.pass(`attempt 1 (pid ${orphan}) is gone`);
+  t.same(processesMentioning(dir), [], 'no shim or task of the dead agent is left');
 });
 
 /** A TCP proxy in front of the server that can cut every connection and refuse new ones, then let them through again. */
@@ -126,7 +135,7 @@ class Cable {
   }
 }
 
-t.test('an agent cut off and back: its replaced attempt is killed and never becomes the job result', async (t) => {
+t.test('an agent cut off and back: it gives its attempt up at its fence, before the server gives it away; the end it reports on return changes nothing', async (t) => {
   const { server: s, client } = await server(t);
   const cable = new Cable(new URL(s.url));
   const via = await cable.listen();
@@ -134,13 +143,17 @@ t.test('an agent cut off and back: its replaced attempt is killed and never beco
   const island = inProcessAgent(t, agentUrls(via), 'island');
   await island.start();
   await until('island to register', () => client.nodes(), (n) => n.length === 1);
-  // Attempt 1 would run for long and then fail; attempt 2 succeeds at once.
-  const id = await submitOne(client, job(['sh', '-c', 'if [ "$MUSTER_ATTEMPT" = 1 ]; then sleep 20; exit 7; fi; echo fine'], { retries: { max: 2, backoff: '100ms' } }));
+  // Attempt 1 would run for long; attempt 2 succeeds at once.
+  const id = await submitOne(client, job(['sh', '-c', 'if [ "$MUSTER_ATTEMPT" = 1 ]; then echo $$; exec sleep 20; fi; echo fine'], { retries: { max: 2, backoff: '100ms' } }));
   await until('attempt 1 to run on island', () => client.job(id), (j) => j.status === 'running');
+  const stdout = island.executor.logPath({ job: id, task: 0, attempt: 1 }, 'stdout');
+  const pid = Number(await until('attempt 1 to print its pid', async () => (existsSync(stdout) ? readFileSync(stdout, 'utf8') : ''), (text) => /^\d+\n$/.test(text)));
 
   cable.cut();
   await until('island to be lost', () => client.nodes(), (n) => n[0]?.state === 'lost');
-  t.equal(island.executor.running().length, 1, 'the cut-off agent still runs attempt 1');
+  t.equal(island.executor.running().length, 0, 'by the time the server declares it lost, the cut-off agent has killed attempt 1 at its fence');
+  t.ok(processGone(pid), 'its process is gone');
+  t.equal(island.link.unacknowledged, 1, 'its end (lost, fenced) waits for the server');
   const mainland = inProcessAgent(t, agentUrls(s.url), 'mainland');
   await mainland.start();
   const done = await until('the job to end', () => client.job(id), (j) => j.status === 'succeeded' || j.status === 'failed');
@@ -148,9 +161,9 @@ t.test('an agent cut off and back: its replaced attempt is killed and never beco
 
   cable.mend();
   await until('island to come back', () => client.nodes(), (n) => n.find((x) => x.name === 'island')?.state === 'ready');
-  await until('attempt 1 to be killed on island', async () => island.executor.running().length, (n) => n === 0);
+  await until('its end to be acknowledged', async () => island.link.unacknowledged, (n) => n === 0);
   const after = await client.job(id);
-  t.equal(after.status, 'succeeded', 'the replaced attempt did not change the result');
+  t.equal(after.status, 'succeeded', 'the end of the replaced attempt did not change the result');
   t.equal(after.taskList?.[0]?.attempt, 2);
 });
 

@@ -15,7 +15,7 @@ import { parseLease } from './lease.js';
 import type { ShimStatus } from './status.js';
 import { formatStatus, STATUS_FILE } from './status.js';
 
-/** As in shim.c: how often the lease is read, so how late the fence may fire. */
+/** As in shim.c: how often the lease is read to see it renewed (at its deadline when that comes sooner). */
 const LEASE_POLL_MS = 200;
 const CONTROL_FD = 3;
 const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const;
@@ -86,15 +86,18 @@ function errnoOf(err: unknown): number {
   return n ?? constants.errno.EIO;
 }
 
-function leaseExpired(path: string): boolean {
+/** Milliseconds left on the lease (0: it has run out); undefined when there is no fence. */
+function leaseLeftMs(path: string): number | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    return false;
+    return undefined;
   }
   const lease = parseLease(text);
-  return lease !== undefined && process.hrtime.bigint() >= lease.deadlineNs;
+  if (lease === undefined) return undefined;
+  const left = lease.deadlineNs - process.hrtime.bigint();
+  return left <= 0n ? 0 : Math.ceil(Number(left) / 1e6);
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -158,15 +161,19 @@ async function main(): Promise<void> {
     const pid = task!.pid!;
     say(`started ${pid}\n`);
     for (const signal of pending.splice(0)) signalGroup(pid, signal);
-    poll = setInterval(() => {
-      if (!fenced && leaseExpired(o.lease)) {
+    const watch = (): void => {
+      const left = leaseLeftMs(o.lease);
+      if (left === 0) {
         signalGroup(pid, 'SIGKILL');
         fenced = true;
+        return;
       }
-    }, LEASE_POLL_MS);
+      poll = setTimeout(watch, Math.min(LEASE_POLL_MS, left ?? LEASE_POLL_MS));
+    };
+    watch();
   });
   task.once('exit', (code, signal) => {
-    clearInterval(poll);
+    clearTimeout(poll);
     // Whatever the leader left in its group ends with it.
     if (task?.pid !== undefined) signalGroup(task.pid, 'SIGKILL');
     if (code !== null) finish(o.dir, { kind: 'exit', code, fenced });
