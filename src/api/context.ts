@@ -17,8 +17,12 @@ import type { SocketState } from './socket.js';
 import { DISABLED } from './uws.js';
 import type { WatchHub } from './watch-hub.js';
 
-/** `starting`: recovering (only health routes answer); `ready`: serving; `stopping`: refusing new work. */
-export type GatewayPhase = 'starting' | 'ready' | 'stopping';
+/**
+ * `starting`: recovering (only health routes answer); `ready`: serving; `stopping`: refusing new work;
+ * `failed`: the event store failed: everything is refused (503 `MUSTER_ERR_STORE_FAILED`, health routes
+ * too) until the process exits for its supervisor to restart it.
+ */
+export type GatewayPhase = 'starting' | 'ready' | 'stopping' | 'failed';
 
 export interface GatewayContext {
   readonly limits: GatewayLimits;
@@ -30,6 +34,8 @@ export interface GatewayContext {
   /** The leader's URL (this server's own, until there is election). */
   readonly url: () => string;
   phase(): GatewayPhase;
+  /** In the `failed` phase: the store's failure, with its cause, as every refusal carries it. */
+  failure(): ApiError | undefined;
   core(): SchedulerCore | undefined;
   hub(): WatchHub | undefined;
   /** Every open WebSocket, so a stop can close them. */
@@ -37,7 +43,13 @@ export interface GatewayContext {
 }
 
 export function notReadyError(phase: GatewayPhase): ApiError {
+  if (phase === 'failed') return apiError('MUSTER_ERR_STORE_FAILED', 'the event store failed: the server accepts nothing more and is exiting for its supervisor to restart it');
   return apiError('MUSTER_ERR_NOT_READY', phase === 'stopping' ? 'the server is stopping' : 'the server is recovering its state');
+}
+
+/** Why the gateway refuses work in its current phase (not `ready`): the store's failure with its cause, or not ready. */
+export function unavailableError(ctx: GatewayContext): ApiError {
+  return ctx.failure() ?? notReadyError(ctx.phase());
 }
 
 /** Ends an HTTP response with a JSON body (corked: one write). */
@@ -54,9 +66,8 @@ export function endJson(res: HttpResponse, status: number, body: unknown, header
  * role allowed on the endpoint. Returns the principal, or answers the request itself and returns undefined.
  */
 export function admitUpgrade(ctx: GatewayContext, res: HttpResponse, req: HttpRequest, allowed: (p: Principal) => boolean): Principal | undefined {
-  const phase = ctx.phase();
-  if (phase !== 'ready') {
-    endJson(res, 503, notReadyError(phase));
+  if (ctx.phase() !== 'ready') {
+    endJson(res, 503, unavailableError(ctx));
     return undefined;
   }
   const who = ctx.tokens.authenticate(req.getHeader('authorization'), req.getQuery('token') ?? '');

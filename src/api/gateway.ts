@@ -6,8 +6,13 @@
  *   listen()  — binds the port; only `/healthz` and `/readyz` (503) answer, upgrades are refused (503)
  *   observe() — wraps the scheduler's event sink: durable events feed the watch hub and metrics
  *   ready()   — the core has recovered and started: everything is served
+ *   storeFailed() — the event store failed: everything, health routes included, answers 503
+ *                   `MUSTER_ERR_STORE_FAILED` with the cause until the process exits
  *   stopAccepting() — the listen socket closes; new requests get 503 `MUSTER_ERR_NOT_READY`
  *   closeConnections() — open WebSockets are closed (1001) once the caller has flushed what they wait for
+ *
+ * Liveness decisions become node-state writes only between `ready()` and `storeFailed()` or
+ * `stopAccepting()`: agents that disconnect while the server stops, or after its store failed, write nothing.
  */
 import type { TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import { MusterError } from '../errors/index.js';
@@ -27,6 +32,8 @@ import { observedSink } from './observed-sink.js';
 import { RateLimiter } from './rate-limit.js';
 import type { SocketState } from './socket.js';
 import { CLOSE_GOING_AWAY, closeSocket } from './socket.js';
+import type { ApiError } from './api-error.js';
+import { apiError } from './api-error.js';
 import { submitEndpoint } from './submit-endpoint.js';
 import { loadUws } from './uws.js';
 import { WatchHub } from './watch-hub.js';
@@ -68,6 +75,7 @@ export class Gateway {
   #host = DEFAULT_HOST;
   #port = 0;
   #phase: GatewayPhase = 'starting';
+  #failure: ApiError | undefined;
   #core: SchedulerCore | undefined;
   #hub: WatchHub | undefined;
 
@@ -94,6 +102,7 @@ export class Gateway {
       log: this.#log,
       url: () => this.url,
       phase: () => this.#phase,
+      failure: () => this.#failure,
       core: () => this.#core,
       hub: () => this.#hub,
       sockets: this.#sockets,
@@ -170,10 +179,25 @@ export class Gateway {
     this.#log.info({ url: this.url, epoch }, 'ready');
   }
 
-  /** Stops accepting connections and new requests (each gets 503); open sockets stay until `closeConnections`. */
+  /**
+   * The event store failed (`message` says why): from now on every upgrade, frame and route, `/healthz` and
+   * `/readyz` included, is refused 503 `MUSTER_ERR_STORE_FAILED` with it, and liveness decides nothing more
+   * (its decisions would be writes). The listen socket stays open, so health probes see the 503.
+   */
+  storeFailed(message: string): void {
+    if (this.#phase === 'failed') return;
+    this.#phase = 'failed';
+    this.#failure = apiError('MUSTER_ERR_STORE_FAILED', message);
+    this.#detachLiveness();
+  }
+
+  /**
+   * Stops accepting connections and new requests (each gets 503); open sockets stay until `closeConnections`.
+   * Liveness stops deciding: agents that disconnect from here on change no node state.
+   */
   stopAccepting(): void {
-    this.#phase = 'stopping';
-    this.agents.stopTicking();
+    if (this.#phase !== 'failed') this.#phase = 'stopping';
+    this.#detachLiveness();
     if (this.#listen) {
       loadUws().us_listen_socket_close(this.#listen);
       this.#listen = undefined;
@@ -189,6 +213,11 @@ export class Gateway {
     this.#sockets.clear();
     // `close()` is in this uWS build (v20.30) but not in its type declarations.
     (this.#app as TemplatedApp & { close(): void }).close();
+  }
+
+  #detachLiveness(): void {
+    this.agents.stopTicking();
+    this.agents.onLiveness = undefined;
   }
 
   /** Both of the above: what a test does to drop its server. */

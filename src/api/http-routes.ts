@@ -14,7 +14,7 @@ import type { Action, Principal } from './auth.js';
 import { authorize, isApiError, seesTenant } from './auth.js';
 import { encodeFrame } from './codec.js';
 import type { GatewayContext } from './context.js';
-import { endJson, notReadyError } from './context.js';
+import { endJson, notReadyError, unavailableError } from './context.js';
 import { readClientRequest } from './frames.js';
 import { DEFAULT_PAGE, LOG_RESPONSE_BYTES, MAX_PAGE } from './limits.js';
 import { cancelJobs, completeSubmit, isPrepared, prepareSubmit } from './submissions.js';
@@ -85,12 +85,22 @@ function jobAccess(principal: Principal, job: string, tenant: string | undefined
 }
 
 const ROUTES: readonly Route[] = [
-  { method: 'get', pattern: '/healthz', action: 'public', handle: () => ok({ ok: true }) },
+  // Liveness: 503 only once the store has failed (the process is about to exit; a supervisor may restart it).
+  {
+    method: 'get',
+    pattern: '/healthz',
+    action: 'public',
+    handle: (_call, ctx) => {
+      const failure = ctx.failure();
+      return failure ? { status: 503, json: { ok: false, ...failure } } : ok({ ok: true });
+    },
+  },
+  // Readiness: 200 only while serving; recovering, stopping and a failed store are 503 with the reason.
   {
     method: 'get',
     pattern: '/readyz',
     action: 'public',
-    handle: (_call, ctx) => (ctx.phase() === 'ready' ? ok({ ready: true }) : { status: 503, json: { ready: false, ...notReadyError(ctx.phase()) } }),
+    handle: (_call, ctx) => (ctx.phase() === 'ready' ? ok({ ready: true }) : { status: 503, json: { ready: false, ...unavailableError(ctx) } }),
   },
   {
     method: 'get',

@@ -13,7 +13,7 @@ import type { Principal } from './auth.js';
 import { allows, authorize } from './auth.js';
 import { decodeFrame } from './codec.js';
 import type { GatewayContext } from './context.js';
-import { notReadyError, socketBehaviour } from './context.js';
+import { socketBehaviour, unavailableError } from './context.js';
 import type { ClientRequest, RequestId } from './frames.js';
 import { readClientRequest } from './frames.js';
 import type { JobEvent } from './job-events.js';
@@ -109,12 +109,12 @@ export function submitEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
     message(ws, message, isBinary) {
       const received = performance.now();
       if (!isBinary) return refuse(ws, apiError('MUSTER_ERR_BAD_FRAME', 'text frames are not part of the protocol: send binary msgpack frames'));
-      const phase = ctx.phase();
-      if (phase !== 'ready') return refuse(ws, notReadyError(phase));
       const bytes = new Uint8Array(message);
       const decoded = decodeFrame(bytes, bytes.length > limits.maxSpecBytes);
       if (!decoded.ok) return refuse(ws, decoded.error);
       const read = readClientRequest(decoded.frame, limits);
+      // Refused with the request's id, so a client waiting for its reply gets it (a stopping server, a failed store).
+      if (ctx.phase() !== 'ready') return refuse(ws, unavailableError(ctx), read.ok ? read.request.id : read.id);
       if (!read.ok) return refuse(ws, read.error, read.id);
       const request = read.request;
       metrics.request('submit', request.kind);

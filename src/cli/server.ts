@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { codeOf } from '../errors/index.js';
-import type { RunningServer } from '../server/index.js';
-import { resolveConfig, startServer } from '../server/index.js';
+import type { RunningServer, StoreFailure } from '../server/index.js';
+import { STORE_FAILED_CLOSE_MS, STORE_FAILED_EXIT_CODE, STORE_FAILED_EXIT_DELAY_MS, resolveConfig, startServer } from '../server/index.js';
 import type { Command } from './command.js';
+import type { Io } from './io.js';
 import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE } from './io.js';
 import { terminated } from './signals.js';
 
@@ -23,7 +24,13 @@ and serves the WebSocket and HTTP APIs (PROTOCOL.md).
 
 Prints "url: URL" once listening, "token: TOKEN" when the admin token file is in use, and "ready: ..." once
 the state is recovered and everything is served. SIGTERM or SIGINT stops it cleanly (exit 0): no new
-requests, every acknowledged event durable, sockets closed, the store flushed and unlocked.`;
+requests, every acknowledged event durable, sockets closed, the store flushed and unlocked.
+
+If the store fails (a write or fsync error: EIO, ENOSPC), every waiting request is answered
+MUSTER_ERR_STORE_FAILED, /healthz and /readyz answer 503, and the server exits with status 74 about a
+second later, for a supervisor to restart it (recovery then reads what is durable).
+
+Exit status: 0 stopped by a signal, 1 could not start, 2 usage, 74 the store failed.`;
 
 function parse(args: readonly string[]): Parameters<typeof resolveConfig>[0] | string {
   let values: Record<string, string | undefined>;
@@ -87,12 +94,45 @@ export const serverCommand: Command = {
       });
     } catch (err) {
       io.err(`muster server: ${codeOf(err) ?? 'MUSTER_ERR_INTERNAL'}: ${(err as Error).message}`);
-      return EXIT_PROBLEM;
+      return codeOf(err) === 'MUSTER_ERR_STORE_FAILED' ? STORE_FAILED_EXIT_CODE : EXIT_PROBLEM;
     }
-    const got = await signal;
-    io.err(`muster server: ${got}: stopping`);
-    await server.stop();
-    io.out('stopped');
-    return EXIT_OK;
+    const end = await server.until(signal);
+    if (end.kind === 'store-failed') return exitAfterStoreFailure('muster server', server, end.failure, io);
+    io.err(`muster server: ${end.signal}: stopping`);
+    return stopServer('muster server', server, io);
   },
 };
+
+/** A clean stop asked for by a signal: 0, or `STORE_FAILED_EXIT_CODE` if the store failed meanwhile (its last flush, say). */
+export async function stopServer(command: string, server: RunningServer, io: Io): Promise<number> {
+  try {
+    await server.stop();
+  } catch (err) {
+    io.err(`${command}: ${codeOf(err) ?? 'MUSTER_ERR_INTERNAL'}: stopping failed: ${(err as Error).message}`);
+    return codeOf(err) === 'MUSTER_ERR_STORE_FAILED' ? STORE_FAILED_EXIT_CODE : EXIT_PROBLEM;
+  }
+  io.out('stopped');
+  return EXIT_OK;
+}
+
+/**
+ * The end of a server whose store failed: says so, closes everything once the refusals have left
+ * (`closeAfterStoreFailure`) and returns `STORE_FAILED_EXIT_CODE`. A failing disk may hang a call forever,
+ * so the process exits with that status `STORE_FAILED_EXIT_DELAY_MS + STORE_FAILED_CLOSE_MS` after the
+ * failure whatever still runs (the timer keeps nothing alive by itself). `first` runs before the server
+ * closes (`muster start` stops its agent).
+ */
+export async function exitAfterStoreFailure(command: string, server: RunningServer, failure: StoreFailure, io: Io, first?: () => Promise<void>): Promise<number> {
+  io.err(`${command}: ${failure.error.code}: ${failure.error.message}; exiting with ${STORE_FAILED_EXIT_CODE} for a supervisor to restart it`);
+  setTimeout(() => {
+    io.err(`${command}: closing after the store failed did not finish within ${STORE_FAILED_CLOSE_MS} ms; exiting with ${STORE_FAILED_EXIT_CODE} regardless`);
+    process.exit(STORE_FAILED_EXIT_CODE);
+  }, STORE_FAILED_EXIT_DELAY_MS + STORE_FAILED_CLOSE_MS).unref();
+  try {
+    await first?.();
+    await server.closeAfterStoreFailure();
+  } catch (err) {
+    io.err(`${command}: ${codeOf(err) ?? 'MUSTER_ERR_INTERNAL'}: closing after the store failed: ${(err as Error).message}`);
+  }
+  return STORE_FAILED_EXIT_CODE;
+}

@@ -13,9 +13,10 @@ import { Agent, agentUrls } from '../agent/index.js';
 import { codeOf } from '../errors/index.js';
 import { createLogger } from '../log/index.js';
 import type { RunningServer } from '../server/index.js';
-import { resolveConfig, startServer } from '../server/index.js';
+import { STORE_FAILED_EXIT_CODE, resolveConfig, startServer } from '../server/index.js';
 import type { Command } from './command.js';
-import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE } from './io.js';
+import { EXIT_PROBLEM, EXIT_USAGE } from './io.js';
+import { exitAfterStoreFailure, stopServer } from './server.js';
 import { terminated } from './signals.js';
 
 const USAGE = `usage: muster start
@@ -24,7 +25,7 @@ Runs the control plane with its embedded store on 127.0.0.1 plus one local agent
 processes on this machine. Then, in another shell:  npx muster submit -- echo hello
 
 Environment: MUSTER_PORT (default 7070), MUSTER_DATA (default ./.muster).
-Stops cleanly on SIGTERM or SIGINT (Ctrl-C).`;
+Stops cleanly on SIGTERM or SIGINT (Ctrl-C). Exits with 74 if the store fails (as muster server does).`;
 
 export const startCommand: Command = {
   name: 'start',
@@ -60,12 +61,12 @@ export const startCommand: Command = {
       io.out(`ready: node ${hostname()} runs jobs here; try: npx muster submit -- echo hello`);
     } catch (err) {
       io.err(`muster start: ${codeOf(err) ?? 'MUSTER_ERR_INTERNAL'}: ${(err as Error).message}`);
-      return EXIT_PROBLEM;
+      return codeOf(err) === 'MUSTER_ERR_STORE_FAILED' ? STORE_FAILED_EXIT_CODE : EXIT_PROBLEM;
     }
-    io.err(`muster start: ${await stop}: stopping`);
+    const end = await server.until(stop);
+    if (end.kind === 'store-failed') return exitAfterStoreFailure('muster start', server, end.failure, io, () => agent.stop());
+    io.err(`muster start: ${end.signal}: stopping`);
     await agent.stop();
-    await server.stop();
-    io.out('stopped');
-    return EXIT_OK;
+    return stopServer('muster start', server, io);
   },
 };

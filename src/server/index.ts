@@ -1,8 +1,10 @@
 // `muster server` assembled: configuration, tokens, the store, the scheduling core and the gateway, and
 // their start and stop in order. See README.md.
 export { startServer, RunningServer } from './server.js';
-export type { ServerEvents } from './server.js';
+export type { ServeEnd, ServerEvents } from './server.js';
 export { resolveConfig, readTokenEntries, SNAPSHOT_EVERY_EVENTS, SNAPSHOT_EVERY_SECONDS, DEFAULT_DATA_DIR, DEFAULT_SITES, MIN_TOKEN_LENGTH } from './config.js';
 export type { ServerConfig, ServerFlags } from './config.js';
 export { loadTokens, ADMIN_TOKEN_FILE, ADMIN_TENANT } from './tokens.js';
 export { Snapshotter } from './snapshots.js';
+export { STORE_FAILED_EXIT_CODE, STORE_FAILED_EXIT_DELAY_MS, STORE_FAILED_CLOSE_MS, unlessRefused } from './store-failure.js';
+export type { StoreFailure } from './store-failure.js';

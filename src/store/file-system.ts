@@ -31,3 +31,30 @@ export async function writeAll(file: StoreFile, bytes: Uint8Array, position: num
     done += bytesWritten;
   }
 }
+
+/**
+ * `err` with the file it happened on: Node's errors from a `FileHandle` (write, fdatasync) carry a `code`
+ * but no `path`. An error that already names its path is returned as it is.
+ */
+export function naming(err: unknown, path: string): unknown {
+  const e = err as NodeJS.ErrnoException | null;
+  if (!(e instanceof Error) || e.path !== undefined) return err;
+  return Object.assign(new Error(`${e.message} '${path}'`, { cause: e }), { code: e.code, errno: e.errno, syscall: e.syscall, path });
+}
+
+/**
+ * Causes followed at most: a store failure is two or three deep (the store's coded error, the error naming
+ * the file, Node's own); the bound only guards against a cause that refers back to itself.
+ */
+const MAX_CAUSE_DEPTH = 8;
+
+/** The errno code and the file of a store failure (`MUSTER_ERR_STORE_FAILED`), from the first error of its cause chain that has them. */
+export function failureCause(err: unknown): { readonly errno: string | undefined; readonly file: string | undefined } {
+  let errno: string | undefined;
+  let file: string | undefined;
+  for (let e = err as NodeJS.ErrnoException | undefined, depth = 0; e instanceof Error && depth < MAX_CAUSE_DEPTH; e = e.cause as NodeJS.ErrnoException | undefined, depth++) {
+    if (errno === undefined && typeof e.code === 'string' && !e.code.startsWith('MUSTER_ERR_')) errno = e.code;
+    file ??= typeof e.path === 'string' ? e.path : undefined;
+  }
+  return { errno, file };
+}

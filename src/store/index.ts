@@ -6,6 +6,9 @@ export type { AppendResult, EventStore, Recovered, Snapshot, StoredEvent } from 
 export { openEmbeddedStore } from './embedded-store.js';
 export type { EmbeddedStore, EmbeddedStoreOptions } from './embedded-store.js';
 export type { OpenFile, OpenFlags, StoreFile } from './file-system.js';
+export { failureCause, openNodeFile } from './file-system.js';
+export { STORE_FAULTS_ENV, describeStoreFault, injectStoreFaults, parseStoreFaults } from './fault-injection.js';
+export type { FaultErrno, FaultOperation, StoreFault } from './fault-injection.js';
 export { GROUP_COMMIT_MAX_BYTES, GROUP_COMMIT_MAX_EVENTS, GROUP_COMMIT_WINDOW_MS, HISTORY_BYTES_LIMIT, SEGMENT_BYTES_LIMIT } from './limits.js';
 export { readHistory } from './history-reader.js';
 export type { ReadHistoryOptions, StoreHistory } from './history-reader.js';

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { segmentName, syncFolder } from './data-folder.js';
-import { writeAll, type OpenFile, type StoreFile } from './file-system.js';
+import { naming, writeAll, type OpenFile, type StoreFile } from './file-system.js';
 import type { GroupSink } from './group-commit.js';
 
 export class SegmentWriter implements GroupSink {
@@ -32,13 +32,18 @@ export class SegmentWriter implements GroupSink {
     return this.#path;
   }
 
+  /** A failure names the segment (or, when the folder's fsync failed, the folder) it happened on. */
   async writeGroup(bytes: Buffer, firstSeq: number): Promise<void> {
-    if (this.#path === undefined || (this.#size > 0 && this.#size >= this.#limit)) await this.#roll(firstSeq);
-    else if (this.#file === undefined) this.#file = await this.#openFile(this.#path, 'r+');
-    const file = this.#file as StoreFile;
-    await writeAll(file, bytes, this.#size);
-    await file.datasync();
-    this.#size += bytes.length;
+    try {
+      if (this.#path === undefined || (this.#size > 0 && this.#size >= this.#limit)) await this.#roll(firstSeq);
+      else if (this.#file === undefined) this.#file = await this.#openFile(this.#path, 'r+');
+      const file = this.#file as StoreFile;
+      await writeAll(file, bytes, this.#size);
+      await file.datasync();
+      this.#size += bytes.length;
+    } catch (err) {
+      throw naming(err, this.#path ?? this.#dir);
+    }
   }
 
   async close(): Promise<void> {
