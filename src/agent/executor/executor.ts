@@ -519,9 +519,9 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       void this.#journal.remove(attempt.id);
       return;
     }
-    // Kept until the server acknowledges it (`acknowledged`).
-    void this.#journal.put({ ...this.#entry(attempt), end });
-    this.#emit('ended', ended);
+    // Journaled before it is reported, and kept until the server acknowledges it (`acknowledged`): an end
+    // the server may have heard of is never one a restarted agent could not report again.
+    void this.#journal.put({ ...this.#entry(attempt), end }).then(() => this.#emit('ended', ended));
   }
 
   /** An attempt of a previous agent whose shim still runs: watched from now on. */
