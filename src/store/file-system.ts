@@ -1,7 +1,8 @@
 /**
  * The file-system seam: every file the store writes (segments, snapshots, the meta file) is opened through
- * an `OpenFile`, so a test can count or fail writes and fsyncs while the bytes still reach real files.
- * The default is `node:fs/promises` `open`. Reads, listings, renames and unlinks use `node:fs` directly.
+ * an `OpenFile`, so a test can count or fail writes and fsyncs while the bytes still reach real files
+ * (fault-injection.ts does it in a real server). The default is `node:fs/promises` `open`. Reads, listings,
+ * renames and unlinks use `node:fs` directly.
  */
 import { open } from 'node:fs/promises';
 
