@@ -156,6 +156,8 @@ export class AgentHub implements AgentPort {
    */
   startTicking(everyMs = Math.max(50, Math.floor(this.liveness.options.heartbeatMs / 4)), onSites?: (unreachable: readonly string[]) => void, onStall?: (gapMs: number) => void): void {
     clearInterval(this.#ticker);
+    // A first tick at once: the next one measures the gap from here, so a stall before it is seen too.
+    this.liveness.tick(monotonicNow());
     this.#ticker = setInterval(() => {
       const stalls = this.liveness.stalls;
       for (const change of this.liveness.tick(monotonicNow())) this.onLiveness?.(change);

@@ -54,7 +54,7 @@ export interface LivenessOptions {
  * itself be scheduled late on a loaded machine; a quarter of a second covers both with room.
  */
 export const MIN_FENCE_MARGIN_MS = 250;
-/** The margin a default fence keeps: a second, or a quarter of `lostAfterMs` when that is shorter. */
+/** The margin a default fence keeps: a second, or a quarter of `lostAfterMs` when that is shorter (never under the minimum). */
 export const DEFAULT_FENCE_MARGIN_MS = 1_000;
 
 /**
@@ -74,12 +74,14 @@ export const DEFAULT_LIVENESS: LivenessOptions = {
 };
 
 /**
- * The whole timing from what was given (the rest from `DEFAULT_LIVENESS`; `fenceMs`, when not given, from
- * `lostAfterMs` less `DEFAULT_FENCE_MARGIN_MS` or a quarter of it), and every problem with it at once.
+ * The whole timing from what was given (the rest from `DEFAULT_LIVENESS`; `fenceMs`, when not given, is
+ * `lostAfterMs` less `DEFAULT_FENCE_MARGIN_MS`, or less a quarter of it when that is shorter, but never less
+ * than `MIN_FENCE_MARGIN_MS`), and every problem with it at once.
  */
 export function resolveLiveness(given: Partial<LivenessOptions>): { readonly options: LivenessOptions; readonly problems: readonly string[] } {
   const merged = { ...DEFAULT_LIVENESS, ...given };
-  const fenceMs = given.fenceMs ?? merged.lostAfterMs - Math.min(DEFAULT_FENCE_MARGIN_MS, Math.floor(merged.lostAfterMs / 4));
+  const margin = Math.max(MIN_FENCE_MARGIN_MS, Math.min(DEFAULT_FENCE_MARGIN_MS, Math.floor(merged.lostAfterMs / 4)));
+  const fenceMs = given.fenceMs ?? merged.lostAfterMs - margin;
   const options: LivenessOptions = { ...merged, fenceMs };
   const problems: string[] = [];
   const { heartbeatMs, suspectAfterMs, lostAfterMs } = options;

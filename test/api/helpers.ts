@@ -188,15 +188,23 @@ export async function http(base: string, path: string, token?: string, init: { m
 }
 
 /**
- * A fake agent on `/v1/agent` holding node `name` (4 cpus, 16 GiB, site `local`): it registers and
- * heartbeats, and answers nothing else by itself; tests drive `started` / `ended`.
+ * A fake agent on `/v1/agent` holding node `name` (4 cpus, 16 GiB, site `local` unless `node` says
+ * otherwise): it registers and heartbeats at the interval it is told (until `quiet()`), and answers
+ * nothing else by itself; tests drive `started` / `ended`.
  */
-export async function fakeAgent(server: TestServer, name = 'n1', running: unknown[] = []): Promise<{ client: WsClient; registered: Frame }> {
-  const client = await WsClient.open(`${server.ws}/v1/agent`, TOKENS.agent);
-  const registered = await client.request({ kind: 'register', id: `reg-${name}`, node: { name, site: 'local', capacity: { cpu: '4', memory: '16Gi' } }, running });
+export async function fakeAgent(
+  server: TestServer,
+  name = 'n1',
+  running: unknown[] = [],
+  options: { token?: string; ended?: unknown[]; node?: Record<string, unknown> } = {},
+): Promise<{ client: WsClient; registered: Frame; quiet: () => void; beat: () => void }> {
+  const client = await WsClient.open(`${server.ws}/v1/agent`, options.token ?? TOKENS.agent);
+  const node = { name, site: 'local', capacity: { cpu: '4', memory: '16Gi' }, ...options.node };
+  const registered = await client.request({ kind: 'register', id: `reg-${name}`, node, running, ...(options.ended ? { ended: options.ended } : {}) });
+  const beat = (): void => client.send({ kind: 'heartbeat', node: name });
   // Beat as told, so the node stays ready however slow the test machine is.
-  const beat = setInterval(() => client.send({ kind: 'heartbeat', node: name }), registered['heartbeatMs'] as number);
-  beat.unref();
-  void client.closed.then(() => clearInterval(beat));
-  return { client, registered };
+  const timer = setInterval(beat, (registered['heartbeatMs'] as number | undefined) ?? 1000);
+  timer.unref();
+  void client.closed.then(() => clearInterval(timer));
+  return { client, registered, quiet: () => clearInterval(timer), beat };
 }

@@ -4,7 +4,9 @@
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import t from 'tap';
+import { AgentLink } from '../../src/api/agent-hub.js';
 import { scanFrame } from '../../src/api/frame-scan.js';
+import { isNodeGlob, nodeMatcher } from '../../src/api/node-globs.js';
 import type { Principal } from '../../src/api/index.js';
 import { RateLimiter, allows, decodeFrame, seesTenant } from '../../src/api/index.js';
 import { WatchHub } from '../../src/api/watch-hub.js';
@@ -124,4 +126,34 @@ t.test('watch hub: filters, window, resume, gaps, trailing events after a job en
   hub.publish([{ kind: 'TaskEnded', at: 5, job: 'old', task: 0, attempt: 1, node: 'n', outcome: 'killed' }, { kind: 'TaskEnded', at: 5, job: 'j1', task: 0, attempt: 1, node: 'n', outcome: 'killed' }], 17);
   t.same(got.slice(4), ['15:j1:ended', '16:old:ended', '17:old:task-ended'], 'the most recently ended job is still attributed');
   t.equal(hub.dropped, 1, 'the forgotten one is dropped, not shown to anyone');
+});
+
+t.test('an agent link holds a registering node\'s frames, and drops those about attempts the registration ended, then and later', async (t) => {
+  const sent: unknown[] = [];
+  const link = new AgentLink((frame) => sent.push(frame));
+  const start = (attempt: number): Record<string, unknown> => ({ kind: 'start', node: 'n', job: 'j-1', task: 0, attempt });
+  link.hold('n');
+  link.push(start(1), 'n');
+  link.push(start(2), 'n');
+  t.same([...link.heldStarts('n')], ['j-1#0#1', 'j-1#0#2'], 'starts on their way are known');
+  link.release('n', { kind: 'registered', node: 'n' }, new Set(['j-1#0#1']));
+  link.push({ kind: 'kill', node: 'n', job: 'j-1', task: 0, attempt: 1, reason: 'cancel' }, 'n');
+  link.push({ kind: 'kill', node: 'n', job: 'j-1', task: 0, attempt: 2, reason: 'cancel' }, 'n');
+  link.flush();
+  t.same(sent, [{ kind: 'batch', frames: [{ kind: 'registered', node: 'n' }, start(2), { kind: 'kill', node: 'n', job: 'j-1', task: 0, attempt: 2, reason: 'cancel' }] }], 'the reply first; nothing about the ended attempt, then or later');
+});
+
+t.test('node globs: exact names and * runs, anchored', async (t) => {
+  const may = nodeMatcher(['gpu-*', 'db-1', '*-edge']);
+  t.ok(may('gpu-1'));
+  t.ok(may('gpu-'));
+  t.ok(may('db-1'));
+  t.ok(may('rack-3-edge'));
+  t.notOk(may('old-gpu-1'), 'anchored at the start');
+  t.notOk(may('db-10'), 'an exact name is exact');
+  t.notOk(may('edge-1'));
+  t.ok(nodeMatcher(['*'])('anything-at-all'));
+  t.ok(isNodeGlob('gpu-*'));
+  t.notOk(isNodeGlob('gpu.*'), 'a regular expression is not a glob');
+  t.notOk(isNodeGlob(''));
 });
