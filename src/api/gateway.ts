@@ -92,6 +92,7 @@ export class Gateway {
       watches: () => this.#hub?.watches ?? 0,
       agentNodes: () => this.agents.connectedNodes,
       heartbeats: () => this.agents.heartbeats,
+      stalls: () => this.agents.liveness.stalls,
     });
     const ctx: GatewayContext = {
       limits: this.limits,
@@ -174,7 +175,11 @@ export class Gateway {
       this.#log[change.state === 'ready' ? 'info' : 'warn']({ node: change.node, site: change.site, state: change.state, reason: change.reason }, 'node liveness');
       core.setNodeState(change.node, change.state, change.reason).catch((err: unknown) => this.#log.error({ err, node: change.node }, 'could not record a liveness change'));
     };
-    this.agents.startTicking(undefined, (unreachable) => this.#log.warn({ unreachable }, unreachable.length > 0 ? 'sites mostly silent: holding their nodes as suspect (rescheduling from them is held, then rate-limited)' : 'every site reachable'));
+    this.agents.startTicking(
+      undefined,
+      (unreachable) => this.#log.warn({ unreachable }, unreachable.length > 0 ? 'sites mostly silent: holding their nodes as suspect (rescheduling from them is held, then rate-limited)' : 'every site reachable'),
+      (gapMs) => this.#log.warn({ stalledMs: Math.round(gapMs) }, 'the server stalled (its event loop did not run, or the process was stopped): every node gets a fresh grace period instead of being blamed'),
+    );
     this.#phase = 'ready';
     this.#log.info({ url: this.url, epoch }, 'ready');
   }

@@ -24,7 +24,15 @@ export class GatewayMetrics {
   readonly #commitSeconds: Histogram;
   readonly #connections: Gauge<'endpoint'>;
 
-  constructor(options: { readonly backend: string; readonly core: () => SchedulerCore | undefined; readonly watches: () => number; readonly agentNodes: () => number; readonly heartbeats: () => number }) {
+  constructor(options: {
+    readonly backend: string;
+    readonly core: () => SchedulerCore | undefined;
+    readonly watches: () => number;
+    readonly agentNodes: () => number;
+    readonly heartbeats: () => number;
+    /** The server's own stalls noticed by node liveness (each gave every node a fresh grace period). */
+    readonly stalls: () => number;
+  }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'muster_process_' });
     this.#submitted = new Counter({ name: 'muster_submitted_jobs_total', help: 'Jobs submitted, by outcome (accepted, existing: an idempotency key seen before, invalid spec, refused batch)', labelNames: ['outcome'], registers });
@@ -39,17 +47,22 @@ export class GatewayMetrics {
     backend.set({ backend: options.backend }, 1);
     new Gauge({ name: 'muster_watches', help: 'Active watches', registers, collect() { this.set(options.watches()); } });
     new Gauge({ name: 'muster_agent_nodes', help: 'Nodes with a connected agent', registers, collect() { this.set(options.agentNodes()); } });
-    let heartbeatsSeen = 0;
-    new Counter({
-      name: 'muster_heartbeats_total',
-      help: 'Node heartbeats taken in (kept in memory only)',
-      registers,
-      collect() {
-        const now = options.heartbeats();
-        this.inc(now - heartbeatsSeen);
-        heartbeatsSeen = now;
-      },
-    });
+    // Counters kept elsewhere (plain numbers on the hot path), read at each scrape.
+    const followed = (name: string, help: string, read: () => number): void => {
+      let seen = 0;
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const now = read();
+          this.inc(now - seen);
+          seen = now;
+        },
+      });
+    };
+    followed('muster_heartbeats_total', 'Node heartbeats taken in (kept in memory only)', options.heartbeats);
+    followed('muster_server_stalls_total', 'Times the server found it had stalled (event loop or clock) past a heartbeat interval and gave every node a fresh grace period', options.stalls);
     const queueGauge = (name: string, help: string, pick: (q: QueueView) => number): void =>
       void new Gauge({
         name,

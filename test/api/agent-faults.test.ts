@@ -307,6 +307,7 @@ t.test('the server stalling is not blamed on its nodes: after its own pause no n
   await server.lastSeq();
   const metrics = (await http(server.url, '/metrics', TOKENS.admin)).body as string;
   t.notMatch(metrics, /muster_events_total\{kind="NodeStateChanged"\}/, 'no node changed state: not suspect, not lost');
+  t.match(metrics, /muster_server_stalls_total 1\n/, 'the stall is counted in the metrics');
   t.same(taskEnds(client, job), [], 'the running attempt was not declared lost');
   t.equal(hub.liveness.state('patient'), 'ready');
 });
