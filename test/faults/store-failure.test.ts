@@ -19,7 +19,7 @@ import { recoverScheduler } from '../../src/scheduler/index.js';
 import { openEmbeddedStore } from '../../src/store/index.js';
 import { Refused, WsClient, http, jobSpec } from '../api/helpers.js';
 import { until } from '../helpers/until.js';
-import { LEVEL_FATAL, startServerChild } from '../server/muster-child.js';
+import { LEVEL_FATAL, MusterChild, startServerChild } from '../server/muster-child.js';
 
 /** Concurrent submitting clients, each with one submission in flight. */
 const CLIENTS = 4;
@@ -146,3 +146,29 @@ for (const { operation, errno } of CASES) {
     t.same([...byKey].filter(([, ids]) => ids.length > 1), [], 'no key names two jobs');
   });
 }
+
+t.test('muster start (server and local agent in one process) exits 74 too when its store fails', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'muster-store-failure-start-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const start = new MusterChild(['start'], { MUSTER_DATA: dir, MUSTER_PORT: '0', MUSTER_STORE_FAULTS: `fsync:EIO:${CALLS_BEFORE_FAULT}`, MUSTER_LOG_LEVEL: 'warn' });
+  t.teardown(() => start.kill());
+  const url = (await start.line(/^url: (\S+)$/))[1]!;
+  await start.line(/^ready: /);
+  const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
+  // Jobs no node can take (nothing runs, so no task is left behind), one submission per group commit.
+  const unplaceable = jobSpec({ tasks: [{ resources: { cpu: '4096', memory: '1Gi' }, command: ['true'] }] });
+  const refused = await withDeadline(
+    'a refusal',
+    (async () => {
+      for (;;) {
+        const reply = await http(url, '/v1/jobs', token, { body: { jobs: [unplaceable] } });
+        const code = reply.status === 200 ? (reply.body.results as { code?: string }[])[0]?.code : reply.body.code;
+        if (code !== undefined) return code as string;
+      }
+    })(),
+  );
+  t.equal(refused, 'MUSTER_ERR_STORE_FAILED');
+  const { code } = await withDeadline('the exit', start.exited);
+  t.equal(code, 74, 'exits with 74');
+  t.equal(start.logs.filter((l) => l.level >= LEVEL_FATAL).length, 1, 'the failure is logged once at fatal');
+});
