@@ -13,6 +13,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { MusterError } from '../../errors/index.js';
 import { encodeEnvironment } from './environment.js';
 import type { Shim } from './select.js';
 
@@ -42,10 +43,13 @@ export interface ShimEvents {
   failed(err: Error): void;
 }
 
-/** Spawns a shim for a task and returns it as a child process; throws when the arguments cannot be passed to a process (a NUL byte). */
+/**
+ * Spawns a shim for a task and returns it as a child process. Throws when the arguments or environment
+ * cannot be passed to a process (a NUL byte): `MUSTER_ERR_INVALID_VALUE`, or Node's own error.
+ */
 export function spawnShim(shim: Shim, launch: ShimLaunch, events: ShimEvents): ChildProcess {
   const env = encodeEnvironment(launch.env);
-  if (!env) throw new TypeError('the environment holds a NUL byte, an empty key or a key with "="');
+  if (!env) throw new MusterError('MUSTER_ERR_INVALID_VALUE', 'the environment holds a NUL byte, an empty key or a key with "="');
   const options = ['--dir', launch.dir, '--lease', launch.lease, '--cwd', launch.cwd];
   if (launch.runAs) options.push('--uid', String(launch.runAs.uid), '--gid', String(launch.runAs.gid));
   const child = spawn(shim.command, [...shim.prefix, ...options, '--', launch.file, ...launch.args], {
