@@ -40,7 +40,7 @@ import type { Logger } from '../../log/index.js';
 import { formatDuration } from '../../model/index.js';
 import type { AttemptRef, KillReason, TaskLaunch } from '../../scheduler/index.js';
 import type { ProcessIdentity, ProcessStat, Shim } from '../shim/index.js';
-import { allProcesses, commandLine, identify, LEASE_FILE, readStatus, selectShim, spawnShim, stillRuns } from '../shim/index.js';
+import { allProcesses, commandLine, identify, killOrphanedTask, LEASE_FILE, readStatus, selectShim, spawnShim, stillRuns } from '../shim/index.js';
 import type { JournalEntry, JournalStop } from './journal.js';
 import { AttemptJournal } from './journal.js';
 import { longTimer } from './long-timer.js';
@@ -220,7 +220,9 @@ export class Executor extends EventEmitter<ExecutorEvents> {
         adopted++;
         continue;
       }
-      const end = supervisedOutcome(await readStatus(paths.dir), entry.stop, entry.command);
+      const status = await readStatus(paths.dir);
+      if (!status && shim) await this.#killOrphan(ref, shim, entry.pgid);
+      const end = supervisedOutcome(status, entry.stop, entry.command);
       if (entry.stop?.silent) {
         void this.#journal.remove(ref);
         continue;
@@ -462,11 +464,18 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     });
   }
 
-  /** The shim is gone: its status file says how the task ended. */
+  /** The shim is gone: its status file says how the task ended (none: the shim was killed; what it left is killed). */
   async #shimEnded(attempt: Attempt): Promise<void> {
     if (attempt.settled) return;
     const status = await readStatus(attempt.paths.dir);
+    if (!status && attempt.shim) await this.#killOrphan(attempt.id, attempt.shim, attempt.pgid);
     this.#end(attempt, supervisedOutcome(status, attempt.stop, attempt.id.command));
+  }
+
+  /** A shim died without a status: its task, unsupervised and about to be reported lost, must not run on. */
+  async #killOrphan(ref: AttemptRef, shim: ProcessIdentity, pgid: number | undefined): Promise<void> {
+    const killed = await killOrphanedTask(shim, pgid);
+    if (killed > 0) this.#log.warn({ job: ref.job, task: ref.task, attempt: ref.attempt, shim: shim.pid, killed }, 'the shim of an attempt died without recording its end: killed what was left of its task');
   }
 
   #stop(attempt: Attempt, request: JournalStop, graceMs: number): void {

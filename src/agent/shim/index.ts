@@ -9,4 +9,4 @@ export { readStatus, parseStatus, formatStatus, STATUS_FILE } from './status.js'
 export type { Lease } from './lease.js';
 export { LeaseFile, LEASE_FILE, readLease, parseLease, formatLease } from './lease.js';
 export type { ProcessIdentity, ProcessStat } from './process-identity.js';
-export { identify, stillRuns, readStat, readStatSync, allProcesses, commandLine } from './process-identity.js';
+export { identify, stillRuns, readStat, readStatSync, allProcesses, commandLine, killOrphanedTask } from './process-identity.js';

@@ -20,6 +20,8 @@ export interface ProcessStat {
   readonly state: string;
   readonly ppid: number;
   readonly pgrp: number;
+  /** The session id: a shim leads its own session, and its task stays in it. */
+  readonly session: number;
   readonly startTime: string;
 }
 
@@ -33,7 +35,7 @@ export function parseStat(pid: number, text: string): ProcessStat | undefined {
   const state = fields[0];
   const startTime = fields[19];
   if (state === undefined || startTime === undefined) return undefined;
-  return { pid, state, ppid: Number(fields[1]), pgrp: Number(fields[2]), startTime };
+  return { pid, state, ppid: Number(fields[1]), pgrp: Number(fields[2]), session: Number(fields[3]), startTime };
 }
 
 export function readStatSync(pid: number): ProcessStat | undefined {
@@ -88,4 +90,29 @@ export async function commandLine(pid: number): Promise<string[] | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Kills what is left of a task whose shim died without recording its end (killed itself: nobody supervises
+ * the task any more, and its attempt is reported lost, so it must not run on). The task's processes are
+ * those in its group (when known) and in the shim's session (the native shim leads one and its task stays
+ * in it) or in the task's own session (the Node.js shim's task leads one: Node's `detached` is setsid).
+ * Nothing is killed when the shim's pid is in use again: then the session id may be another's. Returns how
+ * many processes were killed.
+ */
+export async function killOrphanedTask(shim: ProcessIdentity, pgid: number | undefined): Promise<number> {
+  const processes = await allProcesses();
+  if (processes.some((p) => p.pid === shim.pid)) return 0;
+  const orphaned = (p: ProcessStat): boolean => (pgid === undefined ? p.session === shim.pid : p.pgrp === pgid && (p.session === shim.pid || p.session === pgid));
+  let killed = 0;
+  for (const p of processes) {
+    if (!orphaned(p)) continue;
+    try {
+      process.kill(p.pid, 'SIGKILL');
+      killed++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return killed;
 }
