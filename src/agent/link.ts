@@ -121,6 +121,8 @@ const DEFAULT_HEARTBEAT_MS = 1_000;
  * TCP connection shows nothing else) and made again. Without a fence it is the only such bound.
  */
 const SILENT_HEARTBEATS = 5;
+/** PROTOCOL.md: at most this many attempts in one `register`. */
+const MAX_ENDED_PER_REGISTER = 65_536;
 /** How often `drained` looks whether the last acknowledgements came. */
 const DRAIN_POLL_MS = 20;
 /** A ping carries its send time (monotonic ns) in this many bytes, so its pong says which ping it answers. */
@@ -322,7 +324,8 @@ export class AgentLink {
   #register(node: NodeRegistration): void {
     const id = this.#nextId++;
     const ends = this.#unacked.get(node.name);
-    const ended = ends ? [...ends.values()] : [];
+    // Past the most one register may carry, the rest follow its reply as `ended` frames.
+    const ended = ends ? [...ends.values()].slice(0, MAX_ENDED_PER_REGISTER) : [];
     this.#pending.set(node.name, { id, carried: ended.map(({ job, task, attempt }) => ({ job, task, attempt })) });
     this.#send({ kind: 'register', id, node, running: this.#o.owner.running(node.name), ...(ended.length > 0 ? { ended } : {}) });
   }
