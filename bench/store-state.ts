@@ -91,7 +91,7 @@ export async function pendingMemoryCase(ctx: BenchContext): Promise<void> {
   const jobs = ctx.quick ? 100_000 : 1_000_000;
   const system = await createActorSystem({ workers: 1, log: quiet });
   try {
-    const core = await SchedulerCore.create({ system, sites: ['a'], agents: { start() {}, kill() {} }, log: quiet });
+    const core = await SchedulerCore.create({ system, sites: ['a'], agents: { start() {}, kill() {}, acknowledge() {}, refuse() {} }, log: quiet });
     const before = settleMemory();
     const batch = 10_000;
     for (let i = 0; i < jobs; i += batch) {

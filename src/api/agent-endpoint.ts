@@ -27,7 +27,7 @@ import type { Principal } from './auth.js';
 import { allows, mayRegister } from './auth.js';
 import { decodeFrame } from './codec.js';
 import type { GatewayContext } from './context.js';
-import { notReadyError, socketBehaviour } from './context.js';
+import { socketBehaviour, unavailableError } from './context.js';
 import type { AgentEnd, AgentRequest, RequestId } from './frames.js';
 import { readAgentRequest, readBatch } from './frames.js';
 import type { SocketState } from './socket.js';
@@ -113,6 +113,25 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
     }
   }
 
+  /**
+   * The server cannot take frames now (stopping, or its store failed): each request that waits for a reply
+   * (a `register`, alone or in a batch) is refused with its id, so its agent is not left waiting; the rest
+   * get one refusal without an id.
+   */
+  function refuseAll(link: AgentLink, frame: Readonly<Record<string, unknown>>, error: ApiError): void {
+    const frames = frame['kind'] === 'batch' && Array.isArray(frame['frames']) ? (frame['frames'] as unknown[]) : [frame];
+    let answered = false;
+    for (const f of frames) {
+      if (typeof f !== 'object' || f === null || (f as Record<string, unknown>)['kind'] !== 'register') continue;
+      const read = readAgentRequest(f as Readonly<Record<string, unknown>>);
+      const id = read.ok ? read.request.id : read.id;
+      if (id === undefined) continue;
+      refuse(link, error, id);
+      answered = true;
+    }
+    if (!answered) refuse(link, error);
+  }
+
   /** Whether `node` is registered on this connection; if not, the frame is refused. */
   function owns(link: AgentLink, node: string, id: RequestId | undefined): boolean {
     if (agents.holds(link, node)) return true;
@@ -164,10 +183,9 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
       const { link: maybeLink, principal } = ws.getUserData();
       const link = maybeLink!;
       if (!isBinary) return refuse(link, apiError('MUSTER_ERR_BAD_FRAME', 'text frames are not part of the protocol: send binary msgpack frames'));
-      const phase = ctx.phase();
-      if (phase !== 'ready') return refuse(link, notReadyError(phase));
       const decoded = decodeFrame(new Uint8Array(message), false);
       if (!decoded.ok) return refuse(link, decoded.error);
+      if (ctx.phase() !== 'ready') return refuseAll(link, decoded.frame, unavailableError(ctx));
       if (decoded.frame['kind'] !== 'batch') return handle(link, principal, decoded.frame);
       const batch = readBatch(decoded.frame, MAX_BATCH_FRAMES);
       if (!batch.ok) return refuse(link, batch.error, batch.id);

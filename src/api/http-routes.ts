@@ -14,7 +14,7 @@ import type { Action, Principal } from './auth.js';
 import { authorize, isApiError, seesTenant } from './auth.js';
 import { encodeFrame } from './codec.js';
 import type { GatewayContext } from './context.js';
-import { endJson, notReadyError, unavailableError } from './context.js';
+import { endJson, unavailableError } from './context.js';
 import { readClientRequest } from './frames.js';
 import { DEFAULT_PAGE, LOG_RESPONSE_BYTES, MAX_PAGE } from './limits.js';
 import { cancelJobs, completeSubmit, isPrepared, prepareSubmit } from './submissions.js';
@@ -299,7 +299,7 @@ function serve(ctx: GatewayContext, route: Route, res: HttpResponse, req: HttpRe
   let principal: Principal = { tenant: '', role: 'viewer' };
   if (route.action !== 'public') {
     const phase = ctx.phase();
-    if (phase !== 'ready') return answer(failure(notReadyError(phase)));
+    if (phase !== 'ready') return answer(failure(unavailableError(ctx)));
     const who = ctx.tokens.authenticate(authorization, '');
     if (isApiError(who)) return answer(failure(who));
     const denied = authorize(who, route.action);

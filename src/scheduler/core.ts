@@ -31,7 +31,9 @@ import type {
   QueueMsg,
   QueueWhy,
   ReconcileResult,
+  Refusal,
   SiteMsg,
+  SnapshotTaken,
   SiteStats,
   SubmitResult,
 } from './messages.js';
@@ -85,17 +87,25 @@ export class SchedulerCore {
     this.#sites = sites;
   }
 
-  /** Resolves once every event emitted so far is durable and what waited for it (replies, dispatches) has left. */
-  sync(): Promise<true> {
-    return this.#ask((replyTo) => ({ kind: 'sync', replyTo }));
+  /**
+   * Resolves once every event emitted so far is durable and what waited for it (replies, dispatches) has
+   * left; throws `MUSTER_ERR_STORE_FAILED` when the store failed first.
+   */
+  async sync(): Promise<true> {
+    const answer = await this.#ask<true | Refusal>((replyTo) => ({ kind: 'sync', replyTo }));
+    if (answer !== true) throw new MusterError(answer.code, answer.message);
+    return true;
   }
 
   /**
    * A snapshot of the whole state after the last event emitted so far, with that event's sequence number;
-   * resolves once that event is durable (so the snapshot can be stored). Decode with `unpackSnapshot`.
+   * resolves once that event is durable (so the snapshot can be stored); throws `MUSTER_ERR_STORE_FAILED`
+   * when the store failed first. Decode with `unpackSnapshot`.
    */
-  snapshot(): Promise<{ readonly seq: number; readonly state: Uint8Array }> {
-    return this.#ask((replyTo) => ({ kind: 'snapshot', replyTo }));
+  async snapshot(): Promise<SnapshotTaken> {
+    const answer = await this.#ask<SnapshotTaken | Refusal>((replyTo) => ({ kind: 'snapshot', replyTo }));
+    if ('ok' in answer) throw new MusterError(answer.code, answer.message);
+    return answer;
   }
 
   /** How long each site's solver has spent placing (for benchmarks and metrics). */

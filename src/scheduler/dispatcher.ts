@@ -28,7 +28,22 @@ import type { Placement, SchedulerEvent, TaskEndReport, TaskStartReport } from '
 import type { EventSink } from './durable-sequencer.js';
 import { DurableSequencer } from './durable-sequencer.js';
 import { JobDirectory } from './job-directory.js';
-import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, NodeListing, NodeMsg, QueueMsg, ReconcileResult, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
+import type {
+  CommandResult,
+  CoreCommand,
+  CycleReport,
+  DispatcherInbox,
+  DispatcherMsg,
+  NodeListing,
+  NodeMsg,
+  QueueMsg,
+  ReconcileResult,
+  Refusal,
+  SiteMsg,
+  SnapshotTaken,
+  SubmitResult,
+  UnplacedInfo,
+} from './messages.js';
 import { nodeActor } from './node-actor.js';
 import type { RecoveredAttempt } from './node-actor.js';
 import { liveAttempts, sliceFor } from './recovery.js';
@@ -110,7 +125,7 @@ export class Dispatcher {
   /** Numbers events, writes them, and holds what must wait for them to be durable (durable-sequencer.ts). */
   readonly #events: DurableSequencer;
   /** A snapshot being taken: the sequence number it is at and the queue slices encoded so far. */
-  #snapshot: { readonly seq: number; waiting: number; readonly slices: Uint8Array[]; readonly replyTo: ActorRef<{ readonly seq: number; readonly state: Uint8Array }>[] } | undefined;
+  #snapshot: { readonly seq: number; waiting: number; readonly slices: Uint8Array[]; readonly replyTo: ActorRef<SnapshotTaken | Refusal>[] } | undefined;
   /** Releases waiting to go to their site, flushed at the start of each cycle (one message per site). */
   readonly #releases = new Map<SiteEntry, ReleaseItem[]>();
   #cycleWaiters: ActorRef<CycleReport>[] = [];
@@ -569,7 +584,7 @@ export class Dispatcher {
         this.#startSnapshot(msg.replyTo);
         break;
       case 'sync':
-        this.#replyDurable(msg.replyTo, true, refusedAs);
+        this.#replyDurable<true | Refusal>(msg.replyTo, true, asIs);
         break;
       default:
         assertNever(msg);
@@ -788,7 +803,7 @@ export class Dispatcher {
    * Each queue actor encodes its slice when it gets the request: every event up to the current sequence
    * number was routed to it before, none after, so the slices and the nodes all stand at that number.
    */
-  #startSnapshot(replyTo: ActorRef<{ readonly seq: number; readonly state: Uint8Array }>): void {
+  #startSnapshot(replyTo: ActorRef<SnapshotTaken | Refusal>): void {
     if (this.#snapshot) {
       this.#snapshot.replyTo.push(replyTo);
       return;
@@ -817,7 +832,7 @@ export class Dispatcher {
     );
     const state = packSnapshot({ submitted: this.#directory.size, epoch: this.#o.epoch, now: this.#o.clock.now(), nodes, slices: snapshot.slices });
     // A snapshot may only be stored once every event it covers is durable.
-    for (const to of snapshot.replyTo) this.#replyDurable(to, { seq: snapshot.seq, state }, refusedAs);
+    for (const to of snapshot.replyTo) this.#replyDurable<SnapshotTaken | Refusal>(to, { seq: snapshot.seq, state }, asIs);
   }
 
   // ----------------------------------------------------------------------------------------- barriers
@@ -923,15 +938,8 @@ function storeFailed(failure: string): StoreFailed {
   return { ok: false, code: 'MUSTER_ERR_STORE_FAILED', message: `the event store failed: ${failure}` };
 }
 
-/** Commands whose reply is a `CommandResult` are refused with the refusal itself. */
-const asIs = (error: StoreFailed): CommandResult => error;
-
-/**
- * `sync` and `snapshot` have no failure case in their reply types: they are refused with the
- * `{ ok: false, code, message }` object all the same (as the failed branch of `#handle` does), which
- * their callers must check for.
- */
-const refusedAs = <T>(error: StoreFailed): T => error as unknown as T;
+/** Requests whose reply may be a refusal (commands, `sync`, `snapshot`) are refused with the refusal itself. */
+const asIs = (error: StoreFailed): Refusal => error;
 
 /** The event of an agent's reported end. */
 function endEvent(r: TaskEndReport, at: number): Extract<SchedulerEvent, { kind: 'TaskEnded' }> {

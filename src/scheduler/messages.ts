@@ -158,7 +158,20 @@ export type SubmitResult =
   | { readonly ok: true; readonly job: string; /** The idempotency key named a job submitted before. */ readonly existing: boolean }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
-export type CommandResult = { readonly ok: true } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+export type CommandResult = { readonly ok: true } | Refusal;
+
+/** A command refused (a failed store refuses everything that waits for durability with this). */
+export interface Refusal {
+  readonly ok: false;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** A snapshot of the whole state after event `seq` (packSnapshot's bytes), answered once `seq` is durable. */
+export interface SnapshotTaken {
+  readonly seq: number;
+  readonly state: Uint8Array;
+}
 
 export interface JobLocation {
   readonly queue: ActorRef<QueueMsg> | undefined;
@@ -206,9 +219,9 @@ export type CoreCommand =
   | { readonly kind: 'inspectNodes'; readonly replyTo: ActorRef<readonly ActorRef<NodeMsg>[]> }
   | { readonly kind: 'inspectQueues'; readonly replyTo: ActorRef<readonly ActorRef<QueueMsg>[]> }
   /** Replies once every event emitted so far is durable (and everything waiting for them has been sent). */
-  | { readonly kind: 'sync'; readonly replyTo: ActorRef<true> }
+  | { readonly kind: 'sync'; readonly replyTo: ActorRef<true | Refusal> }
   /** A snapshot of the whole state after the last event emitted, delivered once that event is durable. */
-  | { readonly kind: 'snapshot'; readonly replyTo: ActorRef<{ readonly seq: number; readonly state: Uint8Array }> }
+  | { readonly kind: 'snapshot'; readonly replyTo: ActorRef<SnapshotTaken | Refusal> }
   // Queries for the API: answered from the dispatcher's directory and registry, at once (not after durability).
   | { readonly kind: 'owners'; readonly jobs: readonly string[]; readonly replyTo: ActorRef<readonly (JobOwner | undefined)[]> }
   | { readonly kind: 'listQueues'; readonly replyTo: ActorRef<readonly QueueListing[]> }

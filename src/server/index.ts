@@ -6,5 +6,5 @@ export { resolveConfig, readTokenEntries, SNAPSHOT_EVERY_EVENTS, SNAPSHOT_EVERY_
 export type { ServerConfig, ServerFlags } from './config.js';
 export { loadTokens, ADMIN_TOKEN_FILE, ADMIN_TENANT } from './tokens.js';
 export { Snapshotter } from './snapshots.js';
-export { STORE_FAILED_EXIT_CODE, STORE_FAILED_EXIT_DELAY_MS, STORE_FAILED_CLOSE_MS, unlessRefused } from './store-failure.js';
+export { STORE_FAILED_EXIT_CODE, STORE_FAILED_EXIT_DELAY_MS, STORE_FAILED_CLOSE_MS } from './store-failure.js';
 export type { StoreFailure } from './store-failure.js';

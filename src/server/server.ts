@@ -101,8 +101,11 @@ export class RunningServer {
     this.#log.info('stopping: no new connections or requests');
     this.gateway.stopAccepting();
     await this.snapshots.stop();
-    // Every event so far durable and every reply waiting for it sent (after a store failure: refused).
-    await this.core.sync();
+    // Every event so far durable and every reply waiting for it sent (after a store failure they were refused
+    // already, and sync is refused too: nothing more can become durable). A stop goes on whatever sync says.
+    await this.core.sync().catch((err: unknown) => {
+      if (!this.#watch.failure) this.#log.error({ err }, 'stopping: the last events could not be confirmed durable');
+    });
     this.gateway.closeConnections();
     await this.#system.shutdown();
     await this.store.close();

@@ -7,7 +7,6 @@
 import type { Logger } from '../log/index.js';
 import type { SchedulerCore } from '../scheduler/index.js';
 import type { EventStore } from '../store/index.js';
-import { unlessRefused } from './store-failure.js';
 
 export class Snapshotter {
   readonly #core: SchedulerCore;
@@ -49,7 +48,7 @@ export class Snapshotter {
     const started = performance.now();
     this.#since = 0;
     try {
-      const { seq, state } = unlessRefused(await this.#core.snapshot());
+      const { seq, state } = await this.#core.snapshot();
       await this.#store.writeSnapshot(seq, state);
       await this.#store.compact();
       this.#written++;

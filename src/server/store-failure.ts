@@ -93,15 +93,3 @@ export class StoreFailureWatch {
     this.#settle(this.#failure);
   }
 }
-
-/**
- * `core.sync()` and `core.snapshot()` answer a failed store with `{ ok: false, code, message }`, which their
- * types do not name (the dispatcher's reply to them has no failure case): thrown here as the coded error.
- */
-export function unlessRefused<T>(answer: T): T {
-  const refusal = answer as { ok?: unknown; code?: unknown; message?: unknown } | null;
-  if (typeof refusal === 'object' && refusal !== null && refusal.ok === false && typeof refusal.code === 'string') {
-    throw new MusterError(codeOf(refusal) ?? 'MUSTER_ERR_STORE_FAILED', String(refusal.message));
-  }
-  return answer;
-}

@@ -166,7 +166,7 @@ t.test('starts on their way when a node registers are delivered, not declared lo
   // Jobs wait for nodes; each node registering gets some of them placed while its registration is answered.
   const jobs: string[] = [];
   for (let i = 0; i < 12; i++) jobs.push(await submit(client, jobSpec({ retries: { max: 0 } })));
-  const agents = [];
+  const agents: Awaited<ReturnType<typeof fakeAgent>>[] = [];
   for (let i = 0; i < 3; i++) {
     const agent = await fakeAgent(server, `joiner-${i}`);
     t.teardown(() => agent.client.close());

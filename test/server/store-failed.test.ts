@@ -9,7 +9,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { unlessRefused } from '../../src/server/index.js';
 import { STORE_FAULTS_ENV } from '../../src/store/index.js';
 import type { Frame } from '../api/helpers.js';
 import { Refused, TOKENS, WsClient, http, jobSpec, startTestServer } from '../api/helpers.js';
@@ -65,8 +64,8 @@ t.test('after a store failure: each job refused at once, health 503 with the cau
   t.equal(jobs.status, 503);
   t.match(jobs.body, { code: 'MUSTER_ERR_STORE_FAILED' }, 'an HTTP route is refused');
 
-  const synced: unknown = await server.server.core.sync();
-  t.throws(() => unlessRefused(synced), { code: 'MUSTER_ERR_STORE_FAILED' }, 'sync() is refused at once, not left to time out');
+  await t.rejects(server.server.core.sync(), { code: 'MUSTER_ERR_STORE_FAILED' }, 'sync() is refused at once, not left to time out');
+  await t.rejects(server.server.core.snapshot(), { code: 'MUSTER_ERR_STORE_FAILED' }, 'so is a snapshot');
 
   await server.stop();
   t.notOk(existsSync(join(server.dir, 'LOCK')), 'the stop after the failure released the data folder');
