@@ -451,7 +451,7 @@ export class AgentLink {
   }
 
   #fenced(info: { readonly fenceMs: number; readonly silentMs: number }): void {
-    this.#o.log.error(info, 'no contact with the control plane for the fence time: giving up every attempt');
+    this.#o.log.warn(info, 'no contact with the control plane for the fence time: giving up every attempt');
     this.#o.owner.fenced?.(info);
     // The server has most likely declared this node lost: register again as soon as it can be reached.
     this.#ws?.terminate();
