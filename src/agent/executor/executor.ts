@@ -18,9 +18,9 @@
  *        ▼
  *   'ended' { outcome, exitCode?, signal?, reason? }   (outcome.ts has the table); journaled until acknowledged
  *
- * After a restart (`recover`), the journal says which attempts there were: those whose shim still runs are
- * adopted (watched through /proc, since the new agent is not their parent), the others' ends are read from
- * their status files (or are `lost` when there is none).
+ * After a restart (`recover`, recovery.ts), the journal says which attempts there were: those whose shim
+ * still runs are adopted (watched through /proc, since the new agent is not their parent), the others' ends
+ * are read from their status files (or are `lost` when there is none).
  *
  * Nothing a task does can throw out of the executor: launch and preparation failures are attempts that
  * ended `failed` with a reason. The task writes its log files directly, so its output does not pass through
@@ -33,14 +33,16 @@ import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { chown, mkdir, open, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { assertNever } from '../../actors/index.js';
 import { MusterError, rangeError } from '../../errors/index.js';
 import type { ErrorCode } from '../../errors/index.js';
 import { createLogger } from '../../log/index.js';
 import type { Logger } from '../../log/index.js';
 import { formatDuration } from '../../model/index.js';
 import type { AttemptRef, KillReason, TaskLaunch } from '../../scheduler/index.js';
-import type { ProcessIdentity, ProcessStat, Shim } from '../shim/index.js';
-import { allProcesses, commandLine, identify, killOrphanedTask, LEASE_FILE, readStatus, selectShim, spawnShim, stillRuns } from '../shim/index.js';
+import type { ProcessIdentity, Shim } from '../shim/index.js';
+import { allProcesses, identify, killOrphanedTask, LEASE_FILE, readStatus, selectShim, spawnShim, stillRuns } from '../shim/index.js';
+import { processesOnce, recoverEntry } from './recovery.js';
 import type { JournalEntry, JournalStop } from './journal.js';
 import { AttemptJournal } from './journal.js';
 import { longTimer } from './long-timer.js';
@@ -200,35 +202,29 @@ export class Executor extends EventEmitter<ExecutorEvents> {
    */
   async recover(): Promise<AttemptEnded[]> {
     const ends: AttemptEnded[] = [];
-    let processes: ProcessStat[] | undefined;
-    const all = async (): Promise<ProcessStat[]> => (processes ??= await allProcesses());
+    const processes = processesOnce();
+    const orphans = (ref: AttemptRef, killed: number): void => this.#orphansKilled(ref, killed);
     let adopted = 0;
     for (const entry of await this.#journal.load()) {
       const ref: AttemptRef = { job: entry.job, task: entry.task, attempt: entry.attempt };
-      if (entry.end) {
-        if (entry.stop?.silent) void this.#journal.remove(ref);
-        else ends.push({ ...ref, ...entry.end });
-        continue;
-      }
-      this.observeEpoch(entry.epoch);
       const paths = this.#work.attempt(ref);
-      // The shim it recorded, or (the agent stopped between journaling the launch and recording its shim) a
-      // shim found by the attempt folder on its command line.
-      const shim = entry.shim ?? (await findShim(paths.dir, await all()));
-      if (shim && (await stillRuns(shim))) {
-        this.#adopt(entry, paths, shim, entry.pgid ?? (await all()).find((p) => p.ppid === shim.pid)?.pid);
-        adopted++;
-        continue;
+      this.observeEpoch(entry.epoch);
+      const found = await recoverEntry(entry, paths.dir, processes, orphans);
+      switch (found.kind) {
+        case 'adopt':
+          this.#adopt(entry, paths, found.shim, found.pgid);
+          adopted++;
+          break;
+        case 'ended':
+          if (!entry.end) void this.#journal.put({ ...entry, end: found.end });
+          ends.push({ ...ref, ...found.end });
+          break;
+        case 'forget':
+          void this.#journal.remove(ref);
+          break;
+        default:
+          assertNever(found);
       }
-      const status = await readStatus(paths.dir);
-      if (!status && shim) await this.#killOrphan(ref, shim, entry.pgid);
-      const end = supervisedOutcome(status, entry.stop, entry.command);
-      if (entry.stop?.silent) {
-        void this.#journal.remove(ref);
-        continue;
-      }
-      void this.#journal.put({ ...entry, end });
-      ends.push({ ...ref, ...end });
     }
     if (adopted > 0 || ends.length > 0) this.#log.info({ adopted, ended: ends.length }, 'found the attempts of the previous agent');
     return ends;
@@ -474,8 +470,11 @@ export class Executor extends EventEmitter<ExecutorEvents> {
 
   /** A shim died without a status: its task, unsupervised and about to be reported lost, must not run on. */
   async #killOrphan(ref: AttemptRef, shim: ProcessIdentity, pgid: number | undefined): Promise<void> {
-    const killed = await killOrphanedTask(shim, pgid);
-    if (killed > 0) this.#log.warn({ job: ref.job, task: ref.task, attempt: ref.attempt, shim: shim.pid, killed }, 'the shim of an attempt died without recording its end: killed what was left of its task');
+    this.#orphansKilled(ref, await killOrphanedTask(shim, pgid));
+  }
+
+  #orphansKilled(ref: AttemptRef, killed: number): void {
+    if (killed > 0) this.#log.warn({ job: ref.job, task: ref.task, attempt: ref.attempt, killed }, 'the shim of an attempt died without recording its end: killed what was left of its task');
   }
 
   #stop(attempt: Attempt, request: JournalStop, graceMs: number): void {
@@ -553,7 +552,8 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     } else this.#armLimit(attempt);
     void this.#journal.put(this.#entry(attempt));
     this.#log.info({ job, task, attempt: number, shim: shim.pid, pid: pgid }, 'adopted an attempt of the previous agent');
-    this.#watch ??= setInterval(() => void this.#lookAtAdopted(), ADOPTED_POLL_MS).unref();
+    // Ref'd, as a child process is: an executor with attempts to watch stays alive until they end.
+    this.#watch ??= setInterval(() => void this.#lookAtAdopted(), ADOPTED_POLL_MS);
   }
 
   /** Adopted attempts end without an event (they are not our children): look whether their shim still runs. */
@@ -561,8 +561,10 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     if (this.#watching) return;
     this.#watching = true;
     try {
+      let adopted = 0;
       for (const attempt of this.#live.values()) {
         if (attempt.child || !attempt.shim) continue;
+        adopted++;
         if (!(await stillRuns(attempt.shim))) void this.#shimEnded(attempt);
         else if (attempt.pgid === undefined) {
           // Adopted before its shim had forked the task (or said so): the task is the shim's child.
@@ -573,6 +575,10 @@ export class Executor extends EventEmitter<ExecutorEvents> {
             this.#signalStop(attempt);
           }
         }
+      }
+      if (adopted === 0) {
+        clearInterval(this.#watch);
+        this.#watch = undefined;
       }
     } finally {
       this.#watching = false;
@@ -626,16 +632,6 @@ export class Executor extends EventEmitter<ExecutorEvents> {
 
 function newAttempt(id: Identity, key: string, paths: AttemptPaths, launch: TaskLaunch | undefined): Attempt {
   return { id, key, paths, launch, report: true, settled: false, stopJournaled: false, termSent: false, ended: deferred(), logsReady: deferred() };
-}
-
-/** A live shim whose command line names this attempt folder (`--dir DIR`), if any. */
-async function findShim(dir: string, processes: readonly ProcessStat[]): Promise<ProcessIdentity | undefined> {
-  for (const p of processes) {
-    const argv = await commandLine(p.pid);
-    const at = argv?.indexOf('--dir') ?? -1;
-    if (argv && at >= 0 && argv[at + 1] === dir) return { pid: p.pid, startTime: p.startTime };
-  }
-  return undefined;
 }
 
 /** Milliseconds of CLOCK_MONOTONIC: the same clock for every process of the machine, unmoved by wall-clock changes. */
