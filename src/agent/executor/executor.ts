@@ -33,7 +33,7 @@ import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { chown, mkdir, open, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { assertNever } from '../../actors/index.js';
+import { assertNever, RingBuffer } from '../../actors/index.js';
 import { MusterError, rangeError } from '../../errors/index.js';
 import type { ErrorCode } from '../../errors/index.js';
 import { createLogger } from '../../log/index.js';
@@ -146,7 +146,8 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   readonly #shim: Shim;
   readonly #journal: AttemptJournal;
   readonly #live = new Map<string, Attempt>();
-  readonly #waiting: Attempt[] = [];
+  /** Accepted starts waiting to be prepared, oldest first. */
+  readonly #waiting = new RingBuffer<Attempt>();
   readonly #spawns = new TurnGate(SPAWNS_PER_TURN);
   #launching = 0;
   #watch: NodeJS.Timeout | undefined;
@@ -351,7 +352,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   }
 
   #launchMore(): void {
-    while (this.#launching < MAX_LAUNCHING && this.#waiting.length > 0) {
+    while (this.#launching < MAX_LAUNCHING && this.#waiting.size > 0) {
       const attempt = this.#waiting.shift()!;
       this.#launching++;
       void this.#launch(attempt).finally(() => {
