@@ -7,6 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { until } from '../helpers/until.js';
@@ -78,4 +79,47 @@ export function processesMentioning(text: string): number[] {
     }
   }
   return found;
+}
+
+/**
+ * A work folder for real agent processes, removed at the end of the test. If the test failed half-way,
+ * the attempts its journal records are killed first (their shims by pid and start time, their tasks by
+ * process group), so a failure leaves no task behind; a passing test asserts there was none left.
+ */
+export function cleanUpWorkFolder(t: Test, work: string): void {
+  t.teardown(async () => {
+    let names: string[] = [];
+    try {
+      names = readdirSync(join(work, 'journal')).filter((n) => n.endsWith('.json'));
+    } catch {
+      // no journal: nothing ever ran
+    }
+    for (const name of names) {
+      try {
+        const entry = JSON.parse(readFileSync(join(work, 'journal', name), 'utf8')) as { shim?: { pid: number; startTime: string }; pgid?: number };
+        if (entry.pgid !== undefined) signal(-entry.pgid);
+        if (entry.shim && startTimeOf(entry.shim.pid) === entry.shim.startTime) signal(entry.shim.pid);
+      } catch {
+        // unreadable: nothing to kill by it
+      }
+    }
+    await rm(work, { recursive: true, force: true });
+  });
+}
+
+function signal(target: number): void {
+  try {
+    process.kill(target, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}
+
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
 }

@@ -8,7 +8,7 @@
  * - The simulated fleet fences its simulated attempts the same way.
  * - No `fenceMs` in `registered` (an older server): no fence.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -18,7 +18,7 @@ import { createLogger } from '../../src/log/index.js';
 import { until } from '../helpers/until.js';
 import { AgentPeer, startFrame } from './agent-peer.js';
 import type { Frame } from './agent-peer.js';
-import { AgentProcess, processesMentioning } from './agent-process.js';
+import { AgentProcess, cleanUpWorkFolder, processesMentioning } from './agent-process.js';
 import { processGone } from './executor-fixtures.js';
 
 const quiet = createLogger({ name: 'fence-test', level: 'silent' });
@@ -27,7 +27,7 @@ const HEARTBEAT_MS = 200;
 
 async function workFolder(t: Test): Promise<string> {
   const work = await mkdtemp(join(tmpdir(), 'muster-fence-'));
-  t.teardown(() => rm(work, { recursive: true, force: true }));
+  cleanUpWorkFolder(t, work);
   return work;
 }
 

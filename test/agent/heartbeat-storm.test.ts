@@ -4,13 +4,13 @@
  * turn of the event loop, so the heartbeat timer keeps its turns. Measured where it matters: the gaps
  * between heartbeat frames a scripted server receives from a real `muster agent` process (dist/).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { until } from '../helpers/until.js';
 import { AgentPeer, startFrame } from './agent-peer.js';
-import { AgentProcess, processesMentioning } from './agent-process.js';
+import { AgentProcess, cleanUpWorkFolder, processesMentioning } from './agent-process.js';
 
 const HEARTBEAT_MS = 200;
 /** Starts in one batch: thousands queued behind free slots. */
@@ -26,10 +26,8 @@ t.test(`a storm of ${STARTS} starts does not delay heartbeats past ${MAX_GAP_MS}
   const peer = await AgentPeer.start({ heartbeatMs: HEARTBEAT_MS });
   peer.ackEnds = true;
   const work = await mkdtemp(join(tmpdir(), 'muster-storm-'));
-  t.teardown(async () => {
-    await peer.close();
-    await rm(work, { recursive: true, force: true });
-  });
+  t.teardown(() => peer.close());
+  cleanUpWorkFolder(t, work);
   const agent = new AgentProcess(t, ['--server', peer.url, '--token', 'agent-token-0123456789', '--name', 'n1', '--cpu', '500', '--memory', '64Gi', '--work-dir', work], { MUSTER_LOG_LEVEL: 'warn' });
   await peer.next('register');
   await peer.next('heartbeat');

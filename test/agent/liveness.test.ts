@@ -6,7 +6,7 @@
  * the job's result; a site going silent at once is held, not mass-rescheduled.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import { createLogger } from '../../src/log/index.js';
 import { startTestServer, TOKENS } from '../api/helpers.js';
 import { until } from '../helpers/until.js';
 import type { TestServer } from '../api/helpers.js';
-import { processesMentioning } from './agent-process.js';
+import { cleanUpWorkFolder, processesMentioning } from './agent-process.js';
 import { processGone } from './executor-fixtures.js';
 
 const quiet = createLogger({ name: 'liveness-test', level: 'silent' });
@@ -40,7 +40,7 @@ async function server(t: Test, sites: readonly string[] = ['local']): Promise<{ 
 
 function work(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'muster-liveness-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  cleanUpWorkFolder(t, dir);
   return dir;
 }
 

@@ -5,7 +5,7 @@
  * real sockets, a scripted WebSocket peer as the server.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -13,14 +13,14 @@ import type { Test } from 'tap';
 import { deadAddress } from '../client/scripted-peer.js';
 import { until } from '../helpers/until.js';
 import { AgentPeer } from './agent-peer.js';
-import { AgentProcess } from './agent-process.js';
+import { AgentProcess, cleanUpWorkFolder } from './agent-process.js';
 
 const BIN = join(import.meta.dirname, '../../bin/muster.js');
 const RETRYING = /no control plane answers/;
 
 async function workFolder(t: Test): Promise<string> {
   const work = await mkdtemp(join(tmpdir(), 'muster-reconnect-'));
-  t.teardown(() => rm(work, { recursive: true, force: true }));
+  cleanUpWorkFolder(t, work);
   return work;
 }
 

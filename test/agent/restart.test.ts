@@ -8,23 +8,21 @@
  * processes (dist/), real shims and tasks, against a scripted WebSocket peer; nothing is left running.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { until } from '../helpers/until.js';
 import { AgentPeer, startFrame } from './agent-peer.js';
 import type { Frame } from './agent-peer.js';
-import { AgentProcess, processesMentioning } from './agent-process.js';
+import { AgentProcess, cleanUpWorkFolder, processesMentioning } from './agent-process.js';
 import { processGone } from './executor-fixtures.js';
 
 t.test('SIGKILL and restart: the running attempt is re-adopted (no second run), the one that ended meanwhile is reported with its exit code', async (t) => {
   const peer = await AgentPeer.start({ heartbeatMs: 200 });
   const work = await mkdtemp(join(tmpdir(), 'muster-restart-'));
-  t.teardown(async () => {
-    await peer.close();
-    await rm(work, { recursive: true, force: true });
-  });
+  t.teardown(() => peer.close());
+  cleanUpWorkFolder(t, work);
   const args = ['--server', peer.url, '--token', 'agent-token-0123456789', '--name', 'n1', '--cpu', '1', '--memory', '1Gi', '--work-dir', work, '--grace', '300ms'];
   const first = new AgentProcess(t, args);
   await peer.next('register');
