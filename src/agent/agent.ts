@@ -11,7 +11,10 @@
  * carries all of it. On every (re)connection the link registers the node with what the executor runs and
  * the ends not yet acknowledged; attempts the server no longer holds here are killed without a report.
  */
+import { mkdir } from 'node:fs/promises';
 import type { Logger } from '../log/index.js';
+import type { FolderLock } from '../store/index.js';
+import { acquireFolderLock } from '../store/index.js';
 import type { Resources } from '../model/index.js';
 import { formatCpu, formatMemory } from '../model/index.js';
 import type { KillReason } from '../scheduler/index.js';
@@ -48,11 +51,14 @@ export class Agent {
   readonly #name: string;
   readonly #log: Logger;
   readonly #lease: LeaseFile;
+  readonly #workDir: string;
+  #lock: FolderLock | undefined;
   #started: Promise<void> | undefined;
 
   constructor(options: AgentOptions) {
     this.#name = options.name;
     this.#log = options.log;
+    this.#workDir = options.workDir;
     this.executor = new Executor({
       workDir: options.workDir,
       log: options.log.child({ part: 'executor' }),
@@ -104,11 +110,14 @@ export class Agent {
   }
 
   /**
-   * Recovers the previous agent's attempts (once), then connects. Resolves on the first connection; the
-   * link keeps trying (and reconnecting) for as long as the agent runs.
+   * Locks the work folder (one agent per folder: `MUSTER_ERR_WORK_LOCKED` while another holds it), recovers
+   * the previous agent's attempts (once), then connects. Resolves on the first connection; the link keeps
+   * trying (and reconnecting) for as long as the agent runs.
    */
   start(): Promise<void> {
     this.#started ??= (async () => {
+      await mkdir(this.#workDir, { recursive: true });
+      this.#lock = await acquireFolderLock(this.#workDir, this.#log, { code: 'MUSTER_ERR_WORK_LOCKED', folder: 'agent work folder' });
       const lease = await readLease(this.executor.leasePath);
       for (const end of await this.executor.recover()) this.link.ended(this.#name, endReport(end));
       await this.link.open(lease);
@@ -122,6 +131,8 @@ export class Agent {
     await this.link.drained(STOP_ACK_WAIT_MS);
     this.link.close();
     await this.#lease.settled();
+    await this.#lock?.release();
+    this.#lock = undefined;
   }
 
   async #logs(request: LogsRequest, send: (data: Uint8Array, eof: boolean) => void): Promise<void> {

@@ -83,6 +83,7 @@ export const ErrorCodes = {
   // Store (src/store): the event log, its snapshots and the data folder. The etcd store will use the same codes.
   MUSTER_ERR_FENCED: 'a write carries an epoch older than the newest the store has opened (a deposed writer)',
   MUSTER_ERR_STORE_LOCKED: 'the data folder is in use by another process or another open store (lock file)',
+  MUSTER_ERR_WORK_LOCKED: "an agent's work folder is in use by another agent (lock file): two agents would adopt each other's tasks",
   MUSTER_ERR_STORE_CORRUPT: 'the data folder holds damage recovery must not repair silently (not a torn tail)',
   MUSTER_ERR_STORE_CLOSED: 'the store is closed',
   MUSTER_ERR_STORE_FAILED: 'a write or fsync of the log failed; the store refuses writes (and the scheduler acknowledges nothing) until reopened',

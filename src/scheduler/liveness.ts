@@ -50,8 +50,9 @@ export interface LivenessOptions {
 
 /**
  * The least time between an agent's fence and the server declaring its node lost: the fence is enforced by
- * a supervisor beside each task that reads the agent's lease a few times a second (every 50 ms) and may
- * itself be scheduled late on a loaded machine; a quarter of a second covers both with room.
+ * a supervisor beside each task (the agent's shim) that reads the lease every 200 ms and wakes at the
+ * deadline itself when that is nearer, so what the margin covers is that supervisor being scheduled late
+ * on a loaded machine and the kill taking effect; a quarter of a second covers both with room.
  */
 export const MIN_FENCE_MARGIN_MS = 250;
 /** The margin a default fence keeps: a second, or a quarter of `lostAfterMs` when that is shorter (never under the minimum). */

@@ -1,5 +1,6 @@
 /**
- * The folder lock: one open store per data folder, across processes and within one.
+ * The folder lock: one open store per data folder (and one agent per work folder), across processes and
+ * within one.
  *
  * `LOCK` is created exclusively (`wx`) and holds the owner's pid. Opening a folder whose `LOCK` names a
  * live process (or this process, while it holds the folder) fails with `MUSTER_ERR_STORE_LOCKED`. A `LOCK`
@@ -14,6 +15,7 @@ import { readFile, realpath, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
 import { MusterError } from '../errors/index.js';
+import type { ErrorCode } from '../errors/index.js';
 import { LOCK_FILE } from './data-folder.js';
 
 /** Folders held by stores open in this process (real paths). */
@@ -27,11 +29,19 @@ export interface FolderLock {
 /** Attempts to create the lock; a stale one is taken over at most this often before giving up. */
 const TAKEOVER_ATTEMPTS = 3;
 
-export async function acquireFolderLock(dir: string, log: Logger): Promise<FolderLock> {
+/** Who locks: the code a refusal carries and how its messages name the folder (default: a store's data folder). */
+export interface LockOwner {
+  readonly code: ErrorCode;
+  readonly folder: string;
+}
+
+const STORE: LockOwner = { code: 'MUSTER_ERR_STORE_LOCKED', folder: 'data folder' };
+
+export async function acquireFolderLock(dir: string, log: Logger, who: LockOwner = STORE): Promise<FolderLock> {
   const key = await realpath(dir);
   const path = join(key, LOCK_FILE);
   if (heldHere.has(key)) {
-    throw new MusterError('MUSTER_ERR_STORE_LOCKED', `the data folder ${key} is already open in this process (pid ${process.pid}); close the other store first`);
+    throw new MusterError(who.code, `the ${who.folder} ${key} is already open in this process (pid ${process.pid}); close the other user first`);
   }
   for (let attempt = 0; attempt < TAKEOVER_ATTEMPTS; attempt++) {
     try {
@@ -44,15 +54,12 @@ export async function acquireFolderLock(dir: string, log: Logger): Promise<Folde
     const owner = await readOwner(path);
     if (owner === 'missing') continue; // released between our create and our read: try again
     if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
-      throw new MusterError(
-        'MUSTER_ERR_STORE_LOCKED',
-        `the data folder ${key} is in use by process ${owner} (lock file ${path}); stop that process, or remove the lock file if it is not a muster store`,
-      );
+      throw new MusterError(who.code, `the ${who.folder} ${key} is in use by process ${owner} (lock file ${path}); stop that process, or remove the lock file if that is not muster`);
     }
     log.warn({ lock: path, owner: owner ?? 'unreadable' }, `taking over a stale lock: its owner ${owner === undefined ? 'is unknown' : `(pid ${owner}) is not running`}`);
     await unlink(path).catch(() => undefined);
   }
-  throw new MusterError('MUSTER_ERR_STORE_LOCKED', `the data folder ${key} could not be locked after ${TAKEOVER_ATTEMPTS} attempts (lock file ${path})`);
+  throw new MusterError(who.code, `the ${who.folder} ${key} could not be locked after ${TAKEOVER_ATTEMPTS} attempts (lock file ${path})`);
 }
 
 async function readOwner(path: string): Promise<number | undefined | 'missing'> {

@@ -85,3 +85,22 @@ t.test('muster sim with no server keeps running and retrying', async (t) => {
   sim.kill('SIGTERM');
   await new Promise((resolve) => sim.once('exit', resolve));
 });
+
+t.test('one agent per work folder: a second muster agent on it is refused (it would adopt the first one\'s tasks)', async (t) => {
+  const server = await deadAddress();
+  const work = await workFolder(t);
+  const first = new AgentProcess(t, agentArgs(server, work));
+  await first.waitFor(RETRYING);
+  const second = new AgentProcess(t, agentArgs(server, work));
+  const { code } = await second.exited;
+  t.not(code, 0, 'the second agent exits with an error');
+  t.ok(second.lines.some((l) => l.includes('MUSTER_ERR_WORK_LOCKED')), `and says why: ${second.lines.slice(-2).join(' | ')}`);
+  t.equal(first.exit, undefined, 'the first agent runs on');
+  first.child.kill('SIGTERM');
+  t.equal((await first.exited).code, 0, 'and stops cleanly');
+  const third = new AgentProcess(t, agentArgs(server, work));
+  await third.waitFor(RETRYING);
+  t.pass('once it has stopped, another agent may use the folder');
+  third.child.kill('SIGTERM');
+  await third.exited;
+});
