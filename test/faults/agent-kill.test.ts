@@ -1,11 +1,12 @@
 /**
- * An agent SIGKILLed with tasks running (real `muster server`, two real `muster agent` processes, marker
+ * An agent SIGKILLed with tasks running (real `muster server`, real `muster agent` processes, marker
  * tasks under their shims; agent-faults.ts `agentKillRun`):
  *
  * - restarted at once on its work folder, it re-adopts its running tasks: each runs once and its end is
  *   recorded with the task's real exit code;
  * - restarted only after the server has declared its node lost: its shims killed the tasks at the fence
- *   before that, the server ran them again on the other agent, and the restarted agent reports them lost.
+ *   before that, the server ran them again on a spare agent with room, and the restarted agent reports them
+ *   lost.
  *
  * Then, for the whole run: no task ever had two attempts alive at once (each attempt tries its task's
  * flock at start, and attempts' intervals from their markers and shims' status files must not overlap:

@@ -1,7 +1,7 @@
 /**
  * An agent SIGSTOPped with tasks running, past the server's lost timeout, then SIGCONTed (real processes;
  * agent-faults.ts `agentStopRun`): while the agent is stopped its shims kill its tasks when its lease runs
- * out (the fence), before the server declares the node lost and runs them on the other agent; resumed, the
+ * out (the fence), before the server declares the node lost and runs them on a spare agent; resumed, the
  * agent is heard from again and reports them lost. The issue this guards against: 4 of 4 tasks ran twice at
  * once for ~15 s, the paused agent's attempts never told to stop.
  *

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobEvent, JobView, MusterClient, Watch } from '../../src/client/index.js';
 import { createClient } from '../../src/client/index.js';
+import { resolveLiveness } from '../../src/scheduler/index.js';
 import { until } from '../helpers/until.js';
 import { LEVEL_ERROR, MusterChild } from '../server/muster-child.js';
 import type { Findings } from './findings.js';
@@ -28,10 +29,10 @@ import { Relay } from './relay.js';
 /**
  * Short liveness, so a fault run takes seconds: a node is suspect after 1 s of silence and lost after
  * 2.5 s; the agents' fence follows (resolveLiveness: 2.5 s less a quarter, 1,875 ms). Heartbeats every
- * 250 ms leave a busy agent on a loaded machine nine chances before it is suspected of anything.
+ * 250 ms leave a busy agent on a loaded machine three chances before it is suspected of anything.
  */
 export const FAULT_LIVENESS = { heartbeatMs: 250, suspectAfterMs: 1_000, lostAfterMs: 2_500 } as const;
-export const FAULT_FENCE_MS = 1_875;
+export const FAULT_FENCE_MS = resolveLiveness(FAULT_LIVENESS).options.fenceMs;
 
 /** SIGTERM → SIGKILL grace of the agents' kills: short, since the marker tasks do not clean up. */
 const AGENT_GRACE = '500ms';
@@ -58,6 +59,8 @@ export interface AgentSpec {
   readonly name: string;
   /** Cores offered; each marker task asks for one. */
   readonly cpu: number;
+  /** Not started with the cluster: a spare that a fault run starts (`startAgent`) when it wants free room. */
+  readonly spare?: boolean;
 }
 
 export interface ClusterOptions {
@@ -150,7 +153,7 @@ export class FaultCluster {
         mkdirSync(slot.work, { recursive: true });
         cluster.#agents.set(spec.name, slot);
       }
-      await Promise.all(options.agents.map((a) => cluster!.startAgent(a.name)));
+      await Promise.all(options.agents.filter((a) => !a.spare).map((a) => cluster!.startAgent(a.name)));
       await cluster.#watchEvents();
       return cluster;
     } catch (err) {
@@ -191,9 +194,11 @@ export class FaultCluster {
       { MUSTER_LOG_LEVEL: 'info' },
     );
     const child = slot.child;
-    await this.waitNodeState(agent, 'ready').catch((err: Error) => {
-      throw new Error(`${err.message}; the agent's last log lines:\n${child.logs.slice(-10).map((l) => JSON.stringify(l)).join('\n')}\n${child.notes.slice(-5).join('\n')}`);
+    const said = (): string => `its last log lines:\n${child.logs.slice(-10).map((l) => JSON.stringify(l)).join('\n')}\n${child.notes.slice(0, 20).join('\n')}`;
+    const state = await until(`${slot.node} to be ready`, async () => (child.running ? await this.nodeState(agent) : 'exited'), (s) => s === 'ready' || s === 'exited', PROCESS_DEADLINE_MS).catch((err: Error) => {
+      throw new Error(`${err.message}; ${said()}`);
     });
+    if (state === 'exited') throw new Error(`agent ${agent} exited (${JSON.stringify(await child.exited)}) before its node was ready; ${said()}`);
   }
 
   /** SIGKILL: a crash; its tasks run on under their shims. Resolves once the process is gone. */
@@ -202,6 +207,16 @@ export class FaultCluster {
     if (!child) return;
     this.#keepErrors(child, `agent ${agent} (killed)`);
     await child.kill();
+  }
+
+  /** SIGTERM: a clean stop (its tasks are killed and reported); resolves once the process has exited. */
+  async terminateAgent(agent: string): Promise<void> {
+    const child = this.#slot(agent).child;
+    if (!child?.running) return;
+    child.signal('SIGTERM');
+    const { code } = await child.exited;
+    this.#keepErrors(child, `agent ${agent} (stopped)`);
+    if (code !== 0) this.notes.push(`agent ${agent} exited with ${code} on SIGTERM`);
   }
 
   /** SIGSTOP; resolves once the process is stopped. */
@@ -252,7 +267,11 @@ export class FaultCluster {
   }
 
   async waitLiveAttempts(agent: string, atLeast: number): Promise<AttemptRecord[]> {
-    return until(`${atLeast} attempts to run on ${this.nodeOf(agent)}`, async () => this.liveAttemptsOn(agent), (l) => l.length >= atLeast, PROCESS_DEADLINE_MS);
+    return until(`${atLeast} attempts to run on ${this.nodeOf(agent)}`, async () => this.liveAttemptsOn(agent), (l) => l.length >= atLeast, PROCESS_DEADLINE_MS).catch(async (err: Error) => {
+      const child = this.#slot(agent).child;
+      const process = child?.running ? 'running' : `exited ${JSON.stringify(await child?.exited)}`;
+      throw new Error(`${err.message}; the node is ${await this.nodeState(agent)}, its agent ${process}`);
+    });
   }
 
   /** Waits until none of these attempts' task processes is alive. */
@@ -328,7 +347,7 @@ export class FaultCluster {
     if (this.#closed) return [];
     this.#closed = true;
     const stop = async (child: MusterChild | undefined, who: string): Promise<void> => {
-      if (!child) return;
+      if (!child?.running) return;
       child.signal('SIGCONT');
       child.signal('SIGTERM');
       const timer = setTimeout(() => child.signal('SIGKILL'), PROCESS_DEADLINE_MS);

@@ -106,11 +106,17 @@ const CASES: Case[] = [
     expect: ['wrongOutcomes'],
   },
   {
-    name: 'lost at registration for an attempt that left no status: it could not be known',
-    attempts: [attempt(1, 0, undefined, { end: { atNs: 50n * MS, code: 0 } })],
+    name: 'lost at registration for an attempt that was killed: it did not end on its own',
+    attempts: [attempt(1, 0, 100, { status: 'signal 9' })],
     events: [placed(1), ended(1, 'lost', { reason: 'the agent of n1 neither runs it nor reported its end (reconciled at registration)' }), jobEnded('failed')],
     status: 'failed',
     expect: [],
+  },
+  {
+    name: 'without a shim status, the end marker is the real end: succeeded recorded for a task that exited 3',
+    attempts: [attempt(1, 0, undefined, { end: { atNs: 50n * MS, code: 3 } })],
+    events: [placed(1), ended(1, 'succeeded'), jobEnded('succeeded')],
+    expect: ['wrongOutcomes'],
   },
   {
     name: 'killed, though nothing was cancelled',

@@ -51,9 +51,12 @@ export interface Findings {
 const NODE_LOST = /^node \S+ lost$/;
 const FENCED = 'fenced:';
 
-/** The attempt's real end, as its shim recorded it. */
+/**
+ * The attempt's real end, as its shim recorded it; without a shim status (an agent that runs no shims),
+ * as its end marker says (a task killed between writing it and exiting would be misread: with shims, never).
+ */
 function realEnd(a: AttemptRecord | undefined): { exit?: number; signal?: number; fenced: boolean } | undefined {
-  if (!a?.shim) return undefined;
+  if (!a?.shim) return a?.end ? { exit: a.end.code, fenced: false } : undefined;
   const [word, n] = a.shim.status.split(' ');
   if (word === 'exit') return { exit: Number(n), fenced: a.shim.fenced };
   if (word === 'signal') return { signal: Number(n), fenced: a.shim.fenced };
@@ -95,7 +98,7 @@ export function findDoubleRuns(attempts: readonly AttemptRecord[]): { doubleRuns
 function outcomeProblem(e: JobEvent, a: AttemptRecord | undefined): string | undefined {
   const real = realEnd(a);
   const said = `${e.outcome}${e.exitCode !== undefined ? ` ${e.exitCode}` : ''}${e.reason ? ` (${e.reason})` : ''}`;
-  const was = real === undefined ? 'no recorded end' : real.exit !== undefined ? `exit ${real.exit}${real.fenced ? ' fenced' : ''}` : real.signal !== undefined ? `signal ${real.signal}${real.fenced ? ' fenced' : ''}` : a?.shim?.status;
+  const was = real === undefined ? 'no end recorded by a shim or a marker' : real.exit !== undefined ? `exit ${real.exit}${real.fenced ? ' fenced' : ''}` : real.signal !== undefined ? `signal ${real.signal}${real.fenced ? ' fenced' : ''}` : a?.shim?.status;
   const wrong = `${attemptKey(e as { job: string; task: number; attempt: number })} on ${e.node}: recorded ${said}, really ${was}`;
   switch (e.outcome) {
     case 'succeeded':

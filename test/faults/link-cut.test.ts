@@ -5,7 +5,7 @@
  *   reports it on reconnection, so the server records the real outcome and exit code, not `lost` (the
  *   issue: a job with no retries failed "lost (reconciled at registration)" after a one-second blip);
  * - cut past the server's lost timeout: the agent fences its tasks itself before the server declares the
- *   node lost and runs them on the other agent; mended, it registers again and reports them lost.
+ *   node lost and runs them on a spare agent; mended, it registers again and reports them lost.
  *
  * Then, for the whole run: no task ever had two attempts alive at once (task flocks and marker intervals:
  * marker-task.ts, findings.ts), real outcomes, one end per attempt and per job, nothing left behind.
