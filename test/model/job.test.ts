@@ -1,5 +1,5 @@
 import t from 'tap';
-import { limits, validateJob } from '../../src/model/index.js';
+import { MAX_ECHO_CHARS, limits, validateJob } from '../../src/model/index.js';
 import { entries, jobSpec, repeat, taskSpec } from '../helpers/specs.js';
 import type { Raw } from '../helpers/specs.js';
 import { expectProblems, expectValid } from '../helpers/validation.js';
@@ -166,7 +166,7 @@ const boundaries: [string, (n: number) => Raw, number, string, string][] = [
   ['command arguments', (n) => jobSpec({ tasks: [taskSpec({ command: 'echo', args: Array(n).fill('a') })] }), limits.MAX_COMMAND_ARGS, 'tasks[0].args', 'MUSTER_ERR_LIMIT_EXCEEDED'],
   ['command words', (n) => jobSpec({ tasks: [taskSpec({ command: ['echo', ...Array(n).fill('a')] })] }), limits.MAX_COMMAND_ARGS, 'tasks[0].command', 'MUSTER_ERR_LIMIT_EXCEEDED'],
   ['environment variables', (n) => jobSpec({ tasks: [taskSpec({ env: entries(n, () => 'v', (i) => `V${i}`) })] }), limits.MAX_ENV_VARS, 'tasks[0].env', 'MUSTER_ERR_LIMIT_EXCEEDED'],
-  ['environment name length', (n) => jobSpec({ tasks: [taskSpec({ env: { [repeat(n, 'A')]: 'v' } })] }), limits.MAX_ENV_KEY_LENGTH, `tasks[0].env.${repeat(limits.MAX_ENV_KEY_LENGTH + 1, 'A')}`, 'MUSTER_ERR_LIMIT_EXCEEDED'],
+  ['environment name length', (n) => jobSpec({ tasks: [taskSpec({ env: { [repeat(n, 'A')]: 'v' } })] }), limits.MAX_ENV_KEY_LENGTH, `tasks[0].env["${repeat(MAX_ECHO_CHARS, 'A')}…"]`, 'MUSTER_ERR_LIMIT_EXCEEDED'],
   ['environment value bytes', (n) => jobSpec({ tasks: [taskSpec({ env: { V: repeat(n, 'v') } })] }), limits.MAX_ENV_VALUE_BYTES, 'tasks[0].env.V', 'MUSTER_ERR_LIMIT_EXCEEDED'],
   ['working directory length', (n) => jobSpec({ tasks: [taskSpec({ workingDir: `/${repeat(n - 1, 'd')}` })] }), limits.MAX_PATH_LENGTH, 'tasks[0].workingDir', 'MUSTER_ERR_LIMIT_EXCEEDED'],
   ['extended resources', (n) => jobSpec({ tasks: [taskSpec({ resources: { extended: entries(n, () => 1, (i) => `r${i}`) } })] }), limits.MAX_EXTENDED_RESOURCES, 'tasks[0].resources.extended', 'MUSTER_ERR_LIMIT_EXCEEDED'],
