@@ -17,6 +17,13 @@ import t from 'tap';
 import { agentKillRun } from './agent-faults.js';
 import { assertRun } from './assert-run.js';
 
+/**
+ * This file's bound: a run takes 20–30 s here alone, more beside the rest of the suite on two cores (.taprc
+ * gives a file 120 s); past this it is hung, not slow.
+ */
+const FILE_TIMEOUT_MS = 180_000;
+t.setTimeout(FILE_TIMEOUT_MS);
+
 t.test('agents SIGKILLed and restarted: no double run, real exit codes, one end per job, nothing left behind', async (t) => {
   assertRun(t, await agentKillRun({ rounds: 1 }));
 });
