@@ -8,7 +8,7 @@
  * the first task that found no node (−1 when all were placed); the reasons are counted for that task.
  */
 import { JOB_OUT } from './limits.js';
-import type { JobStatus, ReasonCounts } from './types.js';
+import type { JobStatus, PlacementRequest, ReasonCounts } from './types.js';
 import { REASONS } from './types.js';
 
 const STATUS: readonly JobStatus[] = ['placed', 'partial', 'unplaced'];
@@ -25,12 +25,23 @@ export interface JobOutcome {
 export class PlacementResult {
   readonly data: Int32Array;
   readonly jobCount: number;
-  readonly #taskStart: Int32Array;
+  /** Index of each job's first task among the batch's tasks (jobCount + 1 entries). */
+  readonly taskStart: Int32Array;
 
   constructor(data: Int32Array, jobCount: number, taskStart: Int32Array) {
     this.data = data;
     this.jobCount = jobCount;
-    this.#taskStart = taskStart;
+    this.taskStart = taskStart;
+  }
+
+  /** The answer of a call that placed nothing (a site without its table): every job unplaced, no reason counted. */
+  static nothingPlaced(requests: readonly PlacementRequest[]): PlacementResult {
+    const taskStart = new Int32Array(requests.length + 1);
+    requests.forEach((r, j) => (taskStart[j + 1] = taskStart[j]! + r.tasks.reduce((n, g) => n + g.count, 0)));
+    const data = new Int32Array(requests.length * JOB_OUT + taskStart[requests.length]!);
+    for (let j = 0; j < requests.length; j++) data[j * JOB_OUT] = STATUS.indexOf('unplaced');
+    data.fill(-1, requests.length * JOB_OUT);
+    return new PlacementResult(data, requests.length, taskStart);
   }
 
   status(job: number): JobStatus {
@@ -40,7 +51,12 @@ export class PlacementResult {
   /** Node of each task of the job (a view, not a copy). */
   nodes(job: number): Int32Array {
     const base = this.jobCount * JOB_OUT;
-    return this.data.subarray(base + (this.#taskStart[job] ?? 0), base + (this.#taskStart[job + 1] ?? 0));
+    return this.data.subarray(base + (this.taskStart[job] ?? 0), base + (this.taskStart[job + 1] ?? 0));
+  }
+
+  /** The task group of the job's first task that found no node (−1 when all were placed). */
+  failedGroup(job: number): number {
+    return this.data[job * JOB_OUT + 1] ?? -1;
   }
 
   reasons(job: number): ReasonCounts | undefined {
@@ -62,7 +78,7 @@ export class PlacementResult {
     const status = this.status(job);
     const nodes = Array.from(this.nodes(job));
     if (status === 'placed') return { status, nodes };
-    return { status, nodes, failedGroup: this.data[job * JOB_OUT + 1] ?? -1, reasons: this.reasons(job) as ReasonCounts };
+    return { status, nodes, failedGroup: this.failedGroup(job), reasons: this.reasons(job) as ReasonCounts };
   }
 
   jobs(): JobOutcome[] {

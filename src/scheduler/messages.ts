@@ -39,6 +39,8 @@ export type QueueMsg =
   /** `budget`: the cluster's free cpu, memory and gpus: a queue offers no more than that in all. */
   | {
       readonly kind: 'offer';
+      /** The cycle asking: its answer names it (an answer to an older cycle is ignored). */
+      readonly generation: number;
       readonly now: number;
       readonly max: number;
       readonly budget: { readonly cpu: number; readonly memory: number; readonly gpu: number };
@@ -102,8 +104,11 @@ export interface NodeSnapshot {
 export type SiteMsg =
   | { readonly kind: 'nodes'; readonly changes: readonly NodeChange[] }
   | { readonly kind: 'release'; readonly items: readonly ReleaseItem[] }
-  | { readonly kind: 'place'; readonly round: number; readonly requests: readonly PlacementRequest[]; readonly replyTo: ActorRef<DispatcherMsg> }
-  | { readonly kind: 'summary'; readonly replyTo: ActorRef<DispatcherMsg> }
+  /** The whole table from the dispatcher's truth (site-tables.ts): what the site had is replaced. */
+  | { readonly kind: 'reset'; readonly changes: readonly NodeChange[] }
+  | { readonly kind: 'place'; readonly generation: number; readonly round: number; readonly requests: readonly PlacementRequest[]; readonly replyTo: ActorRef<DispatcherMsg> }
+  /** `generation`: the cycle asking (absent: a query for the API). */
+  | { readonly kind: 'summary'; readonly generation?: number; readonly replyTo: ActorRef<DispatcherMsg> }
   | { readonly kind: 'stats'; readonly replyTo: ActorRef<SiteStats> };
 
 /** Time the site's solver spent placing, for benchmarks and metrics. */
@@ -130,6 +135,7 @@ export type DispatcherMsg =
   | { readonly kind: 'kill'; readonly kills: readonly Kill[] }
   | {
       readonly kind: 'offered';
+      readonly generation: number;
       readonly queue: string;
       readonly candidates: readonly Candidate[];
       readonly usage: Resources;
@@ -138,19 +144,24 @@ export type DispatcherMsg =
   | {
       readonly kind: 'placed';
       readonly site: string;
+      readonly generation: number;
       readonly round: number;
+      /** false: the site restarted and has no table yet (it placed nothing). */
+      readonly synced: boolean;
       readonly result: Int32Array;
       readonly taskStart: Int32Array;
       readonly summary: SiteSummary;
     }
-  | { readonly kind: 'summary'; readonly summary: SiteSummary }
+  | { readonly kind: 'summary'; readonly generation?: number; readonly synced: boolean; readonly summary: SiteSummary }
   | { readonly kind: 'barrier-ack' }
   | { readonly kind: 'encoded'; readonly queue: string; readonly bytes: Uint8Array }
   /** Private to the dispatcher: its sink made events up to `seq` durable, or failed. */
   | { readonly kind: 'durable'; readonly seq: number }
   | { readonly kind: 'sink-failed'; readonly message: string }
   /** A retry backoff or a dependency's wait is over (auto-cycling servers): something may be placeable. */
-  | { readonly kind: 'wake' };
+  | { readonly kind: 'wake' }
+  /** Private to the dispatcher: a cycle's deadline passed. */
+  | { readonly kind: 'cycle-deadline'; readonly generation: number };
 
 // ------------------------------------------------------------------------ commands (the core's interface)
 

@@ -242,7 +242,7 @@ export function queueActor(name: string, dispatcher: ActorRef<DispatcherMsg>, sl
         case 'offer': {
           const { candidates, wakeAt } = offer(state, msg.now, msg.max, msg.budget);
           const usage = state.slice.queues.get(name)?.usage ?? { cpu: 0, memory: 0, gpu: 0, extended: {} };
-          return reply(msg.replyTo, { kind: 'offered', queue: name, candidates, usage, wakeAt });
+          return reply(msg.replyTo, { kind: 'offered', generation: msg.generation, queue: name, candidates, usage, wakeAt });
         }
         case 'unplaced':
           for (const item of msg.items) if (state.slice.jobs.has(item.job)) state.unplaced.set(item.job, item);

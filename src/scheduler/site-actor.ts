@@ -5,12 +5,19 @@
  *
  * This module is a producer (see src/actors/producer.ts): the dispatcher spawns `makeSiteActor` on a
  * worker by module URL, and a restarted worker rebuilds it from the same recipe.
+ *
+ * The dispatcher owns the truth about the table; this actor keeps a copy to place against. It starts
+ * without one (`synced: false`, in every reply) and takes its first from a `reset`; until then, and again
+ * after a restart (its handler threw, or its worker died and was rebuilt), it ignores node changes and
+ * releases, places nothing and summarizes an empty site, so nothing is ever placed against a table that
+ * is not the truth. The dispatcher sees `synced: false` and sends the truth before its next cycle.
  */
 import type { ActorDefinition } from '../actors/index.js';
 import { performance } from 'node:perf_hooks';
 import { assertNever, defineActor, reply, same } from '../actors/index.js';
-import type { BackendName, NodeTable, PlacementBackend } from '../placement/index.js';
-import { backend, load, placementLimits } from '../placement/index.js';
+import type { BackendName, NodeChange, NodeTable, PlacementBackend } from '../placement/index.js';
+import { backend, load, PlacementResult, placementLimits } from '../placement/index.js';
+import { emptySummary } from './site-registry.js';
 import type { SiteMsg } from './messages.js';
 import { SiteMirror } from './site-mirror.js';
 
@@ -23,11 +30,13 @@ export interface SiteActorArgs {
 }
 
 interface SiteState {
+  /** Whether the table is the dispatcher's truth (a `reset` came since this actor started). */
+  synced: boolean;
   table: NodeTable;
   calls: number;
   placedTasks: number;
   placeMs: number;
-  readonly mirror: SiteMirror;
+  mirror: SiteMirror;
   readonly backend: PlacementBackend;
 }
 
@@ -48,29 +57,57 @@ function ensureSlots(state: SiteState, maxId: number, cap: number): void {
   state.table = table;
 }
 
+/**
+ * Restarts allowed in the window below before the site actor stops for good: a site restarts cleanly (it
+ * waits for the dispatcher's truth), so a burst of faults is survivable; one that recurs this often is a
+ * bug restarting cannot fix, and the dispatcher's cycles then go on without the site.
+ */
+export const SITE_MAX_RESTARTS = 20;
+export const SITE_RESTART_WINDOW_MS = 60_000;
+
+function emptyTable(args: SiteActorArgs, chosen: PlacementBackend): { table: NodeTable; mirror: SiteMirror } {
+  return { table: chosen.createTable({ capacity: Math.min(INITIAL_TABLE_SLOTS, args.capacity) }), mirror: new SiteMirror(args.site) };
+}
+
+function addNodes(state: SiteState, changes: readonly NodeChange[], cap: number): void {
+  const maxId = Math.max(-1, ...changes.map((c) => (c.kind === 'add' ? c.node.id : -1)));
+  ensureSlots(state, maxId, cap);
+  state.table.apply(state.mirror.apply(changes));
+}
+
 export function makeSiteActor(args: SiteActorArgs): ActorDefinition<SiteState, SiteMsg> {
   return defineActor<SiteState, SiteMsg>({
     name: 'site',
     mailbox: { capacity: 1 << 16, overflow: 'reject' },
+    supervision: { decide: () => 'restart', maxRestarts: SITE_MAX_RESTARTS, withinMs: SITE_RESTART_WINDOW_MS },
     initial: () => {
       const chosen = args.backend ? backend(args.backend) : load();
       if (!chosen) throw new Error(`placement backend ${args.backend ?? '(active)'} is not available on this worker`);
-      return { table: chosen.createTable({ capacity: Math.min(INITIAL_TABLE_SLOTS, args.capacity) }), mirror: new SiteMirror(args.site), backend: chosen, calls: 0, placedTasks: 0, placeMs: 0 };
+      return { synced: false, ...emptyTable(args, chosen), backend: chosen, calls: 0, placedTasks: 0, placeMs: 0 };
     },
     onStop: (state) => state.table.dispose(),
     behaviour(state, msg) {
       switch (msg.kind) {
-        case 'nodes': {
-          const maxId = Math.max(-1, ...msg.changes.map((c) => (c.kind === 'add' ? c.node.id : -1)));
-          ensureSlots(state, maxId, args.capacity);
-          state.table.apply(state.mirror.apply(msg.changes));
+        case 'reset': {
+          state.table.dispose();
+          Object.assign(state, emptyTable(args, state.backend));
+          addNodes(state, msg.changes, args.capacity);
+          state.synced = true;
           return same();
         }
+        case 'nodes':
+          if (state.synced) addNodes(state, msg.changes, args.capacity);
+          return same();
         case 'release':
           // As new free amounts, not a release: a node that shrank is never given more than its capacity.
-          state.table.apply(state.mirror.released(msg.items));
+          if (state.synced) state.table.apply(state.mirror.released(msg.items));
           return same();
         case 'place': {
+          if (!state.synced) {
+            // No table to place against: nothing placed (every job unplaced, no reason counted).
+            const none = PlacementResult.nothingPlaced(msg.requests);
+            return reply(msg.replyTo, { kind: 'placed', site: args.site, generation: msg.generation, round: msg.round, synced: false, result: none.data, taskStart: none.taskStart, summary: emptySummary(args.site) });
+          }
           const start = performance.now();
           const batch = state.table.compile(msg.requests);
           const result = state.table.place(batch);
@@ -81,14 +118,16 @@ export function makeSiteActor(args: SiteActorArgs): ActorDefinition<SiteState, S
           return reply(msg.replyTo, {
             kind: 'placed',
             site: args.site,
+            generation: msg.generation,
             round: msg.round,
+            synced: true,
             result: result.data,
             taskStart: batch.taskStart,
             summary: state.mirror.summary(),
           });
         }
         case 'summary':
-          return reply(msg.replyTo, { kind: 'summary', summary: state.mirror.summary() });
+          return reply(msg.replyTo, { kind: 'summary', ...(msg.generation !== undefined ? { generation: msg.generation } : {}), synced: state.synced, summary: state.synced ? state.mirror.summary() : emptySummary(args.site) });
         case 'stats':
           return reply(msg.replyTo, { site: args.site, calls: state.calls, placedTasks: state.placedTasks, placeMs: state.placeMs });
         default:

@@ -1,0 +1,294 @@
+/**
+ * One dispatch cycle, as one object with a generation id and a deadline. In run order:
+ *
+ *   1. releases and summaries — each site gets what was freed since the last cycle, then summarizes itself;
+ *   2. offers                 — each queue offers candidates (no more than the free capacity could take);
+ *   3. rounds                 — plan (cycle-plan.ts), one `place` batch per site, retry what a site could not
+ *                               place on another site, up to `MAX_ROUNDS`;
+ *   4. done                   — the placements and why the rest did not fit go back to the dispatcher.
+ *
+ * Every request carries the cycle's generation and every reply names it: a reply of another generation is
+ * not this cycle's and is ignored (the dispatcher decides what a late one means). A part that does not
+ * answer by the deadline is closed without: a silent queue offers nothing this cycle, a silent site places
+ * nothing (its candidates stay pending and their why-pending says the site did not answer), and the cycle
+ * ends so the next can start. Nothing waits forever.
+ */
+import type { ActorRef } from '../actors/index.js';
+import type { Resources } from '../model/index.js';
+import type { PlacementResult, ReleaseItem } from '../placement/index.js';
+import type { Candidate } from './candidates.js';
+import type { QueueOffer } from './cycle-plan.js';
+import { planRound } from './cycle-plan.js';
+import type { Placement } from './events.js';
+import { charge } from './fair-share.js';
+import type { ShareAccount } from './fair-share.js';
+import type { QueueEntry } from './event-router.js';
+import type { DispatcherMsg, QueueMsg, SiteMsg, UnplacedInfo } from './messages.js';
+import { SiteView } from './site-choice.js';
+import type { SiteSummary } from './site-choice.js';
+import type { SiteEntry, SiteRegistry } from './site-registry.js';
+
+/**
+ * Most candidates one cycle considers: with up to 256 tasks each, a cycle can place hundreds of thousands
+ * of tasks, yet one cycle's planning stays in the low milliseconds so submissions and reports interleave.
+ */
+export const MAX_CYCLE_CANDIDATES = 4096;
+
+/** Rounds per cycle: a candidate a site returns is tried on up to this many sites in all before it waits. */
+export const MAX_ROUNDS = 3;
+
+/**
+ * How long a cycle waits for its sites and queues before it closes without the silent ones. A site places
+ * a full batch (4,096 candidates on 65,536 nodes) in well under a second even on a loaded 2-core machine,
+ * so five seconds of silence means an actor or its thread is gone, not slow; short enough that scheduling
+ * resumes within seconds of a fault.
+ */
+export const CYCLE_DEADLINE_MS = 5_000;
+
+/** What the cycle needs from the dispatcher: the sites and queues, and how to send. */
+export interface CycleHost {
+  readonly registry: SiteRegistry;
+  readonly queues: ReadonlyMap<string, QueueEntry>;
+  readonly self: ActorRef<DispatcherMsg>;
+  tell<T>(to: ActorRef<T>, message: T): void;
+}
+
+export interface CycleOutcome {
+  readonly generation: number;
+  readonly now: number;
+  readonly placements: readonly Placement[];
+  readonly unplaced: ReadonlyMap<Candidate, UnplacedInfo>;
+  /** Earliest time a queue's backoff ends (a cycle should run then), or Infinity. */
+  readonly wakeAt: number;
+  /** Sites and queues that did not answer by the deadline. */
+  readonly silent: readonly string[];
+}
+
+type Offered = Extract<DispatcherMsg, { kind: 'offered' }>;
+
+interface Round {
+  readonly round: number;
+  readonly waiting: Set<string>;
+  readonly sent: Map<string, Candidate[]>;
+}
+
+export class CycleCoordinator {
+  readonly generation: number;
+  readonly now: number;
+  readonly #host: CycleHost;
+  readonly #done: (outcome: CycleOutcome) => void;
+  #phase: 'summaries' | 'offers' | 'rounds' | 'done' = 'summaries';
+  readonly #waitingSites = new Set<string>();
+  readonly #waitingQueues = new Set<string>();
+  readonly #offers = new Map<string, { candidates: readonly Candidate[]; usage: Resources }>();
+  readonly #accounts = new Map<string, ShareAccount>();
+  readonly #tried = new Map<Candidate, Set<string>>();
+  readonly #placements: Placement[] = [];
+  readonly #unplaced = new Map<Candidate, UnplacedInfo>();
+  readonly #silent = new Set<string>();
+  #retry: Candidate[] = [];
+  #views: SiteView[] = [];
+  #wakeAt = Infinity;
+  #round: Round | undefined;
+
+  constructor(host: CycleHost, generation: number, now: number, done: (outcome: CycleOutcome) => void) {
+    this.#host = host;
+    this.generation = generation;
+    this.now = now;
+    this.#done = done;
+  }
+
+  get finished(): boolean {
+    return this.#phase === 'done';
+  }
+
+  /** Sends each site its releases and a summary request (FIFO: the summary reflects the releases). */
+  start(releases: ReadonlyMap<SiteEntry, ReleaseItem[]>): void {
+    const sites = [...this.#host.registry.sites()];
+    if (this.#host.queues.size === 0 || sites.length === 0) return this.#finish();
+    for (const site of sites) {
+      const items = releases.get(site);
+      if (items) this.#host.tell<SiteMsg>(site.ref, { kind: 'release', items });
+      this.#waitingSites.add(site.name);
+      this.#host.tell<SiteMsg>(site.ref, { kind: 'summary', generation: this.generation, replyTo: this.#host.self });
+    }
+  }
+
+  /** A site's summary for this cycle (the dispatcher has already stored it in the registry). */
+  summary(summary: SiteSummary): void {
+    if (this.#phase !== 'summaries' || !this.#waitingSites.delete(summary.site)) return;
+    if (this.#waitingSites.size === 0) this.#askOffers();
+  }
+
+  offered(msg: Offered): void {
+    if (this.#phase !== 'offers' || !this.#waitingQueues.delete(msg.queue)) return;
+    this.#offers.set(msg.queue, { candidates: msg.candidates, usage: msg.usage });
+    this.#wakeAt = Math.min(this.#wakeAt, msg.wakeAt);
+    if (this.#waitingQueues.size === 0) this.#plan();
+  }
+
+  /** A site's answer to this cycle's `place` of round `round`. */
+  placed(site: SiteEntry, round: number, result: PlacementResult): void {
+    const current = this.#round;
+    if (this.#phase !== 'rounds' || !current || current.round !== round || !current.waiting.delete(site.name)) return;
+    this.#collect(site, current.sent.get(site.name) ?? [], result);
+    if (current.waiting.size === 0) this.#endRound(current);
+  }
+
+  /** The deadline passed: close the cycle without whatever has not answered. */
+  expire(): void {
+    if (this.#phase === 'summaries') {
+      for (const site of this.#waitingSites) this.#silent.add(site);
+      this.#waitingSites.clear();
+      return this.#askOffers();
+    }
+    if (this.#phase === 'offers') {
+      for (const queue of this.#waitingQueues) this.#silent.add(`queue ${queue}`);
+      this.#waitingQueues.clear();
+      return this.#plan();
+    }
+    const current = this.#round;
+    if (this.#phase === 'rounds' && current) {
+      for (const name of current.waiting) {
+        this.#silent.add(name);
+        for (const c of current.sent.get(name) ?? []) this.#notPlaced(c, name, `site ${name} did not answer within ${CYCLE_DEADLINE_MS} ms; tried again next cycle`);
+      }
+      this.#finish();
+    }
+  }
+
+  #askOffers(): void {
+    this.#phase = 'offers';
+    const budget = { cpu: 0, memory: 0, gpu: 0 };
+    for (const s of this.#host.registry.sites()) {
+      if (this.#silent.has(s.name)) continue;
+      budget.cpu += s.summary.free.cpu;
+      budget.memory += s.summary.free.memory;
+      budget.gpu += s.summary.free.gpu;
+    }
+    for (const [name, q] of this.#host.queues) {
+      this.#waitingQueues.add(name);
+      this.#host.tell<QueueMsg>(q.ref, { kind: 'offer', generation: this.generation, now: this.now, max: MAX_CYCLE_CANDIDATES, budget, replyTo: this.#host.self });
+    }
+    if (this.#waitingQueues.size === 0) this.#plan();
+  }
+
+  #plan(): void {
+    this.#phase = 'rounds';
+    for (const [name, offer] of this.#offers) {
+      const spec = this.#host.queues.get(name)?.spec;
+      if (!spec) continue;
+      const u = offer.usage;
+      this.#accounts.set(name, { name, weight: spec.weight, priority: spec.priority, limit: spec.limit, usage: { cpu: u.cpu, memory: u.memory, gpu: u.gpu, extended: { ...u.extended } } });
+    }
+    this.#refreshViews();
+    const offers: QueueOffer[] = [];
+    for (const [name, offer] of this.#offers) {
+      const account = this.#accounts.get(name);
+      if (account) offers.push({ account, candidates: offer.candidates });
+    }
+    this.#sendRound(offers, 1);
+  }
+
+  /** The sites that answered this cycle, as views the plan charges picks against. */
+  #refreshViews(): void {
+    this.#views = [...this.#host.registry.sites()]
+      .filter((s) => !this.#silent.has(s.name))
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map((s) => new SiteView(s.summary));
+  }
+
+  #total(): Resources {
+    const total = { cpu: 0, memory: 0, gpu: 0, extended: {} as Record<string, number> };
+    for (const s of this.#host.registry.sites()) {
+      total.cpu += s.summary.capacity.cpu;
+      total.memory += s.summary.capacity.memory;
+      total.gpu += s.summary.capacity.gpu;
+      for (const name in s.summary.capacity.extended) total.extended[name] = (total.extended[name] ?? 0) + (s.summary.capacity.extended[name] ?? 0);
+    }
+    return total;
+  }
+
+  #sendRound(offers: readonly QueueOffer[], round: number): void {
+    const plan = planRound(offers, this.#views, this.#total(), this.#tried);
+    for (const c of plan.limited) this.#unplaced.set(c, { job: c.job, at: this.now, sites: {}, limit: `queue ${c.queue} is at its limit` });
+    for (const { candidate, reasons } of plan.excluded) {
+      const info = this.#unplaced.get(candidate);
+      const sites: Record<string, UnplacedInfo['sites'][string]> = { ...(info?.sites ?? {}) };
+      for (const [site, why] of reasons) sites[site] ??= why;
+      this.#unplaced.set(candidate, { job: candidate.job, at: this.now, sites });
+    }
+    if (plan.batches.size === 0) return this.#finish();
+    const current: Round = { round, waiting: new Set(plan.batches.keys()), sent: plan.batches };
+    this.#round = current;
+    for (const [site, candidates] of plan.batches) {
+      const entry = this.#host.registry.site(site)!;
+      this.#host.tell<SiteMsg>(entry.ref, { kind: 'place', generation: this.generation, round, requests: candidates.map((c) => c.request), replyTo: this.#host.self });
+    }
+  }
+
+  /** Turns a site's result into placements; what it could not place is refunded, noted, and queued for retry. */
+  #collect(site: SiteEntry, candidates: readonly Candidate[], result: PlacementResult): void {
+    candidates.forEach((c, j) => {
+      const nodes = result.nodes(j);
+      let placedTasks = 0;
+      for (let k = 0; k < c.tasks.length; k++) {
+        const id = nodes[k] ?? -1;
+        const node = id >= 0 ? site.names[id] : undefined;
+        if (node === undefined) continue;
+        this.#placements.push({ job: c.job, task: c.tasks[k]!, attempt: c.attempts[k]!, node });
+        placedTasks++;
+      }
+      if (result.status(j) === 'placed') {
+        this.#unplaced.delete(c);
+        return;
+      }
+      const account = this.#accounts.get(c.queue);
+      if (account) charge(account, scaleDemand(c, c.tasks.length - placedTasks), -1);
+      this.#notPlaced(c, site.name, { ...result.reasons(j)!, group: result.failedGroup(j) });
+      const tried = this.#tried.get(c) ?? new Set<string>();
+      tried.add(site.name);
+      this.#tried.set(c, tried);
+      // Only a candidate with nothing placed retries whole; a partly placed one waits for the next cycle.
+      if (placedTasks === 0) this.#retry.push(c);
+    });
+  }
+
+  #notPlaced(c: Candidate, site: string, why: UnplacedInfo['sites'][string]): void {
+    const info = this.#unplaced.get(c);
+    this.#unplaced.set(c, { job: c.job, at: this.now, sites: { ...(info?.sites ?? {}), [site]: why } });
+  }
+
+  #endRound(current: Round): void {
+    this.#refreshViews();
+    if (this.#retry.length === 0 || current.round >= MAX_ROUNDS) return this.#finish();
+    const byQueue = new Map<string, Candidate[]>();
+    for (const c of this.#retry) {
+      const list = byQueue.get(c.queue);
+      if (list) list.push(c);
+      else byQueue.set(c.queue, [c]);
+    }
+    this.#retry = [];
+    const offers: QueueOffer[] = [];
+    for (const [name, list] of byQueue) {
+      const account = this.#accounts.get(name);
+      if (account) offers.push({ account, candidates: list });
+    }
+    this.#sendRound(offers, current.round + 1);
+  }
+
+  #finish(): void {
+    if (this.#phase === 'done') return;
+    this.#phase = 'done';
+    this.#done({ generation: this.generation, now: this.now, placements: this.#placements, unplaced: this.#unplaced, wakeAt: this.#wakeAt, silent: [...this.#silent] });
+  }
+}
+
+/** What the unplaced tasks of a candidate would have taken (a refund), extended resources included. */
+export function scaleDemand(c: Candidate, unplacedTasks: number): Resources {
+  if (unplacedTasks === c.tasks.length) return c.demand;
+  const f = unplacedTasks / c.tasks.length;
+  const extended: Record<string, number> = {};
+  for (const name in c.demand.extended) extended[name] = (c.demand.extended[name] ?? 0) * f;
+  return { cpu: c.demand.cpu * f, memory: c.demand.memory * f, gpu: c.demand.gpu * f, extended };
+}

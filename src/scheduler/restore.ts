@@ -1,0 +1,45 @@
+/**
+ * Starts the scheduler's actors from a recovered whole state (snapshot + log): the job directory, a queue
+ * actor per queue with its slice, the live attempts, a node actor per node with the attempts it runs, and
+ * the site registry (each site's table is then built from it: site-tables.ts). Nothing is emitted and
+ * nothing is dispatched again: the agents reconcile when they register.
+ */
+import type { Logger } from '../log/index.js';
+import type { EventRouter } from './event-router.js';
+import { launchFor } from './launch.js';
+import type { RecoveredAttempt } from './node-actor.js';
+import { liveAttempts, sliceFor } from './recovery.js';
+import type { SchedulerState } from './state.js';
+import { isTerminal } from './state.js';
+
+export function restoreActors(router: EventRouter, whole: SchedulerState, log: Logger): void {
+  const jobs = [...whole.jobs.values()].sort((a, b) => a.order - b.order);
+  for (const job of jobs) {
+    router.directory.add(job.id, job.tenant, job.spec);
+    if (isTerminal(job.status)) router.directory.ended(job.id, job.status);
+  }
+  for (const [name, queue] of whole.queues) {
+    router.queueRef(name, queue.spec.tenant, sliceFor(whole, name));
+    router.queues.get(name)!.spec = queue.spec;
+  }
+  const running = new Map<string, RecoveredAttempt[]>();
+  for (const { job, task, record } of liveAttempts(whole)) {
+    const entry = router.directory.get(job)!;
+    router.live.placed(job, task, record.attempt, record.node!, record.state === 'running');
+    const launch = launchFor(entry.spec, entry.perElement, job, task, record.attempt, record.node!, whole.epoch);
+    const list = running.get(record.node!);
+    if (list) list.push({ launch, startedAt: record.startedAt });
+    else running.set(record.node!, [{ launch, startedAt: record.startedAt }]);
+  }
+  for (const [name, node] of whole.nodes) {
+    const site = router.registry.site(node.spec.site);
+    if (!site) {
+      log.error({ node: name, site: node.spec.site }, 'recovered node belongs to a site that is not configured');
+      continue;
+    }
+    // The registry holds the node as it stands now; its site's table is built from it and the live
+    // attempts when the dispatcher starts (site-tables.ts).
+    router.registry.addNode(site, { ...node.spec, state: node.state });
+    router.spawnNode(name, node.state, running.get(name));
+  }
+}
