@@ -9,7 +9,6 @@ import { DEFAULT_MAILBOX, Mailbox } from './mailbox.js';
 import type { AnyRef } from './ref.js';
 import { DEFAULT_SUPERVISION, RestartBudget } from './supervision.js';
 import type { SupervisionOptions } from './supervision.js';
-import type { ActorHost } from './host.js';
 
 /**
  * 100 user messages per turn: long enough that the per-turn cost (scheduling, the system-lane check) is
@@ -23,6 +22,13 @@ export type CellSignal = { readonly kind: 'deliver'; readonly message: unknown }
 export interface Watcher {
   readonly watcher: AnyRef;
   readonly message: unknown;
+}
+
+/** What a cell needs from the host it lives on (host.ts implements it; this file does not import the host). */
+export interface CellHost {
+  readonly id: number;
+  /** Builds the `ctx` the cell's behaviour receives. */
+  contextFor(cell: ActorCell, log: Logger): ActorContext<unknown>;
 }
 
 export class ActorCell {
@@ -49,7 +55,7 @@ export class ActorCell {
   watching: Map<string, { readonly target: AnyRef; readonly message: unknown }> | undefined = undefined;
   timers: Map<string, NodeJS.Timeout> | undefined = undefined;
 
-  constructor(host: ActorHost, id: number, definition: ActorDefinition<unknown, unknown>, parent: ActorCell | undefined, log: Logger) {
+  constructor(host: CellHost, id: number, definition: ActorDefinition<unknown, unknown>, parent: ActorCell | undefined, log: Logger) {
     this.id = id;
     this.ref = { host: host.id, id };
     this.definition = definition;

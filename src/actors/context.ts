@@ -1,21 +1,33 @@
 /**
- * The `ctx` a behaviour receives: one object per actor, built once, whose methods forward to the host.
- * No closure is made per message or per send.
+ * The `ctx` a behaviour receives: one object per actor, built once, whose methods forward to the host and
+ * to its watch table and timers. No closure is made per message or per send.
  */
 import type { Logger } from '../log/index.js';
 import type { ActorCell } from './actor-cell.js';
 import type { ActorContext, ActorDefinition } from './behaviour.js';
-import type { ActorHost } from './host.js';
-import type { ActorRef, AnyRef } from './ref.js';
+import type { AnyRef, ActorRef } from './ref.js';
+import type { ActorTimers } from './timers.js';
+import type { WatchTable } from './watches.js';
+
+/** What a context needs from its host (host.ts implements it; this file does not import the host). */
+export interface ContextHost {
+  send(to: AnyRef, message: unknown): void;
+  spawnChild(parent: ActorCell, definition: ActorDefinition<unknown, unknown>): AnyRef;
+  requestStop(ref: AnyRef): void;
+}
 
 export class CellContext implements ActorContext<unknown> {
   readonly self: ActorRef<unknown>;
   readonly log: Logger;
-  readonly #host: ActorHost;
+  readonly #host: ContextHost;
+  readonly #watches: WatchTable;
+  readonly #timers: ActorTimers;
   readonly #cell: ActorCell;
 
-  constructor(host: ActorHost, cell: ActorCell, log: Logger) {
+  constructor(host: ContextHost, watches: WatchTable, timers: ActorTimers, cell: ActorCell, log: Logger) {
     this.#host = host;
+    this.#watches = watches;
+    this.#timers = timers;
     this.#cell = cell;
     this.self = cell.ref as ActorRef<unknown>;
     this.log = log;
@@ -34,18 +46,18 @@ export class CellContext implements ActorContext<unknown> {
   }
 
   watch<T>(target: ActorRef<T>, message: unknown): void {
-    this.#host.watch(this.#cell, target, message);
+    this.#watches.watch(this.#cell, target, message);
   }
 
   unwatch<T>(target: ActorRef<T>): void {
-    this.#host.unwatch(this.#cell, target);
+    this.#watches.unwatch(this.#cell, target);
   }
 
   startTimer(key: string, message: unknown, delayMs: number, repeat = false): void {
-    this.#host.startTimer(this.#cell, key, message, delayMs, repeat);
+    this.#timers.start(this.#cell, key, message, delayMs, repeat);
   }
 
   cancelTimer(key: string): void {
-    this.#host.cancelTimer(this.#cell, key);
+    this.#timers.cancel(this.#cell, key);
   }
 }
