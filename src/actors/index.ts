@@ -23,6 +23,7 @@ export { MAX_TURNS_PER_TICK } from './turns.js';
 export { MAX_BATCH_MESSAGES } from './peer-links.js';
 export type { HostAdmin } from './admin.js';
 export type { ActorSystemOptions, HostStatus } from './system.js';
+export { HOST_RESTARTS_NAME } from './restart-counts.js';
 export { ActorSystem, createActorSystem, defaultWorkerCount, DEFAULT_ASK_TIMEOUT_MS, DEFAULT_ADMIN_TIMEOUT_MS } from './system.js';
 export type { TestKit, SentMessage, TestTimer } from './test-kit.js';
 export { testKit } from './test-kit.js';

@@ -30,6 +30,7 @@ import { producerSpec } from './producer.js';
 import type { Producer } from './producer.js';
 import { LOCAL_ID_BASE } from './ref.js';
 import type { ActorRef, AnyRef } from './ref.js';
+import { HOST_RESTARTS_NAME, RestartCounts } from './restart-counts.js';
 import { siblingModule, workerEntry } from './runtime-files.js';
 import { RestartBudget } from './supervision.js';
 import type { ControlToMain, HostSignal, PeerPort, RegisteredActor, WorkerBoot } from './wire.js';
@@ -90,6 +91,7 @@ export class ActorSystem {
   #closed = false;
   #hostDeaths = 0;
   #hostRestarts = 0;
+  readonly #restarts = new RestartCounts();
 
   private constructor(options: ActorSystemOptions) {
     this.#options = options;
@@ -124,6 +126,16 @@ export class ActorSystem {
   /** Worker deaths and restarts since start. */
   get counters(): { readonly hostDeaths: number; readonly hostRestarts: number } {
     return { hostDeaths: this.#hostDeaths, hostRestarts: this.#hostRestarts };
+  }
+
+  /**
+   * Restarts per actor name (the definition's `name`) since the system started, on every host, and worker
+   * host restarts under `HOST_RESTARTS_NAME` (`host`). A read on the main thread, no message: a live view
+   * kept from the `supervision` events every host forwards here (a worker's arrive within a turn of its
+   * event loop; those of a worker that dies before sending them are not counted).
+   */
+  restartCounts(): ReadonlyMap<string, number> {
+    return this.#restarts.byName;
   }
 
   // ---------------------------------------------------------------- actors
@@ -321,6 +333,7 @@ export class ActorSystem {
     slot.incarnation++;
     slot.restarts++;
     this.#hostRestarts++;
+    this.#restarts.add(HOST_RESTARTS_NAME);
     this.#startWorker(slot).then(
       () => {
         const count = [...this.#registry.values()].filter((a) => a.host === slot.host).length;
@@ -338,6 +351,7 @@ export class ActorSystem {
   }
 
   #dispatch(event: ActorEvent): void {
+    this.#restarts.observe(event);
     if (event.kind === 'actor-stopped' && event.actor.host !== 0 && event.actor.id < LOCAL_ID_BASE) {
       const entry = this.#registry.get(event.actor.id);
       if (entry?.host === event.actor.host) this.#registry.delete(event.actor.id);
