@@ -49,6 +49,9 @@ export function appendJobEvents(e: SchedulerEvent, seq: number, ownerOf: (job: s
     case 'QueueDefined':
     case 'NodeJoined':
     case 'NodeStateChanged':
+    // Retention's decisions: the jobs ended before (their `ended` event was streamed then).
+    case 'JobsRetired':
+    case 'KeysExpired':
       return 0;
     case 'TasksPlaced': {
       let dropped = 0;

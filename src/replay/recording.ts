@@ -92,6 +92,8 @@ export class RecordingExtractor {
       }
       case 'TasksPlaced':
       case 'JobEnded':
+      case 'JobsRetired':
+      case 'KeysExpired':
         break; // the scheduler's decisions: the simulation makes its own
       default:
         assertNever(e);

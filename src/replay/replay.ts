@@ -81,6 +81,7 @@ async function rebuild(dir: string, buckets: number, logger: Logger | undefined)
     const e = stored.event as SchedulerEvent;
     builder ??= new ReportBuilder(e.at);
     try {
+      if (e.kind === 'JobsRetired') builder.retiring(e, state);
       applyEvent(state, e);
     } catch (err) {
       throw new MusterError(codeOf(err) ?? 'MUSTER_ERR_INTERNAL', `event seq ${stored.seq} (${e.kind}): ${(err as Error).message}`, { cause: err });

@@ -83,6 +83,8 @@ export class ReportBuilder {
   readonly #used = new Map<string, Set<string>>();
   readonly #started = new Set<string>();
   readonly #waits = new Map<string, number[]>();
+  /** Jobs retired from the state before the end (retention): counted here, as the state no longer holds them. */
+  readonly #retired = new Map<string, { status: (typeof REPORT_STATUSES)[number]; queue: string; count: number }>();
 
   constructor(origin: number) {
     this.#origin = origin;
@@ -123,9 +125,23 @@ export class ReportBuilder {
       case 'JobSubmitted':
       case 'JobCancelRequested':
       case 'JobEnded':
+      case 'JobsRetired':
+      case 'KeysExpired':
         break; // no quantity the report integrates changes (jobs are counted from the state at the end)
       default:
         assertNever(e);
+    }
+  }
+
+  /** Call before the reducer applies a `JobsRetired`: the jobs it takes out of the state still count. */
+  retiring(e: Extract<SchedulerEvent, { kind: 'JobsRetired' }>, state: SchedulerState): void {
+    for (const id of e.jobs) {
+      const job = state.jobs.get(id);
+      if (!job) continue;
+      const key = `${job.status}\u0000${job.spec.queue}`;
+      const tally = this.#retired.get(key);
+      if (tally) tally.count++;
+      else this.#retired.set(key, { status: job.status, queue: job.spec.queue, count: 1 });
     }
   }
 
@@ -136,6 +152,10 @@ export class ReportBuilder {
     for (const job of state.jobs.values()) {
       jobs[job.status]++;
       submitted.set(job.spec.queue, (submitted.get(job.spec.queue) ?? 0) + 1);
+    }
+    for (const { status, queue, count } of this.#retired.values()) {
+      jobs[status] += count;
+      submitted.set(queue, (submitted.get(queue) ?? 0) + count);
     }
     const queueNames = [...new Set([...state.queues.keys(), ...submitted.keys()])].sort();
     const cpuTimes = queueNames.map((q) => this.#queueCpu.integrate(q, 0, windowMs, 1).total);

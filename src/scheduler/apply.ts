@@ -16,6 +16,7 @@ import { MusterError } from '../errors/index.js';
 import { credit, emptyResources, queueOf } from './accounting.js';
 import type { Placement, SchedulerEvent } from './events.js';
 import { assertNever } from '../actors/index.js';
+import { jobNumber } from './key-window.js';
 import type { JobRecord, SchedulerState, TaskRecord } from './state.js';
 import { allocationKey, isTaskDone, isTerminal, pendingTasks, writableTask } from './state.js';
 import { backoffMs, elementCount, elementOf, taskResources, tasksPerElement } from './tasks.js';
@@ -162,6 +163,39 @@ function submit(state: SchedulerState, e: Extract<SchedulerEvent, { kind: 'JobSu
     if (list) list.push(e.job);
     else state.dependents.set(dep.job, [e.job]);
   }
+  if (state.partial) return;
+  const n = jobNumber(e.job);
+  if (n !== undefined) state.keys.submitted(n, e.at);
+  // The key names this job now (a retired job held it only if it had expired since).
+  if (spec.idempotencyKey !== undefined) state.keys.forget(e.tenant, spec.idempotencyKey);
+}
+
+/**
+ * A job leaves the live state: its record, its outcome and every dependents entry it is part of. Only an
+ * ended job with no live attempt, that no job still waiting depends on, is retired (retention.ts); anything
+ * else in a whole state is an inconsistent stream. A whole state keeps the job's idempotency key.
+ */
+function retire(state: SchedulerState, id: string): void {
+  const job = state.jobs.get(id);
+  if (!job) return inconsistent(state, `retirement of unknown job ${id}`);
+  if (!isTerminal(job.status) || !allTasksDone(job)) return inconsistent(state, `retirement of job ${id}, which is ${job.status} with tasks not done`);
+  state.jobs.delete(id);
+  state.outcomes.delete(id);
+  // Its dependents have all ended (they are retired before or after it, each on its own).
+  state.dependents.delete(id);
+  for (const dep of job.spec.dependencies) {
+    const list = state.dependents.get(dep.job);
+    if (list) {
+      const at = list.indexOf(id);
+      if (at >= 0) list.splice(at, 1);
+      if (list.length === 0) state.dependents.delete(dep.job);
+    }
+    // A slice holds another queue's outcome only for its own jobs that depend on it.
+    if (!state.jobs.has(dep.job) && !state.dependents.has(dep.job)) state.outcomes.delete(dep.job);
+  }
+  if (state.partial || job.spec.idempotencyKey === undefined) return;
+  const n = jobNumber(id);
+  if (n !== undefined) state.keys.retire(job.tenant, job.spec.idempotencyKey, n);
 }
 
 export function applyEvent(state: SchedulerState, e: SchedulerEvent): SchedulerState {
@@ -222,6 +256,12 @@ export function applyEvent(state: SchedulerState, e: SchedulerEvent): SchedulerS
       queueOf(state, job.spec.queue, job.tenant).active--;
       break;
     }
+    case 'JobsRetired':
+      for (const id of e.jobs) retire(state, id);
+      break;
+    case 'KeysExpired':
+      if (!state.partial) state.keys.expire(e.before);
+      break;
     default:
       assertNever(e);
   }

@@ -38,6 +38,7 @@ import type {
   SubmitResult,
 } from './messages.js';
 import type { makeSiteActor } from './site-actor.js';
+import type { RetentionPolicy } from './retention.js';
 import type { SchedulerState } from './state.js';
 import type { WhyPending } from './why-pending.js';
 import { explainPending } from './why-pending.js';
@@ -67,6 +68,8 @@ export interface SchedulerCoreOptions {
   readonly maxNodesPerSite?: number;
   readonly backend?: BackendName;
   readonly log?: Logger;
+  /** Finished jobs leave the live state and idempotency keys expire by this (retention.ts); none: kept for ever. */
+  readonly retention?: RetentionPolicy;
 }
 
 /** Default node slots per site: the kernel's table is sized once; 65,536 covers any site we plan for. */
@@ -135,6 +138,7 @@ export class SchedulerCore {
         ...(options.recovered ? { recovered: options.recovered } : {}),
         sites: new Map([...sites].sort(([a], [b]) => (a < b ? -1 : 1))),
         autoCycle: options.autoCycle ?? false,
+        ...(options.retention ? { retention: options.retention } : {}),
       }),
     );
     return new SchedulerCore(system, dispatcher, sites);

@@ -127,6 +127,8 @@ export function consequences(state: SchedulerState, e: SchedulerEvent): Conseque
     case 'NodeJoined':
     case 'TasksPlaced':
     case 'TaskStarted':
+    case 'JobsRetired':
+    case 'KeysExpired':
       break;
   }
   return out;

@@ -29,6 +29,7 @@ import { EventRouter, storeFailed } from './event-router.js';
 import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, Refusal, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
 import { answerQuery, isQuery } from './read-model.js';
 import { restoreActors } from './restore.js';
+import type { RetentionPolicy } from './retention.js';
 import { SiteTables } from './site-tables.js';
 import { SnapshotCoordinator } from './snapshot-coordinator.js';
 import type { SchedulerState } from './state.js';
@@ -53,6 +54,8 @@ export interface DispatcherOptions {
   readonly recovered?: SchedulerState;
   /** How long a cycle waits for silent sites and queues (real time). Default `CYCLE_DEADLINE_MS`. */
   readonly cycleDeadlineMs?: number;
+  /** Finished jobs leave the live state and keys expire by this (retention.ts); none: kept for ever. */
+  readonly retention?: RetentionPolicy;
 }
 
 export class Dispatcher {
@@ -91,6 +94,7 @@ export class Dispatcher {
       lastSeq: options.lastSeq ?? 0,
       sites: options.sites,
       released: () => this.#wake(),
+      retention: options.retention,
     });
     this.#reports = new AgentReports(this.#router, options.agents, tell);
     this.#tables = new SiteTables(this.#router, tell, options.log);
@@ -129,6 +133,8 @@ export class Dispatcher {
         return this.#wake();
       case 'wake':
         return this.#wake();
+      case 'retire':
+        return this.#router.retirement?.sweep(this.#o.clock.now());
       case 'kill':
         for (const k of msg.kills) this.#router.toNode(k.attempt.node, { kind: 'kill', attempt: k.attempt, reason: k.reason });
         return;
@@ -240,7 +246,7 @@ export class Dispatcher {
     // Specs arrive validated and normalized (`validateJob`): the gateway and the CLI check them first.
     const directory = this.#router.directory;
     if (spec.idempotencyKey !== undefined) {
-      const existing = directory.byKey(tenant, spec.idempotencyKey);
+      const existing = directory.byKey(tenant, spec.idempotencyKey, now);
       if (existing) return { ok: true, job: existing, existing: true };
     }
     const job = directory.nextId();

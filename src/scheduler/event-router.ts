@@ -22,6 +22,8 @@ import { launchFor } from './launch.js';
 import { LiveAttempts } from './live-attempts.js';
 import type { DispatcherInbox, NodeMsg, QueueMsg, Refusal, SiteMsg } from './messages.js';
 import type { RecoveredAttempt } from './node-actor.js';
+import type { RetentionPolicy } from './retention.js';
+import { Retirement } from './retirement.js';
 import { nodeActor } from './node-actor.js';
 import { queueActor } from './queue-actor.js';
 import type { SiteEntry } from './site-registry.js';
@@ -42,6 +44,8 @@ export interface RouterOptions {
   readonly sites: ReadonlyMap<string, ActorRef<SiteMsg>>;
   /** Resources were freed: a cycle may place something now. */
   readonly released: () => void;
+  /** Finished jobs leave the live state and keys expire by this (retention.ts); none: kept for ever. */
+  readonly retention?: RetentionPolicy | undefined;
 }
 
 export interface QueueEntry {
@@ -55,7 +59,7 @@ export function storeFailed(failure: string): Refusal {
 }
 
 export class EventRouter {
-  readonly directory = new JobDirectory();
+  readonly directory: JobDirectory;
   readonly registry = new SiteRegistry();
   readonly queues = new Map<string, QueueEntry>();
   readonly nodes = new Map<string, ActorRef<NodeMsg>>();
@@ -67,9 +71,13 @@ export class EventRouter {
   readonly #o: RouterOptions;
   /** Releases waiting to go to their site, taken at the start of each cycle (one message per site). */
   #releases = new Map<SiteEntry, ReleaseItem[]>();
+  /** Decides which ended jobs leave the live state (retirement.ts), when there is a retention policy. */
+  readonly retirement: Retirement | undefined;
 
   constructor(options: RouterOptions) {
     this.#o = options;
+    this.directory = new JobDirectory(options.retention?.keyWindowMs);
+    this.retirement = options.retention && new Retirement(this, options.retention, options);
     this.events = new DurableSequencer(options.sink, options.lastSeq, options.notices, options.log);
     for (const [name, ref] of options.sites) this.registry.addSite(name, ref);
   }
@@ -178,6 +186,7 @@ export class EventRouter {
         // The live attempt's resources go back to its site's table (with the next cycle's releases).
         const ended = this.live.end(e.job, e.task, e.attempt);
         if (ended && entry) this.#release(ended.node, groupOf(entry.spec, entry.perElement, e.task).resources);
+        if (ended && entry?.outcome) this.retirement?.attemptEnded(e.job, e.at);
         break;
       }
       case 'TasksPlaced':
@@ -185,7 +194,9 @@ export class EventRouter {
         break;
       case 'JobEnded': {
         const entry = this.directory.get(e.job);
+        const first = entry !== undefined && entry.outcome === undefined;
         this.directory.ended(e.job, e.outcome);
+        if (entry && first) this.retirement?.jobEnded(e, entry);
         const queues = new Set<string>();
         if (entry) queues.add(entry.queue);
         for (const id of this.directory.dependents(e.job)) {
@@ -195,19 +206,35 @@ export class EventRouter {
         for (const q of queues) this.toQueue(q, { kind: 'event', event: e });
         break;
       }
+      case 'JobsRetired': {
+        // Each queue is told of its own jobs only.
+        const byQueue = new Map<string, string[]>();
+        for (const id of e.jobs) {
+          const entry = this.directory.retire(id);
+          if (!entry) continue;
+          const list = byQueue.get(entry.queue);
+          if (list) list.push(id);
+          else byQueue.set(entry.queue, [id]);
+        }
+        for (const [q, jobs] of byQueue) this.toQueue(q, { kind: 'event', event: { ...e, jobs } });
+        break;
+      }
+      case 'KeysExpired':
+        this.directory.keys.expire(e.before);
+        break;
       default:
         assertNever(e);
     }
   }
 
   #routeSubmitted(e: Extract<SchedulerEvent, { kind: 'JobSubmitted' }>): void {
-    this.directory.add(e.job, e.tenant, e.spec);
+    this.directory.addNew(e.job, e.tenant, e.spec, e.at);
     this.queueRef(e.spec.queue, e.tenant);
     const outcomes: Record<string, NonNullable<ReturnType<JobDirectory['get']>>['outcome'] & string> = {};
     let unknown: string | undefined;
     for (const dep of e.spec.dependencies) {
       const entry = dep.job === e.job ? undefined : this.directory.get(dep.job);
-      if (!entry) unknown ??= `dependency ${dep.type}:${dep.job} names no known job`;
+      if (!entry) unknown ??= this.directory.retired(dep.job) ? `dependency ${dep.type}:${dep.job} names a job retired from the live state (its record is in the history)` : `dependency ${dep.type}:${dep.job} names no known job`;
       else if (entry.outcome) outcomes[dep.job] = entry.outcome;
     }
     this.toQueue(e.spec.queue, { kind: 'event', event: e, ...(Object.keys(outcomes).length ? { outcomes } : {}) });

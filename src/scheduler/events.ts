@@ -44,7 +44,14 @@ export type SchedulerEvent =
       readonly exitCode?: number;
       readonly reason?: string;
     }
-  | { readonly kind: 'JobEnded'; readonly at: number; readonly job: string; readonly outcome: JobOutcome; readonly reason?: string };
+  | { readonly kind: 'JobEnded'; readonly at: number; readonly job: string; readonly outcome: JobOutcome; readonly reason?: string }
+  /**
+   * Ended jobs leave the live state (retention.ts decides which, in the dispatcher): their records, outcomes
+   * and dependents entries go; their events stay in the history, which answers for them from then on.
+   */
+  | { readonly kind: 'JobsRetired'; readonly at: number; readonly jobs: readonly string[] }
+  /** Idempotency keys of the jobs numbered below `before` (`j-1` … `j-(before-1)`) expire (key-window.ts). */
+  | { readonly kind: 'KeysExpired'; readonly at: number; readonly before: number };
 
 export type SchedulerEventKind = SchedulerEvent['kind'];
 

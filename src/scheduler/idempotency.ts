@@ -17,4 +17,8 @@ export class IdempotencyIndex {
     keys.set(key, job);
   }
 
+  delete(tenant: string, key: string): void {
+    const keys = this.#byTenant.get(tenant);
+    if (keys?.delete(key) && keys.size === 0) this.#byTenant.delete(tenant);
+  }
 }

@@ -160,6 +160,8 @@ export type DispatcherMsg =
   | { readonly kind: 'sink-failed'; readonly message: string }
   /** A retry backoff or a dependency's wait is over (auto-cycling servers): something may be placeable. */
   | { readonly kind: 'wake' }
+  /** Private to the dispatcher: time for a retirement sweep (retirement.ts). */
+  | { readonly kind: 'retire' }
   /** Private to the dispatcher: a cycle's deadline passed. */
   | { readonly kind: 'cycle-deadline'; readonly generation: number };
 

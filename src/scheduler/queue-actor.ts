@@ -85,6 +85,9 @@ function onEvent(state: QueueState, e: SchedulerEvent, dispatcher: ActorRef<Disp
     case 'QueueDefined':
     case 'NodeJoined':
     case 'NodeStateChanged':
+    // Retired jobs had ended: they were out of the order, cursors and reasons already; the reducer drops the records.
+    case 'JobsRetired':
+    case 'KeysExpired':
       break;
     default:
       assertNever(e);

@@ -18,6 +18,14 @@ export function restoreActors(router: EventRouter, whole: SchedulerState, log: L
     router.directory.add(job.id, job.tenant, job.spec);
     if (isTerminal(job.status)) router.directory.ended(job.id, job.status);
   }
+  router.directory.restored(whole.submitted, whole.keys.copy());
+  // Ended jobs wait for retirement again, oldest-ended first.
+  router.retirement?.restore(
+    jobs
+      .filter((job) => isTerminal(job.status))
+      .sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0) || a.order - b.order)
+      .map((job) => ({ id: job.id, tenant: job.tenant, endedAt: job.endedAt ?? whole.now, live: job.tasks.filter((t) => t.state === 'placed' || t.state === 'running').length })),
+  );
   for (const [name, queue] of whole.queues) {
     router.queueRef(name, queue.spec.tenant, sliceFor(whole, name));
     router.queues.get(name)!.spec = queue.spec;

@@ -10,6 +10,7 @@ import { MusterError } from '../errors/index.js';
 import { credit, emptyResources, queueOf } from './accounting.js';
 import type { JobOutcome } from './events.js';
 import type { JobColumns } from './job-columns.js';
+import type { EncodedKeyWindow } from './key-window.js';
 import { decodeJobs, encodeJobs } from './job-columns.js';
 import type { SchedulerState } from './state.js';
 import { allocationKey, createState, isTerminal } from './state.js';
@@ -36,6 +37,8 @@ interface Encoded {
   readonly nodes: [name: string, spec: unknown, state: string][];
   /** Outcomes of jobs not in `jobs` (a slice's view of other queues); a whole state has none. */
   readonly outcomes: [string, JobOutcome][];
+  /** The idempotency keys that outlive their jobs (key-window.ts); absent in older snapshots. */
+  readonly keys?: EncodedKeyWindow;
 }
 
 /** Encodes a whole state, or a queue actor's slice (then without nodes; see `mergeSnapshot`). */
@@ -51,6 +54,7 @@ export function encodeState(state: SchedulerState): Uint8Array {
     queues: [...state.queues].map(([name, q]) => [name, q.spec]),
     nodes: [...state.nodes].map(([name, n]) => [name, n.spec, n.state]),
     outcomes,
+    keys: state.keys.encode(),
   };
   return pack(encoded);
 }
@@ -72,6 +76,7 @@ function decodeInto(state: SchedulerState, e: Encoded): SchedulerState {
   for (const [name, spec] of e.queues) state.queues.set(name, { spec: spec as never, usage: emptyResources(), active: 0 });
   for (const [name, spec, nodeState] of e.nodes) state.nodes.set(name, { spec: spec as never, state: nodeState as never, allocated: emptyResources(), allocations: new Map() });
   for (const [id, outcome] of e.outcomes) state.outcomes.set(id, outcome);
+  state.keys.merge(e.keys);
   decodeJobs(e.jobs, (job) => {
     const { id, tenant, spec, status, tasks, perElement } = job;
     state.jobs.set(id, job);

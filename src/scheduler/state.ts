@@ -8,6 +8,7 @@
  */
 import type { JobSpec, NodeSpec, NodeState, QueueSpec, Resources } from '../model/index.js';
 import type { JobOutcome } from './events.js';
+import { KeyWindow } from './key-window.js';
 
 export type TaskState = 'pending' | 'placed' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type JobStatus = 'pending' | 'placed' | 'running' | JobOutcome;
@@ -86,6 +87,11 @@ export interface SchedulerState {
   readonly nodes: Map<string, NodeRecord>;
   /** Job id → ids of jobs that depend on it. */
   readonly dependents: Map<string, string[]>;
+  /**
+   * Idempotency keys that outlive their jobs' retirement, submission times and the expiry point
+   * (key-window.ts). Kept in a whole state (recovery, replay); a slice leaves it empty.
+   */
+  readonly keys: KeyWindow;
   /** Jobs submitted so far (the next job's order). */
   submitted: number;
   /** Highest epoch seen on a placement. */
@@ -102,6 +108,7 @@ export function createState(partial = false): SchedulerState {
     queues: new Map(),
     nodes: new Map(),
     dependents: new Map(),
+    keys: new KeyWindow(),
     submitted: 0,
     epoch: 0,
     now: 0,

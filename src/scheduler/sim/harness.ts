@@ -17,6 +17,7 @@ import { applyEvent } from '../apply.js';
 import { VirtualClock } from '../clock.js';
 import { SchedulerCore } from '../core.js';
 import type { SchedulerEvent } from '../events.js';
+import type { RetentionPolicy } from '../retention.js';
 import type { SchedulerState } from '../state.js';
 import { createState } from '../state.js';
 import { VirtualFleet } from './fleet.js';
@@ -37,6 +38,8 @@ export interface SimulationOptions {
    * outcome from the actors instead.
    */
   readonly verify?: boolean;
+  /** Finished jobs leave the live state by this (retention.ts); none: they stay. */
+  readonly retention?: RetentionPolicy;
 }
 
 export interface Overcommit {
@@ -100,6 +103,7 @@ export class Simulation {
         },
       },
       ...(options.backend ? { backend: options.backend } : {}),
+      ...(options.retention ? { retention: options.retention } : {}),
       log: createLogger({ name: 'sim', level: 'warn' }),
     });
     const core = sim.#core;
@@ -126,6 +130,8 @@ export class Simulation {
 
   #record(e: SchedulerEvent): void {
     if (this.#options.keepEvents) this.events.push(e);
+    // An ended job starts no attempt again: its script entry is not needed any more.
+    if (e.kind === 'JobEnded') this.#byId.delete(e.job);
     if (e.kind === 'TasksPlaced') this.#placements += e.placements.length;
     if (this.#options.verify === false) {
       this.#options.onEvent?.(e, this.state);
@@ -178,32 +184,56 @@ export class Simulation {
       else byTime.set(job.at, [i]);
     });
     for (const [time, indexes] of byTime) {
-      at(time, async () => {
-        const byTenant = new Map<string, number[]>();
-        for (const i of indexes) {
-          const tenant = script.jobs[i]!.tenant ?? 'default';
-          const list = byTenant.get(tenant);
-          if (list) list.push(i);
-          else byTenant.set(tenant, [i]);
-        }
-        for (const [tenant, list] of byTenant) {
-          const results = await core.submit(tenant, list.map((i) => script.jobs[i]!.spec));
-          results.forEach((r, k) => {
-            const index = list[k]!;
-            if (r.ok) {
-              this.jobIds[index] = r.job;
-              this.#byId.set(r.job, script.jobs[index]!);
-            }
-          });
-        }
-      });
+      at(time, () =>
+        this.#submit(
+          indexes.map((i) => script.jobs[i]!),
+          (k, id) => (this.jobIds[indexes[k]!] = id),
+        ),
+      );
     }
+    if (script.feed) this.#feed(script.feed);
     for (const c of script.cancels ?? []) {
       at(c.at, async () => {
         const id = this.jobIds[c.job];
         if (id) await core.cancel(id).catch(() => undefined);
       });
     }
+  }
+
+  /** Submits jobs arriving together, one batch per tenant, as a client would; `named` learns each id. */
+  async #submit(jobs: readonly SimJob[], named?: (k: number, id: string) => void): Promise<void> {
+    const byTenant = new Map<string, number[]>();
+    jobs.forEach((job, k) => {
+      const tenant = job.tenant ?? 'default';
+      const list = byTenant.get(tenant);
+      if (list) list.push(k);
+      else byTenant.set(tenant, [k]);
+    });
+    for (const [tenant, list] of byTenant) {
+      const results = await this.core.submit(tenant, list.map((k) => jobs[k]!.spec));
+      results.forEach((r, i) => {
+        const k = list[i]!;
+        if (!r.ok) return;
+        named?.(k, r.job);
+        this.#byId.set(r.job, jobs[k]!);
+      });
+    }
+  }
+
+  /** Puts the feed's arrivals on the clock one instant at a time: only the next one is held. */
+  #feed(feed: () => SimJob | undefined): void {
+    let next = feed();
+    const arrive = (): void => {
+      const batch: SimJob[] = [];
+      const time = next!.at;
+      while (next && next.at === time) {
+        batch.push(next);
+        next = feed();
+      }
+      this.#actions.push(() => this.#submit(batch));
+      if (next) this.clock.schedule(next.at, arrive);
+    };
+    if (next) this.clock.schedule(next.at, arrive);
   }
 
   #accumulateUsage(from: number, to: number): void {

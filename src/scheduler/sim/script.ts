@@ -22,4 +22,10 @@ export interface SimScript {
   readonly jobs: readonly SimJob[];
   /** Cancel the `job`-th job of `jobs` (by index) at a time. */
   readonly cancels?: readonly { readonly at: number; readonly job: number }[];
+  /**
+   * More jobs, made as the run goes (a soak of millions would not fit in `jobs`): each call gives the next
+   * arrival, in time order, or undefined when there are no more. The harness keeps nothing of them once
+   * they have ended.
+   */
+  readonly feed?: () => SimJob | undefined;
 }
