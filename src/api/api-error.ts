@@ -22,9 +22,23 @@ export function apiError(code: ErrorCode, message: string, extra: Omit<ApiError,
   return { code, message, ...extra };
 }
 
-/** Any thrown value as a refusal (a coded error keeps its code; anything else is an internal error). */
+/**
+ * Codes of the server's own machinery (its actors and their asks): a client can do nothing about them but
+ * try again, so they never reach it as themselves.
+ */
+const INTERNAL_RETRYABLE: ReadonlySet<ErrorCode> = new Set(['MUSTER_ERR_ASK_TIMEOUT', 'MUSTER_ERR_MAILBOX_FULL', 'MUSTER_ERR_ACTOR_STOPPED', 'MUSTER_ERR_ACTOR_HOST_DIED']);
+
+/** How long a client waits before sending again a request refused `MUSTER_ERR_BUSY`. */
+export const BUSY_RETRY_AFTER_MS = 1_000;
+
+/**
+ * Any thrown value as a refusal: a coded error keeps its code, anything else is an internal error; the
+ * server's own machinery failing to answer in time is `MUSTER_ERR_BUSY` (retryable; PROTOCOL.md).
+ */
 export function fromThrown(err: unknown): ApiError {
-  return toWire(err);
+  const wire = toWire(err);
+  if (!INTERNAL_RETRYABLE.has(wire.code)) return wire;
+  return apiError('MUSTER_ERR_BUSY', `the server did not finish the request in time (${wire.code}); whether it took effect is unknown: send it again`, { retryAfterMs: BUSY_RETRY_AFTER_MS });
 }
 
 /** The HTTP status of each code the HTTP routes answer with (PROTOCOL.md's error table). */
@@ -45,6 +59,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   MUSTER_ERR_JOB_ENDED: 409,
   MUSTER_ERR_WATCH_GAP: 410,
   MUSTER_ERR_NOT_READY: 503,
+  MUSTER_ERR_BUSY: 503,
   MUSTER_ERR_LOGS_UNAVAILABLE: 503,
   MUSTER_ERR_STORE_FAILED: 503,
 };

@@ -11,6 +11,7 @@ import type { WireErrorBody, WireProblem } from './wire.js';
 export const WATCH_GAP = 'MUSTER_ERR_WATCH_GAP';
 export const RATE_LIMITED = 'MUSTER_ERR_RATE_LIMITED';
 export const NOT_READY = 'MUSTER_ERR_NOT_READY';
+export const BUSY = 'MUSTER_ERR_BUSY';
 export const FRAME_TOO_LARGE = 'MUSTER_ERR_FRAME_TOO_LARGE';
 
 export class ServerError extends MusterError {

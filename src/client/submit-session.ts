@@ -9,7 +9,9 @@
  *   (every job carries an idempotency key), so a resend after a lost connection never duplicates a job.
  *   Watches subscribe again from the last event they received.
  * - A request refused with MUSTER_ERR_RATE_LIMITED (or MUSTER_ERR_NOT_READY: the server is stopping or still
- *   recovering) is sent again after `retryAfterMs` (a refused request wrote nothing).
+ *   recovering) is sent again after `retryAfterMs` (a refused request wrote nothing); so is one refused with
+ *   MUSTER_ERR_BUSY (the server could not finish it in time and does not know whether it took effect: a
+ *   submit or cancel sent again is safe, every job carrying its idempotency key).
  * - A ping every `pingIntervalMs` keeps an idle connection open and finds a dead one (no pong by the next
  *   ping: the socket is dropped and the session reconnects).
  */
@@ -20,7 +22,7 @@ import { backoffDelay } from './backoff.js';
 import type { Endpoint } from './endpoints.js';
 import type { PendingRequest } from './request-table.js';
 import { RequestTable } from './request-table.js';
-import { NOT_READY, RATE_LIMITED, serverError } from './server-error.js';
+import { BUSY, NOT_READY, RATE_LIMITED, serverError } from './server-error.js';
 import type { WatchHost } from './watch.js';
 import { Watch } from './watch.js';
 import type { ClientFrame, RequestId, ServerFrame } from './wire.js';
@@ -372,8 +374,9 @@ export class SubmitSession implements WatchHost {
     if (frame.id === undefined) return; // an error about a frame the server could not read: nothing to match
     const entry = this.#table.get(frame.id);
     if (!entry) return;
-    // Refused whole and nothing written: a resendable request goes again once the server can take it.
-    if (frame.kind === 'error' && (frame.code === RATE_LIMITED || frame.code === NOT_READY) && entry.resend) {
+    // Refused whole (nothing written, or, when busy, nothing known): a resendable request goes again once the
+    // server can take it; resending a submit or a cancel is safe.
+    if (frame.kind === 'error' && (frame.code === RATE_LIMITED || frame.code === NOT_READY || frame.code === BUSY) && entry.resend) {
       this.#retryLater(entry, frame.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS);
       return;
     }

@@ -56,6 +56,7 @@ export const ErrorCodes = {
   MUSTER_ERR_NOT_FOUND: 'no such route',
   MUSTER_ERR_WATCH_GAP: 'a watch resumes from an event older than the server still keeps',
   MUSTER_ERR_NOT_READY: 'the server is still recovering its state, or is stopping',
+  MUSTER_ERR_BUSY: 'the server did not finish the request within its deadline (overloaded or stalled); whether it took effect is unknown: send it again (a submit with the same idempotency keys is safe to resend)',
   MUSTER_ERR_STALE_EPOCH: 'a command carries an epoch older than the newest the agent has seen (a deposed leader)',
   MUSTER_ERR_LOGS_UNAVAILABLE: 'a task has no output to read now (it has not run, or the agent holding it is not connected)',
   MUSTER_ERR_UWS_FALLBACK: 'uWebSockets.js loaded its slow JavaScript fallback instead of the native server; muster server refuses to run on it',

@@ -5,6 +5,8 @@ import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import t from 'tap';
 import { AgentLink } from '../../src/api/agent-hub.js';
+import { fromThrown, httpStatus } from '../../src/api/api-error.js';
+import { MusterError } from '../../src/errors/index.js';
 import { scanFrame } from '../../src/api/frame-scan.js';
 import { isNodeGlob, nodeMatcher } from '../../src/api/node-globs.js';
 import type { Principal } from '../../src/api/index.js';
@@ -156,4 +158,13 @@ t.test('node globs: exact names and * runs, anchored', async (t) => {
   t.ok(isNodeGlob('gpu-*'));
   t.notOk(isNodeGlob('gpu.*'), 'a regular expression is not a glob');
   t.notOk(isNodeGlob(''));
+});
+
+t.test('the server\'s own machinery failing to answer in time reaches a client as MUSTER_ERR_BUSY, never as itself', async (t) => {
+  for (const code of ['MUSTER_ERR_ASK_TIMEOUT', 'MUSTER_ERR_MAILBOX_FULL', 'MUSTER_ERR_ACTOR_STOPPED', 'MUSTER_ERR_ACTOR_HOST_DIED'] as const) {
+    t.match(fromThrown(new MusterError(code, 'no reply from 0/1 within 5000 ms')), { code: 'MUSTER_ERR_BUSY', retryAfterMs: Number }, code);
+  }
+  t.match(fromThrown(new MusterError('MUSTER_ERR_UNKNOWN_JOB', 'no such job')), { code: 'MUSTER_ERR_UNKNOWN_JOB' }, 'a client-facing code stays itself');
+  t.match(fromThrown(new Error('a bug')), { code: 'MUSTER_ERR_INTERNAL' });
+  t.equal(httpStatus('MUSTER_ERR_BUSY'), 503);
 });

@@ -83,6 +83,18 @@ t.test('MUSTER_ERR_RATE_LIMITED and MUSTER_ERR_NOT_READY are retried after retry
   await t.rejects(client.submit([spec('bad')]), { name: 'ServerError', code: 'MUSTER_ERR_UNKNOWN_FIELD', field: 'jobs[0].colour' });
 });
 
+t.test('MUSTER_ERR_BUSY (the server does not know whether the submit took effect) is resent with the same keys', async (t) => {
+  const { peer, client } = await setup(t);
+  peer.onFrame = (frame, p, socket) => {
+    if (p.framesOf('submit').length === 1) p.send(socket, { kind: 'error', id: frame.id, code: 'MUSTER_ERR_BUSY', message: 'did not finish in time', retryAfterMs: 20 });
+    else answerSubmits(frame, p, socket);
+  };
+  t.same(await client.submit([spec('busy')]), [{ ok: true, job: 'j-busy' }]);
+  const [first, second] = peer.framesOf('submit');
+  t.ok(first && second, 'sent twice');
+  t.same(first?.['jobs'], second?.['jobs'], 'the same jobs with the same idempotency keys');
+});
+
 t.test('a request with no reply fails with MUSTER_ERR_REQUEST_TIMEOUT', async (t) => {
   const { client } = await setup(t, { requestTimeoutMs: 150 });
   await t.rejects(client.cancel(['j-1']), { code: 'MUSTER_ERR_REQUEST_TIMEOUT' });
