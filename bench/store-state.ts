@@ -15,7 +15,7 @@ import { createLogger } from '../src/log/index.js';
 import type { JobSpec } from '../src/model/index.js';
 import { validateJob } from '../src/model/index.js';
 import type { SchedulerEvent } from '../src/scheduler/index.js';
-import { applyEvent, createState, encodeState, packSnapshot, recoverScheduler, SchedulerCore } from '../src/scheduler/index.js';
+import { applyEvent, createState, recoverScheduler, SchedulerCore, snapshotBytes } from '../src/scheduler/index.js';
 import { openEmbeddedStore } from '../src/store/index.js';
 import type { BenchContext } from './lib/index.js';
 
@@ -53,7 +53,7 @@ export async function recoveryCase(ctx: BenchContext): Promise<void> {
       await store.append(epoch, events);
       if (i + batch <= inSnapshot) for (const e of events) applyEvent(state, e);
       if (i + batch === inSnapshot) {
-        const bytes = packSnapshot({ submitted: state.submitted, epoch, now: state.now, nodes: [], slices: [encodeState(state)] });
+        const bytes = snapshotBytes(state);
         await store.writeSnapshot(inSnapshot, bytes);
         ctx.log(`snapshot of ${inSnapshot} jobs: ${(bytes.length / 2 ** 20).toFixed(1)} MiB`);
       }

@@ -1,6 +1,7 @@
 /**
  * The CPU pool: piscina worker threads for stateless CPU work that must not stall an actor host
- * (snapshot encoding now; replay and what-if runs and benchmark sweeps later, as new `CpuTask` kinds).
+ * — the scheduler's snapshots, folded from the store's files (`runExport` of src/scheduler/snapshot-fold.ts);
+ * replay and what-if runs and benchmark sweeps later.
  *
  * - One pool per process (`cpuPool()`): pools compete for the same cores, so a second one only adds
  *   contention. Actor hosts are for stateful actors; this pool is for pure functions of their input.
@@ -119,6 +120,16 @@ export function cpuPool(): Promise<CpuPool> {
 /** Runs one task on the process's pool. */
 export async function runPooled<T extends CpuTask>(task: T): Promise<CpuTaskResult<T>> {
   return (await cpuPool()).run(task);
+}
+
+/**
+ * Runs the function `name` that module `module` (a URL: `siblingModule(import.meta.url, …)`) exports, with
+ * `args`, on `pool` (default: the process's pool), and resolves with what it returns. The function must be
+ * a pure function of plain, cloneable arguments: it runs in another thread, which imports its module once.
+ * `F` is the function's type, so callers and the function agree: `runExport<typeof f>(url, 'f', args)`.
+ */
+export async function runExport<F extends (args: never) => unknown>(module: string, name: string, args: Parameters<F>[0], pool?: CpuPool): Promise<Awaited<ReturnType<F>>> {
+  return (await (pool ?? (await cpuPool())).run({ kind: 'call', module, name, args })) as Awaited<ReturnType<F>>;
 }
 
 /** Encodes a JSON-compatible value as a self-checking snapshot (cpu-tasks.ts), off the calling thread. */

@@ -29,4 +29,4 @@ export type { TestKit, SentMessage, TestTimer } from './test-kit.js';
 export { testKit } from './test-kit.js';
 export type { CpuTask, CpuTaskResult } from './cpu-tasks.js';
 export type { CpuPoolOptions } from './cpu-pool.js';
-export { CpuPool, createCpuPool, cpuPool, runPooled, encodeSnapshot, decodeSnapshot, closeCpuPool, defaultPoolThreads, DEFAULT_POOL_QUEUE } from './cpu-pool.js';
+export { CpuPool, createCpuPool, cpuPool, runPooled, runExport, encodeSnapshot, decodeSnapshot, closeCpuPool, defaultPoolThreads, DEFAULT_POOL_QUEUE } from './cpu-pool.js';

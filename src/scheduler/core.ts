@@ -33,7 +33,7 @@ import type {
   ReconcileResult,
   Refusal,
   SiteMsg,
-  SnapshotTaken,
+  SnapshotPoint,
   SiteStats,
   SubmitResult,
 } from './messages.js';
@@ -101,14 +101,14 @@ export class SchedulerCore {
   }
 
   /**
-   * A snapshot of the whole state after the last event emitted so far, with that event's sequence number;
-   * resolves once that event is durable (so the snapshot can be stored); throws `MUSTER_ERR_STORE_FAILED`
-   * when the store failed first. Decode with `unpackSnapshot`.
+   * The point to take a snapshot at: the sequence number of the last event emitted so far, once that event
+   * is durable; throws `MUSTER_ERR_STORE_FAILED` when the store failed first. The snapshot itself is folded
+   * from the store's files, off the main thread: `snapshotAt({ dir, seq })` (snapshot-fold.ts).
    */
-  async snapshot(): Promise<SnapshotTaken> {
-    const answer = await this.#ask<SnapshotTaken | Refusal>((replyTo) => ({ kind: 'snapshot', replyTo }));
+  async snapshotPoint(): Promise<number> {
+    const answer = await this.#ask<SnapshotPoint | Refusal>((replyTo) => ({ kind: 'snapshotPoint', replyTo }));
     if ('ok' in answer) throw new MusterError(answer.code, answer.message);
-    return answer;
+    return answer.seq;
   }
 
   /** How long each site's solver has spent placing (for benchmarks and metrics). */

@@ -8,7 +8,7 @@
  * | agents' reports | agent-reports.ts | checks starts, ends and registrations against the live attempts; acknowledges ends once durable |
  * | cycles | cycle-coordinator.ts | one object per dispatch cycle, with a generation and a deadline |
  * | site tables | site-tables.ts | rebuilds a site's table from the dispatcher's truth when the site restarted or missed a reply |
- * | snapshots | snapshot-coordinator.ts | the whole state at one event |
+ * | snapshots | snapshot-coordinator.ts | names a snapshot's point: the last event, once durable (the state is folded off the main thread) |
  * | barriers | barrier.ts | settling, for tests and simulations |
  * | queries | read-model.ts | locate, owners, listings |
  */
@@ -98,7 +98,7 @@ export class Dispatcher {
     });
     this.#reports = new AgentReports(this.#router, options.agents, tell);
     this.#tables = new SiteTables(this.#router, tell, options.log);
-    this.#snapshots = new SnapshotCoordinator(this.#router, self as ActorRef<never>, tell, () => ({ epoch: options.epoch, now: options.clock.now() }));
+    this.#snapshots = new SnapshotCoordinator(this.#router);
     this.#barrier = new Barrier(this.#router, self, tell, () => this.#cycle !== undefined);
     if (options.recovered) restoreActors(this.#router, options.recovered, options.log);
     // Every site starts from the dispatcher's truth (a restarted one will say it needs it again).
@@ -114,7 +114,7 @@ export class Dispatcher {
   #handle(msg: DispatcherInbox): void {
     const failed = this.#router.events.failed;
     if (failed !== undefined && 'replyTo' in msg && !ANSWERED_WHEN_FAILED.has(msg.kind)) {
-      // Commands that would write, `sync` and `snapshot` are refused at once; queries and barriers answer.
+      // Commands that would write, `sync` and `snapshotPoint` are refused at once; queries and barriers answer.
       const refusal = storeFailed(failed);
       if (msg.kind === 'submit') return this.#tell(msg.replyTo, msg.specs.map(() => refusal));
       return this.#tell(msg.replyTo as ActorRef<CommandResult>, refusal);
@@ -161,8 +161,6 @@ export class Dispatcher {
       }
       case 'barrier-ack':
         return this.#barrier.ack();
-      case 'encoded':
-        return this.#snapshots.encoded(msg.bytes);
       default:
         return this.#command(msg);
     }
@@ -233,8 +231,8 @@ export class Dispatcher {
         return;
       case 'settle':
         return this.#barrier.settle(msg.replyTo);
-      case 'snapshot':
-        return this.#snapshots.start(msg.replyTo);
+      case 'snapshotPoint':
+        return this.#snapshots.point(msg.replyTo);
       case 'sync':
         return router.replyDurable<true | Refusal>(msg.replyTo, true, asIs);
       default:

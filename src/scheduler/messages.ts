@@ -50,8 +50,6 @@ export type QueueMsg =
   | { readonly kind: 'why'; readonly job: string; readonly replyTo: ActorRef<QueueWhy> }
   | { readonly kind: 'barrier'; readonly replyTo: ActorRef<DispatcherMsg> }
   | { readonly kind: 'inspect'; readonly replyTo: ActorRef<SchedulerState> }
-  /** Encode the slice now (between two events, so it matches the dispatcher's sequence number). */
-  | { readonly kind: 'encode'; readonly replyTo: ActorRef<DispatcherMsg> }
   // Queries for the API (views.ts): each answers from the actor's own records, copying only the answer.
   | { readonly kind: 'jobs'; readonly query: JobQuery; readonly replyTo: ActorRef<JobSlicePage> }
   | { readonly kind: 'job'; readonly job: string; readonly replyTo: ActorRef<{ readonly detail: JobDetail | undefined }> }
@@ -154,7 +152,6 @@ export type DispatcherMsg =
     }
   | { readonly kind: 'summary'; readonly generation?: number; readonly synced: boolean; readonly summary: SiteSummary }
   | { readonly kind: 'barrier-ack' }
-  | { readonly kind: 'encoded'; readonly queue: string; readonly bytes: Uint8Array }
   /** Private to the dispatcher: its sink made events up to `seq` durable, or failed. */
   | { readonly kind: 'durable'; readonly seq: number }
   | { readonly kind: 'sink-failed'; readonly message: string }
@@ -180,10 +177,9 @@ export interface Refusal {
   readonly message: string;
 }
 
-/** A snapshot of the whole state after event `seq` (packSnapshot's bytes), answered once `seq` is durable. */
-export interface SnapshotTaken {
+/** Where a snapshot stands: after event `seq`, answered once `seq` is durable (snapshot-coordinator.ts). */
+export interface SnapshotPoint {
   readonly seq: number;
-  readonly state: Uint8Array;
 }
 
 export interface JobLocation {
@@ -233,8 +229,8 @@ export type CoreCommand =
   | { readonly kind: 'inspectQueues'; readonly replyTo: ActorRef<readonly ActorRef<QueueMsg>[]> }
   /** Replies once every event emitted so far is durable (and everything waiting for them has been sent). */
   | { readonly kind: 'sync'; readonly replyTo: ActorRef<true | Refusal> }
-  /** A snapshot of the whole state after the last event emitted, delivered once that event is durable. */
-  | { readonly kind: 'snapshot'; readonly replyTo: ActorRef<SnapshotTaken | Refusal> }
+  /** The point a snapshot stands at: the last event emitted, answered once that event is durable. */
+  | { readonly kind: 'snapshotPoint'; readonly replyTo: ActorRef<SnapshotPoint | Refusal> }
   // Queries for the API: answered from the dispatcher's directory and registry, at once (not after durability).
   | { readonly kind: 'owners'; readonly jobs: readonly string[]; readonly replyTo: ActorRef<readonly (JobOwner | undefined)[]> }
   | { readonly kind: 'listQueues'; readonly replyTo: ActorRef<readonly QueueListing[]> }

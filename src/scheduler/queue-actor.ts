@@ -13,7 +13,6 @@ import { consequences, dependencies } from './decide.js';
 import type { SchedulerEvent } from './events.js';
 import type { DispatcherMsg, QueueMsg, QueueWhy, UnplacedInfo } from './messages.js';
 import { PendingOrder } from './pending-order.js';
-import { encodeState } from './snapshot.js';
 import type { JobRecord, SchedulerState } from './state.js';
 import { createState, isTerminal } from './state.js';
 import { jobDetail, jobSlicePage, queueView } from './views.js';
@@ -256,8 +255,6 @@ export function queueActor(name: string, dispatcher: ActorRef<DispatcherMsg>, sl
           return reply(msg.replyTo, { kind: 'barrier-ack' });
         case 'inspect':
           return reply(msg.replyTo, state.slice);
-        case 'encode':
-          return reply(msg.replyTo, { kind: 'encoded', queue: name, bytes: encodeState(state.slice) });
         case 'jobs':
           return reply(msg.replyTo, jobSlicePage(state.slice, msg.query));
         case 'job': {

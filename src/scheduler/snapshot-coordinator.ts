@@ -1,65 +1,24 @@
 /**
- * A snapshot of the whole state at one event: each queue actor encodes its slice when the request reaches
- * it (every event up to the current sequence number was routed to it before, none after), the node specs
- * are added, and the answer leaves once that event is durable (a snapshot may only be stored then).
- * Requests that come while one is being taken share it.
+ * The dispatcher's part in a snapshot: naming its point. A snapshot is the state after one event S; the
+ * dispatcher answers with S = the last event it has emitted, once S is durable, and does nothing else. The
+ * state at S is then folded off the main thread from the store's own files (snapshot-fold.ts: the previous
+ * snapshot and the log up to S, through the reducer), so no actor pauses to encode, nothing is copied on
+ * the main thread, and nothing in the snapshot is read later than S (nodes, the submission counter, the
+ * epoch and the clock all come from the log). A store failure before S is durable refuses the request.
  */
 import type { ActorRef } from '../actors/index.js';
 import type { EventRouter } from './event-router.js';
-import type { QueueMsg, Refusal, SnapshotTaken } from './messages.js';
-import { packSnapshot } from './snapshot.js';
-
-interface Taking {
-  readonly seq: number;
-  waiting: number;
-  readonly slices: Uint8Array[];
-  readonly replyTo: ActorRef<SnapshotTaken | Refusal>[];
-}
+import type { Refusal, SnapshotPoint } from './messages.js';
 
 export class SnapshotCoordinator {
   readonly #router: EventRouter;
-  readonly #self: ActorRef<never>;
-  readonly #tell: <T>(to: ActorRef<T>, message: T) => void;
-  readonly #header: () => { readonly epoch: number; readonly now: number };
-  #taking: Taking | undefined;
 
-  constructor(router: EventRouter, self: ActorRef<never>, tell: <T>(to: ActorRef<T>, message: T) => void, header: () => { readonly epoch: number; readonly now: number }) {
+  constructor(router: EventRouter) {
     this.#router = router;
-    this.#self = self;
-    this.#tell = tell;
-    this.#header = header;
   }
 
-  start(replyTo: ActorRef<SnapshotTaken | Refusal>): void {
-    if (this.#taking) {
-      this.#taking.replyTo.push(replyTo);
-      return;
-    }
-    const queues = [...this.#router.queues.values()];
-    this.#taking = { seq: this.#router.events.seq, waiting: queues.length, slices: [], replyTo: [replyTo] };
-    for (const q of queues) this.#tell<QueueMsg>(q.ref, { kind: 'encode', replyTo: this.#self as never });
-    if (queues.length === 0) this.#finish();
-  }
-
-  encoded(bytes: Uint8Array): void {
-    const taking = this.#taking;
-    if (!taking) return;
-    taking.slices.push(bytes);
-    if (--taking.waiting === 0) this.#finish();
-  }
-
-  #finish(): void {
-    const taking = this.#taking!;
-    this.#taking = undefined;
-    const { registry, directory } = this.#router;
-    const nodes = [...registry.sites()].flatMap((site) =>
-      site.names.flatMap((name) => {
-        const entry = name === undefined ? undefined : registry.node(name);
-        return entry ? [[entry.spec.name, entry.spec, entry.spec.state] as [string, unknown, string]] : [];
-      }),
-    );
-    const { epoch, now } = this.#header();
-    const state = packSnapshot({ submitted: directory.size, epoch, now, nodes, slices: taking.slices });
-    for (const to of taking.replyTo) this.#router.replyDurable<SnapshotTaken | Refusal>(to, { seq: taking.seq, state }, (refusal) => refusal);
+  /** Answers `replyTo` with the seq of the last event emitted so far, once it is durable. */
+  point(replyTo: ActorRef<SnapshotPoint | Refusal>): void {
+    this.#router.replyDurable<SnapshotPoint | Refusal>(replyTo, { seq: this.#router.events.seq }, (refusal) => refusal);
   }
 }

@@ -21,7 +21,8 @@ import { taskResources } from './tasks.js';
  * referred to. The record definitions travel inside each snapshot, so any reader decodes it. `moreTypes`
  * keeps typed arrays (the job columns) typed: without it msgpackr writes them as their low bytes only.
  */
-const packr = new Packr({ useRecords: true, moreTypes: true });
+const PACKR_OPTIONS = { useRecords: true, moreTypes: true } as const;
+const packr = new Packr(PACKR_OPTIONS);
 const pack = (value: unknown): Uint8Array => packr.pack(value);
 const unpack = (bytes: Uint8Array): unknown => packr.unpack(bytes);
 
@@ -41,8 +42,21 @@ interface Encoded {
   readonly keys?: EncodedKeyWindow;
 }
 
-/** Encodes a whole state, or a queue actor's slice (then without nodes; see `mergeSnapshot`). */
+/** Encodes a whole state (a snapshot: `unpackSnapshot` reads it back), or a slice (then without nodes). */
 export function encodeState(state: SchedulerState): Uint8Array {
+  return pack(encodedOf(state));
+}
+
+/**
+ * A whole state as snapshot bytes that own their buffer, exactly: a fresh encoder (a shared one keeps its
+ * largest buffer for the next call: hundreds of MiB after a large snapshot) and a copy of its output, so the
+ * bytes can be transferred from a pool thread to the main thread and nothing of them stays behind.
+ */
+export function snapshotBytes(state: SchedulerState): Uint8Array {
+  return new Uint8Array(new Packr(PACKR_OPTIONS).pack(encodedOf(state)));
+}
+
+function encodedOf(state: SchedulerState): Encoded {
   const outcomes: [string, JobOutcome][] = [];
   for (const [id, outcome] of state.outcomes) if (!state.jobs.has(id)) outcomes.push([id, outcome]);
   const encoded: Encoded = {
@@ -56,13 +70,16 @@ export function encodeState(state: SchedulerState): Uint8Array {
     outcomes,
     keys: state.keys.encode(),
   };
-  return pack(encoded);
+  return encoded;
+}
+
+function checkVersion(e: Encoded | undefined): Encoded {
+  if (!e || e.v !== SNAPSHOT_VERSION) throw new MusterError('MUSTER_ERR_STORE_CORRUPT', `snapshot version ${String(e?.v)} is not ${SNAPSHOT_VERSION}`);
+  return e;
 }
 
 function readEncoded(bytes: Uint8Array): Encoded {
-  const e = unpack(bytes) as Encoded;
-  if (!e || e.v !== SNAPSHOT_VERSION) throw new MusterError('MUSTER_ERR_STORE_CORRUPT', `snapshot version ${String(e?.v)} is not ${SNAPSHOT_VERSION}`);
-  return e;
+  return checkVersion(unpack(bytes) as Encoded);
 }
 
 export function decodeState(bytes: Uint8Array): SchedulerState {
@@ -107,22 +124,18 @@ function decodeInto(state: SchedulerState, e: Encoded): SchedulerState {
 }
 
 /**
- * A snapshot of the live scheduler: each queue actor encodes its own slice at the same point in the event
- * sequence (the dispatcher asks them between two events), and the dispatcher adds the nodes. Decoding
- * merges the slices into one whole state.
+ * The state of a snapshot file, either form: a whole state (`encodeState`, what snapshots are now: folded
+ * off the main thread from the store, snapshot-fold.ts) or, from data folders written before that, a
+ * container of per-queue slices each queue actor encoded plus a part with the nodes.
  */
-export function packSnapshot(parts: { readonly submitted: number; readonly epoch: number; readonly now: number; readonly nodes: Encoded['nodes']; readonly slices: readonly Uint8Array[] }): Uint8Array {
-  const whole: Encoded = { v: SNAPSHOT_VERSION, submitted: parts.submitted, epoch: parts.epoch, now: parts.now, jobs: encodeJobs([], 0), queues: [], nodes: parts.nodes, outcomes: [] };
-  return pack({ whole: pack(whole), slices: parts.slices });
-}
-
 export function unpackSnapshot(bytes: Uint8Array): SchedulerState {
-  const container = unpack(bytes) as { whole?: Uint8Array; slices?: Uint8Array[] };
-  if (!container?.whole || !Array.isArray(container.slices)) throw new MusterError('MUSTER_ERR_STORE_CORRUPT', 'a snapshot container lacks its parts');
-  const state = decodeState(container.whole);
-  // Nodes first (from the container), then every slice's jobs; a slice's view of other queues' outcomes
-  // is covered by those queues' own jobs.
-  for (const slice of container.slices) {
+  const top = unpack(bytes) as Partial<Encoded> & { whole?: Uint8Array; slices?: Uint8Array[] };
+  if (top && 'v' in top) return decodeInto(createState(false), checkVersion(top as Encoded));
+  if (!top?.whole || !Array.isArray(top.slices)) throw new MusterError('MUSTER_ERR_STORE_CORRUPT', 'a snapshot is neither a state nor a container of slices');
+  const state = decodeState(top.whole);
+  // Nodes first (from the container's part), then every slice's jobs; a slice's view of other queues'
+  // outcomes is covered by those queues' own jobs.
+  for (const slice of top.slices) {
     const e = readEncoded(slice);
     decodeInto(state, { ...e, nodes: [], outcomes: [], submitted: state.submitted, epoch: state.epoch, now: state.now });
   }

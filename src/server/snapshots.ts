@@ -1,16 +1,24 @@
 /**
  * Periodic snapshots: after `everyEvents` durable events, or every `everySeconds` when anything happened,
- * the scheduler's state is snapshotted (`core.snapshot()`: every queue actor encodes its slice at one
- * event), stored (`store.writeSnapshot`) and the log it covers compacted (`store.compact()`), so recovery
- * replays a bounded tail. One snapshot at a time; a trigger during one is served by the next.
+ * the scheduler's state is snapshotted, stored and the log it covers compacted, so recovery replays a
+ * bounded tail. A snapshot is taken in three steps, only the first and the last on the main thread:
+ *
+ * 1. `core.snapshotPoint()`: the seq S of the last event emitted, once durable (one message);
+ * 2. `snapshotAt({ dir, seq: S })`: a CPU-pool thread folds the state at S from the data folder (the newest
+ *    snapshot and the log after it up to S, through the reducer) and encodes it; the bytes come back
+ *    transferred;
+ * 3. `store.writeSnapshot(S, bytes)`, then `store.compact()`.
+ *
+ * One snapshot at a time; a trigger during one is served by the next.
  */
 import type { Logger } from '../log/index.js';
 import type { SchedulerCore } from '../scheduler/index.js';
-import type { EventStore } from '../store/index.js';
+import { snapshotAt } from '../scheduler/index.js';
+import type { EmbeddedStore } from '../store/index.js';
 
 export class Snapshotter {
   readonly #core: SchedulerCore;
-  readonly #store: EventStore;
+  readonly #store: EmbeddedStore;
   readonly #log: Logger;
   readonly #everyEvents: number;
   readonly #timer: NodeJS.Timeout;
@@ -20,7 +28,7 @@ export class Snapshotter {
   #written = 0;
   #waiters: { count: number; resolve: () => void }[] = [];
 
-  constructor(options: { core: SchedulerCore; store: EventStore; log: Logger; everyEvents: number; everySeconds: number }) {
+  constructor(options: { core: SchedulerCore; store: EmbeddedStore; log: Logger; everyEvents: number; everySeconds: number }) {
     this.#core = options.core;
     this.#store = options.store;
     this.#log = options.log;
@@ -48,12 +56,15 @@ export class Snapshotter {
     const started = performance.now();
     this.#since = 0;
     try {
-      const { seq, state } = await this.#core.snapshot();
+      const seq = await this.#core.snapshotPoint();
+      const state = await snapshotAt({ dir: this.#store.dir, seq });
+      const folded = performance.now();
       await this.#store.writeSnapshot(seq, state);
       await this.#store.compact();
       this.#written++;
       this.#waiters = this.#waiters.filter((w) => (w.count <= this.#written ? (w.resolve(), false) : true));
-      this.#log.info({ seq, bytes: state.length, ms: Math.round(performance.now() - started) }, 'snapshot written, log compacted');
+      const ms = Math.round(performance.now() - started);
+      this.#log.info({ seq, bytes: state.length, ms, foldMs: Math.round(folded - started) }, 'snapshot written, log compacted');
     } catch (err) {
       this.#log.error({ err }, 'snapshot failed (the log still holds everything; the next trigger tries again)');
     }

@@ -76,7 +76,7 @@ async function* readSegments(folder: string, segments: readonly FolderEntry[], l
 }
 
 /** A segment's bytes, wherever it is now: compaction may have moved it from the data folder to the archive. */
-async function readSegment(folder: string, segment: FolderEntry): Promise<Buffer> {
+export async function readSegment(folder: string, segment: FolderEntry): Promise<Buffer> {
   const name = basename(segment.path);
   const places = dirname(segment.path) === folder ? [segment.path, join(folder, HISTORY_FOLDER, name)] : [segment.path];
   for (const path of places) {

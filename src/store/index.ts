@@ -11,6 +11,8 @@ export { STORE_FAULTS_ENV, describeStoreFault, injectStoreFaults, parseStoreFaul
 export type { FaultErrno, FaultOperation, StoreFault } from './fault-injection.js';
 export { GROUP_COMMIT_MAX_BYTES, GROUP_COMMIT_MAX_EVENTS, GROUP_COMMIT_WINDOW_MS, HISTORY_BYTES_LIMIT, SEGMENT_BYTES_LIMIT } from './limits.js';
 export { readHistory } from './history-reader.js';
+export { readPoint } from './point-reader.js';
+export type { StorePoint } from './point-reader.js';
 // The folder lock also keeps two agents off one work folder (they would adopt each other's tasks).
 export { acquireFolderLock } from './folder-lock.js';
 export type { FolderLock, LockOwner } from './folder-lock.js';

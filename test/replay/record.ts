@@ -11,7 +11,7 @@
  */
 import { createLogger } from '../../src/log/index.js';
 import type { SimJob, SimScript } from '../../src/scheduler/index.js';
-import { Simulation, storeSink } from '../../src/scheduler/index.js';
+import { foldSnapshot, Simulation, storeSink } from '../../src/scheduler/index.js';
 import { openEmbeddedStore } from '../../src/store/index.js';
 import { job, node, queue, sharedSystem } from '../helpers/scheduler.js';
 
@@ -67,9 +67,9 @@ export async function recordHistory(dir: string, options: RecordOptions = {}): P
       },
     });
     await sim.run(COMPACT_AT);
-    const snapshot = await sim.core.snapshot();
     await Promise.all(writes);
-    await store.writeSnapshot(snapshot.seq, snapshot.state);
+    // Every event so far is durable: the snapshot stands at the last one, folded from the folder.
+    await store.writeSnapshot(events, await foldSnapshot({ dir, seq: events }));
     await store.compact();
     await sim.run(RECORDED_UNTIL);
     await Promise.all(writes);

@@ -77,7 +77,7 @@ t.test('a failing sink: every waiting request is answered MUSTER_ERR_STORE_FAILE
   const submitted = tracked(core.submit('acme', [job(), job({ idempotencyKey: 'k-1' })]));
   const again = tracked(core.submit('acme', [job({ idempotencyKey: 'k-1' })]));
   const synced = tracked(core.sync().catch((err: unknown) => err));
-  const snapshot = tracked(core.snapshot().catch((err: unknown) => err));
+  const snapshot = tracked(core.snapshotPoint().catch((err: unknown) => err));
   t.equal((await core.cycle()).placed, 2, 'the scheduler decides at once');
   await core.settle();
   t.notOk(submitted.done() || again.done() || synced.done() || snapshot.done(), 'nothing is answered before the sink says how the writes went');

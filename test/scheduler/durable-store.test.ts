@@ -1,11 +1,13 @@
 import t from 'tap';
+import { closeCpuPool } from '../../src/actors/index.js';
 import { createLogger } from '../../src/log/index.js';
 import type { SchedulerEvent, SchedulerState } from '../../src/scheduler/index.js';
-import { applyEvent, createState, recoverScheduler, SchedulerCore, storeSink, VirtualClock } from '../../src/scheduler/index.js';
+import { applyEvent, createState, recoverScheduler, SchedulerCore, snapshotAt, storeSink, VirtualClock } from '../../src/scheduler/index.js';
 import { openEmbeddedStore } from '../../src/store/index.js';
 import { RecordingAgents, closeSharedSystem, job, node, rebuiltJobs, sharedSystem } from '../helpers/scheduler.js';
 
 t.teardown(closeSharedSystem);
+t.teardown(closeCpuPool);
 
 
 const quiet = createLogger({ name: 'test-store', level: 'silent' });
@@ -40,8 +42,8 @@ t.test('the core on the embedded store: what it acknowledged survives a restart,
       core.taskEnded({ job: l.job, task: l.task, attempt: l.attempt, node: l.node, outcome: 'succeeded' });
     }
     await core.settle();
-    const snap = await core.snapshot();
-    await store.writeSnapshot(snap.seq, snap.state);
+    const seq = await core.snapshotPoint();
+    await store.writeSnapshot(seq, await snapshotAt({ dir, seq }));
     await store.compact();
     await core.submit('acme', [job(), job()]);
     await core.cancel('j-12');

@@ -65,7 +65,7 @@ t.test('after a store failure: each job refused at once, health 503 with the cau
   t.match(jobs.body, { code: 'MUSTER_ERR_STORE_FAILED' }, 'an HTTP route is refused');
 
   await t.rejects(server.server.core.sync(), { code: 'MUSTER_ERR_STORE_FAILED' }, 'sync() is refused at once, not left to time out');
-  await t.rejects(server.server.core.snapshot(), { code: 'MUSTER_ERR_STORE_FAILED' }, 'so is a snapshot');
+  await t.rejects(server.server.core.snapshotPoint(), { code: 'MUSTER_ERR_STORE_FAILED' }, 'so is a snapshot');
 
   await server.stop();
   t.notOk(existsSync(join(server.dir, 'LOCK')), 'the stop after the failure released the data folder');

@@ -1,0 +1,37 @@
+/**
+ * The snapshot at seq S, folded from the store: the newest snapshot at or before S decoded, the durable log
+ * after it up to S applied with the reducer recovery uses (`applyEvent`), and the result encoded. It reads
+ * the data folder itself (read-only, src/store/point-reader.ts) and is a pure function of the folder's
+ * durable content up to S, so it runs on a CPU-pool thread (`snapshotAt`) and the main thread's only part
+ * is to name S. Everything in the snapshot — jobs, queues, nodes, the submission counter, the epoch, the
+ * clock — is the state after event S by construction: it is what recovery would rebuild from the log at S.
+ */
+import { runExport, siblingModule } from '../actors/index.js';
+import { createLogger } from '../log/index.js';
+import { readPoint } from '../store/index.js';
+import { applyEvent } from './apply.js';
+import type { SchedulerEvent } from './events.js';
+import { snapshotBytes, unpackSnapshot } from './snapshot.js';
+import { createState } from './state.js';
+
+export interface FoldArgs {
+  /** The store's data folder. */
+  readonly dir: string;
+  /** A durable seq: the snapshot is the state after this event. */
+  readonly seq: number;
+}
+
+/** The snapshot bytes of the state after event `seq` of the store in `dir` (runs on any thread). */
+export async function foldSnapshot(args: FoldArgs): Promise<Uint8Array> {
+  const point = await readPoint(args.dir, args.seq, { logger: createLogger({ name: 'snapshot-fold' }) });
+  const state = point.snapshot ? unpackSnapshot(point.snapshot.state) : createState(false);
+  for await (const stored of point.events()) applyEvent(state, stored.event as SchedulerEvent);
+  return snapshotBytes(state);
+}
+
+const FOLD_MODULE = siblingModule(import.meta.url, 'snapshot-fold');
+
+/** `foldSnapshot` on the process's CPU pool: the bytes come back transferred, not copied. */
+export function snapshotAt(args: FoldArgs): Promise<Uint8Array> {
+  return runExport<typeof foldSnapshot>(FOLD_MODULE, 'foldSnapshot', args);
+}
