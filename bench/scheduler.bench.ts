@@ -5,7 +5,9 @@
  * - `core`: placements per second of wall time through the whole core (queues → dispatcher → sites on a
  *   worker → solver → events, plus the task starts and ends the virtual fleet reports);
  * - `solver`: the same placements, timed inside the site actors around the solver calls alone (baseline);
- * - `cycle-p50`, `cycle-p99`: wall time of one dispatch cycle.
+ * - `cycle-p50`, `cycle-p99`: wall time of one dispatch cycle;
+ * - `rss-growth`: resident memory after 2,000,000 short jobs ÷ after 200,000, with a 10 s retention
+ *   (bench/scheduler-rss.ts).
  *
  * Before recording, it checks the run: every job succeeded, every task was placed exactly as often as the
  * sites say they placed, and no node actor still holds an allocation. (Over-commitment is checked by the
@@ -16,6 +18,7 @@ import { activeBackend } from '../src/placement/index.js';
 import { Simulation } from '../src/scheduler/index.js';
 import { defineBenchmark, quantile } from './lib/index.js';
 import { clusterScript, taskCount } from './workloads/cluster.js';
+import { rssGrowthCase } from './scheduler-rss.js';
 
 export default defineBenchmark({
   name: 'scheduler',
@@ -74,5 +77,8 @@ export default defineBenchmark({
     const cycles = sim.cycleMs;
     ctx.record({ id: 'cycle-p50', unit: 'ms', samples: [quantile(cycles, 0.5)] });
     ctx.record({ id: 'cycle-p99', unit: 'ms', samples: [quantile(cycles, 0.99)] });
+
+    // rss-growth: memory flat under a stream of jobs with retention (bench/scheduler-rss.ts).
+    await rssGrowthCase(ctx);
   },
 });

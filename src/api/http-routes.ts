@@ -157,7 +157,9 @@ const ROUTES: readonly Route[] = [
     handle: async (call, ctx) => {
       const job = call.params[0]!;
       const [owner] = await ctx.core()!.jobOwners([job]);
-      const denied = jobAccess(call.principal, job, owner?.tenant);
+      // A job retired from the live state: its tenant is in the history.
+      const tenant = owner?.tenant ?? (await ctx.core()!.jobDetail(job))?.tenant;
+      const denied = jobAccess(call.principal, job, tenant);
       if (denied) return denied;
       const answer = await ctx.core()!.whyPending(job);
       if (answer.status !== 'pending') return ok({ job, status: answer.status, message: answer.message });

@@ -19,7 +19,7 @@ export function jobLines(job: JobDetailView): string[] {
     ['name', job.name],
     ['tenant', job.tenant],
     ['queue', job.queue],
-    ['status', job.status],
+    ['status', job.retired ? `${job.status} (retired: read from the history)` : job.status],
     ['reason', job.reason],
     ['submitted', when(job.submittedAt)],
     ['ended', job.endedAt !== undefined ? when(job.endedAt) : undefined],
@@ -35,7 +35,8 @@ export const jobCommand = clientCommand({
   usage: `usage: muster job ID
 
 Shows the job, its status and each of its tasks (state, attempt, failures, node). -o json adds the
-normalised spec.`,
+normalised spec. A job the server has retired from its live state (retention) is read from its history
+and shown as retired.`,
   options: {},
   positionals: { min: 1, max: 1, name: 'job ID' },
   async run({ positionals, format, client, io }) {

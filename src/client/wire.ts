@@ -122,6 +122,8 @@ export interface JobView {
   readonly endedAt?: number;
   readonly reason?: string;
   readonly tasks: TaskCounts;
+  /** The job has left the server's live state (retention) and was read from its history. */
+  readonly retired?: true;
 }
 
 export interface TaskView {

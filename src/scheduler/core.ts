@@ -38,6 +38,7 @@ import type {
   SubmitResult,
 } from './messages.js';
 import type { makeSiteActor } from './site-actor.js';
+import type { JobHistory } from './job-history.js';
 import type { RetentionPolicy } from './retention.js';
 import type { SchedulerState } from './state.js';
 import type { WhyPending } from './why-pending.js';
@@ -70,6 +71,8 @@ export interface SchedulerCoreOptions {
   readonly log?: Logger;
   /** Finished jobs leave the live state and idempotency keys expire by this (retention.ts); none: kept for ever. */
   readonly retention?: RetentionPolicy;
+  /** Where retired jobs are read back from (job-history.ts); none: a retired job is unknown. */
+  readonly history?: JobHistory;
 }
 
 /** Default node slots per site: the kernel's table is sized once; 65,536 covers any site we plan for. */
@@ -83,11 +86,13 @@ export class SchedulerCore {
   readonly #system: ActorSystem;
   readonly #dispatcher: ActorRef<DispatcherInbox>;
   readonly #sites: ReadonlyMap<string, ActorRef<SiteMsg>>;
+  readonly #history: JobHistory | undefined;
 
-  private constructor(system: ActorSystem, dispatcher: ActorRef<DispatcherInbox>, sites: ReadonlyMap<string, ActorRef<SiteMsg>>) {
+  private constructor(system: ActorSystem, dispatcher: ActorRef<DispatcherInbox>, sites: ReadonlyMap<string, ActorRef<SiteMsg>>, history: JobHistory | undefined) {
     this.#system = system;
     this.#dispatcher = dispatcher;
     this.#sites = sites;
+    this.#history = history;
   }
 
   /**
@@ -141,7 +146,7 @@ export class SchedulerCore {
         ...(options.retention ? { retention: options.retention } : {}),
       }),
     );
-    return new SchedulerCore(system, dispatcher, sites);
+    return new SchedulerCore(system, dispatcher, sites, options.history);
   }
 
   #ask<R>(make: (replyTo: ActorRef<R>) => DispatcherInbox): Promise<R> {
@@ -219,7 +224,11 @@ export class SchedulerCore {
 
   async whyPending(job: string): Promise<WhyAnswer> {
     const where = await this.#ask<JobLocation>((replyTo) => ({ kind: 'locate', job, replyTo }));
-    if (!where.queue) return { status: 'unknown', message: `job ${job} does not exist` };
+    if (!where.queue) {
+      const retired = await this.#history?.find(job);
+      if (retired) return { status: 'ended', message: `job ${job} ${retired.status} (retired from the live state: its record is read from the history)` };
+      return { status: 'unknown', message: `job ${job} does not exist` };
+    }
     if (where.outcome) return { status: 'ended', message: `job ${job} ${where.outcome}` };
     const q = await this.#system.ask<QueueWhy, QueueMsg>(where.queue, (replyTo) => ({ kind: 'why', job, replyTo }));
     if (q.position === undefined && q.unplaced === undefined && q.waitingOn === undefined && q.backoffUntil === undefined) {
@@ -254,7 +263,8 @@ export class SchedulerCore {
   /** One job with its spec and tasks, or undefined when there is no such job. */
   async jobDetail(job: string): Promise<JobDetail | undefined> {
     const where = await this.#ask<JobLocation>((replyTo) => ({ kind: 'locate', job, replyTo }));
-    if (!where.queue) return undefined;
+    // A job retired from the live state is read back from the history (marked `retired`).
+    if (!where.queue) return this.#history?.find(job);
     const answer = await this.#system.ask<{ readonly detail: JobDetail | undefined }, QueueMsg>(where.queue, (replyTo) => ({ kind: 'job', job, replyTo }));
     return answer.detail;
   }

@@ -33,6 +33,8 @@ export interface JobView {
   readonly endedAt?: number;
   readonly reason?: string;
   readonly tasks: TaskCounts;
+  /** The job has left the live state (retention) and was read back from the history. */
+  readonly retired?: true;
 }
 
 export interface TaskView {

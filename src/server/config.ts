@@ -14,6 +14,7 @@
  * queues: [{ tenant: acme, name: batch, weight: 2 }]
  * limits: { maxJobsPerSubmit: 10000, ratePerSecond: 1000, ... }   # PROTOCOL.md, "Limits"
  * snapshot: { everyEvents: 100000, everySeconds: 300 }
+ * retention: { maxAge: 1h, maxEndedPerTenant: 50000, keyWindow: 24h }   # finished jobs, idempotency keys
  * ```
  *
  * Every problem is reported with its key, all at once, as `MUSTER_ERR_INVALID_SPEC`.
@@ -25,9 +26,9 @@ import type { GatewayLimits, TokenEntry } from '../api/index.js';
 import { DEFAULT_HOST, DEFAULT_PORT, LIMIT_NAMES, ROLES, isNodeGlob, isTenantName } from '../api/index.js';
 import { MusterError } from '../errors/index.js';
 import type { QueueSpec } from '../model/index.js';
-import type { LivenessOptions } from '../scheduler/index.js';
-import { DEFAULT_LIVENESS, resolveLiveness } from '../scheduler/index.js';
-import { formatProblem, validateQueue } from '../model/index.js';
+import type { LivenessOptions, RetentionPolicy } from '../scheduler/index.js';
+import { DEFAULT_LIVENESS, DEFAULT_RETENTION, resolveLiveness } from '../scheduler/index.js';
+import { formatProblem, parseDuration, validateQueue } from '../model/index.js';
 
 /**
  * Snapshot cadence: after this many durable events, or this many seconds with any event. 100,000 events
@@ -58,6 +59,8 @@ export interface ServerConfig {
   readonly snapshot: { readonly everyEvents: number; readonly everySeconds: number };
   /** Heartbeat interval and node-loss timing, in ms (`DEFAULT_LIVENESS` for what is not given). */
   readonly liveness: Partial<LivenessOptions>;
+  /** When finished jobs leave the live state and idempotency keys expire (`DEFAULT_RETENTION` for what is not given). */
+  readonly retention: RetentionPolicy;
 }
 
 /** What the command line gives (each optional; it wins over the file). */
@@ -71,7 +74,7 @@ export interface ServerFlags {
   readonly tlsKey?: string;
 }
 
-const FILE_KEYS = ['data', 'host', 'port', 'tokens', 'tlsCert', 'tlsKey', 'workers', 'sites', 'queues', 'limits', 'snapshot', 'liveness'] as const;
+const FILE_KEYS = ['data', 'host', 'port', 'tokens', 'tlsCert', 'tlsKey', 'workers', 'sites', 'queues', 'limits', 'snapshot', 'liveness', 'retention'] as const;
 
 class Problems {
   readonly list: string[] = [];
@@ -227,6 +230,7 @@ export async function resolveConfig(flags: ServerFlags): Promise<ServerConfig> {
       else liveness[key] = value;
     }
   for (const problem of resolveLiveness(liveness).problems) p.add('liveness', problem);
+  const retention = readRetention(p, raw['retention']);
   const workers = count(p, 'workers', raw['workers'], 0);
   const data = flags.data ?? path(text(p, 'data', raw['data'])) ?? DEFAULT_DATA_DIR;
   const host = flags.host ?? text(p, 'host', raw['host']) ?? DEFAULT_HOST;
@@ -244,6 +248,31 @@ export async function resolveConfig(flags: ServerFlags): Promise<ServerConfig> {
     limits: limits as Partial<GatewayLimits>,
     snapshot: { everyEvents, everySeconds },
     liveness: liveness as Partial<LivenessOptions>,
+    retention,
+  };
+}
+
+const RETENTION_KEYS = ['maxAge', 'maxEndedPerTenant', 'keyWindow'] as const;
+
+/** `retention: { maxAge, maxEndedPerTenant, keyWindow }`: durations (`1h`, `30m`, seconds as a number) and a count. */
+function readRetention(p: Problems, value: unknown): RetentionPolicy {
+  if (value === undefined) return DEFAULT_RETENTION;
+  if (!isMap(value)) {
+    p.add('retention', `expected a map of ${RETENTION_KEYS.join(', ')}`);
+    return DEFAULT_RETENTION;
+  }
+  for (const key of Object.keys(value)) if (!(RETENTION_KEYS as readonly string[]).includes(key)) p.add(`retention.${key}`, `unknown field (expected one of: ${RETENTION_KEYS.join(', ')})`);
+  const duration = (key: string, fallback: number): number => {
+    if (value[key] === undefined) return fallback;
+    const parsed = parseDuration(value[key]);
+    if (!parsed.ok) return p.add(`retention.${key}`, parsed.message) ?? fallback;
+    if (parsed.value <= 0) return p.add(`retention.${key}`, 'expected a duration above zero') ?? fallback;
+    return parsed.value;
+  };
+  return {
+    maxAgeMs: duration('maxAge', DEFAULT_RETENTION.maxAgeMs),
+    maxEndedPerTenant: count(p, 'retention.maxEndedPerTenant', value['maxEndedPerTenant'], 0) ?? DEFAULT_RETENTION.maxEndedPerTenant,
+    keyWindowMs: duration('keyWindow', DEFAULT_RETENTION.keyWindowMs),
   };
 }
 

@@ -28,7 +28,7 @@ import { Gateway, TokenTable } from '../api/index.js';
 import type { Logger } from '../log/index.js';
 import { createLogger } from '../log/index.js';
 import { activeBackend } from '../placement/index.js';
-import { SchedulerCore, isTerminal, recoverScheduler, storeSink } from '../scheduler/index.js';
+import { SchedulerCore, isTerminal, recoverScheduler, storeJobHistory, storeSink } from '../scheduler/index.js';
 import type { EmbeddedStore, OpenFile } from '../store/index.js';
 import { STORE_FAULTS_ENV, describeStoreFault, injectStoreFaults, openEmbeddedStore, openNodeFile, parseStoreFaults } from '../store/index.js';
 import type { ServerConfig } from './config.js';
@@ -167,6 +167,8 @@ export async function startServer(config: ServerConfig, events: ServerEvents = {
       lastSeq: recovered.lastSeq,
       recovered: recovered.state,
       autoCycle: true,
+      retention: config.retention,
+      history: storeJobHistory(config.data, log.child({ part: 'history' })),
       backend,
       log: log.child({ part: 'scheduler' }),
     });

@@ -17,3 +17,5 @@ export type { StorePoint } from './point-reader.js';
 export { acquireFolderLock } from './folder-lock.js';
 export type { FolderLock, LockOwner } from './folder-lock.js';
 export type { ReadHistoryOptions, StoreHistory } from './history-reader.js';
+export { openHistoryIndex } from './history-index.js';
+export type { HistoryIndex, HistoryIndexOptions } from './history-index.js';
