@@ -3,8 +3,11 @@
  * configured age and stays readable from the history, marked `retired`; its why-pending says it ended; its
  * idempotency key still names it; another tenant still may not read it; after a restart the same holds.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { createLogger } from '../../src/log/index.js';
+import { DEFAULT_RETENTION } from '../../src/scheduler/index.js';
 import { resolveConfig, startServer } from '../../src/server/index.js';
 import { until } from '../helpers/until.js';
 import type { Frame } from './helpers.js';
@@ -59,4 +62,23 @@ t.test('a retired job: read from the history, marked retired, why says ended, it
   t.match(after.body, { id: job, status: 'succeeded', retired: true }, 'after a restart, read from the history');
   const resubmitted = await http(restarted.url, '/v1/jobs', TOKENS.acme, { method: 'POST', body: { jobs: [jobSpec({ idempotencyKey: 'k-1' })] } });
   t.same(resubmitted.body.results, [{ ok: true, job, existing: true }], 'and its key still names it');
+});
+
+t.test('retention in the config file: durations and a count, defaults for what is not given, bad values named by field', async (t) => {
+  const dir = t.testdir();
+  const file = join(dir, 'muster.yaml');
+  writeFileSync(file, 'retention:\n  maxAge: 10m\n  keyWindow: 2h\n');
+  t.same((await resolveConfig({ config: file })).retention, { maxAgeMs: 600_000, maxEndedPerTenant: DEFAULT_RETENTION.maxEndedPerTenant, keyWindowMs: 7_200_000 });
+  t.same((await resolveConfig({})).retention, DEFAULT_RETENTION, 'no retention: the defaults');
+  const bad: [string, RegExp][] = [
+    ['retention:\n  maxAge: soon\n', /retention\.maxAge: .*not a duration/],
+    ['retention:\n  keyWindow: 0s\n', /retention\.keyWindow: expected a duration above zero/],
+    ['retention:\n  maxEndedPerTenant: -1\n', /retention\.maxEndedPerTenant: expected a whole number ≥ 0/],
+    ['retention:\n  maxJobs: 5\n', /retention\.maxJobs: unknown field \(expected one of: maxAge, maxEndedPerTenant, keyWindow\)/],
+    ['retention: 1h\n', /retention: expected a map of maxAge, maxEndedPerTenant, keyWindow/],
+  ];
+  for (const [text, message] of bad) {
+    writeFileSync(file, text);
+    await t.rejects(resolveConfig({ config: file }), { code: 'MUSTER_ERR_INVALID_SPEC', message }, text.trim());
+  }
 });
