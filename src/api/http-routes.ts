@@ -233,7 +233,18 @@ const ROUTES: readonly Route[] = [
       };
     },
   },
-  { method: 'get', pattern: '/v1/queues', action: 'read-cluster', handle: async (_call, ctx) => ok({ queues: await ctx.core()!.queueViews() }) },
+  {
+    method: 'get',
+    pattern: '/v1/queues',
+    action: 'read-cluster',
+    handle: async ({ principal, query }, ctx) => {
+      const wrong = queryOnly(query, []);
+      if (wrong) return wrong;
+      // A submitter sees its own tenant's queues; admins and viewers see every tenant's.
+      const queues = await ctx.core()!.queueViews();
+      return ok({ queues: principal.role === 'submitter' ? queues.filter((q) => q.tenant === principal.tenant) : queues });
+    },
+  },
   {
     method: 'get',
     pattern: '/v1/nodes',

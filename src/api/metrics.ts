@@ -5,7 +5,7 @@
  * between scrapes.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { QueueView, SchedulerCore, SchedulerEvent } from '../scheduler/index.js';
+import type { QueueView, SchedulerCore, SchedulerEvent, SchedulerHealth } from '../scheduler/index.js';
 import type { ErrorCode } from '../errors/index.js';
 
 /** Latency buckets (seconds): 0.25 ms to 5 s, dense around the 10 ms acknowledgement target. */
@@ -23,6 +23,8 @@ export class GatewayMetrics {
   readonly #ackSeconds: Histogram;
   readonly #commitSeconds: Histogram;
   readonly #connections: Gauge<'endpoint'>;
+  /** Where actor restarts are read from, once the actor system exists (the server starts it after the gateway). */
+  #restarts: (() => ReadonlyMap<string, number>) | undefined;
 
   constructor(options: {
     readonly backend: string;
@@ -76,6 +78,54 @@ export class GatewayMetrics {
           for (const q of await core.queueViews()) this.set({ queue: q.name }, pick(q));
         },
       });
+    // The scheduler's watchdog: how long since a dispatch cycle last finished, and the faults cycles went around.
+    new Gauge({
+      name: 'muster_scheduler_last_cycle_age_seconds',
+      help: 'Seconds since the last dispatch cycle finished (an idle scheduler runs none: alert on this with pending jobs)',
+      registers,
+      async collect() {
+        const health = await options.core()?.health();
+        if (health) this.set((Date.now() - health.lastCycleAt) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'muster_scheduler_open_cycle_seconds',
+      help: 'Seconds the dispatch cycle now open has run (0 when none is; a cycle closes at its deadline at the latest)',
+      registers,
+      async collect() {
+        const health = await options.core()?.health();
+        if (health) this.set(health.cycleStartedAt === undefined ? 0 : (Date.now() - health.cycleStartedAt) / 1000);
+      },
+    });
+    const healthCounter = (name: string, help: string, pick: (h: SchedulerHealth) => number): void => {
+      let seen = 0;
+      new Counter({
+        name,
+        help,
+        registers,
+        async collect() {
+          const health = await options.core()?.health();
+          if (!health) return;
+          this.inc(pick(health) - seen);
+          seen = pick(health);
+        },
+      });
+    };
+    let seenRestarts = new Map<string, number>();
+    const metrics = this;
+    new Counter({
+      name: 'muster_actor_restarts_total',
+      help: "Actor restarts by their supervisor, by the actor's name (a worker thread's restarts count as host)",
+      labelNames: ['actor'],
+      registers,
+      collect() {
+        const now = metrics.#restarts?.() ?? new Map<string, number>();
+        for (const [actor, count] of now) this.inc({ actor }, count - (seenRestarts.get(actor) ?? 0));
+        seenRestarts = new Map(now);
+      },
+    });
+    healthCounter('muster_scheduler_cycles_cut_total', 'Dispatch cycles closed at their deadline without a site or queue that did not answer', (h) => h.cyclesCut);
+    healthCounter('muster_site_table_rebuilds_total', "Site tables rebuilt from the dispatcher's truth (one per site at start, then after a restart or a missed answer)", (h) => h.siteRebuilds);
     queueGauge('muster_queue_pending_jobs', 'Jobs with a task waiting for placement, by queue', (q) => q.pending);
     queueGauge('muster_queue_active_jobs', 'Jobs that have not ended, by queue', (q) => q.active);
     new Gauge({
@@ -91,6 +141,11 @@ export class GatewayMetrics {
         for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
       },
     });
+  }
+
+  /** Reads actor restarts from here at each scrape (`ActorSystem.restartCounts`). */
+  followRestarts(read: () => ReadonlyMap<string, number>): void {
+    this.#restarts = read;
   }
 
   submitted(outcome: SubmitOutcome, count = 1): void {

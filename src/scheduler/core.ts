@@ -3,7 +3,7 @@
  * topology — a dispatcher, queue and node actors on the main thread, one site actor per site spread over
  * the worker hosts — and turns method calls into messages.
  */
-import type { ActorRef, ActorSystem } from '../actors/index.js';
+import type { ActorRef, ActorSystem, Producer } from '../actors/index.js';
 import { producer, siblingModule } from '../actors/index.js';
 import { MusterError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
@@ -32,12 +32,13 @@ import type {
   QueueWhy,
   ReconcileResult,
   Refusal,
+  SchedulerHealth,
   SiteMsg,
   SnapshotPoint,
   SiteStats,
   SubmitResult,
 } from './messages.js';
-import type { makeSiteActor } from './site-actor.js';
+import type { makeSiteActor, SiteActorArgs } from './site-actor.js';
 import type { JobHistory } from './job-history.js';
 import type { RetentionPolicy } from './retention.js';
 import type { SchedulerState } from './state.js';
@@ -69,10 +70,31 @@ export interface SchedulerCoreOptions {
   readonly maxNodesPerSite?: number;
   readonly backend?: BackendName;
   readonly log?: Logger;
+  /** How long a dispatch cycle waits for silent sites and queues (real time). Default `CYCLE_DEADLINE_MS`. */
+  readonly cycleDeadlineMs?: number;
   /** Finished jobs leave the live state and idempotency keys expire by this (retention.ts); none: kept for ever. */
   readonly retention?: RetentionPolicy;
   /** Where retired jobs are read back from (job-history.ts); none: a retired job is unknown. */
   readonly history?: JobHistory;
+  /**
+   * The site actors' producer (default: `makeSiteActor` of site-actor.ts) and extra arguments for it: a
+   * module whose export wraps `makeSiteActor` can inject faults into real site actors on real workers
+   * (the scheduler's fault tests do).
+   */
+  readonly siteActor?: { readonly producer: Producer<SiteActorArgs, SiteMsg>; readonly args?: Readonly<Record<string, unknown>> };
+}
+
+/**
+ * How long a submission may take to be answered: the dispatcher's turn plus the group commit, a few ms in
+ * the common case; seconds when the machine is loaded or the disk slow. Well past the actors' default ask
+ * timeout (5 s), and more for a large batch (interning and routing each job, one event each), so a healthy
+ * but busy server answers; past it the client is told `MUSTER_ERR_BUSY` and resends with the same keys.
+ */
+export const SUBMIT_DEADLINE_MS = 30_000;
+export const SUBMIT_DEADLINE_PER_JOB_MS = 1;
+
+export function submitDeadlineMs(jobs: number): number {
+  return SUBMIT_DEADLINE_MS + jobs * SUBMIT_DEADLINE_PER_JOB_MS;
 }
 
 /** Default node slots per site: the kernel's table is sized once; 65,536 covers any site we plan for. */
@@ -116,6 +138,11 @@ export class SchedulerCore {
     return answer.seq;
   }
 
+  /** How the dispatch cycles are doing: when the last finished, how many closed at their deadline. */
+  health(): Promise<SchedulerHealth> {
+    return this.#ask((replyTo) => ({ kind: 'health', replyTo }));
+  }
+
   /** How long each site's solver has spent placing (for benchmarks and metrics). */
   siteStats(): Promise<SiteStats[]> {
     return Promise.all([...this.#sites.values()].map((ref) => this.#system.ask<SiteStats, SiteMsg>(ref, (replyTo) => ({ kind: 'stats', replyTo }))));
@@ -127,8 +154,8 @@ export class SchedulerCore {
     const sites = new Map<string, ActorRef<SiteMsg>>();
     await Promise.all(
       options.sites.map(async (site, i) => {
-        const args = { site, capacity: options.maxNodesPerSite ?? DEFAULT_MAX_NODES_PER_SITE, ...(options.backend ? { backend: options.backend } : {}) };
-        sites.set(site, await system.spawn(hosts[i % hosts.length]!, siteProducer, args));
+        const args = { ...options.siteActor?.args, site, capacity: options.maxNodesPerSite ?? DEFAULT_MAX_NODES_PER_SITE, ...(options.backend ? { backend: options.backend } : {}) };
+        sites.set(site, await system.spawn(hosts[i % hosts.length]!, options.siteActor?.producer ?? siteProducer, args));
       }),
     );
     const dispatcher = system.spawnLocal(
@@ -143,14 +170,15 @@ export class SchedulerCore {
         ...(options.recovered ? { recovered: options.recovered } : {}),
         sites: new Map([...sites].sort(([a], [b]) => (a < b ? -1 : 1))),
         autoCycle: options.autoCycle ?? false,
+        ...(options.cycleDeadlineMs !== undefined ? { cycleDeadlineMs: options.cycleDeadlineMs } : {}),
         ...(options.retention ? { retention: options.retention } : {}),
       }),
     );
     return new SchedulerCore(system, dispatcher, sites, options.history);
   }
 
-  #ask<R>(make: (replyTo: ActorRef<R>) => DispatcherInbox): Promise<R> {
-    return this.#system.ask<R, DispatcherInbox>(this.#dispatcher, make);
+  #ask<R>(make: (replyTo: ActorRef<R>) => DispatcherInbox, timeoutMs?: number): Promise<R> {
+    return this.#system.ask<R, DispatcherInbox>(this.#dispatcher, make, timeoutMs);
   }
 
   async #command(make: (replyTo: ActorRef<CommandResult>) => DispatcherInbox): Promise<void> {
@@ -172,7 +200,8 @@ export class SchedulerCore {
 
   /** Submits jobs; each gets an id, or (if its spec is invalid) a coded error. */
   submit(tenant: string, specs: readonly JobSpec[]): Promise<readonly SubmitResult[]> {
-    return this.#ask((replyTo) => ({ kind: 'submit', tenant, specs, replyTo }));
+    // The answer waits for the batch to be durable: the deadline grows with the batch (submitDeadlineMs).
+    return this.#ask((replyTo) => ({ kind: 'submit', tenant, specs, replyTo }), submitDeadlineMs(specs.length));
   }
 
   cancel(job: string): Promise<void> {
@@ -235,6 +264,11 @@ export class SchedulerCore {
       return { status: 'active', message: `job ${job} has no pending task` };
     }
     return { status: 'pending', why: explainPending(job, q) };
+  }
+
+  /** The queue actors' refs (fault tests send them what they cannot handle). */
+  queueRefs(): Promise<readonly ActorRef<QueueMsg>[]> {
+    return this.#ask((replyTo) => ({ kind: 'inspectQueues', replyTo }));
   }
 
   /** The live state of the queue actors, one slice per queue (tests compare it with a rebuild from events). */

@@ -51,6 +51,8 @@ export interface CycleHost {
   readonly queues: ReadonlyMap<string, QueueEntry>;
   readonly self: ActorRef<DispatcherMsg>;
   tell<T>(to: ActorRef<T>, message: T): void;
+  /** A site that missed an earlier deadline and has not answered since: asked, not waited for, not planned on. */
+  silent(site: string): boolean;
 }
 
 export interface CycleOutcome {
@@ -86,6 +88,8 @@ export class CycleCoordinator {
   readonly #placements: Placement[] = [];
   readonly #unplaced = new Map<Candidate, UnplacedInfo>();
   readonly #silent = new Set<string>();
+  /** Sites silent since an earlier cycle: not waited for and not planned on in this one. */
+  readonly #skipped = new Set<string>();
   #retry: Candidate[] = [];
   #views: SiteView[] = [];
   #wakeAt = Infinity;
@@ -109,9 +113,12 @@ export class CycleCoordinator {
     for (const site of sites) {
       const items = releases.get(site);
       if (items) this.#host.tell<SiteMsg>(site.ref, { kind: 'release', items });
-      this.#waitingSites.add(site.name);
+      if (this.#host.silent(site.name)) this.#skipped.add(site.name);
+      else this.#waitingSites.add(site.name);
+      // A silent site is asked too: its answer (to the dispatcher) says it is back.
       this.#host.tell<SiteMsg>(site.ref, { kind: 'summary', generation: this.generation, replyTo: this.#host.self });
     }
+    if (this.#waitingSites.size === 0) this.#askOffers();
   }
 
   /** A site's summary for this cycle (the dispatcher has already stored it in the registry). */
@@ -127,11 +134,16 @@ export class CycleCoordinator {
     if (this.#waitingQueues.size === 0) this.#plan();
   }
 
-  /** A site's answer to this cycle's `place` of round `round`. */
-  placed(site: SiteEntry, round: number, result: PlacementResult): void {
+  /**
+   * A site's answer to this cycle's `place` of round `round`. A site that has no table (`synced: false`: it
+   * restarted and waits for the dispatcher's truth) placed nothing: its candidates try the other sites.
+   */
+  placed(site: SiteEntry, round: number, result: PlacementResult, synced: boolean): void {
     const current = this.#round;
     if (this.#phase !== 'rounds' || !current || current.round !== round || !current.waiting.delete(site.name)) return;
-    this.#collect(site, current.sent.get(site.name) ?? [], result);
+    const sent = current.sent.get(site.name) ?? [];
+    if (synced) this.#collect(site, sent, result);
+    else for (const c of sent) this.#unsent(c, site.name, `site ${site.name} is rebuilding its table after a restart`);
     if (current.waiting.size === 0) this.#endRound(current);
   }
 
@@ -161,7 +173,7 @@ export class CycleCoordinator {
     this.#phase = 'offers';
     const budget = { cpu: 0, memory: 0, gpu: 0 };
     for (const s of this.#host.registry.sites()) {
-      if (this.#silent.has(s.name)) continue;
+      if (this.#silent.has(s.name) || this.#skipped.has(s.name)) continue;
       budget.cpu += s.summary.free.cpu;
       budget.memory += s.summary.free.memory;
       budget.gpu += s.summary.free.gpu;
@@ -193,7 +205,7 @@ export class CycleCoordinator {
   /** The sites that answered this cycle, as views the plan charges picks against. */
   #refreshViews(): void {
     this.#views = [...this.#host.registry.sites()]
-      .filter((s) => !this.#silent.has(s.name))
+      .filter((s) => !this.#silent.has(s.name) && !this.#skipped.has(s.name))
       .sort((a, b) => (a.name < b.name ? -1 : 1))
       .map((s) => new SiteView(s.summary));
   }
@@ -246,12 +258,25 @@ export class CycleCoordinator {
       const account = this.#accounts.get(c.queue);
       if (account) charge(account, scaleDemand(c, c.tasks.length - placedTasks), -1);
       this.#notPlaced(c, site.name, { ...result.reasons(j)!, group: result.failedGroup(j) });
-      const tried = this.#tried.get(c) ?? new Set<string>();
-      tried.add(site.name);
-      this.#tried.set(c, tried);
+      this.#triedOn(c, site.name);
       // Only a candidate with nothing placed retries whole; a partly placed one waits for the next cycle.
       if (placedTasks === 0) this.#retry.push(c);
     });
+  }
+
+  /** A candidate a site did not place at all, for `why`: refunded, noted, and tried on another site. */
+  #unsent(c: Candidate, site: string, why: string): void {
+    const account = this.#accounts.get(c.queue);
+    if (account) charge(account, c.demand, -1);
+    this.#notPlaced(c, site, why);
+    this.#triedOn(c, site);
+    this.#retry.push(c);
+  }
+
+  #triedOn(c: Candidate, site: string): void {
+    const tried = this.#tried.get(c) ?? new Set<string>();
+    tried.add(site);
+    this.#tried.set(c, tried);
   }
 
   #notPlaced(c: Candidate, site: string, why: UnplacedInfo['sites'][string]): void {

@@ -27,6 +27,7 @@ import { CYCLE_DEADLINE_MS, CycleCoordinator } from './cycle-coordinator.js';
 import type { EventSink } from './durable-sequencer.js';
 import { EventRouter, storeFailed } from './event-router.js';
 import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, Refusal, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
+import { queueRefusal } from './queue-ownership.js';
 import { answerQuery, isQuery } from './read-model.js';
 import { restoreActors } from './restore.js';
 import type { RetentionPolicy } from './retention.js';
@@ -73,7 +74,9 @@ export class Dispatcher {
   #cycleWaiters: ActorRef<CycleReport>[] = [];
   #cycleQueued = false;
   /** When the last cycle finished (real time, ms), for the watchdog metric. */
-  lastCycleAt = Date.now();
+  #lastCycleAt = Date.now();
+  #cycleStartedAt: number | undefined;
+  #cyclesCut = 0;
 
   constructor(options: DispatcherOptions, self: ActorRef<DispatcherInbox>, tell: <T>(to: ActorRef<T>, message: T) => void) {
     this.#o = options;
@@ -177,7 +180,7 @@ export class Dispatcher {
       this.#tables.stale(site, `a placement of cycle ${msg.generation} came after that cycle closed`);
       return;
     }
-    cycle.placed(site, msg.round, new PlacementResult(msg.result, msg.taskStart.length - 1, msg.taskStart));
+    cycle.placed(site, msg.round, new PlacementResult(msg.result, msg.taskStart.length - 1, msg.taskStart), msg.synced);
   }
 
   // ----------------------------------------------------------------------------------------- commands
@@ -235,6 +238,8 @@ export class Dispatcher {
         return this.#snapshots.point(msg.replyTo);
       case 'sync':
         return router.replyDurable<true | Refusal>(msg.replyTo, true, asIs);
+      case 'health':
+        return this.#tell(msg.replyTo, { lastCycleAt: this.#lastCycleAt, cycleStartedAt: this.#cycleStartedAt, cycles: this.#generation, cyclesCut: this.#cyclesCut, siteRebuilds: this.#tables.rebuilds });
       default:
         return assertNever(msg as never);
     }
@@ -247,6 +252,8 @@ export class Dispatcher {
       const existing = directory.byKey(tenant, spec.idempotencyKey, now);
       if (existing) return { ok: true, job: existing, existing: true };
     }
+    const refusal = queueRefusal(this.#router.queues, tenant, spec.queue);
+    if (refusal) return refusal;
     const job = directory.nextId();
     // Interned here, once: the event, the queue actor's record and the snapshot all share the spec's parts.
     this.#router.emit({ kind: 'JobSubmitted', at: now, job, tenant, spec: internJob(spec) });
@@ -265,12 +272,13 @@ export class Dispatcher {
   #startCycle(): void {
     const generation = ++this.#generation;
     const cycle = new CycleCoordinator(
-      { registry: this.#router.registry, queues: this.#router.queues, self: this.#self, tell: this.#tell },
+      { registry: this.#router.registry, queues: this.#router.queues, self: this.#self, tell: this.#tell, silent: (site) => this.#tables.isSilent(site) },
       generation,
       this.#o.clock.now(),
       (outcome) => this.#finishCycle(outcome),
     );
     this.#cycle = cycle;
+    this.#cycleStartedAt = Date.now();
     this.#cycleQueued = false;
     const releases = this.#router.takeReleases();
     // A site whose table is off the truth gets it whole first (its releases are part of it).
@@ -286,13 +294,16 @@ export class Dispatcher {
   #finishCycle(outcome: CycleOutcome): void {
     clearTimeout(this.#deadline);
     this.#cycle = undefined;
-    this.lastCycleAt = Date.now();
+    this.#lastCycleAt = Date.now();
+    this.#cycleStartedAt = undefined;
     if (outcome.silent.length > 0) {
+      this.#cyclesCut++;
       this.#o.log.error({ generation: outcome.generation, silent: outcome.silent }, 'a dispatch cycle closed at its deadline without parts that did not answer; scheduling goes on without them');
       for (const name of outcome.silent) {
         const site = this.#router.registry.site(name);
-        // What a silent site did with this cycle's batch is unknown: its table is rebuilt before it is used again.
-        if (site) this.#tables.stale(site, `it did not answer cycle ${outcome.generation} in time`);
+        // What a silent site did with this cycle's batch is unknown: its table is rebuilt before it is used
+        // again, and until it answers, cycles do not wait for it.
+        if (site) this.#tables.silent(site, outcome.generation);
       }
     }
     if (outcome.placements.length > 0) this.#router.emit({ kind: 'TasksPlaced', at: outcome.now, epoch: this.#o.epoch, placements: outcome.placements });
@@ -316,7 +327,7 @@ export class Dispatcher {
 }
 
 /** Commands a failed dispatcher still answers: queries and barriers, which write nothing. */
-const ANSWERED_WHEN_FAILED: ReadonlySet<string> = new Set(['locate', 'settle', 'cycle', 'owners', 'listQueues', 'listNodes', 'inspectNodes', 'inspectQueues']);
+const ANSWERED_WHEN_FAILED: ReadonlySet<string> = new Set(['locate', 'settle', 'cycle', 'owners', 'listQueues', 'listNodes', 'inspectNodes', 'inspectQueues', 'health']);
 
 /** Requests whose reply may be a refusal (commands, `sync`) are refused with the refusal itself. */
 const asIs = (error: Refusal): Refusal => error;

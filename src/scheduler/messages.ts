@@ -235,6 +235,21 @@ export type CoreCommand =
   | { readonly kind: 'owners'; readonly jobs: readonly string[]; readonly replyTo: ActorRef<readonly (JobOwner | undefined)[]> }
   | { readonly kind: 'listQueues'; readonly replyTo: ActorRef<readonly QueueListing[]> }
   /** Every node, or those named. */
-  | { readonly kind: 'listNodes'; readonly names?: readonly string[]; readonly replyTo: ActorRef<readonly NodeListing[]> };
+  | { readonly kind: 'listNodes'; readonly names?: readonly string[]; readonly replyTo: ActorRef<readonly NodeListing[]> }
+  /** How the cycles are doing (the watchdog metric). */
+  | { readonly kind: 'health'; readonly replyTo: ActorRef<SchedulerHealth> };
+
+export interface SchedulerHealth {
+  /** When the last dispatch cycle finished (wall clock, ms). */
+  readonly lastCycleAt: number;
+  /** When the cycle now open started (wall clock, ms), if one is. */
+  readonly cycleStartedAt: number | undefined;
+  /** Cycles started so far. */
+  readonly cycles: number;
+  /** Cycles that closed at their deadline without a part that did not answer. */
+  readonly cyclesCut: number;
+  /** Site tables rebuilt from the dispatcher's truth (one per site at start included). */
+  readonly siteRebuilds: number;
+}
 
 export type DispatcherInbox = DispatcherMsg | CoreCommand;

@@ -219,22 +219,29 @@ function restored(name: string, slice: SchedulerState): QueueState {
   return state;
 }
 
+/**
+ * Restarts allowed in the window below before a queue actor stops for good: a restart keeps every record
+ * (see below), so a rare fault costs one message; one that recurs this often is a bug restarting cannot fix,
+ * and cycles then go on without the queue (they close at their deadline without its offer).
+ */
+export const QUEUE_MAX_RESTARTS = 10;
+export const QUEUE_RESTART_WINDOW_MS = 60_000;
+
 export function queueActor(name: string, dispatcher: ActorRef<DispatcherMsg>, slice?: SchedulerState): ActorDefinition<QueueState, QueueMsg> {
+  // The records live on across restarts: a restart rebuilds the service order, cursors and reasons from the
+  // slice as it stands (the message that threw is dropped, and logged and counted by the runtime).
+  let records = slice;
   return defineActor<QueueState, QueueMsg>({
     name: 'queue',
-    // Restarting a queue actor would lose its jobs: its state comes from events, so a failure is a bug to
-    // surface, not to paper over. The supervisor stops it (and the scheduler reports the error).
-    supervision: { decide: () => 'stop' },
+    supervision: { decide: () => 'restart', maxRestarts: QUEUE_MAX_RESTARTS, withinMs: QUEUE_RESTART_WINDOW_MS },
     mailbox: { capacity: 1 << 20, overflow: 'reject' },
-    initial: () => (slice ? restored(name, slice) : {
-      name,
-      slice: createState(true),
-      order: new PendingOrder(),
-      cursors: new Map(),
-      unplaced: new Map(),
-      ending: new Set(),
-      lastBudget: undefined,
-    }),
+    initial: () => {
+      const state: QueueState = records
+        ? restored(name, records)
+        : { name, slice: createState(true), order: new PendingOrder(), cursors: new Map(), unplaced: new Map(), ending: new Set(), lastBudget: undefined };
+      records = state.slice;
+      return state;
+    },
     behaviour(state, msg, ctx) {
       switch (msg.kind) {
         case 'event':

@@ -26,6 +26,8 @@ export class SiteTables {
   readonly #log: Logger;
   /** Sites to rebuild at the next cycle's start, with why. */
   readonly #due = new Map<SiteEntry, string>();
+  /** Sites that missed a cycle's deadline and have not answered since: cycles ask them but do not wait. */
+  readonly #silent = new Set<string>();
   /** Rebuilds sent so far (the first one per site at start included). */
   rebuilds = 0;
 
@@ -40,9 +42,20 @@ export class SiteTables {
     for (const site of this.#router.registry.sites()) this.#reset(site);
   }
 
-  /** A site answered; `synced: false` means it restarted without its table. */
+  /** A site answered (it is not silent any more); `synced: false` means it restarted without its table. */
   observe(site: SiteEntry, synced: boolean): void {
+    this.#silent.delete(site.name);
     if (!synced && !this.#due.has(site)) this.stale(site, 'it restarted and has no table');
+  }
+
+  /** The site missed a cycle's deadline: rebuild it before it places again, and stop waiting for it until it answers. */
+  silent(site: SiteEntry, generation: number): void {
+    this.#silent.add(site.name);
+    this.stale(site, `it did not answer cycle ${generation} in time`);
+  }
+
+  isSilent(site: string): boolean {
+    return this.#silent.has(site);
   }
 
   /** The site's copy cannot be trusted: rebuild it at the next cycle's start. */

@@ -68,6 +68,11 @@ export class RunningServer {
     void this.#watch.failed.then(() => this.snapshots.stop());
   }
 
+  /** The actor system the scheduler runs on (admin and fault tests). */
+  get actors(): ActorSystem {
+    return this.#system;
+  }
+
   get url(): string {
     return this.gateway.url;
   }
@@ -153,6 +158,8 @@ export async function startServer(config: ServerConfig, events: ServerEvents = {
       if (!sites.has(node.spec.site)) log.error({ node: node.spec.name, site: node.spec.site }, 'a recovered node belongs to a site the configuration no longer names');
     }
     system = await createActorSystem({ workers: config.workers ?? defaultWorkerCount(), log: log.child({ part: 'actors' }) });
+    const actors = system;
+    gateway.metrics.followRestarts(() => actors.restartCounts());
     let snapshots: Snapshotter | undefined;
     const live = (function* () {
       for (const job of recovered.state.jobs.values()) if (!isTerminal(job.status)) yield { id: job.id, tenant: job.tenant, queue: job.spec.queue };

@@ -29,9 +29,9 @@ t.test('two queues with weights 2:1 under saturation share 2:1 (within 5 %)', as
 t.test('queue priority comes before fair share; a limit caps a queue', async (t) => {
   const nodes = [{ spec: node('n1', 'a', { cpu: '4', memory: '64Gi' }) }];
   const jobs = [
-    ...Array.from({ length: 8 }, () => ({ at: 0, spec: job({ queue: 'low' }), durationMs: 1000 })),
-    ...Array.from({ length: 8 }, () => ({ at: 0, spec: job({ queue: 'high' }), durationMs: 1000 })),
-    ...Array.from({ length: 8 }, () => ({ at: 0, spec: job({ queue: 'capped' }), durationMs: 1000 })),
+    ...Array.from({ length: 8 }, () => ({ at: 0, tenant: 'acme', spec: job({ queue: 'low' }), durationMs: 1000 })),
+    ...Array.from({ length: 8 }, () => ({ at: 0, tenant: 'acme', spec: job({ queue: 'high' }), durationMs: 1000 })),
+    ...Array.from({ length: 8 }, () => ({ at: 0, tenant: 'acme', spec: job({ queue: 'capped' }), durationMs: 1000 })),
   ];
   const sim = await simulate({
     sites: ['a'],

@@ -48,7 +48,8 @@ t.test('a core started from a rebuilt state carries on where the log ends', asyn
   t.equal(agents.started.length, 1);
   t.equal(agents.started[0]!.node, freed, 'on the node that freed it');
 
-  const [submitted] = await after.submit('acme', [job()]);
+  // The queue is the recovered jobs' tenant's (queues belong to tenants): the same tenant submits into it.
+  const [submitted] = await after.submit('default', [job()]);
   t.match(submitted, { ok: true, job: 'j-13' }, 'job ids continue after the recovered ones');
   t.match(await after.whyPending('j-13'), { status: 'pending' });
 });

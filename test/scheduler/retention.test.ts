@@ -67,7 +67,11 @@ t.test('by age: every job leaves between maxAge and maxAge + the sweep after it 
 });
 
 t.test('by count per tenant: at most maxEndedPerTenant ended jobs stay, the oldest-ended leave first, live jobs are never touched', async (t) => {
-  const jobs = Array.from({ length: 60 }, (_, i): SimJob => ({ at: i * 100, tenant: i % 2 === 0 ? 'acme' : 'zeta', spec: job(), durationMs: 300 + (i % 3) * 100 }));
+  // Each tenant submits into its own queue (queues belong to tenants).
+  const jobs = Array.from({ length: 60 }, (_, i): SimJob => {
+    const tenant = i % 2 === 0 ? 'acme' : 'zeta';
+    return { at: i * 100, tenant, spec: job({ queue: tenant }), durationMs: 300 + (i % 3) * 100 };
+  });
   // A long job of acme's: live for the whole run.
   jobs.push({ at: 0, tenant: 'acme', spec: job({ name: 'long' }), durationMs: 40_000 });
   const policy = { maxAgeMs: DAY, maxEndedPerTenant: 5, keyWindowMs: DAY };

@@ -48,8 +48,8 @@ t.test('a queue at its limit', async (t) => {
     queues: [queue({ name: 'small', limit: { cpu: '1' } })],
     nodes: [{ spec: node('n1') }],
     jobs: [
-      { at: 0, spec: job({ queue: 'small' }), behaviour: () => 'hang' },
-      { at: 0, spec: job({ queue: 'small' }) },
+      { at: 0, tenant: 'acme', spec: job({ queue: 'small' }), behaviour: () => 'hang' },
+      { at: 0, tenant: 'acme', spec: job({ queue: 'small' }) },
     ],
   });
   const w = why(await sim.core.whyPending('j-2'));

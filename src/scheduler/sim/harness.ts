@@ -16,6 +16,7 @@ import type { BackendName } from '../../placement/index.js';
 import { applyEvent } from '../apply.js';
 import { VirtualClock } from '../clock.js';
 import { SchedulerCore } from '../core.js';
+import type { SchedulerCoreOptions } from '../core.js';
 import type { SchedulerEvent } from '../events.js';
 import type { RetentionPolicy } from '../retention.js';
 import type { SchedulerState } from '../state.js';
@@ -40,6 +41,8 @@ export interface SimulationOptions {
   readonly verify?: boolean;
   /** Finished jobs leave the live state by this (retention.ts); none: they stay. */
   readonly retention?: RetentionPolicy;
+  /** Passed to the core (fault tests: a short cycle deadline and site actors that fail on purpose). */
+  readonly core?: Pick<SchedulerCoreOptions, 'cycleDeadlineMs' | 'siteActor'>;
 }
 
 export interface Overcommit {
@@ -104,6 +107,7 @@ export class Simulation {
       },
       ...(options.backend ? { backend: options.backend } : {}),
       ...(options.retention ? { retention: options.retention } : {}),
+      ...options.core,
       log: createLogger({ name: 'sim', level: 'warn' }),
     });
     const core = sim.#core;
