@@ -102,6 +102,14 @@ export async function completeSubmit(core: SchedulerCore, prepared: PreparedSubm
   });
 }
 
+/** A job the live state does not know: retired (it ended; read from the history), or unknown. */
+async function retiredOrUnknown(core: SchedulerCore, principal: Principal, job: string): Promise<CancelResult> {
+  const retired = await core.jobDetail(job);
+  if (!retired) return { job, ok: false, code: 'MUSTER_ERR_UNKNOWN_JOB', message: `job ${job} does not exist` };
+  if (!seesTenant(principal, retired.tenant)) return { job, ok: false, code: 'MUSTER_ERR_FORBIDDEN', message: `job ${job} belongs to another tenant` };
+  return { job, ok: false, code: 'MUSTER_ERR_JOB_ENDED', message: `job ${job} already ${retired.status} (retired from the live state)` };
+}
+
 /**
  * Cancels jobs, each on its own: one that does not exist, belongs to a tenant the principal may not touch,
  * or has ended gets its refusal; the others resolve once their cancel requests are durable.
@@ -114,7 +122,7 @@ export async function cancelJobs(core: SchedulerCore, principal: Principal, jobs
   return Promise.all(
     jobs.map((job, i): Promise<CancelResult> | CancelResult => {
       const owner = owners[i];
-      if (!owner) return { job, ok: false, code: 'MUSTER_ERR_UNKNOWN_JOB', message: `job ${job} does not exist` };
+      if (!owner) return retiredOrUnknown(core, principal, job);
       if (!seesTenant(principal, owner.tenant)) return { job, ok: false, code: 'MUSTER_ERR_FORBIDDEN', message: `job ${job} belongs to another tenant` };
       if (owner.outcome) return { job, ok: false, code: 'MUSTER_ERR_JOB_ENDED', message: `job ${job} already ${owner.outcome}` };
       let result = pending.get(job);

@@ -44,6 +44,8 @@ t.test('a retired job: read from the history, marked retired, why says ended, it
 
   t.match(await http(server.url, `/v1/jobs/${job}`, TOKENS.globex), { status: 403, body: { code: 'MUSTER_ERR_FORBIDDEN' } }, 'another tenant may not read it');
   t.match(await http(server.url, '/v1/jobs/j-999', TOKENS.acme), { status: 404, body: { code: 'MUSTER_ERR_UNKNOWN_JOB' } }, 'a job never given is still unknown');
+  t.match(await http(server.url, `/v1/jobs/${job}/cancel`, TOKENS.acme, { method: 'POST' }), { status: 409, body: { code: 'MUSTER_ERR_JOB_ENDED' } }, 'cancelling it: it has ended, not gone unknown');
+  t.match(await http(server.url, `/v1/jobs/${job}/cancel`, TOKENS.globex, { method: 'POST' }), { status: 403, body: { code: 'MUSTER_ERR_FORBIDDEN' } });
 
   const again = await http(server.url, '/v1/jobs', TOKENS.acme, { method: 'POST', body: { jobs: [jobSpec({ idempotencyKey: 'k-1' })] } });
   t.same(again.body.results, [{ ok: true, job, existing: true }], 'its idempotency key still names it');
