@@ -7,7 +7,10 @@
  * - `solver`: the same placements, timed inside the site actors around the solver calls alone (baseline);
  * - `cycle-p50`, `cycle-p99`: wall time of one dispatch cycle;
  * - `rss-growth`: resident memory after 2,000,000 short jobs ÷ after 200,000, with a 10 s retention
- *   (bench/scheduler-rss.ts).
+ *   (bench/scheduler-rss.ts);
+ * - `snapshot-stall-ms`: the longest main-thread pause while a snapshot of 1,000,000 pending jobs with
+ *   distinct arguments is taken, against `encode-on-main-ms`, the previous design's encoding on the main
+ *   thread (bench/scheduler-snapshot.ts).
  *
  * Before recording, it checks the run: every job succeeded, every task was placed exactly as often as the
  * sites say they placed, and no node actor still holds an allocation. (Over-commitment is checked by the
@@ -19,6 +22,7 @@ import { Simulation } from '../src/scheduler/index.js';
 import { defineBenchmark, quantile } from './lib/index.js';
 import { clusterScript, taskCount } from './workloads/cluster.js';
 import { rssGrowthCase } from './scheduler-rss.js';
+import { snapshotStallCase } from './scheduler-snapshot.js';
 
 export default defineBenchmark({
   name: 'scheduler',
@@ -80,5 +84,8 @@ export default defineBenchmark({
 
     // rss-growth: memory flat under a stream of jobs with retention (bench/scheduler-rss.ts).
     await rssGrowthCase(ctx);
+
+    // snapshot-stall-ms: the main thread while a snapshot is folded on the pool (bench/scheduler-snapshot.ts).
+    await snapshotStallCase(ctx);
   },
 });

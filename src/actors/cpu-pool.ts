@@ -78,12 +78,17 @@ export class CpuPool {
     return this.#piscina.queueSize;
   }
 
-  async run<T extends CpuTask>(task: T): Promise<CpuTaskResult<T>> {
+  /**
+   * Runs `task` on a pool thread. An abort of `signal` stops it (piscina ends the thread running it and starts
+   * another) and rejects with the signal's reason.
+   */
+  async run<T extends CpuTask>(task: T, options: { readonly signal?: AbortSignal } = {}): Promise<CpuTaskResult<T>> {
     if (this.#failed !== undefined) throw this.#failed;
     if (this.#closed) throw new MusterError('MUSTER_ERR_SYSTEM_CLOSED', 'the CPU pool is closed');
     try {
-      return (await this.#piscina.run(task)) as CpuTaskResult<T>;
+      return (await this.#piscina.run(task, options.signal ? { signal: options.signal } : {})) as CpuTaskResult<T>;
     } catch (err) {
+      if (options.signal?.aborted) throw options.signal.reason;
       if (isErrorCode((err as Partial<WireError> | null)?.code)) throw fromWire(err as WireError);
       const message = (err as Error).message ?? String(err);
       if (/queue is at limit/i.test(message)) throw new MusterError('MUSTER_ERR_POOL_BUSY', `CPU pool queue is full (${this.#piscina.options.maxQueue} tasks waiting)`);
@@ -124,12 +129,19 @@ export async function runPooled<T extends CpuTask>(task: T): Promise<CpuTaskResu
 
 /**
  * Runs the function `name` that module `module` (a URL: `siblingModule(import.meta.url, …)`) exports, with
- * `args`, on `pool` (default: the process's pool), and resolves with what it returns. The function must be
+ * `args`, on `options.pool` (default: the process's pool), and resolves with what it returns; an abort of
+ * `options.signal` stops it (`CpuPool.run`). The function must be
  * a pure function of plain, cloneable arguments: it runs in another thread, which imports its module once.
  * `F` is the function's type, so callers and the function agree: `runExport<typeof f>(url, 'f', args)`.
  */
-export async function runExport<F extends (args: never) => unknown>(module: string, name: string, args: Parameters<F>[0], pool?: CpuPool): Promise<Awaited<ReturnType<F>>> {
-  return (await (pool ?? (await cpuPool())).run({ kind: 'call', module, name, args })) as Awaited<ReturnType<F>>;
+export async function runExport<F extends (args: never) => unknown>(
+  module: string,
+  name: string,
+  args: Parameters<F>[0],
+  options: { readonly pool?: CpuPool; readonly signal?: AbortSignal } = {},
+): Promise<Awaited<ReturnType<F>>> {
+  const pool = options.pool ?? (await cpuPool());
+  return (await pool.run({ kind: 'call', module, name, args }, options.signal ? { signal: options.signal } : {})) as Awaited<ReturnType<F>>;
 }
 
 /** Encodes a JSON-compatible value as a self-checking snapshot (cpu-tasks.ts), off the calling thread. */

@@ -31,7 +31,10 @@ export async function foldSnapshot(args: FoldArgs): Promise<Uint8Array> {
 
 const FOLD_MODULE = siblingModule(import.meta.url, 'snapshot-fold');
 
-/** `foldSnapshot` on the process's CPU pool: the bytes come back transferred, not copied. */
-export function snapshotAt(args: FoldArgs): Promise<Uint8Array> {
-  return runExport<typeof foldSnapshot>(FOLD_MODULE, 'foldSnapshot', args);
+/**
+ * `foldSnapshot` on the process's CPU pool: the bytes come back transferred, not copied. An abort of `signal`
+ * stops the fold (a stopping server does not wait for it: the log holds everything).
+ */
+export function snapshotAt(args: FoldArgs, signal?: AbortSignal): Promise<Uint8Array> {
+  return runExport<typeof foldSnapshot>(FOLD_MODULE, 'foldSnapshot', args, signal ? { signal } : {});
 }

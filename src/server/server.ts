@@ -11,10 +11,10 @@
  * 5. The gateway turns ready: every route and upgrade is served.
  *
  * `stop()` reverses it: stop accepting (503 to new requests; liveness stops deciding, so agents that
- * disconnect during the stop write nothing), let a running snapshot finish, wait until every event so far
- * is durable and every reply waiting for it has gone (`core.sync()`), close the sockets, stop the actor
- * system (no cycle or report emits after it), and only then close the store (flushing what the scheduler
- * handed it and releasing its lock): nothing is written to a closed store.
+ * disconnect during the stop write nothing), abandon a snapshot's fold and let its write finish, wait until
+ * every event so far is durable and every reply waiting for it has gone (`core.sync()`), close the sockets,
+ * stop the actor system (no cycle or report emits after it), and only then close the store (flushing what
+ * the scheduler handed it and releasing its lock): nothing is written to a closed store.
  *
  * A store that fails (store-failure.ts) turns the gateway `failed` at once (503 everywhere, health
  * included); `storeFailed` settles, and the caller (`muster server`) calls `closeAfterStoreFailure()` and

@@ -26,6 +26,8 @@ export class Snapshotter {
   #running: Promise<void> | undefined;
   #stopped = false;
   #written = 0;
+  /** Aborts a fold in progress when the snapshotter stops. */
+  readonly #stopping = new AbortController();
   #waiters: { count: number; resolve: () => void }[] = [];
 
   constructor(options: { core: SchedulerCore; store: EmbeddedStore; log: Logger; everyEvents: number; everySeconds: number }) {
@@ -57,7 +59,7 @@ export class Snapshotter {
     this.#since = 0;
     try {
       const seq = await this.#core.snapshotPoint();
-      const state = await snapshotAt({ dir: this.#store.dir, seq });
+      const state = await snapshotAt({ dir: this.#store.dir, seq }, this.#stopping.signal);
       const folded = performance.now();
       await this.#store.writeSnapshot(seq, state);
       await this.#store.compact();
@@ -66,7 +68,8 @@ export class Snapshotter {
       const ms = Math.round(performance.now() - started);
       this.#log.info({ seq, bytes: state.length, ms, foldMs: Math.round(folded - started) }, 'snapshot written, log compacted');
     } catch (err) {
-      this.#log.error({ err }, 'snapshot failed (the log still holds everything; the next trigger tries again)');
+      if (this.#stopping.signal.aborted) this.#log.info('snapshot abandoned: the server is stopping (the log holds everything)');
+      else this.#log.error({ err }, 'snapshot failed (the log still holds everything; the next trigger tries again)');
     }
   }
 
@@ -81,10 +84,11 @@ export class Snapshotter {
     return new Promise((resolve) => this.#waiters.push({ count, resolve }));
   }
 
-  /** No more snapshots; waits for a running one. */
+  /** No more snapshots; a fold in progress is abandoned, a write in progress finishes. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    this.#stopping.abort();
     await this.#running;
   }
 }
