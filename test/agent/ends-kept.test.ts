@@ -123,7 +123,7 @@ t.test('attempts in registered.kill are killed and reported to nobody; the journ
   const pid = Number(await until('the task to print its pid', () => readFile(stdout, 'utf8'), (s) => /^\d+\n/.test(s)));
   peer.kill = [{ job: 'j-1', task: 0, attempt: 1 }];
   peer.dropAll();
-  await until('the replaced attempt to be killed', async () => processGone(pid), (gone) => gone, 10_000);
+  await until('the replaced attempt to be killed', async () => processGone(pid), (gone) => gone);
   await until('the journal to forget it', () => journal(work), (names) => names.length === 0);
   peer.sendLatest(startFrame('n1', 'j-1', 2, 'exit 0'));
   await peer.next('ended', ofAttempt(2));

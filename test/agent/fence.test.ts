@@ -58,7 +58,7 @@ t.test('an agent stopped (SIGSTOP) past its fence: the shim kills the task while
   t.teardown(() => void agent.child.kill('SIGCONT'));
   await until('the agent to be stopped', async () => agent.state(), (s) => s === 'T');
   const stoppedAt = Date.now();
-  await until('the task to be killed', async () => processGone(pid), (gone) => gone, 10_000);
+  await until('the task to be killed', async () => processGone(pid), (gone) => gone);
   const tookMs = Date.now() - stoppedAt;
   t.equal(agent.state(), 'T', `the task is gone while the agent is still stopped (${tookMs} ms after the stop; fence ${FENCE_MS} ms)`);
   t.ok(tookMs < FENCE_MS + 3_000, 'within the fence and a margin');
@@ -87,7 +87,7 @@ t.test('an agent cut off from its server kills its attempts itself and reports t
   p.answering = false;
   p.refusing = true;
   const cutAt = Date.now();
-  await until('the attempt to be given up', async () => agent.executor.running().length, (n) => n === 0, 10_000);
+  await until('the attempt to be given up', async () => agent.executor.running().length, (n) => n === 0);
   const tookMs = Date.now() - cutAt;
   t.ok(tookMs >= FENCE_MS - HEARTBEAT_MS - 100, `not before the fence (${tookMs} ms)`);
   t.ok(processGone(pid), 'the task is gone');
@@ -111,7 +111,7 @@ t.test('the simulated fleet fences its simulated attempts the same way', async (
   t.equal(fleet.stats().running, 1);
   p.answering = false;
   p.refusing = true;
-  await until('the simulated attempt to be given up', async () => fleet.stats().running, (n) => n === 0, 10_000);
+  await until('the simulated attempt to be given up', async () => fleet.stats().running, (n) => n === 0);
   p.answering = true;
   p.refusing = false;
   const register = await p.next('register', (r) => Array.isArray(r['ended']));
@@ -132,7 +132,7 @@ t.test('no fenceMs in registered (an older server): no fence, the lease says non
   p.refusing = true;
   // Past where a fence would have fired, and past the link's silent-connection bound: the link reconnects
   // (refused) and the attempt runs on.
-  await until('the link to give up the silent connection', async () => agent.link.connected, (c) => !c, 10_000);
+  await until('the link to give up the silent connection', async () => agent.link.connected, (c) => !c);
   t.equal(agent.executor.running().length, 1, 'the attempt still runs');
   t.equal(agent.link.fenceMs, undefined, 'the link keeps no fence');
   t.equal(await readFile(agent.executor.leasePath, 'utf8').catch(() => 'none\n'), 'none\n', 'and the shims see none');

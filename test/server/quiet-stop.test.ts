@@ -27,7 +27,8 @@ t.test('SIGTERM with agents connected and tasks ending: exit 0, "stopped", no lo
 
   const sim = new MusterChild(['sim', '--nodes', String(NODES), '--connections', '2', '--cpu', '4', '--server', url, '--token', token], { MUSTER_LOG_LEVEL: 'warn' });
   t.teardown(() => sim.kill());
-  await until('the fleet registered', () => http(url, '/v1/nodes', token), (r) => r.status === 200 && (r.body.nodes as unknown[]).length === NODES);
+  const said = (): string => `sim: ${JSON.stringify([...sim.notes, ...sim.logs.slice(-20)])}\nserver: ${JSON.stringify(server.logs.filter((l) => l.level >= 40).slice(-20))}`;
+  await until('the fleet registered', () => http(url, '/v1/nodes', token), (r) => r.status === 200 && (r.body.nodes as unknown[]).length === NODES, undefined, said);
 
   const jobs = Array.from({ length: JOBS }, (_, i) => jobSpec({ idempotencyKey: `quiet-${i}`, tasks: [{ resources: { cpu: '1', memory: '64Mi' }, command: ['sleep', '0.05'] }] }));
   const submitted = await http(url, '/v1/jobs', token, { body: { jobs } });
