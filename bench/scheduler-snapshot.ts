@@ -2,8 +2,9 @@
  * The `snapshot-stall-ms` case of the scheduler benchmark (bench/scheduler.bench.ts runs it): the longest
  * pause of the main thread's event loop while the server's snapshot of 1,000,000 pending jobs with distinct
  * arguments is taken, end to end as src/server/snapshots.ts takes it — the point (`core.snapshotPoint()`),
- * the fold on the CPU pool (`snapshotAt`), `store.writeSnapshot`, `store.compact()` — plus a tail after it
- * (a collection the snapshot's bytes cause lands there). Target ≤ 50 ms.
+ * the fold on the CPU pool, whose thread also writes the snapshot file (`stageSnapshotAt`), the store's
+ * adoption of that file (`store.adoptSnapshot`, a rename), `store.compact()` — plus a tail after it (a
+ * collection the snapshot causes lands there). Target ≤ 50 ms.
  *
  * Set-up: a scheduling core on a real embedded store in a temporary folder, one site without nodes (every
  * job stays pending), 1,000,000 jobs submitted in frames of 10,000, each with its own name, key and
@@ -17,7 +18,8 @@
  * time the previous design spent encoding the queue actors' slices on the main thread (one sample: it is a
  * single blocking call).
  *
- * Each snapshot is checked before its number counts: it decodes to exactly the jobs submitted up to its
+ * Each snapshot is checked before its number counts, read back from the file the store adopted (after the
+ * sample's window, so the check's own work is not counted): it decodes to exactly the jobs submitted up to its
  * point, all pending, each with its own arguments, and it is large (tens of MiB). `--quick`: 100,000 jobs.
  * Runs in a fresh process (bench/lib/fresh-process.ts): the heap of the benchmark's other cases would add
  * collections of its own to the pauses.
@@ -30,8 +32,8 @@ import { closeCpuPool, cpuPool, createActorSystem } from '../src/actors/index.js
 import { createLogger } from '../src/log/index.js';
 import type { JobSpec } from '../src/model/index.js';
 import { validateJob, validateQueue } from '../src/model/index.js';
-import { encodeState, recoverScheduler, SchedulerCore, snapshotAt, storeSink, unpackSnapshot } from '../src/scheduler/index.js';
-import { openEmbeddedStore } from '../src/store/index.js';
+import { encodeState, recoverScheduler, SchedulerCore, stageSnapshotAt, storeSink, unpackSnapshot } from '../src/scheduler/index.js';
+import { openEmbeddedStore, readPoint } from '../src/store/index.js';
 import type { BenchContext } from './lib/index.js';
 import { inFreshProcess, isFreshProcessOf, reportFromFreshProcess } from './lib/fresh-process.js';
 
@@ -57,7 +59,7 @@ const IDLE_MS = 5000;
 /** A snapshot of this many jobs below this size would not be carrying their distinct arguments. */
 const MIN_BYTES_PER_JOB = 40;
 
-const STEPS = ['point', 'fold', 'write', 'compact', 'tail'] as const;
+const STEPS = ['point', 'fold', 'adopt', 'compact', 'tail'] as const;
 type Step = (typeof STEPS)[number];
 
 interface Sample {
@@ -213,9 +215,9 @@ async function measure(jobs: number): Promise<Measured> {
       const at: number[] = [performance.now()];
       const seq = await core.snapshotPoint();
       at.push(performance.now());
-      const bytes = await snapshotAt({ dir, seq });
+      const staged = await stageSnapshotAt({ dir, seq });
       at.push(performance.now());
-      await store.writeSnapshot(seq, bytes);
+      await store.adoptSnapshot(seq, staged.path);
       at.push(performance.now());
       await store.compact();
       at.push(performance.now());
@@ -224,11 +226,13 @@ async function measure(jobs: number): Promise<Measured> {
       watch.stop();
       histogram.disable();
       const byStep = Object.fromEntries(STEPS.map((step, i) => [step, { ms: at[i + 1]! - at[i]!, longestPauseMs: watch.longest(at[i]!, at[i + 1]!) }])) as Sample['byStep'];
-      const sample: Sample = { stallMs: watch.longest(at[0]!, at.at(-1)!), byStep, histogramMaxMs: histogram.max / 1e6, gcMaxMs: gcs.longest(at[0]!, at.at(-1)!), idleStallMs, bytes: bytes.length, jobs: submitted };
-      check(bytes, submitted);
+      const sample: Sample = { stallMs: watch.longest(at[0]!, at.at(-1)!), byStep, histogramMaxMs: histogram.max / 1e6, gcMaxMs: gcs.longest(at[0]!, at.at(-1)!), idleStallMs, bytes: staged.bytes, jobs: submitted };
+      const written = (await readPoint(dir, seq, { logger: quiet })).snapshot;
+      if (written?.seq !== seq) throw new Error(`the store's newest snapshot is at seq ${written?.seq}, not ${seq}`);
+      check(written.state, submitted);
       samples.push(sample);
       process.stderr.write(
-        `  snapshot ${s + 1} at seq ${seq}: ${(bytes.length / 2 ** 20).toFixed(1)} MiB, longest pause ${sample.stallMs.toFixed(1)} ms (` +
+        `  snapshot ${s + 1} at seq ${seq}: ${(staged.bytes / 2 ** 20).toFixed(1)} MiB, longest pause ${sample.stallMs.toFixed(1)} ms (` +
           STEPS.map((step) => `${step} ${byStep[step].ms.toFixed(0)} ms, pause ${byStep[step].longestPauseMs.toFixed(1)}`).join('; ') +
           `; histogram max ${sample.histogramMaxMs.toFixed(1)} ms; longest collection ${sample.gcMaxMs.toFixed(1)} ms; idle before: longest pause ${idleStallMs.toFixed(1)} ms)\n`,
       );

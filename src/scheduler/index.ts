@@ -6,8 +6,8 @@ export type { SchedulerState, JobRecord, TaskRecord, QueueRecord, NodeRecord, Al
 export { createState, isTerminal } from './state.js';
 export { applyEvent } from './apply.js';
 export { encodeState, decodeState, snapshotBytes, unpackSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
-export type { FoldArgs } from './snapshot-fold.js';
-export { foldSnapshot, snapshotAt } from './snapshot-fold.js';
+export type { FoldArgs, StagedSnapshot } from './snapshot-fold.js';
+export { foldSnapshot, foldSnapshotToFile, snapshotAt, stageSnapshotAt } from './snapshot-fold.js';
 export type { Consequences, Kill, DependencyVerdict } from './decide.js';
 export { consequences, dependencies } from './decide.js';
 export type { Clock } from './clock.js';

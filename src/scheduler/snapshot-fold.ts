@@ -8,7 +8,7 @@
  */
 import { runExport, siblingModule } from '../actors/index.js';
 import { createLogger } from '../log/index.js';
-import { readPoint } from '../store/index.js';
+import { readPoint, stageSnapshotFile } from '../store/index.js';
 import { applyEvent } from './apply.js';
 import type { SchedulerEvent } from './events.js';
 import { snapshotBytes, unpackSnapshot } from './snapshot.js';
@@ -29,6 +29,24 @@ export async function foldSnapshot(args: FoldArgs): Promise<Uint8Array> {
   return snapshotBytes(state);
 }
 
+/** A snapshot file a fold wrote in the data folder, for the store to adopt. */
+export interface StagedSnapshot {
+  readonly seq: number;
+  /** The staged file (a temporary name in the data folder); `EmbeddedStore.adoptSnapshot` renames it. */
+  readonly path: string;
+  /** The state's size. */
+  readonly bytes: number;
+}
+
+/**
+ * `foldSnapshot`, and the thread that folded writes the snapshot file itself (staged, fsynced): the state's
+ * bytes never cross to the main thread, whose part is a rename (`adoptSnapshot`).
+ */
+export async function foldSnapshotToFile(args: FoldArgs): Promise<StagedSnapshot> {
+  const state = await foldSnapshot(args);
+  return { seq: args.seq, path: await stageSnapshotFile(args.dir, args.seq, state), bytes: state.length };
+}
+
 const FOLD_MODULE = siblingModule(import.meta.url, 'snapshot-fold');
 
 /**
@@ -37,4 +55,12 @@ const FOLD_MODULE = siblingModule(import.meta.url, 'snapshot-fold');
  */
 export function snapshotAt(args: FoldArgs, signal?: AbortSignal): Promise<Uint8Array> {
   return runExport<typeof foldSnapshot>(FOLD_MODULE, 'foldSnapshot', args, signal ? { signal } : {});
+}
+
+/**
+ * `foldSnapshotToFile` on the process's CPU pool: what the server's snapshotter runs. An abort of `signal`
+ * stops the fold; a file it staged before is a temporary file the store removes when it next opens.
+ */
+export function stageSnapshotAt(args: FoldArgs, signal?: AbortSignal): Promise<StagedSnapshot> {
+  return runExport<typeof foldSnapshotToFile>(FOLD_MODULE, 'foldSnapshotToFile', args, signal ? { signal } : {});
 }

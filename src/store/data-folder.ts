@@ -17,7 +17,7 @@ export const LOCK_FILE = 'LOCK';
 export const META_FILE = 'meta.json';
 /** The subfolder compaction moves covered segments into; recovery never looks there. */
 export const HISTORY_FOLDER = 'history';
-const TEMPORARY_SUFFIX = '.tmp';
+export const TEMPORARY_SUFFIX = '.tmp';
 const SEGMENT = /^segment-(\d{20})\.log$/;
 const SNAPSHOT = /^snapshot-(\d{20})\.snap$/;
 

@@ -7,12 +7,12 @@
  * a new writer in the same process) flushes what is pending, fences the previous epoch and opens another.
  * `recover`, `writeSnapshot`, `compact` and `close` run one at a time; appends flow beside them.
  */
-import { mkdir, unlink } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, rename, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../log/index.js';
 import { MusterError, rangeError, typeError } from '../errors/index.js';
 import type { AppendResult, EventStore, Recovered, Snapshot } from './store.js';
-import { HISTORY_FOLDER, ignoreMissing, listFolder, syncFolder, type FolderEntry } from './data-folder.js';
+import { HISTORY_FOLDER, ignoreMissing, listFolder, snapshotName, syncFolder, TEMPORARY_SUFFIX, type FolderEntry } from './data-folder.js';
 import { openNodeFile, type OpenFile } from './file-system.js';
 import { acquireFolderLock, type FolderLock } from './folder-lock.js';
 import { GroupCommitter } from './group-commit.js';
@@ -171,10 +171,37 @@ export class EmbeddedStore implements EventStore {
     try {
       this.#checkOpen();
       if (!(state instanceof Uint8Array)) throw typeError('MUSTER_ERR_INVALID_TYPE', 'a snapshot state must be a Uint8Array');
-      if (!Number.isSafeInteger(seq) || seq < 0) throw rangeError('MUSTER_ERR_INVALID_VALUE', `a snapshot seq must be a non-negative integer, not ${String(seq)}`);
+      checkSnapshotSeq(seq);
     } catch (err) {
       return Promise.reject(err);
     }
+    return this.#installSnapshot(seq, () => writeSnapshotFile(this.#openFile, this.#dir, seq, state));
+  }
+
+  /**
+   * Makes a snapshot file staged by `stageSnapshotFile` (a CPU-pool thread wrote and fsynced it in this
+   * folder) the newest snapshot: the same checks as `writeSnapshot`, then a rename and a folder fsync, so
+   * the main thread never touches the state's bytes. A staged file that is refused is removed.
+   */
+  adoptSnapshot(seq: number, stagedPath: string): Promise<void> {
+    const discard = (err: unknown): Promise<never> => unlink(stagedPath).catch(ignoreMissing).then(() => Promise.reject(err));
+    try {
+      this.#checkOpen();
+      checkSnapshotSeq(seq);
+      if (dirname(resolve(stagedPath)) !== this.#dir || !stagedPath.endsWith(TEMPORARY_SUFFIX)) {
+        throw rangeError('MUSTER_ERR_INVALID_VALUE', `a staged snapshot must be a temporary file in ${this.#dir}, not ${stagedPath}`);
+      }
+    } catch (err) {
+      return discard(err);
+    }
+    return this.#installSnapshot(seq, async () => {
+      await rename(stagedPath, join(this.#dir, snapshotName(seq)));
+      await syncFolder(this.#openFile, this.#dir);
+    }).catch(discard);
+  }
+
+  /** Puts the snapshot at `seq` in place with `place` once the log holds `seq` durably; older ones go. */
+  #installSnapshot(seq: number, place: () => Promise<void>): Promise<void> {
     return this.#exclusive(async () => {
       const { committer } = this.#requireWriting('writeSnapshot');
       if (seq > committer.lastAssignedSeq) {
@@ -184,7 +211,7 @@ export class EmbeddedStore implements EventStore {
         throw rangeError('MUSTER_ERR_INVALID_VALUE', `a snapshot at seq ${seq} is older than the newest snapshot (seq ${this.#snapshotSeq})`);
       }
       if (seq > committer.durableSeq) await committer.flush();
-      await writeSnapshotFile(this.#openFile, this.#dir, seq, state);
+      await place();
       this.#snapshotSeq = seq;
       const listing = await listFolder(this.#dir);
       const older = listing.snapshots.filter((s) => s.seq !== seq);
@@ -256,4 +283,8 @@ export class EmbeddedStore implements EventStore {
     this.#chain = run.catch(() => undefined);
     return run;
   }
+}
+
+function checkSnapshotSeq(seq: number): void {
+  if (!Number.isSafeInteger(seq) || seq < 0) throw rangeError('MUSTER_ERR_INVALID_VALUE', `a snapshot seq must be a non-negative integer, not ${String(seq)}`);
 }

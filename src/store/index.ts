@@ -12,6 +12,7 @@ export type { FaultErrno, FaultOperation, StoreFault } from './fault-injection.j
 export { GROUP_COMMIT_MAX_BYTES, GROUP_COMMIT_MAX_EVENTS, GROUP_COMMIT_WINDOW_MS, HISTORY_BYTES_LIMIT, SEGMENT_BYTES_LIMIT } from './limits.js';
 export { readHistory } from './history-reader.js';
 export { readPoint } from './point-reader.js';
+export { stageSnapshotFile } from './snapshot-file.js';
 export type { StorePoint } from './point-reader.js';
 // The folder lock also keeps two agents off one work folder (they would adopt each other's tasks).
 export { acquireFolderLock } from './folder-lock.js';
