@@ -16,6 +16,8 @@ export interface ApiError {
   /** `MUSTER_ERR_WATCH_GAP`: the smallest `from` the server accepts now. */
   readonly oldest?: number;
   readonly problems?: readonly Problem[];
+  /** `MUSTER_ERR_NOT_LEADER`: the leader this standby knows of (absent while there is none). */
+  readonly leader?: { readonly url: string; readonly epoch: number };
 }
 
 export function apiError(code: ErrorCode, message: string, extra: Omit<ApiError, 'code' | 'message'> = {}): ApiError {
@@ -59,6 +61,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   MUSTER_ERR_JOB_ENDED: 409,
   MUSTER_ERR_WATCH_GAP: 410,
   MUSTER_ERR_NOT_READY: 503,
+  MUSTER_ERR_NOT_LEADER: 503,
   MUSTER_ERR_BUSY: 503,
   MUSTER_ERR_LOGS_UNAVAILABLE: 503,
   MUSTER_ERR_STORE_FAILED: 503,

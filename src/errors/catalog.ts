@@ -56,6 +56,7 @@ export const ErrorCodes = {
   MUSTER_ERR_NOT_FOUND: 'no such route',
   MUSTER_ERR_WATCH_GAP: 'a watch resumes from an event older than the server still keeps',
   MUSTER_ERR_NOT_READY: 'the server is still recovering its state, or is stopping',
+  MUSTER_ERR_NOT_LEADER: "this replica is a standby: it does not lead; the refusal carries the leader's URL and epoch when known (send the request there)",
   MUSTER_ERR_BUSY: 'the server did not finish the request within its deadline (overloaded or stalled); whether it took effect is unknown: send it again (a submit with the same idempotency keys is safe to resend)',
   MUSTER_ERR_STALE_EPOCH: 'a command carries an epoch older than the newest the agent has seen (a deposed leader)',
   MUSTER_ERR_LOGS_UNAVAILABLE: 'a task has no output to read now (it has not run, or the agent holding it is not connected)',
@@ -81,8 +82,8 @@ export const ErrorCodes = {
   MUSTER_ERR_POOL_BUSY: 'the CPU pool queue is full',
   MUSTER_ERR_POOL_FAILED: 'a CPU pool worker failed to start or crashed outside a task (fatal for the pool)',
 
-  // Store (src/store): the event log, its snapshots and the data folder. The etcd store will use the same codes.
-  MUSTER_ERR_FENCED: 'a write carries an epoch older than the newest the store has opened (a deposed writer)',
+  // Store (src/store): the event log, its snapshots and the data folder, or the log in etcd.
+  MUSTER_ERR_FENCED: 'a write carries an epoch older than the newest the store has opened, or (etcd) the election key that is its epoch is gone: a deposed writer; nothing was written',
   MUSTER_ERR_STORE_LOCKED: 'the data folder is in use by another process or another open store (lock file)',
   MUSTER_ERR_WORK_LOCKED: "an agent's work folder is in use by another agent (lock file): two agents would adopt each other's tasks",
   MUSTER_ERR_STORE_CORRUPT: 'the data folder holds damage recovery must not repair silently (not a torn tail)',
