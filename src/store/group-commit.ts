@@ -11,7 +11,12 @@
  *
  * A failed write or fsync fails the committer for good: that group, every later one and every later append
  * reject with `MUSTER_ERR_STORE_FAILED`. After an fsync error the page cache may hold data the disk does
- * not; only a reopen (which reads the files) knows what is durable.
+ * not; only a reopen (which reads the files) knows what is durable. A sink that knows better names the
+ * failure with a code of its own (the etcd sink: `MUSTER_ERR_FENCED` when the writer was deposed): a
+ * `MusterError` from the sink keeps its code.
+ *
+ * The sink may be the embedded store's segment writer (the group's bytes are its records as they go on
+ * disk) or the etcd store's log sink (which reads the events' msgpack out of the records).
  */
 import { MusterError } from '../errors/index.js';
 import type { AppendResult } from './store.js';
@@ -26,6 +31,8 @@ export interface GroupCommitLimits {
   readonly windowMs: number;
   readonly maxBytes: number;
   readonly maxEvents: number;
+  /** The largest event's msgpack the sink can take (default: the record limit); bigger is MUSTER_ERR_LIMIT_EXCEEDED. */
+  readonly maxEventBytes?: number;
 }
 
 interface Waiter {
@@ -81,8 +88,8 @@ export class GroupCommitter {
 
   /**
    * Encodes `events` into the open group and returns the promise of their durability. Throws (before
-   * changing anything) if an event cannot be encoded. An empty append is a barrier: it resolves once
-   * everything appended before it is durable, with `firstSeq = lastSeq + 1`.
+   * changing anything) if an event cannot be encoded or is bigger than `maxEventBytes`. An empty append is
+   * a barrier: it resolves once everything appended before it is durable, with `firstSeq = lastSeq + 1`.
    */
   append(epoch: number, events: readonly unknown[]): Promise<AppendResult> {
     if (this.#failure !== undefined) throw this.#failure;
@@ -92,6 +99,10 @@ export class GroupCommitter {
     try {
       for (let i = 0; i < events.length; i++) {
         const payload = encodePayload(events[i]);
+        const { maxEventBytes } = this.#limits;
+        if (maxEventBytes !== undefined && payload.length > maxEventBytes) {
+          throw new MusterError('MUSTER_ERR_LIMIT_EXCEEDED', `an event encodes to ${payload.length} bytes, above the ${maxEventBytes}-byte limit of this store`);
+        }
         const needed = group.bytes + recordBytes(payload.length);
         if (needed > group.buffer.length) grow(group, needed);
         group.bytes = writeRecord(group.buffer, group.bytes, seq++, epoch, i === events.length - 1, payload);
@@ -163,7 +174,8 @@ export class GroupCommitter {
 
   #fail(err: unknown, group: Group): void {
     const why = err instanceof Error ? err.message : String(err);
-    this.#failure = new MusterError('MUSTER_ERR_STORE_FAILED', `writing events ${group.firstSeq}.. failed (${why}); the store refuses writes until it is reopened`, { cause: err });
+    const code = err instanceof MusterError ? err.code : 'MUSTER_ERR_STORE_FAILED';
+    this.#failure = new MusterError(code, `writing events ${group.firstSeq}.. failed (${why}); the store refuses writes until it is reopened`, { cause: err });
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     const failed = [group, ...this.#sealed.splice(0), ...(this.#open === undefined ? [] : [this.#open])];
     this.#open = undefined;

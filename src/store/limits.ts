@@ -1,7 +1,8 @@
 /**
- * Every bound of the embedded store, with why it has its value. Options may override the segment size, the
- * group-commit bounds and the history's size (tests use small segments; the fsync-per-event baseline uses a
- * zero window); the record limit is part of the file format.
+ * Every bound of the stores, with why it has its value: the embedded store's first, the etcd store's after.
+ * Options may override the segment size, the group-commit bounds, the history's size and the etcd store's
+ * bytes per transaction (tests use small ones; the fsync-per-event baseline uses a zero window); the record
+ * limit is part of the file format.
  */
 
 /**
@@ -46,3 +47,66 @@ export const RECORD_PAYLOAD_LIMIT = 16 * 1024 * 1024;
 
 /** Epochs are stored as unsigned 32-bit integers in each record. */
 export const EPOCH_LIMIT = 0xffff_ffff;
+
+// ---- The etcd store (etcd-store.ts) and its follower (etcd-follower.ts) ----
+
+/**
+ * The most bytes of values one etcd transaction carries (a log batch key, a snapshot chunk). etcd refuses a
+ * request above `--max-request-bytes`, 1.5 MiB by default; 1 MiB of values leaves half a MiB for keys, the
+ * compares and gRPC framing. At about 250 bytes per event a full batch is some 4,000 events, as many as one
+ * embedded group. One event must fit in one batch: a bigger one is refused with MUSTER_ERR_LIMIT_EXCEEDED.
+ */
+export const ETCD_TXN_VALUE_BYTES = 1024 * 1024;
+
+/**
+ * How long the first append of a batch waits for others when no transaction is in flight. 2 ms: one etcd
+ * transaction on a three-member cluster costs a round trip to the leader, a raft round to a quorum and an
+ * fsync on each (1–5 ms on SSDs), so waiting about as long as the cheapest one at most doubles a lone
+ * append's latency while a burst shares one transaction. (While one is in flight appends gather anyway.)
+ */
+export const ETCD_COMMIT_WINDOW_MS = 2;
+
+/**
+ * The deadline of one etcd call (range, txn, compaction, status), retries included. 5 s: a healthy cluster
+ * answers in milliseconds and elects a new leader within about one election timeout (1 s by default), so
+ * 5 s covers a leader change with room to spare; past it the cluster is unavailable for this process and
+ * the operation fails (MUSTER_ERR_STORE_FAILED) instead of hanging.
+ */
+export const ETCD_CALL_DEADLINE_MS = 5000;
+
+/**
+ * The most bytes of values one range read asks for (the page's key count is chosen from the biggest value
+ * seen so far). 2 MiB: half of gRPC's default 4 MiB limit on a received message, which a response above it
+ * breaks (the etcd3 client is the caller's; its limit is not ours to raise).
+ */
+export const ETCD_PAGE_BYTES = 2 * 1024 * 1024;
+
+/**
+ * The most keys one range read asks for, however small the values. 32: at the worst case the byte budget
+ * cannot see (small batches followed by full ones) a page is 32 MiB, which the client refuses and the read
+ * retries with one key; 100,000 small batches (a snapshot interval's worth of lone appends) still read in
+ * about 3,000 round trips.
+ */
+export const ETCD_PAGE_KEYS_MAX = 32;
+
+/**
+ * Keys deleted by one compaction transaction. 1,000: a delete of a key range is one request whatever the
+ * count, but etcd applies a transaction in one step of its apply loop; a thousand keys keep that step short
+ * (milliseconds) so compaction never stalls the appends beside it.
+ */
+export const ETCD_COMPACT_KEYS_PER_TXN = 1000;
+
+/**
+ * How long a follower's watch may be silent before the follower asks it for progress; a progress request
+ * unanswered within `ETCD_CALL_DEADLINE_MS` then counts as a dead stream (a paused member holds its sockets
+ * and answers nothing), and the follower reads the log and watches again. 2 s: a dead member is noticed
+ * within 7 s, while an idle log costs one small message every 2 s.
+ */
+export const ETCD_WATCH_IDLE_MS = 2000;
+
+/**
+ * The longest pause between a follower's attempts after a failed read or watch (it doubles from 50 ms up to
+ * this). 1 s: an etcd outage is retried every second, not hammered; a follower is back within a second of
+ * the cluster.
+ */
+export const ETCD_RETRY_MAX_MS = 1000;
