@@ -11,6 +11,9 @@ import type { BackoffOptions } from './backoff.js';
 import { parseEndpoints } from './endpoints.js';
 import type { Query } from './http-api.js';
 import { HttpApi } from './http-api.js';
+import type { ReplicaStatus } from './replica-status.js';
+import { replicaFailure, replicaStatus } from './replica-status.js';
+import { Replicas } from './replicas.js';
 import type { SubmitResult } from './wire.js';
 import { DEFAULT_BATCH_WINDOW_MS, DEFAULT_MAX_JOBS_PER_FRAME, SubmitBatcher } from './submit-batcher.js';
 import { SubmitSession } from './submit-session.js';
@@ -22,6 +25,7 @@ import type {
   JobPage,
   JobSpecInput,
   JobView,
+  LeaderView,
   NodeView,
   QueueView,
   ServerFrame,
@@ -57,10 +61,15 @@ export interface LogsPiece {
 }
 
 export interface ClientOptions {
-  /** Server endpoints, tried in order: an array, or one comma-separated string. */
+  /**
+   * Server endpoints (the replicas), tried in order: an array, or one comma-separated string. The client
+   * follows the leader: a standby's refusal sends it to the leader it names, even one not listed here.
+   */
   readonly endpoints: string | readonly string[];
   readonly token?: string;
+  /** A request's deadline: the time it may take, including the wait for a leader during an election. */
   readonly requestTimeoutMs?: number;
+  /** How long requests wait while no endpoint can be reached at all. */
   readonly connectTimeoutMs?: number;
   /** Automatic batching of `submit` calls: at most `maxJobs` per frame, gathered for `windowMs`. */
   readonly batch?: { readonly maxJobs?: number; readonly windowMs?: number };
@@ -88,6 +97,7 @@ export interface NodesQuery {
 }
 
 export class MusterClient {
+  readonly #replicas: Replicas;
   readonly #session: SubmitSession;
   readonly #http: HttpApi;
   readonly #batcher: SubmitBatcher;
@@ -95,19 +105,21 @@ export class MusterClient {
   #keys = 0;
 
   constructor(options: ClientOptions) {
-    const endpoints = parseEndpoints(options.endpoints);
+    // One view of who leads, shared: a leader the HTTP routes found is where the WebSocket goes, and back.
+    this.#replicas = new Replicas(parseEndpoints(options.endpoints));
     const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const auth = options.token !== undefined ? { token: options.token } : {};
+    const backoff = options.backoff ? { backoff: options.backoff } : {};
     this.#session = new SubmitSession({
-      endpoints,
+      replicas: this.#replicas,
       ...auth,
       requestTimeoutMs,
       connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      ...(options.backoff ? { backoff: options.backoff } : {}),
+      ...backoff,
       ...(options.maxFrameBytes !== undefined ? { maxFrameBytes: options.maxFrameBytes } : {}),
       ...(options.pingIntervalMs !== undefined ? { pingIntervalMs: options.pingIntervalMs } : {}),
     });
-    this.#http = new HttpApi({ endpoints, ...auth, timeoutMs: requestTimeoutMs });
+    this.#http = new HttpApi({ replicas: this.#replicas, ...auth, timeoutMs: requestTimeoutMs, ...backoff });
     this.#batcher = new SubmitBatcher({
       maxJobs: options.batch?.maxJobs ?? DEFAULT_MAX_JOBS_PER_FRAME,
       windowMs: options.batch?.windowMs ?? DEFAULT_BATCH_WINDOW_MS,
@@ -118,6 +130,11 @@ export class MusterClient {
   /** The WebSocket URL in use, or undefined while there is no connection. */
   get connectedTo(): string | undefined {
     return this.#session.connectedTo;
+  }
+
+  /** The HTTP base of the replica last found serving (the leader, as far as this client knows), if any yet. */
+  get leader(): string | undefined {
+    return this.#replicas.leader?.http;
   }
 
   /** Opens the WebSocket now (it otherwise opens with the first request). */
@@ -204,6 +221,22 @@ export class MusterClient {
 
   async sites(): Promise<SiteView[]> {
     return (await this.#http.get<{ sites: SiteView[] }>('/v1/sites')).sites;
+  }
+
+  /**
+   * What each configured endpoint says about leadership (`GET /v1/leader`, asked of each one, whatever its
+   * role; no leader is followed), in the configured order; an endpoint that cannot be asked is a failure
+   * with its code. `timeoutMs`: per endpoint (default: the request timeout).
+   */
+  replicaStatus(options: { readonly timeoutMs?: number } = {}): Promise<ReplicaStatus[]> {
+    return Promise.all(
+      this.#replicas.configured.map((endpoint) =>
+        this.#http.getFrom<LeaderView>(endpoint, '/v1/leader', options.timeoutMs).then(
+          (view) => replicaStatus(endpoint, view),
+          (err: unknown) => replicaFailure(endpoint, err),
+        ),
+      ),
+    );
   }
 
   /** Sends what is batched, then closes: requests still waiting fail with MUSTER_ERR_CLIENT_CLOSED, watches end. */

@@ -1,18 +1,33 @@
 /**
- * The HTTP JSON routes (PROTOCOL.md, HTTP routes) over node's `fetch`. Endpoints are tried in order when
- * one cannot be reached; an endpoint that answers, even with an error, is the answer. Error bodies become
- * a `ServerError` with the server's code and the HTTP status.
+ * The HTTP JSON routes (PROTOCOL.md, HTTP routes) over node's `fetch`. Error bodies become a `ServerError`
+ * with the server's code and the HTTP status.
+ *
+ * Which replica answers (replicas.ts): the one last found serving first, then the configured endpoints. An
+ * endpoint that cannot be reached is skipped; a standby's MUSTER_ERR_NOT_LEADER sends the request to the
+ * leader it names, else to the next endpoint; any other answer, even an error, is the answer. A round in
+ * which no replica could be reached fails at once (MUSTER_ERR_UNREACHABLE); a round in which some replica
+ * answered as a standby is tried again after a backoff, until the request's deadline (`timeoutMs` from
+ * the call), and then fails with MUSTER_ERR_NOT_LEADER naming what each endpoint said. Every request
+ * here is safe to send to another replica: a standby's refusal did nothing.
  */
 import { MusterError } from '../errors/index.js';
+import type { BackoffOptions } from './backoff.js';
+import { backoffDelay } from './backoff.js';
 import type { Endpoint } from './endpoints.js';
-import { serverError } from './server-error.js';
+import type { Replicas, Round } from './replicas.js';
+import { noLeaderError } from './replicas.js';
+import { NOT_LEADER, serverError } from './server-error.js';
+import type { ServerError } from './server-error.js';
 
 export type Query = Readonly<Record<string, string | number | undefined>>;
 
 export interface HttpOptions {
-  readonly endpoints: readonly Endpoint[];
+  readonly replicas: Replicas;
   readonly token?: string;
+  /** A request's deadline, from the call: across every endpoint and round. */
   readonly timeoutMs: number;
+  /** The wait between rounds that found only standbys. */
+  readonly backoff?: BackoffOptions;
   /** `fetch` by default; tests may count or fail calls. */
   readonly fetch?: typeof fetch;
 }
@@ -23,6 +38,14 @@ export function queryString(query: Query | undefined): string {
   for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
   const text = params.toString();
   return text ? `?${text}` : '';
+}
+
+/** An answer read whole (bodies are small: JSON views, or at most about 1 MiB of a task's output). */
+interface Answer {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly headers: Headers;
+  readonly data: Buffer;
 }
 
 export class HttpApi {
@@ -45,62 +68,117 @@ export class HttpApi {
   /** A route that answers bytes (a task's output): the body and the response headers. */
   async getBytes(path: string, query?: Query): Promise<{ readonly data: Buffer; readonly headers: Headers }> {
     const target = `${path}${queryString(query)}`;
-    const response = await this.#request('GET', target, undefined, 'application/octet-stream');
-    const data = Buffer.from(await response.arrayBuffer());
-    if (!response.ok) throw failed(response, 'GET', target, data.toString('utf8'));
-    return { data, headers: response.headers };
+    const answer = await this.#request('GET', target, undefined, 'application/octet-stream');
+    if (!answer.ok) throw failed(answer, 'GET', target);
+    return { data: answer.data, headers: answer.headers };
+  }
+
+  /** GET from this one endpoint, whatever its role (`GET /v1/leader` of each replica); no other endpoint is tried. */
+  async getFrom<T>(endpoint: Endpoint, path: string, timeoutMs: number = this.#options.timeoutMs): Promise<T> {
+    let answer: Answer;
+    try {
+      answer = await this.#fetchOnce(endpoint, 'GET', path, undefined, 'application/json', timeoutMs);
+    } catch (err) {
+      const failure = fetchFailure(err, endpoint, 'GET', path, timeoutMs);
+      throw failure.code === 'MUSTER_ERR_UNREACHABLE' ? new MusterError(failure.code, `cannot reach ${endpoint.http} (${failure.message})`) : failure;
+    }
+    return parsed<T>(answer, 'GET', path);
   }
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await this.#request(method, path, body, 'application/json');
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    if (!response.ok) throw failed(response, method, path, text);
-    if (json === undefined) throw new MusterError('MUSTER_ERR_INTERNAL', `${method} ${path}: the server answered ${response.status} without a JSON body`);
-    return json as T;
+    return parsed<T>(await this.#request(method, path, body, 'application/json'), method, path);
   }
 
-  async #request(method: string, path: string, body: unknown, accept: string): Promise<Response> {
+  async #request(method: string, path: string, body: unknown, accept: string): Promise<Answer> {
+    const started = performance.now();
+    const deadline = started + this.#options.timeoutMs;
+    let standbys: Round | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const round = this.#options.replicas.round();
+      for (let endpoint = round.next(); endpoint !== undefined; endpoint = round.next()) {
+        const remaining = deadline - performance.now();
+        if (remaining <= 0) throw noLeaderError(performance.now() - started, standbys ?? round);
+        let answer: Answer;
+        try {
+          answer = await this.#fetchOnce(endpoint, method, path, body, accept, remaining);
+        } catch (err) {
+          // The request's deadline passed while a replica was asked: a standby seen before says why.
+          if (isTimeout(err) && standbys) throw noLeaderError(performance.now() - started, standbys);
+          const failure = fetchFailure(err, endpoint, method, path, this.#options.timeoutMs);
+          if (failure.code === 'MUSTER_ERR_REQUEST_TIMEOUT') throw failure;
+          round.failed(endpoint, failure.message);
+          continue;
+        }
+        const refusal = notLeader(answer);
+        if (refusal) {
+          round.refused(endpoint, refusal);
+          continue;
+        }
+        this.#options.replicas.found(endpoint);
+        return answer;
+      }
+      if (!round.notLeader) throw new MusterError('MUSTER_ERR_UNREACHABLE', `cannot reach the muster server (${round.describe()})`);
+      standbys = round;
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) throw noLeaderError(performance.now() - started, round);
+      const delay = Math.max(backoffDelay(attempt, this.#options.backoff), round.retryAfterMs);
+      // Not unref'd: a command waiting for a leader must not exit with its request unanswered.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, remaining)));
+    }
+  }
+
+  async #fetchOnce(endpoint: Endpoint, method: string, path: string, body: unknown, accept: string, timeoutMs: number): Promise<Answer> {
     const headers: Record<string, string> = { accept };
     if (this.#options.token) headers['authorization'] = `Bearer ${this.#options.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    let lastError = 'no endpoint';
-    for (const endpoint of this.#options.endpoints) {
-      let response: Response;
-      try {
-        response = await this.#fetch(`${endpoint.http}${path}`, {
-          method,
-          headers,
-          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-          signal: AbortSignal.timeout(this.#options.timeoutMs),
-        });
-      } catch (err) {
-        if ((err as Error).name === 'TimeoutError') {
-          throw new MusterError('MUSTER_ERR_REQUEST_TIMEOUT', `no answer from ${endpoint.http} to ${method} ${path} within ${this.#options.timeoutMs} ms`);
-        }
-        lastError = `${endpoint.http}: ${networkCause(err)}`;
-        continue;
-      }
-      return response;
-    }
-    throw new MusterError('MUSTER_ERR_UNREACHABLE', `cannot reach the muster server (${lastError})`);
+    // The timeout covers the body too: a replica that sends headers and then stalls cannot hold the caller.
+    const response = await this.#fetch(`${endpoint.http}${path}`, {
+      method,
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs))),
+    });
+    const data = Buffer.from(await response.arrayBuffer());
+    return { status: response.status, ok: response.ok, headers: response.headers, data };
   }
 }
 
-/** A refused request as the server's coded error (its JSON body), or an internal one if the body is not JSON. */
-function failed(response: Response, method: string, path: string, text: string): Error {
-  let json: unknown;
+function isTimeout(err: unknown): boolean {
+  return (err as Error).name === 'TimeoutError';
+}
+
+/** A failed fetch as the client's code: MUSTER_ERR_REQUEST_TIMEOUT past the deadline, else MUSTER_ERR_UNREACHABLE with the cause. */
+function fetchFailure(err: unknown, endpoint: Endpoint, method: string, path: string, timeoutMs: number): MusterError {
+  if (isTimeout(err)) return new MusterError('MUSTER_ERR_REQUEST_TIMEOUT', `no answer from ${endpoint.http} to ${method} ${path} within ${timeoutMs} ms`);
+  return new MusterError('MUSTER_ERR_UNREACHABLE', networkCause(err));
+}
+
+/** A standby's refusal (503 with MUSTER_ERR_NOT_LEADER), or undefined for any other answer. */
+function notLeader(answer: Answer): ServerError | undefined {
+  if (answer.status !== 503) return undefined;
+  const err = serverError(jsonOf(answer.data) ?? {}, answer.status);
+  return err.code === NOT_LEADER ? err : undefined;
+}
+
+function jsonOf(data: Buffer): unknown {
   try {
-    json = JSON.parse(text);
+    return data.length === 0 ? undefined : JSON.parse(data.toString('utf8'));
   } catch {
-    json = undefined;
+    return undefined;
   }
-  return serverError(json ?? { code: 'MUSTER_ERR_INTERNAL', message: `${method} ${path}: HTTP ${response.status} ${text.slice(0, 200)}` }, response.status);
+}
+
+function parsed<T>(answer: Answer, method: string, path: string): T {
+  if (!answer.ok) throw failed(answer, method, path);
+  const json = jsonOf(answer.data);
+  if (json === undefined) throw new MusterError('MUSTER_ERR_INTERNAL', `${method} ${path}: the server answered ${answer.status} without a JSON body`);
+  return json as T;
+}
+
+/** A refused request as the server's coded error (its JSON body), or an internal one if the body is not JSON. */
+function failed(answer: Answer, method: string, path: string): Error {
+  const json = jsonOf(answer.data);
+  return serverError(json ?? { code: 'MUSTER_ERR_INTERNAL', message: `${method} ${path}: HTTP ${answer.status} ${answer.data.toString('utf8').slice(0, 200)}` }, answer.status);
 }
 
 /** fetch fails with "fetch failed" and the real reason (ECONNREFUSED, ENOTFOUND, …) in `cause`. */

@@ -4,8 +4,11 @@ export { createClient, MusterClient, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST
 export type { ClientOptions, SubmitOptions, JobsQuery, NodesQuery, LogsOptions, LogsPiece } from './client.js';
 export { Watch, MAX_WATCH_BUFFER } from './watch.js';
 export type { WatchOptions } from './watch.js';
-export { ServerError, WATCH_GAP } from './server-error.js';
+export { ServerError, NOT_LEADER, WATCH_GAP } from './server-error.js';
 export { parseEndpoint, parseEndpoints } from './endpoints.js';
+export { MAX_LEADER_HINTS_PER_ROUND } from './replicas.js';
+export { knownLeader } from './replica-status.js';
+export type { ReplicaStatus } from './replica-status.js';
 export type { Endpoint } from './endpoints.js';
 export { backoffDelay, BACKOFF_BASE_MS, BACKOFF_MAX_MS } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
@@ -29,5 +32,6 @@ export type {
   QueueView,
   NodeView,
   SiteView,
+  LeaderView,
   ResourceAmounts,
 } from './wire.js';

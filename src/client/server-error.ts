@@ -12,6 +12,7 @@ export const WATCH_GAP = 'MUSTER_ERR_WATCH_GAP';
 export const RATE_LIMITED = 'MUSTER_ERR_RATE_LIMITED';
 export const NOT_READY = 'MUSTER_ERR_NOT_READY';
 export const BUSY = 'MUSTER_ERR_BUSY';
+export const NOT_LEADER = 'MUSTER_ERR_NOT_LEADER';
 export const FRAME_TOO_LARGE = 'MUSTER_ERR_FRAME_TOO_LARGE';
 
 export class ServerError extends MusterError {
@@ -22,6 +23,8 @@ export class ServerError extends MusterError {
   readonly oldest?: number;
   /** The HTTP status, when the error came over HTTP (or refused a WebSocket upgrade). */
   readonly status?: number;
+  /** With MUSTER_ERR_NOT_LEADER: the leader the refusing replica knows of, if any. */
+  readonly leader?: { readonly url: string; readonly epoch: number };
 
   constructor(body: WireErrorBody, status?: number) {
     // The server's code is kept as sent: a newer server may know codes this client's catalog does not.
@@ -32,6 +35,7 @@ export class ServerError extends MusterError {
     if (body.retryAfterMs !== undefined) this.retryAfterMs = body.retryAfterMs;
     if (body.oldest !== undefined) this.oldest = body.oldest;
     if (status !== undefined) this.status = status;
+    if (body.leader !== undefined) this.leader = body.leader;
   }
 }
 
@@ -48,7 +52,15 @@ export function serverError(body: unknown, status?: number): ServerError {
       ...(Array.isArray(b.problems) ? { problems: b.problems as WireProblem[] } : {}),
       ...(typeof b.retryAfterMs === 'number' ? { retryAfterMs: b.retryAfterMs } : {}),
       ...(typeof b.oldest === 'number' ? { oldest: b.oldest } : {}),
+      ...(leaderOf(b.leader) ?? {}),
     },
     status,
   );
+}
+
+/** `leader: { url, epoch }` when the body carries a readable one (a string URL and a number epoch). */
+function leaderOf(value: unknown): { leader: { url: string; epoch: number } } | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { url, epoch } = value as { url?: unknown; epoch?: unknown };
+  return typeof url === 'string' && url !== '' && typeof epoch === 'number' ? { leader: { url, epoch } } : undefined;
 }

@@ -1,10 +1,17 @@
 /**
  * The WebSocket to `/v1/submit`, kept up across failures.
  *
- * - Connecting tries each endpoint in order; after a round that reached none it waits a jittered backoff
- *   and tries again. Requests made meanwhile wait in the request table. If no endpoint answers within
- *   `connectTimeoutMs`, waiting requests fail with MUSTER_ERR_UNREACHABLE (naming the endpoints and the last
- *   error); a refused token (401, 403) fails them at once with the server's code.
+ * - Connecting follows the leader (replicas.ts): the replica last found serving first, then each endpoint
+ *   in order; a standby's refusal (MUSTER_ERR_NOT_LEADER) sends the round to the leader it names, else to
+ *   the next endpoint. After a round that reached no leader it waits a jittered backoff (at least the
+ *   refusal's `retryAfterMs`) and tries again. Requests made meanwhile wait in the request table. If no
+ *   endpoint can be reached within `connectTimeoutMs`, waiting requests fail with MUSTER_ERR_UNREACHABLE
+ *   (naming each endpoint and its cause). If replicas answer but none leads (an election), requests wait
+ *   until their own deadline and then fail with MUSTER_ERR_NOT_LEADER, naming what each endpoint said.
+ *   A refused token (401, 403) fails them at once with the server's code.
+ * - A connection the leader closes (deposed: 1012 or 1001; or an `error` frame MUSTER_ERR_NOT_LEADER) is
+ *   made again to whoever leads now, like any lost connection; a connection that closes soon after it
+ *   opened is made again only after a backoff.
  * - On a new connection every request still waiting is sent again: submits and cancels are idempotent
  *   (every job carries an idempotency key), so a resend after a lost connection never duplicates a job.
  *   Watches subscribe again from the last event they received.
@@ -19,12 +26,16 @@ import WebSocket from 'ws';
 import { MusterError } from '../errors/index.js';
 import type { BackoffOptions } from './backoff.js';
 import { backoffDelay } from './backoff.js';
+import { dial } from './dial.js';
 import type { Endpoint } from './endpoints.js';
+import type { Replicas, Round } from './replicas.js';
+import { leaderEndpoint, noLeaderError } from './replicas.js';
 import type { PendingRequest } from './request-table.js';
 import { RequestTable } from './request-table.js';
-import { BUSY, NOT_READY, RATE_LIMITED, serverError } from './server-error.js';
-import type { WatchHost } from './watch.js';
-import { Watch } from './watch.js';
+import { BUSY, NOT_LEADER, NOT_READY, RATE_LIMITED, serverError } from './server-error.js';
+import type { ServerError } from './server-error.js';
+import { Subscriptions } from './subscriptions.js';
+import type { Watch, WatchHost } from './watch.js';
 import type { ClientFrame, RequestId, ServerFrame } from './wire.js';
 import { decodeFrame, encodeFrame } from './wire.js';
 
@@ -37,11 +48,15 @@ export const DEFAULT_PING_INTERVAL_MS = 30_000;
 /** Retry delay after MUSTER_ERR_RATE_LIMITED or MUSTER_ERR_NOT_READY when the server gives no `retryAfterMs`. */
 const DEFAULT_RETRY_AFTER_MS = 100;
 
-/** How much of a refused upgrade's body is read for its `{ code, message }`. */
-const MAX_REFUSAL_BODY_BYTES = 64 * 1024;
+/**
+ * A connection that closes sooner than this after it opened counts as a quick drop: the next one waits a
+ * backoff first, so a replica that accepts and at once closes (a leader being deposed) is not dialled in a
+ * busy loop. A second is far past a handshake and far below the time any real session lasts.
+ */
+const STABLE_CONNECTION_MS = 1_000;
 
 export interface SessionOptions {
-  readonly endpoints: readonly Endpoint[];
+  readonly replicas: Replicas;
   readonly token?: string;
   readonly requestTimeoutMs: number;
   readonly connectTimeoutMs: number;
@@ -57,18 +72,24 @@ class ConnectionLost extends MusterError {
   }
 }
 
-type DialOutcome = { readonly ws: WebSocket } | { readonly error: Error; readonly fatal: boolean };
+/** Who fails when the session gives up waiting for a connection. */
+type Failing = 'everything' | 'unconfirmed' | 'waiters';
 
 export class SubmitSession implements WatchHost {
   readonly #options: SessionOptions;
   readonly #maxFrameBytes: number;
   readonly #table: RequestTable;
-  readonly #watches = new Set<Watch>();
-  /** Confirmed subscriptions on the current socket, by the id of their `watch` request. */
-  readonly #watchById = new Map<RequestId, Watch>();
-  readonly #watchIds = new Map<Watch, RequestId>();
+  readonly #watches: Subscriptions;
   #ws: WebSocket | undefined;
   #url = '';
+  #endpoint: Endpoint | undefined;
+  #openedAt = 0;
+  /** Connections in a row that closed within STABLE_CONNECTION_MS of opening. */
+  #quickDrops = 0;
+  /** The leader a deposed one named (`error` frame): the next round tries it first. */
+  #hint: Endpoint | undefined;
+  /** The last round since the connection was lost in which a replica answered as a standby. */
+  #standbys: Round | undefined;
   #connecting = false;
   #closed = false;
   /** When the session last had no connection while something waited for one. */
@@ -80,10 +101,13 @@ export class SubmitSession implements WatchHost {
   readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(options: SessionOptions) {
-    if (options.endpoints.length === 0) throw new MusterError('MUSTER_ERR_REQUIRED', 'name at least one server endpoint');
     this.#options = options;
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.#table = new RequestTable(options.requestTimeoutMs);
+    this.#watches = new Subscriptions(
+      (build, resend, onReply, onFail) => this.#send(build, resend, onReply, onFail),
+      (err) => err instanceof ConnectionLost,
+    );
   }
 
   /** The URL of the open connection, or undefined. */
@@ -122,24 +146,13 @@ export class SubmitSession implements WatchHost {
       watch.fail(closedError());
       return watch;
     }
-    this.#watches.add(watch);
-    if (this.#ws) this.#subscribe(watch);
-    else this.#startConnecting();
+    this.#watches.add(watch, this.#ws !== undefined);
+    if (!this.#ws) this.#startConnecting();
     return watch;
   }
 
   unwatch(watch: Watch): void {
-    this.#watches.delete(watch);
-    const id = this.#watchIds.get(watch);
-    if (id === undefined) return;
-    this.#watchIds.delete(watch);
-    this.#watchById.delete(id);
-    if (this.#ws) this.#sendUnwatch(id);
-  }
-
-  /** Best effort: a lost connection ends the subscription just as well, so neither reply nor failure matters. */
-  #sendUnwatch(watch: RequestId): void {
-    this.#send((id) => ({ kind: 'unwatch', id, watch }), false, () => undefined, () => undefined);
+    this.#watches.remove(watch, this.#ws !== undefined);
   }
 
   /** Fails what is waiting with MUSTER_ERR_CLIENT_CLOSED, ends the watches and closes the connection. */
@@ -152,8 +165,7 @@ export class SubmitSession implements WatchHost {
     this.#stopSweeper();
     this.#stopPinger();
     // Watches end first: their pending subscriptions then fail into watches that are already over.
-    for (const watch of this.#watches) watch.end();
-    this.#watches.clear();
+    this.#watches.endAll();
     const err = closedError();
     for (const entry of this.#table.drop(() => true)) entry.onFail(err);
     for (const waiter of this.#openWaiters.splice(0)) waiter.reject(err);
@@ -186,33 +198,6 @@ export class SubmitSession implements WatchHost {
     else this.#startConnecting();
   }
 
-  #subscribe(watch: Watch): void {
-    const from = watch.resumeFrom;
-    this.#send(
-      (id) => ({ kind: 'watch', id, ...(hasFilter(watch) ? { filter: watch.filter } : {}), ...(from !== undefined ? { from } : {}) }),
-      false,
-      (frame) => {
-        if (frame.kind === 'watching' && watch.active && this.#watches.has(watch)) {
-          this.#watchById.set(frame.id, watch);
-          this.#watchIds.set(watch, frame.id);
-          watch.started(frame.seq);
-        } else if (frame.kind === 'watching') {
-          // Closed while the server was confirming it: end the subscription the server just made.
-          this.#sendUnwatch(frame.id);
-        } else if (frame.kind === 'error') {
-          this.#watches.delete(watch);
-          watch.fail(serverError(frame));
-        }
-      },
-      (err) => {
-        // A lost connection subscribes again on the next one; anything else ends the watch.
-        if (err instanceof ConnectionLost && this.#watches.has(watch)) return;
-        this.#watches.delete(watch);
-        watch.fail(err);
-      },
-    );
-  }
-
   #hasDemand(): boolean {
     return this.#table.size > 0 || this.#watches.size > 0 || this.#openWaiters.length > 0;
   }
@@ -227,47 +212,60 @@ export class SubmitSession implements WatchHost {
   }
 
   async #connectLoop(): Promise<void> {
-    for (let round = 0; ; round++) {
-      const causes: string[] = [];
-      for (const endpoint of this.#options.endpoints) {
+    const backoff = this.#options.backoff;
+    if (this.#quickDrops > 0) {
+      await this.#sleep(backoffDelay(this.#quickDrops - 1, backoff));
+      if (this.#closed || !this.#hasDemand()) return;
+    }
+    for (let attempt = 0; ; attempt++) {
+      const round = this.#options.replicas.round(this.#hint);
+      this.#hint = undefined;
+      for (let endpoint = round.next(); endpoint !== undefined; endpoint = round.next()) {
         if (this.#closed) return;
-        const outcome = await this.#dial(endpoint);
+        const outcome = await dial(endpoint, { ...(this.#options.token ? { token: this.#options.token } : {}), timeoutMs: this.#options.connectTimeoutMs, maxFrameBytes: this.#maxFrameBytes });
         if (this.#closed) {
           if ('ws' in outcome) outcome.ws.terminate();
           return;
         }
         if ('ws' in outcome) {
-          this.#attach(outcome.ws, endpoint.submit);
+          this.#options.replicas.found(endpoint);
+          this.#attach(outcome.ws, endpoint);
           return;
         }
-        causes.push(`${endpoint.http}: ${outcome.error.message}`);
+        if (outcome.refusal?.code === NOT_LEADER) {
+          round.refused(endpoint, outcome.refusal);
+          continue;
+        }
+        round.failed(endpoint, outcome.error.message);
         if (outcome.fatal) {
-          this.#failWaiting(outcome.error, true);
+          this.#failWaiting(outcome.error, 'everything');
           return;
         }
       }
+      if (round.notLeader) this.#standbys = round;
       if (!this.#hasDemand()) return;
-      if (performance.now() - (this.#downSince ?? 0) >= this.#options.connectTimeoutMs) {
-        this.#failWaiting(new MusterError('MUSTER_ERR_UNREACHABLE', `cannot reach the muster server (${causes.join('; ')})`), false);
-        // Whatever asks from now on gets a fresh connect timeout.
+      const down = performance.now() - (this.#downSince ?? 0);
+      // Replicas answer but none leads: requests wait for a leader until their own deadlines (the sweeper);
+      // what has no deadline of its own (connect(), a watch not yet confirmed) waits as long as a request.
+      const standbys = this.#standbys;
+      const limit = standbys ? Math.max(this.#options.connectTimeoutMs, this.#options.requestTimeoutMs) : this.#options.connectTimeoutMs;
+      if (down >= limit) {
+        if (standbys) this.#failWaiting(noLeaderError(down, standbys), 'waiters');
+        else this.#failWaiting(new MusterError('MUSTER_ERR_UNREACHABLE', `cannot reach the muster server (${round.describe()})`), 'unconfirmed');
+        // Whatever asks from now on gets a fresh deadline.
         this.#downSince = performance.now();
         if (!this.#hasDemand()) return;
       }
-      await this.#sleep(backoffDelay(round, this.#options.backoff));
+      await this.#sleep(Math.max(backoffDelay(attempt, backoff), round.retryAfterMs));
       if (this.#closed || !this.#hasDemand()) return;
     }
   }
 
-  /** Fails the requests and open-waiters; `all`: every watch too, else only those never confirmed. */
-  #failWaiting(err: Error, all: boolean): void {
-    for (const entry of this.#table.drop(() => true)) entry.onFail(err);
+  /** Fails what waits for a connection: `everything` (a refused token), `unconfirmed` (requests, connect() and watches never confirmed), `waiters` (those but the requests, which have deadlines of their own). */
+  #failWaiting(err: Error, failing: Failing): void {
+    if (failing !== 'waiters') for (const entry of this.#table.drop(() => true)) entry.onFail(err);
     for (const waiter of this.#openWaiters.splice(0)) waiter.reject(err);
-    for (const watch of [...this.#watches]) {
-      if (all || !this.#watchIds.has(watch)) {
-        this.#watches.delete(watch);
-        watch.fail(err);
-      }
-    }
+    this.#watches.fail(err, failing === 'everything');
   }
 
   #sleep(ms: number): Promise<void> {
@@ -286,50 +284,13 @@ export class SubmitSession implements WatchHost {
     });
   }
 
-  #dial(endpoint: Endpoint): Promise<DialOutcome> {
-    return new Promise<DialOutcome>((resolve) => {
-      const ws = new WebSocket(endpoint.submit, {
-        headers: this.#options.token ? { authorization: `Bearer ${this.#options.token}` } : {},
-        handshakeTimeout: Math.min(this.#options.connectTimeoutMs, 10_000),
-        maxPayload: this.#maxFrameBytes,
-        perMessageDeflate: false,
-      });
-      let done = false;
-      const finish = (outcome: DialOutcome): void => {
-        if (done) return;
-        done = true;
-        resolve(outcome);
-      };
-      // ws throws on an 'error' event nobody listens to: this listener stays for the socket's life.
-      ws.on('error', (err) => finish({ error: new MusterError('MUSTER_ERR_UNREACHABLE', describe(err)), fatal: false }));
-      ws.once('open', () => finish({ ws }));
-      ws.once('unexpected-response', (_req, res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size <= MAX_REFUSAL_BODY_BYTES) chunks.push(chunk);
-        });
-        res.on('error', () => undefined);
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          let body: unknown;
-          try {
-            body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch {
-            body = { code: status === 401 ? 'MUSTER_ERR_UNAUTHORIZED' : status === 403 ? 'MUSTER_ERR_FORBIDDEN' : 'MUSTER_ERR_UNREACHABLE', message: `${endpoint.submit} refused the upgrade with HTTP ${status}` };
-          }
-          finish({ error: serverError(body, status), fatal: status === 401 || status === 403 });
-          ws.terminate();
-        });
-      });
-    });
-  }
-
-  #attach(ws: WebSocket, url: string): void {
+  #attach(ws: WebSocket, endpoint: Endpoint): void {
     this.#ws = ws;
-    this.#url = url;
+    this.#url = endpoint.submit;
+    this.#endpoint = endpoint;
+    this.#openedAt = performance.now();
     this.#downSince = undefined;
+    this.#standbys = undefined;
     let alive = true;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       alive = true;
@@ -349,16 +310,16 @@ export class SubmitSession implements WatchHost {
     }, this.#options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS);
     this.#pinger.unref();
     for (const entry of this.#table.waiting()) ws.send(entry.frame);
-    for (const watch of this.#watches) this.#subscribe(watch);
+    this.#watches.subscribeAll();
     for (const waiter of this.#openWaiters.splice(0)) waiter.resolve();
   }
 
   #detach(ws: WebSocket, code: number, reason: string): void {
     if (this.#ws !== ws) return;
     this.#ws = undefined;
+    this.#quickDrops = performance.now() - this.#openedAt < STABLE_CONNECTION_MS ? this.#quickDrops + 1 : 0;
     this.#stopPinger();
-    this.#watchById.clear();
-    this.#watchIds.clear();
+    this.#watches.disconnected();
     const lost = new ConnectionLost(`${this.#url} (closed ${code}${reason ? `: ${reason}` : ''})`);
     for (const entry of this.#table.drop((e) => !e.resend)) entry.onFail(lost);
     if (!this.#closed && this.#hasDemand()) this.#startConnecting();
@@ -368,7 +329,11 @@ export class SubmitSession implements WatchHost {
     const frame = decodeFrame(data);
     if (!frame) return;
     if (frame.kind === 'events') {
-      this.#watchById.get(frame.watch)?.push(frame.events);
+      this.#watches.deliver(frame.watch, frame.events);
+      return;
+    }
+    if (frame.kind === 'error' && frame.code === NOT_LEADER) {
+      this.#leaveDeposed(serverError(frame));
       return;
     }
     if (frame.id === undefined) return; // an error about a frame the server could not read: nothing to match
@@ -382,6 +347,19 @@ export class SubmitSession implements WatchHost {
     }
     this.#table.take(frame.id);
     entry.onReply(frame);
+  }
+
+  /**
+   * The replica this connection is on no longer leads (it refused a request as a standby): the connection is
+   * dropped and made again, to the leader it named first. The refused request stays waiting and is sent
+   * again there (submits and cancels are safe to resend); a watch subscribes again.
+   */
+  #leaveDeposed(refusal: ServerError): void {
+    const ws = this.#ws;
+    if (!ws) return;
+    if (this.#endpoint) this.#options.replicas.deposed(this.#endpoint);
+    this.#hint = leaderEndpoint(refusal);
+    ws.terminate();
   }
 
   #retryLater(entry: PendingRequest, ms: number): void {
@@ -398,12 +376,17 @@ export class SubmitSession implements WatchHost {
     const every = Math.max(10, Math.min(1000, this.#table.timeoutMs / 4));
     this.#sweeper = setInterval(() => {
       const expired = this.#table.expire(performance.now());
-      for (const entry of expired) {
-        entry.onFail(new MusterError('MUSTER_ERR_REQUEST_TIMEOUT', `no reply from ${this.#url || 'the server'} within ${this.#table.timeoutMs} ms`));
-      }
+      for (const entry of expired) entry.onFail(this.#timedOut());
       if (this.#table.size === 0) this.#stopSweeper();
     }, every);
     this.#sweeper.unref();
+  }
+
+  /** Why a request passed its deadline: no leader to send it to, or no reply. */
+  #timedOut(): MusterError {
+    const standbys = this.#standbys;
+    if (!this.#ws && standbys) return noLeaderError(this.#table.timeoutMs, standbys);
+    return new MusterError('MUSTER_ERR_REQUEST_TIMEOUT', `no reply from ${this.#url || 'the server'} within ${this.#table.timeoutMs} ms`);
   }
 
   #stopSweeper(): void {
@@ -417,16 +400,6 @@ export class SubmitSession implements WatchHost {
   }
 }
 
-function hasFilter(watch: Watch): boolean {
-  const f = watch.filter;
-  return f.jobs !== undefined || f.queue !== undefined || f.tenant !== undefined;
-}
-
 function closedError(): MusterError {
   return new MusterError('MUSTER_ERR_CLIENT_CLOSED', 'the client is closed');
-}
-
-/** The cause of a failed connection, short: `ECONNREFUSED`, `ENOTFOUND`, or the message. */
-function describe(err: Error): string {
-  return (err as NodeJS.ErrnoException).code ?? err.message;
 }

@@ -49,6 +49,8 @@ export interface WireErrorBody {
   readonly problems?: readonly WireProblem[];
   readonly retryAfterMs?: number;
   readonly oldest?: number;
+  /** With MUSTER_ERR_NOT_LEADER: the leader the refusing replica knows of (absent while it knows none). */
+  readonly leader?: { readonly url: string; readonly epoch: number };
 }
 
 export type EventType = 'submitted' | 'placed' | 'started' | 'task-ended' | 'cancel-requested' | 'ended';
@@ -199,6 +201,17 @@ export interface NodeView {
   readonly labels: Readonly<Record<string, string>>;
   /** The allocations on the node (a count or the list, as the server gives it). */
   readonly allocations: number | readonly unknown[];
+}
+
+/** `GET /v1/leader`, as every replica answers it; a server from before replication sends the first three fields. */
+export interface LeaderView {
+  readonly leader: string | null;
+  readonly epoch: number | null;
+  /** Whether the replica that answered is the leader. */
+  readonly self: boolean;
+  readonly role?: 'leader' | 'standby';
+  /** The answering replica's own URL. */
+  readonly replica?: string;
 }
 
 export interface SiteView {
