@@ -92,6 +92,9 @@ export const ErrorCodes = {
   MUSTER_ERR_STORE_ENCODE: 'an event or snapshot cannot be encoded as msgpack (symbols, huge bigints, cycles)',
   MUSTER_ERR_HISTORY_TRIMMED: 'the event history no longer starts at seq 1 (retention or compaction dropped the oldest events); the message names the first seq kept',
 
+  // High availability (src/ha): leader election on etcd. The etcd store will use the same code for its calls.
+  MUSTER_ERR_ETCD_TIMEOUT: 'an etcd call got no answer within its deadline (etcd unreachable, paused or without quorum)',
+
   // A bug: an error that is not one of the above. Reported with its message; never expected.
   MUSTER_ERR_INTERNAL: 'an unexpected internal error',
 } as const;
