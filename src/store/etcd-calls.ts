@@ -7,13 +7,14 @@
  *   with etcd's error as its cause.
  * - A fenced transaction compares the fence key's create revision with the writer's epoch before anything
  *   else; when that compare fails it is `MUSTER_ERR_FENCED` and etcd applied nothing.
- * - A paged read asks for as many keys as fit `ETCD_PAGE_BYTES` judging by the biggest value seen so far, at
- *   one revision for every page (a consistent view however long the read).
+ * - A read of many keys lists them first, then fetches a few values per request (a response must stay
+ *   within gRPC's message limit, and etcd cannot bound one by bytes), every page at one revision (a
+ *   consistent view however long the read).
  */
-import { GRPCResourceExhastedError, type Etcd3, type ICompare, type IKeyValue, type IRequestOp, type ITxnResponse } from 'etcd3';
+import { type Etcd3, type ICompare, type IKeyValue, type IRequestOp, type ITxnResponse } from 'etcd3';
 import { MusterError, codeOf } from '../errors/index.js';
 import { keyAfter } from './etcd-keys.js';
-import { ETCD_CALL_DEADLINE_MS, ETCD_PAGE_BYTES, ETCD_PAGE_KEYS_MAX, ETCD_TXN_VALUE_BYTES } from './limits.js';
+import { ETCD_CALL_DEADLINE_MS, ETCD_KEYS_PER_READ, ETCD_LIST_KEYS, ETCD_READS_IN_FLIGHT } from './limits.js';
 
 /** The leader's election key and its create revision: the epoch every write of this writer is fenced by. */
 export interface EtcdFence {
@@ -105,48 +106,35 @@ export interface PagedRead {
   readonly end: Buffer;
   /** The revision to read at; 0 reads the newest and every later page at the revision of the first. */
   readonly revision: number;
-  /** The biggest value expected (sets the first page's size); default the most one transaction writes. */
-  readonly largestValue?: number;
-  readonly keysOnly?: boolean;
-  /** Stop after this many keys. */
-  readonly limit?: number;
 }
 
-/** Keys-only pages are this long: a key is tens of bytes. */
-const KEYS_ONLY_PAGE = 1000;
-
 /**
- * Reads `[start, end)` in key order, page by page, at one revision; `onPage` takes each page's keys in
- * order. Returns the revision read at. A page the client refuses as too big (gRPC's receive limit) is asked
- * again one key at a time.
+ * Reads `[start, end)` with values, in key order, at one revision; `onPage` takes the keys in order, a
+ * round at a time. Returns the revision read at. The keys are listed first (keys only), then fetched
+ * `ETCD_KEYS_PER_READ` at a time, `ETCD_READS_IN_FLIGHT` reads at once: every response stays within gRPC's
+ * message limit whatever the values' sizes.
  */
 export async function readPaged(client: Etcd3, what: string, read: PagedRead, onPage: (kvs: readonly IKeyValue[]) => void | Promise<void>): Promise<number> {
   let revision = read.revision;
-  let largest = read.largestValue ?? ETCD_TXN_VALUE_BYTES;
   let start = read.start;
-  let left = read.limit ?? Number.POSITIVE_INFINITY;
   for (;;) {
-    const pageKeys = read.keysOnly ? KEYS_ONLY_PAGE : Math.max(1, Math.min(ETCD_PAGE_KEYS_MAX, Math.floor(ETCD_PAGE_BYTES / Math.max(largest, 1))));
-    const limit = Math.min(pageKeys, left);
-    const request = { key: start, range_end: read.end, revision, limit, keys_only: read.keysOnly === true };
-    let response;
-    try {
-      response = await etcdCall(what, (o) => client.kv.range(request, o));
-    } catch (err) {
-      if (!(err instanceof MusterError && err.cause instanceof GRPCResourceExhastedError) || limit === 1) throw err;
-      largest = 2 * ETCD_PAGE_BYTES; // the values are bigger than seen: one at a time until they are not
-      continue;
+    const listing = await etcdCall(what, (o) => client.kv.range({ key: start, range_end: read.end, revision, limit: ETCD_LIST_KEYS, keys_only: true }, o));
+    if (revision === 0) revision = Number(listing.header.revision);
+    const keys = listing.kvs.map((kv) => kv.key);
+    const round = ETCD_KEYS_PER_READ * ETCD_READS_IN_FLIGHT;
+    for (let i = 0; i < keys.length; i += round) {
+      const reads: Promise<IKeyValue[]>[] = [];
+      for (let k = i; k < Math.min(keys.length, i + round); k += ETCD_KEYS_PER_READ) {
+        const first = keys[k] as Buffer;
+        const last = keys[Math.min(keys.length, k + ETCD_KEYS_PER_READ) - 1] as Buffer;
+        const at = revision;
+        reads.push(etcdCall(what, (o) => client.kv.range({ key: first, range_end: keyAfter(last), revision: at, limit: ETCD_KEYS_PER_READ }, o)).then((r) => r.kvs));
+      }
+      await onPage((await Promise.all(reads)).flat());
     }
-    if (revision === 0) revision = Number(response.header.revision);
-    if (response.kvs.length > 0) {
-      await onPage(response.kvs);
-      // The next page's size follows this page's biggest value: big values make short pages.
-      largest = response.kvs.reduce((max, kv) => Math.max(max, kv.value.length), 0);
-      left -= response.kvs.length;
-    }
-    const last = response.kvs.at(-1);
-    if (!response.more || last === undefined || left <= 0) return revision;
-    start = keyAfter(last.key);
+    const last = keys.at(-1);
+    if (!listing.more || last === undefined) return revision;
+    start = keyAfter(last);
   }
 }
 

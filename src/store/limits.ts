@@ -75,19 +75,25 @@ export const ETCD_COMMIT_WINDOW_MS = 2;
 export const ETCD_CALL_DEADLINE_MS = 5000;
 
 /**
- * The most bytes of values one range read asks for (the page's key count is chosen from the biggest value
- * seen so far). 2 MiB: half of gRPC's default 4 MiB limit on a received message, which a response above it
- * breaks (the etcd3 client is the caller's; its limit is not ours to raise).
+ * Keys one range read asks for with their values. 3: a value is at most `ETCD_TXN_VALUE_BYTES` (1 MiB), so
+ * three stay below gRPC's default 4 MiB limit on a received message, which a bigger response breaks (and the
+ * etcd3 client, which is the caller's, would retry it and open its circuit breakers). etcd cannot bound a
+ * response by bytes, and a key's size is not known before it is read, so the count is what bounds it.
  */
-export const ETCD_PAGE_BYTES = 2 * 1024 * 1024;
+export const ETCD_KEYS_PER_READ = 3;
 
 /**
- * The most keys one range read asks for, however small the values. 32: at the worst case the byte budget
- * cannot see (small batches followed by full ones) a page is 32 MiB, which the client refuses and the read
- * retries with one key; 100,000 small batches (a snapshot interval's worth of lone appends) still read in
- * about 3,000 round trips.
+ * Range reads with values in flight at once. 8: 24 keys per round trip, at most 24 MiB of responses held,
+ * so 100,000 small batches (a snapshot interval's worth of lone appends) read in some 4,000 round trips.
  */
-export const ETCD_PAGE_KEYS_MAX = 32;
+export const ETCD_READS_IN_FLIGHT = 8;
+
+/**
+ * Keys one keys-only listing returns (the reader lists the keys first, then fetches their values
+ * `ETCD_KEYS_PER_READ` at a time). 240: a key and its revisions are under a hundred bytes, and ten rounds of
+ * `ETCD_READS_IN_FLIGHT` reads follow each listing.
+ */
+export const ETCD_LIST_KEYS = 240;
 
 /**
  * Keys deleted by one compaction transaction. 1,000: a delete of a key range is one request whatever the

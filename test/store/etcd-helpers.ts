@@ -51,11 +51,11 @@ export async function createRevision(client: Etcd3, key: string): Promise<number
   return Number(kv.create_revision);
 }
 
-/** Every key under `prefix`, with its value. */
+/** Every key under `prefix`, without its value. */
 export async function keysUnder(client: Etcd3, prefix: string): Promise<IKeyValue[]> {
   const start = Buffer.from(`${prefix}/`);
   const end = Buffer.from(`${prefix}0`); // '/' + 1
-  const response = await client.kv.range({ key: start, range_end: end });
+  const response = await client.kv.range({ key: start, range_end: end, keys_only: true });
   return response.kvs;
 }
 
