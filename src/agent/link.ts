@@ -2,9 +2,14 @@
  * The agent side of `/v1/agent` (PROTOCOL.md): one WebSocket connection to the control plane, carrying
  * one node (`muster agent`) or thousands (`muster sim`).
  *
- * - Connects to the first endpoint that answers, trying each in turn, with jittered exponential backoff
- *   between rounds, for as long as the link is open: it never gives up, and says on its log which
- *   endpoints it tries and when it tries again. A non-leader or a dead server is simply the next endpoint.
+ * - Connects to the leader, trying the endpoints in turn (the one it was last connected to first), with
+ *   jittered exponential backoff between rounds, for as long as the link is open: it never gives up, and
+ *   says on its log which endpoints it tries and when it tries again. A standby refuses the upgrade with
+ *   MUSTER_ERR_NOT_LEADER: the link logs it in one line and goes to the leader it names (even one not in
+ *   its list), else to the next endpoint (endpoints.ts, `AgentRoute`). A dead server is the next endpoint.
+ * - A leader that loses leadership closes the connection (1012 or 1001): the link connects again, to
+ *   whoever leads now, and registers as after any reconnection; an `error` MUSTER_ERR_NOT_LEADER on an
+ *   open connection drops it the same way.
  * - On every (re)connection registers every node it carries, each with the attempts it runs now (`running`)
  *   and every end of that node the server has not acknowledged (`ended`). The `registered` reply
  *   acknowledges the ends it carried; ends that arose meanwhile are sent as `ended` frames right after it.
@@ -21,94 +26,14 @@
 import { pack, unpack } from 'msgpackr';
 import WebSocket from 'ws';
 import { backoffDelay } from '../client/index.js';
-import type { Logger } from '../log/index.js';
-import type { TaskLaunch } from '../scheduler/index.js';
+import type { Refusal } from './endpoints.js';
+import { AgentRoute, agentUrl, readRefusal } from './endpoints.js';
 import { Fence, monotonicNs } from './fence.js';
+import type { AttemptId, EndReport, KillCommand, LinkOptions, LogsRequest, NodeRegistration, StartCommand } from './link-contract.js';
 import type { Lease } from './shim/index.js';
+import { UnackedEnds } from './unacked-ends.js';
 
-export interface AttemptId {
-  readonly job: string;
-  readonly task: number;
-  readonly attempt: number;
-}
-
-export interface RunningAttempt extends AttemptId {
-  readonly epoch: number;
-}
-
-/** A `start` command as the server pushes it: the scheduler's launch, field for field (PROTOCOL.md). */
-export type StartCommand = TaskLaunch;
-
-export interface KillCommand extends AttemptId {
-  readonly node: string;
-  readonly epoch: number;
-  readonly reason: string;
-  readonly graceMs: number;
-}
-
-export interface LogsRequest {
-  readonly id: number | string;
-  readonly node: string;
-  readonly job: string;
-  readonly task: number;
-  readonly attempt?: number;
-  readonly stream: 'stdout' | 'stderr';
-  readonly offset: number;
-  readonly follow: boolean;
-  /** Send at most this many bytes, then end (absent: to the end of the output). */
-  readonly maxBytes?: number;
-}
-
-export interface EndReport extends AttemptId {
-  readonly outcome: 'succeeded' | 'failed' | 'timeout' | 'killed' | 'lost';
-  readonly exitCode?: number;
-  readonly signal?: string;
-  readonly reason?: string;
-}
-
-/** The node spec an agent registers (its written form: PROTOCOL.md). */
-export interface NodeRegistration {
-  readonly name: string;
-  readonly site: string;
-  readonly capacity: Readonly<Record<string, unknown>>;
-  readonly labels?: Readonly<Record<string, string>>;
-}
-
-export interface RegisteredInfo {
-  readonly epoch: number;
-  readonly heartbeatMs: number;
-  /** Absent from an older server: no fence. */
-  readonly fenceMs?: number;
-}
-
-/** What the link needs from whoever runs the attempts (the executor, or the simulated fleet). */
-export interface LinkOwner {
-  /** Attempts node `node` runs now (reported at registration). */
-  running(node: string): readonly RunningAttempt[];
-  start(command: StartCommand): void;
-  kill(command: KillCommand | (AttemptId & { readonly node: string; readonly reason: 'reconcile' })): void;
-  logs?(request: LogsRequest, send: (data: Uint8Array, eof: boolean) => void): void;
-  /** A node registered (again): the server's epoch, interval and fence. */
-  registered?(node: string, info: RegisteredInfo): void;
-  /** The server has recorded these ends of `node` (or a registration dropped them): they may be forgotten. */
-  acknowledged?(node: string, attempts: readonly AttemptId[]): void;
-  /** No contact with the server for `fenceMs`: every attempt must be given up (ended `lost`, reason `fenced: …`). */
-  fenced?(info: { readonly fenceMs: number; readonly silentMs: number }): void;
-  /** The lease changed: write it where the shims read it. */
-  lease?(lease: Lease | undefined): void;
-}
-
-export interface LinkOptions {
-  /** WebSocket URLs of `/v1/agent`, tried in order. */
-  readonly endpoints: readonly string[];
-  readonly token: string;
-  readonly owner: LinkOwner;
-  readonly log: Logger;
-  /** Jitter source (tests fix it). */
-  readonly random?: () => number;
-  /** Heartbeat at this interval instead of the server's (load generators). */
-  readonly heartbeatMs?: number;
-}
+export type { AttemptId, EndReport, KillCommand, LinkOptions, LinkOwner, LogsRequest, NodeRegistration, RegisteredInfo, RunningAttempt, StartCommand } from './link-contract.js';
 
 type Frame = Readonly<Record<string, unknown>> & { readonly kind: string };
 
@@ -121,8 +46,6 @@ const DEFAULT_HEARTBEAT_MS = 1_000;
  * TCP connection shows nothing else) and made again. Without a fence it is the only such bound.
  */
 const SILENT_HEARTBEATS = 5;
-/** PROTOCOL.md: at most this many attempts in one `register`. */
-const MAX_ENDED_PER_REGISTER = 65_536;
 /** How often `drained` looks whether the last acknowledgements came. */
 const DRAIN_POLL_MS = 20;
 /** A ping carries its send time (monotonic ns) in this many bytes, so its pong says which ping it answers. */
@@ -141,8 +64,8 @@ export class AgentLink {
   readonly #registered = new Set<string>();
   /** Registers sent on the current connection and not yet answered, per node. */
   readonly #pending = new Map<string, PendingRegister>();
-  /** Every end not yet acknowledged, per node, by attempt key. */
-  readonly #unacked = new Map<string, Map<string, EndReport>>();
+  /** Every end not yet acknowledged. */
+  readonly #unacked = new UnackedEnds();
   /** `started` reports per node waiting for the node to be registered on a connection. */
   readonly #held = new Map<string, Frame[]>();
   /** Refused registers in a row, per node (their retry backs off). */
@@ -161,11 +84,14 @@ export class AgentLink {
   #newestEpoch = 0;
   #nextId = 1;
   #closed = false;
-  #round = 0;
+  readonly #route: AgentRoute;
+  /** A leader named by the replica this connection is on when it refused a frame as a standby: tried first. */
+  #hint: string | undefined;
   #connected: Promise<void> | undefined;
 
   constructor(options: LinkOptions) {
     this.#o = options;
+    this.#route = new AgentRoute(options.endpoints, options.log, options.random);
   }
 
   get newestEpoch(): number {
@@ -183,9 +109,7 @@ export class AgentLink {
 
   /** How many ends wait for the server's acknowledgement. */
   get unacknowledged(): number {
-    let n = 0;
-    for (const ends of this.#unacked.values()) n += ends.size;
-    return n;
+    return this.#unacked.size;
   }
 
   /**
@@ -199,7 +123,7 @@ export class AgentLink {
       lease: (next) => this.#o.owner.lease?.(next),
       ...(lease ? { initial: lease } : {}),
     });
-    this.#connected ??= new Promise((resolve) => this.#connect(0, resolve));
+    this.#connected ??= new Promise((resolve) => this.#connect(resolve));
     return this.#connected;
   }
 
@@ -221,9 +145,7 @@ export class AgentLink {
 
   /** An attempt ended: kept until the server acknowledges it, and sent now if the node is registered. */
   ended(node: string, report: EndReport): void {
-    let ends = this.#unacked.get(node);
-    if (!ends) this.#unacked.set(node, (ends = new Map()));
-    ends.set(keyOf(report), report);
+    this.#unacked.add(node, report);
     if (this.#registered.has(node) && this.connected) this.#send({ kind: 'ended', node, ...report });
   }
 
@@ -245,22 +167,22 @@ export class AgentLink {
     this.#ws?.close(1000, 'agent stopping');
   }
 
-  #connect(index: number, resolve: () => void): void {
+  #connect(resolve: () => void): void {
     this.#retry = undefined;
     if (this.#closed) return;
-    const endpoints = this.#o.endpoints;
-    const url = endpoints[index % endpoints.length]!;
+    const url = this.#route.next();
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.#o.token}` }, handshakeTimeout: CONNECT_TIMEOUT_MS, maxPayload: 64 * 2 ** 20 });
     this.#connecting = ws;
     const connectedAt = monotonicNs();
     let opened = false;
     let failure = '';
+    let refusal: Refusal | undefined;
     ws.binaryType = 'nodebuffer';
     ws.on('open', () => {
       opened = true;
       this.#connecting = undefined;
-      this.#round = 0;
       this.#ws = ws;
+      this.#route.connected(url);
       this.#lastPingNs = connectedAt;
       this.#lastContactNs = monotonicNs();
       this.#o.log.info({ url }, 'connected to the control plane');
@@ -284,26 +206,27 @@ export class AgentLink {
     });
     ws.on('unexpected-response', (_req, res) => {
       failure = `HTTP ${res.statusCode}`;
-      this.#o.log.error({ url, status: res.statusCode }, res.statusCode === 401 || res.statusCode === 403 ? 'the server refused the agent token' : 'the server refused the connection');
-      ws.terminate();
+      // The body says why (a standby names the leader); the socket is dropped once it is read.
+      void readRefusal(res, CONNECT_TIMEOUT_MS).then((read) => {
+        refusal = read;
+        failure = `HTTP ${read.status}${read.code !== undefined ? ` ${read.code}` : ''}`;
+        ws.terminate();
+      });
     });
     ws.on('error', (err) => {
-      failure = err.message;
+      failure ||= err.message;
       this.#o.log.debug({ url, err: err.message }, 'connection error');
     });
     ws.on('close', () => {
       if (this.#connecting === ws) this.#connecting = undefined;
       if (this.#ws === ws) this.#lost(url);
       if (this.#closed) return;
-      // The next endpoint at once after a failed attempt; a full round of failures waits with backoff.
-      const next = opened ? 0 : index + 1;
-      const roundOver = next % endpoints.length === 0;
-      const delay = roundOver ? backoffDelay(this.#round++, this.#o.random ? { random: this.#o.random } : {}) : 0;
-      if (roundOver && !opened) {
-        this.#o.log.warn({ endpoints, last: failure, retryInS: Math.round(delay / 100) / 10 }, `no control plane answers (${endpoints.join(', ')}); trying again in ${(delay / 1000).toFixed(1)} s`);
-      }
+      // After a lost connection, a new round from a leader named meanwhile (a deposed one's refusal); after a
+      // failed attempt the next endpoint (or the leader a standby named) at once; a failed round backs off.
+      const delay = opened ? this.#route.lost(this.#hint) : this.#route.failed(url, failure, refusal);
+      this.#hint = undefined;
       // Not unref'd: an agent with nothing to run still waits for its server.
-      this.#retry = setTimeout(() => this.#connect(next, resolve), delay);
+      this.#retry = setTimeout(() => this.#connect(resolve), delay);
     });
   }
 
@@ -323,9 +246,8 @@ export class AgentLink {
 
   #register(node: NodeRegistration): void {
     const id = this.#nextId++;
-    const ends = this.#unacked.get(node.name);
     // Past the most one register may carry, the rest follow its reply as `ended` frames.
-    const ended = ends ? [...ends.values()].slice(0, MAX_ENDED_PER_REGISTER) : [];
+    const ended = this.#unacked.forRegister(node.name);
     this.#pending.set(node.name, { id, carried: ended.map(({ job, task, attempt }) => ({ job, task, attempt })) });
     this.#send({ kind: 'register', id, node, running: this.#o.owner.running(node.name), ...(ended.length > 0 ? { ended } : {}) });
   }
@@ -382,12 +304,12 @@ export class AgentLink {
     const kills = (frame['kill'] as AttemptId[] | undefined) ?? [];
     // The server does not hold these on this node: an end of one that arose after the register was sent
     // is reported to nobody (PROTOCOL.md: nothing is reported for them).
-    const dropped = kills.filter((k) => this.#unacked.get(node)?.has(keyOf(k)));
+    const dropped = kills.filter((k) => this.#unacked.has(node, k));
     if (dropped.length > 0) this.#acknowledge(node, dropped);
     for (const k of kills) this.#o.owner.kill({ node, job: k.job, task: k.task, attempt: k.attempt, reason: 'reconcile' });
     this.#o.owner.registered?.(node, { epoch, heartbeatMs, ...(fenceMs !== undefined ? { fenceMs } : {}) });
     this.#fence?.setFenceMs(fenceMs);
-    for (const report of this.#unacked.get(node)?.values() ?? []) this.#send({ kind: 'ended', node, ...report });
+    for (const report of this.#unacked.of(node)) this.#send({ kind: 'ended', node, ...report });
     const held = this.#held.get(node);
     if (held) {
       this.#held.delete(node);
@@ -398,16 +320,24 @@ export class AgentLink {
   }
 
   #acknowledge(node: string, attempts: readonly AttemptId[]): void {
-    const ends = this.#unacked.get(node);
-    if (!ends || attempts.length === 0) return;
-    const known = attempts.filter((a) => ends.delete(keyOf(a)));
-    if (ends.size === 0) this.#unacked.delete(node);
-    if (known.length > 0) this.#o.owner.acknowledged?.(node, known.map(({ job, task, attempt }) => ({ job, task, attempt })));
+    const known = this.#unacked.acknowledge(node, attempts);
+    if (known.length > 0) this.#o.owner.acknowledged?.(node, known);
   }
 
-  /** An `error` frame: a refused register is tried again with backoff; anything else is logged. */
+  /**
+   * An `error` frame: a standby's refusal (the replica lost leadership without closing yet) drops the
+   * connection, to connect to the leader it names; a refused register is tried again with backoff; anything
+   * else is logged.
+   */
   #onError(frame: Frame): void {
     const id = frame['id'];
+    if (frame['code'] === 'MUSTER_ERR_NOT_LEADER') {
+      const leader = frame['leader'] as { url?: unknown } | undefined;
+      this.#hint = typeof leader?.url === 'string' ? agentUrl(leader.url) : undefined;
+      this.#o.log.warn({ leader: leader?.url }, `the control plane is not the leader any more; connecting to ${this.#hint ?? 'the endpoints'} again`);
+      this.#ws?.terminate();
+      return;
+    }
     for (const [name, pending] of this.#pending) {
       if (pending.id !== id) continue;
       this.#pending.delete(name);
@@ -482,8 +412,4 @@ export class AgentLink {
     if (!ws || ws.readyState !== WebSocket.OPEN || frames.length === 0) return;
     ws.send(pack(frames.length === 1 ? frames[0] : { kind: 'batch', frames }));
   }
-}
-
-function keyOf(a: AttemptId): string {
-  return `${a.job}/${a.task}/${a.attempt}`;
 }

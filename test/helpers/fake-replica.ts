@@ -59,6 +59,11 @@ export class FakeReplica {
     return `http://127.0.0.1:${(this.#http.address() as AddressInfo).port}`;
   }
 
+  /** Its `/v1/agent` WebSocket URL. */
+  get agentUrl(): string {
+    return `${this.url.replace(/^http/, 'ws')}/v1/agent`;
+  }
+
   get leading(): boolean {
     return this.#leading;
   }
