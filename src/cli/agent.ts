@@ -23,7 +23,10 @@ Runs this machine as a node: registers with the control plane, heartbeats, runs 
 real processes (output in the work folder), and reports how they end.
 
 - With no server, or after losing it, it keeps trying each server in turn with backoff (its log says which
-  and when it tries next); it stops only on SIGTERM or SIGINT.
+  and when it tries next); it stops only on SIGTERM or SIGINT. Given the replicas of a cluster, it follows
+  the leader: a standby refuses it and names the leader (one log line), and the agent connects there; a
+  leader that loses leadership closes the connection and the agent registers with the new one, reporting
+  what it runs and every end not yet acknowledged.
 - Every task runs under a small supervisor (the shim: native when built, else a node process), so tasks
   survive a crash or restart of the agent. The work folder keeps a journal of them: a restarted agent
   adopts the tasks still running and reports how the others ended, including those that ended while it

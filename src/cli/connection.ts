@@ -2,7 +2,8 @@
  * What the commands that talk to a server share: the connection flags (`--server`, `--token`, `-o`), where
  * their values come from when a flag is absent (env `MUSTER_SERVER` / `MUSTER_TOKEN`, then the admin token
  * `muster server` writes in its default data folder), a client with command-line timeouts, and one way to
- * report failures: `muster NAME: CODE: message`, never a stack trace.
+ * report failures: `muster NAME: CODE: message`, never a stack trace. `--server` takes the replicas of
+ * one cluster, comma-separated: the client follows the leader among them (src/client/replicas.ts).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ export const DEFAULT_TOKEN_FILE = join('.muster', 'admin.token');
  */
 export const CLI_CONNECT_TIMEOUT_MS = 3_000;
 
-/** How long a command waits for one answer. */
+/** How long a command waits for one answer, including a wait for a leader while replicas hold an election. */
 export const CLI_REQUEST_TIMEOUT_MS = 30_000;
 
 export const CONNECTION_OPTIONS = {
@@ -38,7 +39,8 @@ export const CONNECTION_OPTIONS = {
 
 export const CONNECTION_USAGE = `connection:
   --server URL[,URL...]  the server, or its replicas in the order to try (env MUSTER_SERVER;
-                         default ${DEFAULT_SERVER})
+                         default ${DEFAULT_SERVER}); a standby sends the command to the leader it
+                         names, else the next replica is tried; muster leader shows who leads
   --token TOKEN          bearer token (env MUSTER_TOKEN; default: the file ${DEFAULT_TOKEN_FILE} if present)
   -o, --output FORMAT    table (the default, for humans) or json (for scripts)`;
 
@@ -142,6 +144,7 @@ export function reportError(io: Io, name: string, err: unknown): void {
     io.err(`  the server keeps events from seq ${err.oldest} on: read the state with muster jobs, then watch again without --from`);
   }
   if (code === 'MUSTER_ERR_UNREACHABLE') io.err('  is the server running? name it with --server or MUSTER_SERVER');
+  if (code === 'MUSTER_ERR_NOT_LEADER') io.err('  no replica leads now (an election takes a few seconds): try again; muster leader shows each replica\'s view');
   if (code === 'MUSTER_ERR_UNAUTHORIZED') io.err(`  give a token with --token or MUSTER_TOKEN (muster server prints one and writes ${DEFAULT_TOKEN_FILE})`);
 }
 

@@ -9,6 +9,7 @@ import { EXIT_OK, EXIT_USAGE, processIo } from './io.js';
 import { cancelCommand } from './cancel.js';
 import { jobCommand } from './job.js';
 import { jobsCommand } from './jobs.js';
+import { leaderCommand } from './leader.js';
 import { logsCommand } from './logs.js';
 import { nodesCommand } from './nodes.js';
 import { queuesCommand } from './queues.js';
@@ -37,6 +38,7 @@ const COMMANDS: readonly Command[] = [
   queuesCommand,
   nodesCommand,
   sitesCommand,
+  leaderCommand,
   replayCommand,
   simCommand,
   validateCommand,

@@ -11,14 +11,15 @@ import { EXIT_OK } from './io.js';
 import { terminated } from './signals.js';
 
 const USAGE = `usage: muster sim [--nodes N] [--sites A,B,...] [--connections K] [--cpu CPU] [--memory MEM]
-                  [--heartbeat MS] [--prefix NAME] [--server URL] [--token TOKEN]
+                  [--heartbeat MS] [--prefix NAME] [--server URL[,URL...]] [--token TOKEN]
 
 Connects N simulated agents (default 100) spread round robin over the sites (default: local) and
 multiplexed over K WebSocket connections (default 4). They register, heartbeat and "run" the tasks
 they are given for their requested duration: MUSTER_SIM_DURATION in the task's env, else N seconds
 of a "sleep N" command, else no time; MUSTER_SIM_EXIT=N makes an attempt exit with N. Like real agents
-they keep trying while no server answers, keep ends until the server acknowledges them, and keep the
-server's fence (a connection cut off for the fence time ends its attempts as lost).
+they keep trying while no server answers, follow the leader among the replicas given (a standby names
+it), keep ends until the server acknowledges them, and keep the server's fence (a connection cut off
+for the fence time ends its attempts as lost).
 
   --nodes N          simulated nodes
   --sites A,B,...    the sites to spread them over (they must be sites the server is configured with)
