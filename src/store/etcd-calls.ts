@@ -2,19 +2,19 @@
  * How the etcd store and its follower talk to etcd: every call with a deadline, every failure as one of the
  * store's codes, every write fenced, every read of many keys paged.
  *
- * - A call's deadline is `ETCD_CALL_DEADLINE_MS`, retries included (the etcd3 client retries an unavailable
- *   member on another one within it). A failure is `MUSTER_ERR_STORE_FAILED` naming what was being done,
- *   with etcd's error as its cause.
+ * - A call's deadline is `ETCD_CALL_DEADLINE_MS`, its attempts included (each with a shorter deadline of its
+ *   own; the etcd3 client also retries an unavailable member on another one within an attempt). A failure
+ *   is `MUSTER_ERR_STORE_FAILED` naming what was being done, with etcd's error as its cause.
  * - A fenced transaction compares the fence key's create revision with the writer's epoch before anything
  *   else; when that compare fails it is `MUSTER_ERR_FENCED` and etcd applied nothing.
  * - A read of many keys lists them first, then fetches a few values per request (a response must stay
  *   within gRPC's message limit, and etcd cannot bound one by bytes), every page at one revision (a
  *   consistent view however long the read).
  */
-import { type Etcd3, type ICompare, type IKeyValue, type IRequestOp, type ITxnResponse } from 'etcd3';
+import { isRecoverableError, type Etcd3, type ICompare, type IKeyValue, type IRequestOp, type ITxnResponse } from 'etcd3';
 import { MusterError, codeOf } from '../errors/index.js';
 import { keyAfter } from './etcd-keys.js';
-import { ETCD_CALL_DEADLINE_MS, ETCD_KEYS_PER_READ, ETCD_LIST_KEYS, ETCD_READS_IN_FLIGHT } from './limits.js';
+import { ETCD_ATTEMPT_DEADLINE_MS, ETCD_CALL_DEADLINE_MS, ETCD_KEYS_PER_READ, ETCD_RETRY_PAUSE_MS, ETCD_LIST_KEYS, ETCD_READS_IN_FLIGHT } from './limits.js';
 
 /** The leader's election key and its create revision: the epoch every write of this writer is fenced by. */
 export interface EtcdFence {
@@ -22,18 +22,28 @@ export interface EtcdFence {
   readonly epoch: number;
 }
 
-/** gRPC call options with the deadline of one etcd call from now. */
-export function callOptions(): { deadline: number } {
-  return { deadline: Date.now() + ETCD_CALL_DEADLINE_MS };
+/**
+ * Runs `call` until it succeeds, each attempt with its own deadline (`ETCD_ATTEMPT_DEADLINE_MS`), all of
+ * them within `ETCD_CALL_DEADLINE_MS`; only failures worth retrying are retried (a member unavailable or
+ * stopped, a deadline, a leader change, the client's circuit breaker open). Its failure is
+ * `MUSTER_ERR_STORE_FAILED`; our own coded errors pass as they are. Every call the store makes may be made
+ * twice: reads, deletes and snapshot puts are idempotent, and an append whose earlier attempt was applied
+ * finds its own bytes in its key (etcd-log-sink.ts).
+ */
+export async function etcdCall<T>(what: string, call: (options: { deadline: number }) => Promise<T>): Promise<T> {
+  const deadline = Date.now() + ETCD_CALL_DEADLINE_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call({ deadline: Math.min(deadline, Date.now() + ETCD_ATTEMPT_DEADLINE_MS) });
+    } catch (err) {
+      if (!worthRetrying(err) || deadline - Date.now() < 2 * ETCD_RETRY_PAUSE_MS) throw etcdFailure(attempt === 1 ? what : `${what} (${attempt} attempts)`, err);
+    }
+    await new Promise((resolve) => setTimeout(resolve, ETCD_RETRY_PAUSE_MS));
+  }
 }
 
-/** Runs `call` with a deadline; its failure is `MUSTER_ERR_STORE_FAILED` (our own coded errors pass as they are). */
-export async function etcdCall<T>(what: string, call: (options: { deadline: number }) => Promise<T>): Promise<T> {
-  try {
-    return await call(callOptions());
-  } catch (err) {
-    throw etcdFailure(what, err);
-  }
+function worthRetrying(err: unknown): boolean {
+  return err instanceof Error && (isRecoverableError(err) || (err as { isBrokenCircuitError?: unknown }).isBrokenCircuitError === true);
 }
 
 /** `err` as a coded error: ours keep their code (a coded RangeError becomes a MusterError), etcd's are STORE_FAILED. */

@@ -67,12 +67,24 @@ export const ETCD_TXN_VALUE_BYTES = 1024 * 1024;
 export const ETCD_COMMIT_WINDOW_MS = 2;
 
 /**
- * The deadline of one etcd call (range, txn, compaction, status), retries included. 5 s: a healthy cluster
- * answers in milliseconds and elects a new leader within about one election timeout (1 s by default), so
+ * The deadline of one etcd call (range, txn, compaction), all its attempts included. 5 s: a healthy cluster
+ * answers in milliseconds and elects a new leader within a few election timeouts (1 s each by default), so
  * 5 s covers a leader change with room to spare; past it the cluster is unavailable for this process and
  * the operation fails (MUSTER_ERR_STORE_FAILED) instead of hanging.
  */
 export const ETCD_CALL_DEADLINE_MS = 5000;
+
+/**
+ * The deadline of one attempt of a call; an attempt that fails for a reason worth retrying (a member
+ * unavailable, a deadline, a leader change) is made again within `ETCD_CALL_DEADLINE_MS`. 2 s: a proposal
+ * forwarded to a leader that dies is never answered (etcd gives up on it after 5 s plus two election
+ * timeouts), so waiting the whole call's deadline on it would leave no time to ask again through the new
+ * leader. Every write of the store may be made twice (see etcd-calls.ts).
+ */
+export const ETCD_ATTEMPT_DEADLINE_MS = 2000;
+
+/** The pause between two attempts of a call: 100 ms, a few heartbeats of a loaded cluster. */
+export const ETCD_RETRY_PAUSE_MS = 100;
 
 /**
  * Keys one range read asks for with their values. 3: a value is at most `ETCD_TXN_VALUE_BYTES` (1 MiB), so
