@@ -7,33 +7,16 @@
  */
 import { performance } from 'node:perf_hooks';
 import { EtcdLeaseInvalidError } from 'etcd3';
-import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
-import { rangeError } from '../errors/index.js';
+import type { Etcd3, IKeyValue, Lease } from 'etcd3';
+import { codeOf, rangeError } from '../errors/index.js';
 import { createLogger } from '../log/index.js';
 import type { Logger } from '../log/index.js';
 import { CallDeadlines, candidateKey, electionFolder, leaderOf, revisionOf, sameLeader } from './etcd-calls.js';
+import { FRESH_TO_LEAD, KEEPALIVES_PER_WINDOW, REJOIN_BASE_MS, REJOIN_MAX_MS, RESYNC_TICKS, SENDS_PER_TICK } from './limits.js';
+import { FolderWatch } from './folder-watch.js';
 import { Listeners } from './listeners.js';
 import { DEFAULT_MARGIN_MS, DEFAULT_TTL_SECONDS } from './types.js';
 import type { DeposedReason, Election, ElectionEvents, ElectionOptions, Fence, LeaderInfo } from './types.js';
-
-/**
- * Keepalives sent per deadline window (TTL − margin): three in a row may go unanswered before the deadline
- * passes; at the defaults that is one every 375 ms, more often than etcd's own clients (TTL/3).
- */
-const KEEPALIVES_PER_WINDOW = 4;
-
-/**
- * Every this many keepalive ticks the candidate list is read again without waiting for a watch event
- * (1.5 s at the defaults): a broken watch, which the client reconnects with a backoff of up to 30 s, then
- * slows a takeover by this much, not by that backoff.
- */
-const RESYNC_TICKS = 4;
-
-/** First delay before joining again (after a deposition or a failed join); doubled per failure, jittered. */
-const REJOIN_BASE_MS = 100;
-
-/** Longest delay between joins: a replica cut off from etcd asks again at least this often. */
-const REJOIN_MAX_MS = 2_000;
 
 /** One candidacy: a lease, the key bound to it, and how long the lease is certainly alive. */
 interface Term {
@@ -46,6 +29,8 @@ interface Term {
   deadline: number;
   /** Set while leading: the key's create revision. */
   epoch: number | undefined;
+  /** Its key came first but its deadline was near: the next answered keepalive reads the list again. */
+  leadWhenFresh: boolean;
   ended: boolean;
   timer: NodeJS.Timeout | undefined;
 }
@@ -72,8 +57,7 @@ class EtcdElection implements Election {
   #leaderChanges = 0;
   #failures = 0;
   #rejoinTimer: NodeJS.Timeout | undefined;
-  #rewatchTimer: NodeJS.Timeout | undefined;
-  #watcher: Watcher | undefined;
+  readonly #watch: FolderWatch;
   #checking = false;
   #checkAgain = false;
   #closing: Promise<void> | undefined;
@@ -89,7 +73,14 @@ class EtcdElection implements Election {
     this.#now = options.now ?? (() => performance.now());
     this.#listeners = new Listeners((event, err) => this.#log.error({ err, event }, 'election: a listener threw'));
     this.#ticker = setInterval(() => this.#tick(), this.#windowMs / KEEPALIVES_PER_WINDOW);
-    this.#watch();
+    this.#watch = new FolderWatch(this.#client, this.#folder, this.#calls, this.#callMs, this.#log, {
+      changed: () => void this.#check(),
+      // Our own key deleted: the term ends at once, without waiting for a read to confirm it.
+      deleted: (key) => {
+        const term = this.#term;
+        if (term?.ready === true && key === term.key) void this.#end(term, 'key-deleted');
+      },
+    });
     void this.#join();
   }
 
@@ -128,15 +119,11 @@ class EtcdElection implements Election {
     if (this.#closing !== undefined) return this.#closing;
     clearInterval(this.#ticker);
     clearTimeout(this.#rejoinTimer);
-    clearTimeout(this.#rewatchTimer);
     const term = this.#term;
-    const watcher = this.#watcher;
-    this.#watcher = undefined;
     // Set before ending the term, so that nothing it sets off (a rejoin, a check) starts anything new.
     this.#closing = Promise.resolve();
     const released = term === undefined ? Promise.resolve() : this.#end(term, 'closed');
-    const unwatched = watcher === undefined ? Promise.resolve() : this.#calls.within(this.#callMs, 'watch cancel', watcher.cancel()).catch((err: unknown) => this.#log.debug({ err }, 'election: watch cancel failed'));
-    this.#closing = Promise.all([released, unwatched]).then(() => this.#calls.abandon());
+    this.#closing = Promise.all([released, this.#watch.close()]).then(() => this.#calls.abandon());
     return this.#closing;
   }
 
@@ -152,7 +139,7 @@ class EtcdElection implements Election {
     // The grant's answer means etcd made the lease after we sent the request: the keepalive arithmetic.
     const sentAt = this.#now();
     const lease = this.#client.lease(this.#ttlSeconds, { autoKeepAlive: false, ...CallDeadlines.options(this.#callMs) });
-    const term: Term = { lease, key: undefined, ready: false, deadline: sentAt + this.#windowMs, epoch: undefined, ended: false, timer: undefined };
+    const term: Term = { lease, key: undefined, ready: false, deadline: sentAt + this.#windowMs, epoch: undefined, leadWhenFresh: false, ended: false, timer: undefined };
     this.#term = term;
     try {
       const leaseId = await this.#calls.within(this.#callMs, 'lease grant', lease.grant());
@@ -253,17 +240,23 @@ class EtcdElection implements Election {
    * our timer running late and the rate difference of the two clocks. A keepalive never answered may never
    * have arrived, so it moves nothing; one answered after the deadline revives nothing (the term has ended).
    */
-  #keepalive(term: Term): void {
+  #keepalive(term: Term, send = 1): void {
     const sentAt = this.#now();
     const call = term.lease.keepaliveOnce(CallDeadlines.options(this.#windowMs));
     this.#calls.within(this.#windowMs, 'lease keepalive', call).then(
       () => {
-        if (!this.#expireIfDue(term) && !term.ended) term.deadline = Math.max(term.deadline, sentAt + this.#windowMs);
+        if (this.#expireIfDue(term) || term.ended) return;
+        term.deadline = Math.max(term.deadline, sentAt + this.#windowMs);
+        if (term.leadWhenFresh) {
+          term.leadWhenFresh = false;
+          void this.#check();
+        }
       },
       (err: unknown) => {
         if (term.ended) return;
-        if (err instanceof EtcdLeaseInvalidError) void this.#end(term, 'lease-lost');
-        else this.#log.debug({ err }, 'election: keepalive failed');
+        if (err instanceof EtcdLeaseInvalidError) return void this.#end(term, 'lease-lost');
+        this.#log.debug({ err, send }, 'election: keepalive failed');
+        if (codeOf(err) !== 'MUSTER_ERR_ETCD_TIMEOUT' && send < SENDS_PER_TICK && !this.#expireIfDue(term)) this.#keepalive(term, send + 1);
       },
     );
   }
@@ -301,7 +294,10 @@ class EtcdElection implements Election {
     if (term !== undefined && term === this.#term) {
       const own = kvs.find((kv) => kv.key.toString('utf8') === term.key);
       if (own === undefined) void this.#end(term, 'key-deleted');
-      else if (own === first && term.epoch === undefined && !this.#expireIfDue(term)) this.#elect(term, revisionOf(own.create_revision));
+      else if (own === first && term.epoch === undefined && !this.#expireIfDue(term)) {
+        if (term.deadline - this.#now() >= this.#windowMs * FRESH_TO_LEAD) this.#elect(term, revisionOf(own.create_revision));
+        else term.leadWhenFresh = true;
+      }
     }
     // A key of ours that does not lead (a term just ended, its key not yet gone) is no leader to show.
     const shown = first === undefined ? undefined : leaderOf(first);
@@ -319,32 +315,6 @@ class EtcdElection implements Election {
     this.#leader = leader;
     this.#leaderChanges += 1;
     this.#listeners.emit('leader', leader);
-  }
-
-  /**
-   * One watch on the whole folder (a handful of replicas, so no herd to avoid): any change makes a read;
-   * the deletion of our own key ends our term at once. `.watcher()` rather than `.create()` because it
-   * hands the watcher back before etcd confirms it, so one that never connects can still be cancelled.
-   */
-  #watch(): void {
-    this.#rewatchTimer = undefined;
-    if (this.#closing !== undefined) return;
-    const watcher = this.#client.watch().prefix(this.#folder).watcher();
-    this.#watcher = watcher;
-    watcher.on('connected', () => void this.#check());
-    watcher.on('put', () => void this.#check());
-    watcher.on('delete', (kv) => {
-      const term = this.#term;
-      if (term?.ready === true && kv.key.toString('utf8') === term.key) void this.#end(term, 'key-deleted');
-      void this.#check();
-    });
-    watcher.on('error', (err) => {
-      if (this.#watcher !== watcher) return;
-      this.#log.warn({ err }, 'election: the watch failed; watching again');
-      this.#watcher = undefined;
-      this.#calls.within(this.#callMs, 'watch cancel', watcher.cancel()).catch(() => undefined);
-      this.#rewatchTimer = setTimeout(() => this.#watch(), REJOIN_BASE_MS);
-    });
   }
 }
 
