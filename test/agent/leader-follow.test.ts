@@ -3,8 +3,12 @@
  * lead (test/helpers/fake-replica.ts, real sockets) registers with the real `muster server` (a child
  * process) that the standby names, even one not in its list, or with the next endpoint when it names none,
  * and says so in one log line per refusal. A leader deposed under a link closes it (1012) and names the
- * new one: the link registers there with the attempts it runs and the ends not yet acknowledged.
+ * new one: the link registers there with the attempts it runs and the ends not yet acknowledged. A real
+ * `muster agent` process does the same as its link.
  */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pack, unpack } from 'msgpackr';
 import t from 'tap';
 import type { Test } from 'tap';
@@ -20,6 +24,7 @@ import type { KnownLeader } from '../helpers/fake-replica.js';
 import { until } from '../helpers/until.js';
 import { AgentPeer, startFrame } from './agent-peer.js';
 import type { Frame } from './agent-peer.js';
+import { AgentProcess, cleanUpWorkFolder } from './agent-process.js';
 
 const server = await ServerProcess.start();
 t.teardown(() => server.stop());
@@ -148,4 +153,20 @@ t.test('a deposed leader closes the link: it registers with the new leader, with
   t.equal(link.unacknowledged, 0, "the new leader's registered acknowledged the end");
   t.same(old.refused, ['UPGRADE /v1/agent'], 'it asked the deposed leader first, which named the new one');
   t.ok(lines.some((l) => l.msg.includes(`not the leader; the leader is ${next.url} (epoch 2); connecting to ${next.agentUrl}`)), 'one line says where it went');
+});
+
+t.test('muster agent (a real process) given a standby first: one log line, then it registers with the leader', async (t) => {
+  const standby = await replica(t, { leader });
+  const work = await mkdtemp(join(tmpdir(), 'muster-leader-agent-'));
+  cleanUpWorkFolder(t, work);
+  const agent = new AgentProcess(t, ['--server', standby.url, '--token', server.token, '--name', 'follow-proc', '--cpu', '1', '--memory', '1Gi', '--work-dir', work]);
+  await agent.waitFor(/agent: node follow-proc connected/);
+  const [line] = await agent.waitFor(/not the leader/);
+  const logged = JSON.parse(line!) as { msg: string; leader: string; epoch: number };
+  t.equal(logged.msg, `${standby.agentUrl}: not the leader; the leader is ${server.url} (epoch 1); connecting to ${agentUrls(server.url)[0]}`);
+  t.match(logged, { leader: server.url, epoch: 1 }, 'the leader and its epoch as fields too');
+  const c = reader(t);
+  await until('the node on the leader', () => c.nodes(), (ns) => ns.some((n) => n.name === 'follow-proc' && n.state === 'ready'));
+  agent.child.kill('SIGTERM');
+  t.match(await agent.exited, { code: 0 });
 });
