@@ -135,7 +135,8 @@ export const LOG_FETCH_TIMEOUT_MS = 10_000;
 
 export class AgentHub implements AgentPort {
   readonly #links = new Map<string, AgentLink>();
-  readonly liveness: NodeLiveness;
+  liveness: NodeLiveness;
+  readonly #livenessOptions: Partial<LivenessOptions>;
   /** Where liveness decisions go (set by the gateway once the scheduler is up; dropped before). */
   onLiveness: ((change: LivenessChange) => void) | undefined;
   /** Heartbeats taken in (per node: a frame naming many nodes counts each). */
@@ -147,7 +148,28 @@ export class AgentHub implements AgentPort {
   #nextLogId = 1;
 
   constructor(liveness: Partial<LivenessOptions> = {}) {
+    this.#livenessOptions = liveness;
     this.liveness = new NodeLiveness(liveness);
+  }
+
+  /**
+   * Forgets every connection, every node's liveness and every log request: a leader that was deposed starts
+   * its next term, if any, from nothing (its connections were closed; the new term's nodes are `expect`ed).
+   */
+  reset(): void {
+    this.stopTicking();
+    this.onLiveness = undefined;
+    for (const link of new Set(this.#links.values())) link.close();
+    this.#links.clear();
+    for (const id of [...this.#logFetches.keys()]) this.#finishLogs(id, { error: 'this server no longer leads' });
+    this.#unreachable = new Set();
+    this.liveness = new NodeLiveness(this.#livenessOptions);
+  }
+
+  /** Nodes of the recovered state that have not registered yet: each has the grace period to (liveness.ts, `expect`). */
+  expect(nodes: Iterable<{ readonly name: string; readonly site: string }>): void {
+    const now = monotonicNow();
+    for (const { name, site } of nodes) if (!this.#links.has(name)) this.liveness.expect(name, site, now);
   }
 
   /**

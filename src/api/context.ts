@@ -18,11 +18,22 @@ import { DISABLED } from './uws.js';
 import type { WatchHub } from './watch-hub.js';
 
 /**
- * `starting`: recovering (only health routes answer); `ready`: serving; `stopping`: refusing new work;
- * `failed`: the event store failed: everything is refused (503 `MUSTER_ERR_STORE_FAILED`, health routes
- * too) until the process exits for its supervisor to restart it.
+ * `starting`: recovering (only health routes answer); `ready`: serving; `standby`: a replica that does not
+ * lead (health, metrics and `GET /v1/leader` answer; everything else is refused `MUSTER_ERR_NOT_LEADER`
+ * with the leader's URL); `stopping`: refusing new work; `failed`: the event store failed: everything is
+ * refused (503 `MUSTER_ERR_STORE_FAILED`, health routes too) until the process exits for its supervisor
+ * to restart it.
  */
-export type GatewayPhase = 'starting' | 'ready' | 'stopping' | 'failed';
+export type GatewayPhase = 'starting' | 'ready' | 'standby' | 'stopping' | 'failed';
+
+/** The leader as a replica knows it (from the election). */
+export interface KnownLeader {
+  readonly url: string;
+  readonly epoch: number;
+}
+
+/** How long a client waits before trying again after `MUSTER_ERR_NOT_LEADER` with no leader known. */
+export const NOT_LEADER_RETRY_AFTER_MS = 500;
 
 export interface GatewayContext {
   readonly limits: GatewayLimits;
@@ -31,9 +42,11 @@ export interface GatewayContext {
   readonly metrics: GatewayMetrics;
   readonly agents: AgentHub;
   readonly log: Logger;
-  /** The leader's URL (this server's own, until there is election). */
+  /** This server's own URL. */
   readonly url: () => string;
   phase(): GatewayPhase;
+  /** The leader: this server while it serves, the election's leader while it is a standby, or none known. */
+  leader(): KnownLeader | undefined;
   /** In the `failed` phase: the store's failure, with its cause, as every refusal carries it. */
   failure(): ApiError | undefined;
   core(): SchedulerCore | undefined;
@@ -42,14 +55,20 @@ export interface GatewayContext {
   readonly sockets: Set<WebSocket<SocketState>>;
 }
 
-export function notReadyError(phase: GatewayPhase): ApiError {
+export function notReadyError(phase: GatewayPhase, leader?: KnownLeader): ApiError {
+  if (phase === 'standby') {
+    return apiError('MUSTER_ERR_NOT_LEADER', leader ? `this replica is a standby; the leader is ${leader.url} (epoch ${leader.epoch})` : 'this replica is a standby and no leader is elected right now; try again shortly', {
+      retryAfterMs: NOT_LEADER_RETRY_AFTER_MS,
+      ...(leader ? { leader } : {}),
+    });
+  }
   if (phase === 'failed') return apiError('MUSTER_ERR_STORE_FAILED', 'the event store failed: the server accepts nothing more and is exiting for its supervisor to restart it');
   return apiError('MUSTER_ERR_NOT_READY', phase === 'stopping' ? 'the server is stopping' : 'the server is recovering its state');
 }
 
 /** Why the gateway refuses work in its current phase (not `ready`): the store's failure with its cause, or not ready. */
 export function unavailableError(ctx: GatewayContext): ApiError {
-  return ctx.failure() ?? notReadyError(ctx.phase());
+  return ctx.failure() ?? notReadyError(ctx.phase(), ctx.leader());
 }
 
 /** Ends an HTTP response with a JSON body (corked: one write). */

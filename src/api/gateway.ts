@@ -6,6 +6,11 @@
  *   listen()  — binds the port; only `/healthz` and `/readyz` (503) answer, upgrades are refused (503)
  *   observe() — wraps the scheduler's event sink: durable events feed the watch hub and metrics
  *   ready()   — the core has recovered and started: everything is served
+ *   standby() — a replica that does not lead (high availability, src/server/replica.ts): health, metrics
+ *               and `GET /v1/leader` answer, everything else is refused `MUSTER_ERR_NOT_LEADER` with the
+ *               leader's URL; a leader deposed turns standby: its sockets close (1012) and its agent hub
+ *               forgets everything, so nothing is decided, started or acknowledged after it
+ *   leaderIs() — the election's leader, for the refusals and `GET /v1/leader`
  *   storeFailed() — the event store failed: everything, health routes included, answers 503
  *                   `MUSTER_ERR_STORE_FAILED` with the cause until the process exits
  *   stopAccepting() — the listen socket closes; new requests get 503 `MUSTER_ERR_NOT_READY`
@@ -22,7 +27,7 @@ import type { EventSink, LivenessOptions, SchedulerCore } from '../scheduler/ind
 import { AgentHub } from './agent-hub.js';
 import { agentEndpoint } from './agent-endpoint.js';
 import type { TokenTable } from './auth.js';
-import type { GatewayContext, GatewayPhase } from './context.js';
+import type { GatewayContext, GatewayPhase, KnownLeader } from './context.js';
 import { httpRoutes } from './http-routes.js';
 import type { GatewayLimits } from './limits.js';
 import { DEFAULT_LIMITS, RECENTLY_ENDED_JOBS } from './limits.js';
@@ -31,7 +36,7 @@ import type { DurableListener } from './observed-sink.js';
 import { observedSink } from './observed-sink.js';
 import { RateLimiter } from './rate-limit.js';
 import type { SocketState } from './socket.js';
-import { CLOSE_GOING_AWAY, closeSocket } from './socket.js';
+import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART, closeSocket } from './socket.js';
 import type { ApiError } from './api-error.js';
 import { apiError } from './api-error.js';
 import { submitEndpoint } from './submit-endpoint.js';
@@ -78,6 +83,8 @@ export class Gateway {
   #failure: ApiError | undefined;
   #core: SchedulerCore | undefined;
   #hub: WatchHub | undefined;
+  /** The election's leader while this gateway is a standby (its own URL while it serves). */
+  #leader: KnownLeader | undefined;
 
   private constructor(options: GatewayOptions) {
     const uws = loadUws();
@@ -93,6 +100,7 @@ export class Gateway {
       agentNodes: () => this.agents.connectedNodes,
       heartbeats: () => this.agents.heartbeats,
       stalls: () => this.agents.liveness.stalls,
+      epoch: () => this.agents.epoch,
     });
     const ctx: GatewayContext = {
       limits: this.limits,
@@ -103,6 +111,7 @@ export class Gateway {
       log: this.#log,
       url: () => this.url,
       phase: () => this.#phase,
+      leader: () => (this.#phase === 'ready' ? { url: this.url, epoch: this.agents.epoch } : this.#leader),
       failure: () => this.#failure,
       core: () => this.#core,
       hub: () => this.#hub,
@@ -166,10 +175,14 @@ export class Gateway {
     );
   }
 
-  /** The core is up (state recovered): serve everything. */
-  ready(core: SchedulerCore, epoch: number): void {
+  /**
+   * The core is up (state recovered): serve everything. `nodes` are the recovered state's nodes that are in
+   * service: each has the grace period to register again (a restart or a failover alone reschedules nothing).
+   */
+  ready(core: SchedulerCore, epoch: number, nodes: Iterable<{ readonly name: string; readonly site: string }> = []): void {
     this.#core = core;
     this.agents.epoch = epoch;
+    this.agents.expect(nodes);
     // Liveness decisions become node states: suspect (no placements), lost (attempts rescheduled), ready.
     this.agents.onLiveness = (change) => {
       this.#log[change.state === 'ready' ? 'info' : 'warn']({ node: change.node, site: change.site, state: change.state, reason: change.reason }, 'node liveness');
@@ -182,6 +195,31 @@ export class Gateway {
     );
     this.#phase = 'ready';
     this.#log.info({ url: this.url, epoch }, 'ready');
+  }
+
+  /**
+   * This replica does not lead. From `starting`: it waits as a standby. From `ready` (it was deposed): at
+   * once, liveness decides nothing more, every WebSocket is closed (1012: clients and agents go to the
+   * leader), the agent hub forgets its connections and the core is let go; the caller stops the core.
+   */
+  standby(leader: KnownLeader | undefined): void {
+    if (this.#phase === 'failed' || this.#phase === 'stopping') return;
+    const deposed = this.#phase === 'ready';
+    this.#phase = 'standby';
+    this.#leader = leader;
+    if (!deposed) return;
+    this.#detachLiveness();
+    for (const ws of [...this.#sockets]) closeSocket(ws, CLOSE_SERVICE_RESTART, 'MUSTER_ERR_NOT_LEADER: this server no longer leads');
+    this.#sockets.clear();
+    this.agents.reset();
+    this.#core = undefined;
+    this.#hub = undefined;
+    this.#log.warn({ leader: leader?.url, epoch: leader?.epoch }, 'standby: this server no longer leads');
+  }
+
+  /** The leader as the election knows it (`undefined`: none right now). */
+  leaderIs(leader: KnownLeader | undefined): void {
+    this.#leader = leader;
   }
 
   /**

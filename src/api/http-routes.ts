@@ -41,6 +41,8 @@ interface Route {
   readonly body?: boolean;
   /** The handler charges the tenant's rate itself (submissions cost by their size). */
   readonly chargesRate?: boolean;
+  /** A standby answers it too (it reads nothing of the scheduler's state). */
+  readonly onStandby?: boolean;
   handle(call: Call, ctx: GatewayContext): Answer | Promise<Answer>;
 }
 
@@ -106,6 +108,7 @@ const ROUTES: readonly Route[] = [
     method: 'get',
     pattern: '/metrics',
     action: 'metrics',
+    onStandby: true,
     handle: async (_call, ctx) => {
       const { text, contentType } = await ctx.metrics.render();
       return { status: 200, text, contentType };
@@ -258,7 +261,16 @@ const ROUTES: readonly Route[] = [
     },
   },
   { method: 'get', pattern: '/v1/sites', action: 'read-cluster', handle: async (_call, ctx) => ok({ sites: await ctx.core()!.siteViews() }) },
-  { method: 'get', pattern: '/v1/leader', action: 'read-cluster', handle: (_call, ctx) => ok({ leader: ctx.url(), epoch: ctx.agents.epoch, self: true }) },
+  {
+    method: 'get',
+    pattern: '/v1/leader',
+    action: 'read-cluster',
+    onStandby: true,
+    handle: (_call, ctx) => {
+      const leader = ctx.leader();
+      return ok({ leader: leader?.url ?? null, epoch: leader?.epoch ?? null, self: leader?.url === ctx.url(), role: ctx.phase() === 'ready' ? 'leader' : 'standby', replica: ctx.url() });
+    },
+  },
 ];
 
 /** Reads a request body, refusing it (413, connection closed) as soon as it passes `limit` while streaming. */
@@ -312,7 +324,7 @@ function serve(ctx: GatewayContext, route: Route, res: HttpResponse, req: HttpRe
   let principal: Principal = { tenant: '', role: 'viewer' };
   if (route.action !== 'public') {
     const phase = ctx.phase();
-    if (phase !== 'ready') return answer(failure(unavailableError(ctx)));
+    if (phase !== 'ready' && !(phase === 'standby' && route.onStandby === true)) return answer(failure(unavailableError(ctx)));
     const who = ctx.tokens.authenticate(authorization, '');
     if (isApiError(who)) return answer(failure(who));
     const denied = authorize(who, route.action);

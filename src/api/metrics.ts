@@ -23,8 +23,11 @@ export class GatewayMetrics {
   readonly #ackSeconds: Histogram;
   readonly #commitSeconds: Histogram;
   readonly #connections: Gauge<'endpoint'>;
+  readonly #etcdWriteSeconds: Histogram;
   /** Where actor restarts are read from, once the actor system exists (the server starts it after the gateway). */
   #restarts: (() => ReadonlyMap<string, number>) | undefined;
+  /** Where leadership is read from (a replica on etcd); a single server always leads, at its store's epoch. */
+  #leadership: (() => { readonly leader: boolean; readonly epoch: number; readonly changes: number }) | undefined;
 
   constructor(options: {
     readonly backend: string;
@@ -34,6 +37,8 @@ export class GatewayMetrics {
     readonly heartbeats: () => number;
     /** The server's own stalls noticed by node liveness (each gave every node a fresh grace period). */
     readonly stalls: () => number;
+    /** The epoch the server decides under (a single server's store epoch). */
+    readonly epoch: () => number;
   }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'muster_process_' });
@@ -106,6 +111,8 @@ export class GatewayMetrics {
         async collect() {
           const health = await options.core()?.health();
           if (!health) return;
+          // A new leader term has a new core, counting from 0 again.
+          if (pick(health) < seen) seen = 0;
           this.inc(pick(health) - seen);
           seen = pick(health);
         },
@@ -120,12 +127,41 @@ export class GatewayMetrics {
       registers,
       collect() {
         const now = metrics.#restarts?.() ?? new Map<string, number>();
-        for (const [actor, count] of now) this.inc({ actor }, count - (seenRestarts.get(actor) ?? 0));
+        // A new leader term has a new actor system, counting from 0 again.
+        for (const [actor, count] of now) this.inc({ actor }, Math.max(0, count - (seenRestarts.get(actor) ?? 0)));
         seenRestarts = new Map(now);
       },
     });
     healthCounter('muster_scheduler_cycles_cut_total', 'Dispatch cycles closed at their deadline without a site or queue that did not answer', (h) => h.cyclesCut);
     healthCounter('muster_site_table_rebuilds_total', "Site tables rebuilt from the dispatcher's truth (one per site at start, then after a restart or a missed answer)", (h) => h.siteRebuilds);
+    this.#etcdWriteSeconds = new Histogram({ name: 'muster_etcd_write_seconds', help: 'etcd transactions of the event store (log batches, snapshot chunks, compaction), from sent to committed', buckets: LATENCY_BUCKETS, registers });
+    new Gauge({
+      name: 'muster_leader',
+      help: 'Whether this server leads (1) or is a standby replica (0); a server without etcd always leads',
+      registers,
+      collect() {
+        this.set(metrics.#leadership ? (metrics.#leadership().leader ? 1 : 0) : options.core() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'muster_epoch',
+      help: "The leader's epoch as this server knows it (the fencing token every write and command carries)",
+      registers,
+      collect() {
+        this.set(metrics.#leadership?.().epoch ?? options.epoch());
+      },
+    });
+    let seenChanges = 0;
+    new Counter({
+      name: 'muster_leader_changes_total',
+      help: 'Times the leader this server knows of changed (elections seen; 0 without etcd)',
+      registers,
+      collect() {
+        const now = metrics.#leadership?.().changes ?? 0;
+        this.inc(Math.max(0, now - seenChanges));
+        seenChanges = Math.max(seenChanges, now);
+      },
+    });
     queueGauge('muster_queue_pending_jobs', 'Jobs with a task waiting for placement, by queue', (q) => q.pending);
     queueGauge('muster_queue_active_jobs', 'Jobs that have not ended, by queue', (q) => q.active);
     new Gauge({
@@ -141,6 +177,16 @@ export class GatewayMetrics {
         for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
       },
     });
+  }
+
+  /** Reads leadership from here at each scrape (a replica on etcd). */
+  followLeadership(read: () => { readonly leader: boolean; readonly epoch: number; readonly changes: number }): void {
+    this.#leadership = read;
+  }
+
+  /** An etcd transaction of the event store took `ms`. */
+  etcdWrite(ms: number): void {
+    this.#etcdWriteSeconds.observe(ms / 1000);
   }
 
   /** Reads actor restarts from here at each scrape (`ActorSystem.restartCounts`). */

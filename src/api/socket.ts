@@ -17,6 +17,8 @@ export interface SocketState {
 
 /** WebSocket close codes muster uses (4000-4999 are the application's). */
 export const CLOSE_GOING_AWAY = 1001;
+/** The server stopped leading (a failover): reconnect, to the leader. */
+export const CLOSE_SERVICE_RESTART = 1012;
 export const CLOSE_SLOW_CONSUMER = 4008;
 /** An agent's connection whose node a newer connection of the same agent (same token) registered. */
 export const CLOSE_REPLACED = 4009;

@@ -164,6 +164,18 @@ export class NodeLiveness {
     return this.#alive(node, tracked, now);
   }
 
+  /**
+   * A node the state holds but whose agent has not registered with this server yet (a new leader took over,
+   * or the server restarted): watched as if it had just been heard from, so it has the whole grace period
+   * to come back (suspect after `suspectAfterMs`, lost after `lostAfterMs`) and a failover alone never
+   * makes its work run again elsewhere, while a node that died meanwhile is still found lost.
+   */
+  expect(node: string, site: string, now: number): void {
+    if (this.#nodes.has(node)) return;
+    this.#nodes.set(node, { site, last: now, state: 'ready', disconnected: false });
+    this.#site(site).nodes.add(node);
+  }
+
   /** The node's connection closed: suspect now, lost after the grace period unless it comes back. */
   disconnected(node: string, now: number): LivenessChange | undefined {
     const tracked = this.#nodes.get(node);

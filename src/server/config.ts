@@ -61,7 +61,28 @@ export interface ServerConfig {
   readonly liveness: Partial<LivenessOptions>;
   /** When finished jobs leave the live state and idempotency keys expire (`DEFAULT_RETENTION` for what is not given). */
   readonly retention: RetentionPolicy;
+  /** High availability: replicas elect a leader and share the log in etcd (undefined: the embedded store). */
+  readonly etcd: EtcdConfig | undefined;
 }
+
+/** `etcd: { endpoints, prefix, leaseTtlSeconds }` or `--etcd URL[,URL…]`. */
+export interface EtcdConfig {
+  readonly endpoints: readonly string[];
+  /** Every key muster writes is under it (several control planes may share one etcd). */
+  readonly prefix: string;
+  /** The election lease's time to live: a dead leader is replaced within about this. */
+  readonly leaseTtlSeconds: number;
+}
+
+export const DEFAULT_ETCD_PREFIX = '/muster';
+export const DEFAULT_LEASE_TTL_SECONDS = 2;
+
+/**
+ * Node-loss timing with etcd, unless the config file gives its own: agents must outlast a failover (a lease
+ * TTL, the takeover, their reconnection backoff) before their fence kills their work, so a failover alone
+ * never makes a task run again; a node is declared lost after 15 s instead of 4 s.
+ */
+export const HA_LOST_AFTER_MS = 15_000;
 
 /** What the command line gives (each optional; it wins over the file). */
 export interface ServerFlags {
@@ -72,9 +93,13 @@ export interface ServerFlags {
   readonly tokens?: string;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+  /** `--etcd URL[,URL…]`. */
+  readonly etcd?: string;
+  readonly etcdPrefix?: string;
+  readonly leaseTtlSeconds?: number;
 }
 
-const FILE_KEYS = ['data', 'host', 'port', 'tokens', 'tlsCert', 'tlsKey', 'workers', 'sites', 'queues', 'limits', 'snapshot', 'liveness', 'retention'] as const;
+const FILE_KEYS = ['data', 'host', 'port', 'tokens', 'tlsCert', 'tlsKey', 'workers', 'sites', 'queues', 'limits', 'snapshot', 'liveness', 'retention', 'etcd'] as const;
 
 class Problems {
   readonly list: string[] = [];
@@ -229,6 +254,9 @@ export async function resolveConfig(flags: ServerFlags): Promise<ServerConfig> {
       else if (typeof value !== 'number' || !(value > 0)) p.add(`liveness.${key}`, 'expected a positive number');
       else liveness[key] = value;
     }
+  const etcd = readEtcd(p, raw['etcd'], flags);
+  if (etcd !== undefined && liveness['lostAfterMs'] === undefined) liveness['lostAfterMs'] = HA_LOST_AFTER_MS;
+  if (etcd !== undefined && tokens === undefined) p.add('tokens', 'replicas on etcd must share their tokens: give a token file (--tokens FILE or tokens: in the config file), the same on every replica');
   for (const problem of resolveLiveness(liveness).problems) p.add('liveness', problem);
   const retention = readRetention(p, raw['retention']);
   const workers = count(p, 'workers', raw['workers'], 0);
@@ -249,7 +277,35 @@ export async function resolveConfig(flags: ServerFlags): Promise<ServerConfig> {
     snapshot: { everyEvents, everySeconds },
     liveness: liveness as Partial<LivenessOptions>,
     retention,
+    etcd,
   };
+}
+
+const ETCD_KEYS = ['endpoints', 'prefix', 'leaseTtlSeconds'] as const;
+
+/** The etcd section (flags win): endpoints as URLs, a prefix starting with `/`, a lease TTL in whole seconds ≥ 1. */
+function readEtcd(p: Problems, value: unknown, flags: ServerFlags): EtcdConfig | undefined {
+  if (value !== undefined && !isMap(value)) return p.add('etcd', `expected a map of ${ETCD_KEYS.join(', ')}`);
+  const raw = value ?? {};
+  for (const key of Object.keys(raw)) if (!(ETCD_KEYS as readonly string[]).includes(key)) p.add(`etcd.${key}`, `unknown field (expected one of: ${ETCD_KEYS.join(', ')})`);
+  let endpoints: string[] | undefined;
+  if (flags.etcd !== undefined) endpoints = flags.etcd.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  else if (raw['endpoints'] !== undefined) {
+    if (!Array.isArray(raw['endpoints']) || raw['endpoints'].some((e) => typeof e !== 'string')) return p.add('etcd.endpoints', 'expected a list of URLs (http://host:2379)');
+    endpoints = raw['endpoints'] as string[];
+  }
+  if (endpoints === undefined) {
+    if (flags.etcdPrefix !== undefined || flags.leaseTtlSeconds !== undefined || Object.keys(raw).length > 0) p.add('etcd.endpoints', 'give the etcd endpoints (--etcd URL[,URL…]) to use the other etcd options');
+    return undefined;
+  }
+  if (endpoints.length === 0) return p.add('etcd.endpoints', 'expected at least one URL');
+  endpoints.forEach((e, i) => {
+    if (!/^https?:\/\/[^/\s]+$/.test(e)) p.add(`etcd.endpoints[${i}]`, `${JSON.stringify(e).slice(0, 80)} is not an etcd URL (http://host:port or https://host:port)`);
+  });
+  const prefix = flags.etcdPrefix ?? text(p, 'etcd.prefix', raw['prefix']) ?? DEFAULT_ETCD_PREFIX;
+  if (!/^\/[A-Za-z0-9._\/-]*[^/]$/.test(prefix)) p.add('etcd.prefix', `${JSON.stringify(prefix).slice(0, 80)}: expected a key prefix like /muster (starts with /, does not end with /)`);
+  const ttl = flags.leaseTtlSeconds ?? count(p, 'etcd.leaseTtlSeconds', raw['leaseTtlSeconds'], 1) ?? DEFAULT_LEASE_TTL_SECONDS;
+  return { endpoints, prefix, leaseTtlSeconds: ttl };
 }
 
 const RETENTION_KEYS = ['maxAge', 'maxEndedPerTenant', 'keyWindow'] as const;

@@ -21,18 +21,20 @@
  * exits with `STORE_FAILED_EXIT_CODE`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isDeepStrictEqual } from 'node:util';
 import type { ActorSystem } from '../actors/index.js';
-import { createActorSystem, defaultWorkerCount } from '../actors/index.js';
 import { Gateway, TokenTable } from '../api/index.js';
 import type { Logger } from '../log/index.js';
 import { createLogger } from '../log/index.js';
+import type { BackendName } from '../placement/index.js';
 import { activeBackend } from '../placement/index.js';
-import { SchedulerCore, isTerminal, recoverScheduler, storeJobHistory, storeSink } from '../scheduler/index.js';
+import type { SchedulerCore } from '../scheduler/index.js';
+import { recoverScheduler, storeJobHistory } from '../scheduler/index.js';
 import type { EmbeddedStore, OpenFile } from '../store/index.js';
 import { STORE_FAULTS_ENV, describeStoreFault, injectStoreFaults, openEmbeddedStore, openNodeFile, parseStoreFaults } from '../store/index.js';
 import type { ServerConfig } from './config.js';
-import { Snapshotter } from './snapshots.js';
+import { LeaderTerm } from './leader-term.js';
+import type { Snapshotter } from './snapshots.js';
+import { embeddedSnapshots } from './snapshots.js';
 import type { StoreFailure } from './store-failure.js';
 import { STORE_FAILED_EXIT_DELAY_MS, StoreFailureWatch } from './store-failure.js';
 import { loadTokens } from './tokens.js';
@@ -49,28 +51,36 @@ export type ServeEnd = { readonly kind: 'signal'; readonly signal: string } | { 
 
 export class RunningServer {
   readonly gateway: Gateway;
-  readonly core: SchedulerCore;
-  readonly store: EmbeddedStore;
-  readonly snapshots: Snapshotter;
-  readonly #system: ActorSystem;
+  readonly #term: LeaderTerm;
+  readonly #store: EmbeddedStore;
   readonly #log: Logger;
   readonly #watch: StoreFailureWatch;
   #stopping: Promise<void> | undefined;
 
-  constructor(parts: { gateway: Gateway; core: SchedulerCore; store: EmbeddedStore; snapshots: Snapshotter; system: ActorSystem; log: Logger; watch: StoreFailureWatch }) {
+  constructor(parts: { gateway: Gateway; term: LeaderTerm; store: EmbeddedStore; log: Logger; watch: StoreFailureWatch }) {
     this.gateway = parts.gateway;
-    this.core = parts.core;
-    this.store = parts.store;
-    this.snapshots = parts.snapshots;
-    this.#system = parts.system;
+    this.#term = parts.term;
+    this.#store = parts.store;
     this.#log = parts.log;
     this.#watch = parts.watch;
     void this.#watch.failed.then(() => this.snapshots.stop());
   }
 
+  get core(): SchedulerCore {
+    return this.#term.core;
+  }
+
+  get store(): EmbeddedStore {
+    return this.#store;
+  }
+
+  get snapshots(): Snapshotter {
+    return this.#term.snapshots;
+  }
+
   /** The actor system the scheduler runs on (admin and fault tests). */
   get actors(): ActorSystem {
-    return this.#system;
+    return this.#term.system;
   }
 
   get url(): string {
@@ -105,15 +115,7 @@ export class RunningServer {
   async #stop(): Promise<void> {
     this.#log.info('stopping: no new connections or requests');
     this.gateway.stopAccepting();
-    await this.snapshots.stop();
-    // Every event so far durable and every reply waiting for it sent (after a store failure they were refused
-    // already, and sync is refused too: nothing more can become durable). A stop goes on whatever sync says.
-    await this.core.sync().catch((err: unknown) => {
-      if (!this.#watch.failure) this.#log.error({ err }, 'stopping: the last events could not be confirmed durable');
-    });
-    this.gateway.closeConnections();
-    await this.#system.shutdown();
-    await this.store.close();
+    await this.#term.stop(this.gateway, this.#watch.failure !== undefined);
     if (this.#watch.failure) this.#log.info('stopped after the store failed: only what was acknowledged before is durable');
     else this.#log.info('stopped: every acknowledged event is durable');
   }
@@ -130,7 +132,8 @@ function storeFiles(log: Logger): OpenFile {
   return injectStoreFaults(openNodeFile, faults, (fault, path, syscall) => log.warn({ errno: fault.errno, file: path, syscall }, `injecting ${fault.errno} into ${syscall} of ${path} (${STORE_FAULTS_ENV})`));
 }
 
-export async function startServer(config: ServerConfig, events: ServerEvents = {}, log: Logger = createLogger({ name: 'server' })): Promise<RunningServer> {
+/** Binds the gateway's port (refusing the uWS fallback) and says so. */
+export async function listenGateway(config: ServerConfig, events: ServerEvents, log: Logger): Promise<{ gateway: Gateway; backend: BackendName }> {
   const tokens = await loadTokens(config);
   const backend = activeBackend();
   const gateway = Gateway.listen({
@@ -144,8 +147,12 @@ export async function startServer(config: ServerConfig, events: ServerEvents = {
     log: log.child({ part: 'gateway' }),
   });
   events.listening?.(gateway.url, tokens.adminToken);
+  return { gateway, backend };
+}
+
+export async function startServer(config: ServerConfig, events: ServerEvents = {}, log: Logger = createLogger({ name: 'server' })): Promise<RunningServer> {
+  const { gateway, backend } = await listenGateway(config, events, log);
   let store: EmbeddedStore | undefined;
-  let system: ActorSystem | undefined;
   const storeLog = log.child({ part: 'store' });
   const watch = new StoreFailureWatch(storeLog);
   void watch.failed.then((failure) => gateway.storeFailed(failure.error.message));
@@ -153,42 +160,21 @@ export async function startServer(config: ServerConfig, events: ServerEvents = {
     store = await openEmbeddedStore({ dir: config.data, logger: storeLog, openFile: storeFiles(storeLog) });
     const recovered = await recoverScheduler(store);
     log.info({ lastSeq: recovered.lastSeq, replayed: recovered.replayed, epoch: recovered.epoch, jobs: recovered.state.jobs.size }, 'state recovered');
-    const sites = new Set(config.sites);
-    for (const node of recovered.state.nodes.values()) {
-      if (!sites.has(node.spec.site)) log.error({ node: node.spec.name, site: node.spec.site }, 'a recovered node belongs to a site the configuration no longer names');
-    }
-    system = await createActorSystem({ workers: config.workers ?? defaultWorkerCount(), log: log.child({ part: 'actors' }) });
-    const actors = system;
-    gateway.metrics.followRestarts(() => actors.restartCounts());
-    let snapshots: Snapshotter | undefined;
-    const live = (function* () {
-      for (const job of recovered.state.jobs.values()) if (!isTerminal(job.status)) yield { id: job.id, tenant: job.tenant, queue: job.spec.queue };
-    })();
-    const sink = gateway.observe(watch.sink(storeSink(store, recovered.epoch)), { lastSeq: recovered.lastSeq, jobs: live }, (written) => snapshots?.noteEvents(written.length));
-    const core = await SchedulerCore.create({
-      system,
-      sites: config.sites,
-      agents: gateway.agents,
-      sink,
-      epoch: recovered.epoch,
-      lastSeq: recovered.lastSeq,
-      recovered: recovered.state,
-      autoCycle: true,
-      retention: config.retention,
+    const term = await LeaderTerm.start({
+      config,
+      gateway,
+      store,
+      recovered,
+      watch,
+      snapshots: embeddedSnapshots(store),
       history: storeJobHistory(config.data, log.child({ part: 'history' })),
       backend,
-      log: log.child({ part: 'scheduler' }),
+      log,
     });
-    snapshots = new Snapshotter({ core, store, log: log.child({ part: 'snapshots' }), ...config.snapshot });
-    for (const queue of config.queues) {
-      if (!isDeepStrictEqual(recovered.state.queues.get(queue.name)?.spec, queue)) await core.defineQueue(queue);
-    }
-    gateway.ready(core, recovered.epoch);
     events.ready?.({ url: gateway.url, lastSeq: recovered.lastSeq, replayed: recovered.replayed, epoch: recovered.epoch, jobs: recovered.state.jobs.size });
-    return new RunningServer({ gateway, core, store, snapshots, system, log, watch });
+    return new RunningServer({ gateway, term, store, log, watch });
   } catch (err) {
     gateway.close();
-    await system?.shutdown().catch(() => undefined);
     await store?.close().catch(() => undefined);
     throw err;
   }

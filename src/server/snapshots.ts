@@ -1,7 +1,9 @@
 /**
  * Periodic snapshots: after `everyEvents` durable events, or every `everySeconds` when anything happened,
  * the scheduler's state is snapshotted, stored and the log it covers compacted, so recovery replays a
- * bounded tail. A snapshot is taken in three steps, only the first and the last on the main thread:
+ * bounded tail. How the state at a point is folded and stored depends on the store (a `SnapshotWriter`);
+ * with the embedded store (`embeddedSnapshots`) a snapshot is taken in three steps, only the first and the
+ * last on the main thread:
  *
  * 1. `core.snapshotPoint()`: the seq S of the last event emitted, once durable (one message);
  * 2. `stageSnapshotAt({ dir, seq: S })`: a CPU-pool thread folds the state at S from the data folder (the
@@ -20,9 +22,29 @@ import type { SchedulerCore } from '../scheduler/index.js';
 import { stageSnapshotAt } from '../scheduler/index.js';
 import type { EmbeddedStore } from '../store/index.js';
 
+/** Stores the snapshot at a durable seq and compacts what it covers, for one kind of store. */
+export interface SnapshotWriter {
+  /** Folds the state after event `seq`, stores it as the newest snapshot; resolves with its size in bytes. */
+  write(seq: number, signal: AbortSignal): Promise<number>;
+  /** Drops the log the newest snapshot covers. */
+  compact(): Promise<void>;
+}
+
+/** The embedded store's way: the pool folds and writes the file, the store adopts it (a rename). */
+export function embeddedSnapshots(store: EmbeddedStore): SnapshotWriter {
+  return {
+    async write(seq, signal) {
+      const staged = await stageSnapshotAt({ dir: store.dir, seq }, signal);
+      await store.adoptSnapshot(seq, staged.path);
+      return staged.bytes;
+    },
+    compact: () => store.compact(),
+  };
+}
+
 export class Snapshotter {
   readonly #core: SchedulerCore;
-  readonly #store: EmbeddedStore;
+  readonly #writer: SnapshotWriter;
   readonly #log: Logger;
   readonly #everyEvents: number;
   readonly #timer: NodeJS.Timeout;
@@ -34,9 +56,9 @@ export class Snapshotter {
   readonly #stopping = new AbortController();
   #waiters: { count: number; resolve: () => void }[] = [];
 
-  constructor(options: { core: SchedulerCore; store: EmbeddedStore; log: Logger; everyEvents: number; everySeconds: number }) {
+  constructor(options: { core: SchedulerCore; writer: SnapshotWriter; log: Logger; everyEvents: number; everySeconds: number }) {
     this.#core = options.core;
-    this.#store = options.store;
+    this.#writer = options.writer;
     this.#log = options.log;
     this.#everyEvents = options.everyEvents;
     this.#timer = setInterval(() => {
@@ -63,14 +85,13 @@ export class Snapshotter {
     this.#since = 0;
     try {
       const seq = await this.#core.snapshotPoint();
-      const staged = await stageSnapshotAt({ dir: this.#store.dir, seq }, this.#stopping.signal);
+      const bytes = await this.#writer.write(seq, this.#stopping.signal);
       const folded = performance.now();
-      await this.#store.adoptSnapshot(seq, staged.path);
-      await this.#store.compact();
+      await this.#writer.compact();
       this.#written++;
       this.#waiters = this.#waiters.filter((w) => (w.count <= this.#written ? (w.resolve(), false) : true));
       const ms = Math.round(performance.now() - started);
-      this.#log.info({ seq, bytes: staged.bytes, ms, foldMs: Math.round(folded - started) }, 'snapshot written, log compacted');
+      this.#log.info({ seq, bytes, ms, writeMs: Math.round(folded - started) }, 'snapshot written, log compacted');
     } catch (err) {
       if (this.#stopping.signal.aborted) this.#log.info('snapshot abandoned: the server is stopping (the log holds everything)');
       else this.#log.error({ err }, 'snapshot failed (the log still holds everything; the next trigger tries again)');

@@ -42,8 +42,9 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(options: { limits?: Partial<GatewayLimits>; config?: Partial<ServerConfig> } = {}): Promise<TestServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'muster-api-'));
+/** A server on a fresh data folder, removed at stop; or on `dir` (a restart), which the caller owns. */
+export async function startTestServer(options: { limits?: Partial<GatewayLimits>; config?: Partial<ServerConfig>; dir?: string } = {}): Promise<TestServer> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'muster-api-'));
   const base = await resolveConfig({ data: dir, port: 0 });
   const config: ServerConfig = { ...base, tokens: ENTRIES, workers: 1, limits: options.limits ?? {}, ...options.config };
   const server = await startServer(config, {}, createLogger({ name: 'test-server', level: (process.env['TEST_SERVER_LOG'] as 'silent' | undefined) ?? 'silent' }));
@@ -61,7 +62,7 @@ export async function startTestServer(options: { limits?: Partial<GatewayLimits>
       if (stopped) return;
       stopped = true;
       await server.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

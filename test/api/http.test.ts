@@ -93,7 +93,7 @@ t.test('queues, nodes, sites, leader', async (t) => {
     { nodes: 1, ready: 1, capacity: { cpu: 4000 }, allocated: { cpu: Number } },
   );
   const leader = await http(server.url, '/v1/leader', TOKENS.acme);
-  t.same(leader.body, { leader: server.url, epoch: leader.body.epoch, self: true });
+  t.same(leader.body, { leader: server.url, epoch: leader.body.epoch, self: true, role: 'leader', replica: server.url }, 'a single server leads; it is its own replica');
   t.ok(leader.body.epoch >= 1);
 });
 

@@ -7,7 +7,7 @@ import { closeCpuPool } from '../../src/actors/index.js';
 import { createLogger } from '../../src/log/index.js';
 import type { SchedulerCore, SchedulerEvent, SchedulerState } from '../../src/scheduler/index.js';
 import { applyEvent, createState, recoverScheduler } from '../../src/scheduler/index.js';
-import { Snapshotter } from '../../src/server/snapshots.js';
+import { embeddedSnapshots, Snapshotter } from '../../src/server/snapshots.js';
 import { openEmbeddedStore } from '../../src/store/index.js';
 import { job, node } from '../helpers/scheduler.js';
 
@@ -47,10 +47,10 @@ t.test('a trigger folds the state at the core’s point on the pool, writes it a
   const { epoch } = await store.recover();
   await store.append(epoch, written);
   const { lines, log } = capture();
-  const snapshots = new Snapshotter({ core: coreAt(written.length), store, log, everyEvents: 1_000_000, everySeconds: 3600 });
+  const snapshots = new Snapshotter({ core: coreAt(written.length), writer: embeddedSnapshots(store), log, everyEvents: 1_000_000, everySeconds: 3600 });
   await snapshots.trigger();
   t.equal(snapshots.written, 1);
-  t.match(lines, [{ msg: 'snapshot written, log compacted', seq: written.length, foldMs: Number }]);
+  t.match(lines, [{ msg: 'snapshot written, log compacted', seq: written.length, writeMs: Number, bytes: Number }]);
   await snapshots.stop();
   await store.close();
 
@@ -70,7 +70,7 @@ t.test('a stop abandons a fold in progress: nothing is written, the line says wh
   const written = events(50);
   await store.append(epoch, written);
   const { lines, log } = capture();
-  const snapshots = new Snapshotter({ core: coreAt(written.length), store, log, everyEvents: 1_000_000, everySeconds: 3600 });
+  const snapshots = new Snapshotter({ core: coreAt(written.length), writer: embeddedSnapshots(store), log, everyEvents: 1_000_000, everySeconds: 3600 });
   const running = snapshots.trigger();
   await snapshots.stop();
   await running;
