@@ -1,6 +1,7 @@
 /**
  * `createClient`: the muster client. Submissions, cancels and watches go over one WebSocket to
- * `/v1/submit` (see `SubmitSession`); reads go over HTTP (see `HttpApi`).
+ * `/v1/submit` (see `SubmitSession`); reads go over HTTP (see `HttpApi`). Both follow the leader among the
+ * endpoints given (the replicas of one cluster; see `replicas.ts`) and share what they found.
  *
  * Every job submitted carries an idempotency key: the caller's, or one the client makes (a random prefix
  * per client and a counter), so a frame resent after a reconnect never creates a job twice.

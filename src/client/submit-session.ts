@@ -120,7 +120,10 @@ export class SubmitSession implements WatchHost {
     return this.#table.size;
   }
 
-  /** Resolves once a connection is open (MUSTER_ERR_UNREACHABLE after the connect timeout). */
+  /**
+   * Resolves once a connection is open: MUSTER_ERR_UNREACHABLE after the connect timeout when no endpoint
+   * can be reached; MUSTER_ERR_NOT_LEADER after the request timeout when replicas answer but none leads.
+   */
   connect(): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
     if (this.#ws) return Promise.resolve();
