@@ -76,7 +76,7 @@ t.test('against a three-member etcd', async (t) => {
     await first.leader.election.resign();
     t.equal(first.leader.election.isLeader, false, 'not leading once resign() resolves');
     const deposed = await first.leader.waitFor('deposed', () => true, marks[replicas.indexOf(first.leader)]);
-    t.same({ epoch: deposed.value.epoch, reason: deposed.value.reason }, { epoch: first.epoch, reason: 'resigned' });
+    t.same({ epoch: deposed.value.epoch, reason: deposed.value.reason }, { epoch: first.epoch, reason: 'resigned' }, 'deposed for resigned');
     const next = (await firstEvent(others, 'elected', () => true, others.map((r) => marks[replicas.indexOf(r)]!))).event;
     t.ok(next.value.epoch > first.epoch, `higher epoch (${first.epoch} → ${next.value.epoch})`);
     t.ok(next.at - resignedAt < TTL_MS, `handed over in ${Math.round(next.at - resignedAt)} ms, within the TTL`);
@@ -107,6 +107,25 @@ t.test('against a three-member etcd', async (t) => {
     t.equal(first.leader.events.length, heard, 'no event after close');
     await first.leader.close();
     t.pass('a second close() resolves');
+    t.same(overlaps(leadership(replicas)), [], 'no two leaderships overlap');
+  });
+
+  t.test("the leader's key deleted, then its lease revoked, by hand: deposed each time, another leads", async (t) => {
+    const replicas = start(t, '/by-hand');
+    const first = await agreedLeader(replicas);
+    let mark = first.leader.events.length;
+    await admin.delete().key(first.leader.election.fence!.key).exec();
+    const deposed = await first.leader.waitFor('deposed', () => true, mark);
+    t.same({ epoch: deposed.value.epoch, reason: deposed.value.reason }, { epoch: first.epoch, reason: 'key-deleted' }, 'key deleted: deposed for key-deleted');
+    const second = await agreedLeader(replicas, (_, epoch) => epoch > first.epoch);
+    mark = second.leader.events.length;
+    const leaseId = BigInt(`0x${second.leader.election.fence!.key.split('/').pop()!}`).toString();
+    await admin.leaseClient.leaseRevoke({ ID: leaseId });
+    const lost = await second.leader.waitFor('deposed', () => true, mark);
+    t.equal(lost.value.epoch, second.epoch, 'lease revoked: deposed');
+    t.ok(lost.value.reason === 'key-deleted' || lost.value.reason === 'lease-lost', `for ${lost.value.reason} (whichever it hears first)`);
+    const third = await agreedLeader(replicas, (_, epoch) => epoch > second.epoch);
+    t.ok(third.epoch > second.epoch, 'and another leads');
     t.same(overlaps(leadership(replicas)), [], 'no two leaderships overlap');
   });
 
