@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { codeOf } from '../errors/index.js';
-import type { RunningServer, StoreFailure } from '../server/index.js';
+import type { ServeEnd, StoreFailure } from '../server/index.js';
 import { STORE_FAILED_CLOSE_MS, STORE_FAILED_EXIT_CODE, STORE_FAILED_EXIT_DELAY_MS, resolveConfig, startServer } from '../server/index.js';
 import type { Command } from './command.js';
 import type { Io } from './io.js';
@@ -9,9 +9,15 @@ import { terminated } from './signals.js';
 
 const USAGE = `usage: muster server [--data DIR] [--host HOST] [--port PORT] [--config FILE] [--tokens FILE]
                      [--tls-cert FILE --tls-key FILE]
+                     [--etcd URL[,URL...] [--etcd-prefix PREFIX] [--lease-ttl SECONDS]]
 
 Runs the control plane: recovers the state from the data folder (embedded store), starts the scheduler
 and serves the WebSocket and HTTP APIs (PROTOCOL.md).
+
+With --etcd, it is one replica of a highly available control plane instead: replicas (run several, on
+other machines) share the event log in etcd and elect a leader on an etcd lease; the leader serves, the
+others follow the log as hot standbys, refuse requests with MUSTER_ERR_NOT_LEADER and the leader's URL,
+and one of them takes over within seconds when the leader dies. Replicas must share a token file.
 
   --data DIR       the data folder (default ./.muster); locked while the server runs
   --host HOST      the address to listen on (default 127.0.0.1)
@@ -21,6 +27,13 @@ and serves the WebSocket and HTTP APIs (PROTOCOL.md).
                    DIR/admin.token (made on first start, mode 0600)
   --tls-cert FILE, --tls-key FILE
                    serve wss:// and https:// with this PEM certificate and key
+  --etcd URL[,URL...]
+                   the etcd cluster's client URLs (http://host:2379): run as a replica on etcd
+  --etcd-prefix PREFIX
+                   the key prefix in etcd (default /muster): one per control plane sharing an etcd
+  --lease-ttl SECONDS
+                   the election lease's time to live (default 2): a dead leader is replaced within
+                   about this, plus the takeover
 
 Prints "url: URL" once listening, "token: TOKEN" when the admin token file is in use, and "ready: ..." once
 the state is recovered and everything is served. SIGTERM or SIGINT stops it cleanly (exit 0): no new
@@ -47,6 +60,9 @@ function parse(args: readonly string[]): Parameters<typeof resolveConfig>[0] | s
         tokens: { type: 'string' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
+        etcd: { type: 'string' },
+        'etcd-prefix': { type: 'string' },
+        'lease-ttl': { type: 'string' },
       },
     }).values;
   } catch (err) {
@@ -57,6 +73,11 @@ function parse(args: readonly string[]): Parameters<typeof resolveConfig>[0] | s
     port = Number(values['port']);
     if (!/^\d+$/.test(values['port']) || port > 65_535) return `--port ${values['port']}: expected a port number (0 to 65535)`;
   }
+  let leaseTtlSeconds: number | undefined;
+  if (values['lease-ttl'] !== undefined) {
+    leaseTtlSeconds = Number(values['lease-ttl']);
+    if (!/^\d+$/.test(values['lease-ttl']) || leaseTtlSeconds < 1 || leaseTtlSeconds > 60) return `--lease-ttl ${values['lease-ttl']}: expected whole seconds from 1 to 60`;
+  }
   const flag = (name: string, key: string): Record<string, string> => (values[name] !== undefined ? { [key]: values[name]! } : {});
   return {
     ...flag('data', 'data'),
@@ -66,6 +87,9 @@ function parse(args: readonly string[]): Parameters<typeof resolveConfig>[0] | s
     ...flag('tokens', 'tokens'),
     ...flag('tls-cert', 'tlsCert'),
     ...flag('tls-key', 'tlsKey'),
+    ...flag('etcd', 'etcd'),
+    ...flag('etcd-prefix', 'etcdPrefix'),
+    ...(leaseTtlSeconds !== undefined ? { leaseTtlSeconds } : {}),
   };
 }
 
@@ -82,10 +106,12 @@ export const serverCommand: Command = {
       return EXIT_USAGE;
     }
     const signal = terminated();
-    let server: RunningServer;
+    let server: Serving;
     try {
       const config = await resolveConfig(flags);
-      server = await startServer(config, {
+      // The replica (and the etcd client under it) loads only when asked for.
+      const start = config.etcd ? (await import('../server/replica.js')).RunningReplica.start : startServer;
+      server = await start(config, {
         listening: (url, token) => {
           io.out(`url: ${url}`);
           if (token !== undefined) io.out(`token: ${token}`);
@@ -103,8 +129,15 @@ export const serverCommand: Command = {
   },
 };
 
+/** What the command drives: a single server or a replica on etcd. */
+export interface Serving {
+  until(signal: Promise<string>): Promise<ServeEnd>;
+  stop(): Promise<void>;
+  closeAfterStoreFailure(): Promise<void>;
+}
+
 /** A clean stop asked for by a signal: 0, or `STORE_FAILED_EXIT_CODE` if the store failed meanwhile (its last flush, say). */
-export async function stopServer(command: string, server: RunningServer, io: Io): Promise<number> {
+export async function stopServer(command: string, server: Serving, io: Io): Promise<number> {
   try {
     await server.stop();
   } catch (err) {
@@ -122,7 +155,7 @@ export async function stopServer(command: string, server: RunningServer, io: Io)
  * failure whatever still runs (the timer keeps nothing alive by itself). `first` runs before the server
  * closes (`muster start` stops its agent).
  */
-export async function exitAfterStoreFailure(command: string, server: RunningServer, failure: StoreFailure, io: Io, first?: () => Promise<void>): Promise<number> {
+export async function exitAfterStoreFailure(command: string, server: Serving, failure: StoreFailure, io: Io, first?: () => Promise<void>): Promise<number> {
   io.err(`${command}: ${failure.error.code}: ${failure.error.message}; exiting with ${STORE_FAILED_EXIT_CODE} for a supervisor to restart it`);
   setTimeout(() => {
     io.err(`${command}: closing after the store failed did not finish within ${STORE_FAILED_CLOSE_MS} ms; exiting with ${STORE_FAILED_EXIT_CODE} regardless`);

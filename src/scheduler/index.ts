@@ -7,7 +7,7 @@ export { createState, isTerminal } from './state.js';
 export { applyEvent } from './apply.js';
 export { encodeState, decodeState, snapshotBytes, unpackSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
 export type { FoldArgs, StagedSnapshot } from './snapshot-fold.js';
-export { foldSnapshot, foldSnapshotToFile, snapshotAt, stageSnapshotAt } from './snapshot-fold.js';
+export { etcdSnapshotAt, foldEtcdSnapshot, foldSnapshot, foldSnapshotToFile, snapshotAt, stageSnapshotAt } from './snapshot-fold.js';
 export type { Consequences, Kill, DependencyVerdict } from './decide.js';
 export { consequences, dependencies } from './decide.js';
 export type { Clock } from './clock.js';

@@ -8,7 +8,8 @@
  */
 import { runExport, siblingModule } from '../actors/index.js';
 import { createLogger } from '../log/index.js';
-import { readPoint, stageSnapshotFile } from '../store/index.js';
+import type { EtcdPointArgs } from '../store/index.js';
+import { readEtcdPoint, readPoint, stageSnapshotFile } from '../store/index.js';
 import { applyEvent } from './apply.js';
 import type { SchedulerEvent } from './events.js';
 import { snapshotBytes, unpackSnapshot } from './snapshot.js';
@@ -63,4 +64,17 @@ export function snapshotAt(args: FoldArgs, signal?: AbortSignal): Promise<Uint8A
  */
 export function stageSnapshotAt(args: FoldArgs, signal?: AbortSignal): Promise<StagedSnapshot> {
   return runExport<typeof foldSnapshotToFile>(FOLD_MODULE, 'foldSnapshotToFile', args, signal ? { signal } : {});
+}
+
+/** The snapshot bytes of the state after event `seq` of the etcd store under `prefix` (runs on any thread). */
+export async function foldEtcdSnapshot(args: EtcdPointArgs): Promise<Uint8Array> {
+  const point = await readEtcdPoint(args);
+  const state = point.snapshot ? unpackSnapshot(point.snapshot.state) : createState(false);
+  for (const stored of point.events) applyEvent(state, stored.event as SchedulerEvent);
+  return snapshotBytes(state);
+}
+
+/** `foldEtcdSnapshot` on the process's CPU pool (a client of its own there); the bytes come back transferred. */
+export function etcdSnapshotAt(args: EtcdPointArgs, signal?: AbortSignal): Promise<Uint8Array> {
+  return runExport<typeof foldEtcdSnapshot>(FOLD_MODULE, 'foldEtcdSnapshot', args, signal ? { signal } : {});
 }

@@ -8,6 +8,8 @@ export type { EmbeddedStore, EmbeddedStoreOptions } from './embedded-store.js';
 export { openEtcdStore } from './etcd-store.js';
 export type { EtcdFence, EtcdRecoverOptions, EtcdStore, EtcdStoreOptions } from './etcd-store.js';
 export { followEtcdLog } from './etcd-follower.js';
+export { readEtcdPoint } from './etcd-point.js';
+export type { EtcdPoint, EtcdPointArgs } from './etcd-point.js';
 export type { LogFollower, LogFollowerOptions } from './etcd-follower.js';
 export type { OpenFile, OpenFlags, StoreFile } from './file-system.js';
 export { failureCause, openNodeFile } from './file-system.js';

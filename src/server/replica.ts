@@ -1,0 +1,243 @@
+/**
+ * `muster server --etcd …`: one replica of a highly available control plane (README.md, "High
+ * availability"; DESIGN.md §7). Every replica serves its port from the start and campaigns in the election
+ * (src/ha); the one elected leads, the others are hot standbys.
+ *
+ * - **Standby.** The gateway answers health, metrics and `GET /v1/leader`, and refuses everything else with
+ *   `MUSTER_ERR_NOT_LEADER` and the leader's URL. A log follower (src/store, `followEtcdLog`) applies every
+ *   event the leader writes to a state in memory with the reducer recovery uses, so the replica holds the
+ *   state up to the leader's last write.
+ * - **Taking over** (elected, with an epoch: the election key's create revision): the follower stops; the
+ *   etcd store is opened fenced by that key and epoch and read from the follower's last seq to the end (only
+ *   the events the follower had not applied yet); a leader term (leader-term.ts) starts the core from the
+ *   state held, and the gateway serves. Nodes of the state get the grace period to register again, and their
+ *   agents' fence outlasts a failover (config.ts, `HA_LOST_AFTER_MS`): a failover alone reschedules nothing.
+ * - **Deposed** (its own deadline passed, its key gone, its lease lost, or its store failed or was fenced):
+ *   at once, in the same turn, the gateway turns standby — sockets closed, liveness detached, nothing more
+ *   started or acknowledged — and the term is abandoned; the replica then follows the log again from the
+ *   newest snapshot, and campaigns again (the election does that by itself).
+ *
+ * Transitions run one at a time on a chain; each checks that the election still says what started it (an
+ * `elected` for an epoch already deposed does nothing).
+ */
+import { randomUUID } from 'node:crypto';
+import { Etcd3 } from 'etcd3';
+import type { Gateway } from '../api/index.js';
+import type { Election, ElectedLeader } from '../ha/index.js';
+import { campaign } from '../ha/index.js';
+import type { Logger } from '../log/index.js';
+import { createLogger } from '../log/index.js';
+import type { BackendName } from '../placement/index.js';
+import type { RecoveredScheduler, SchedulerEvent } from '../scheduler/index.js';
+import { applyEvent, createState, unpackSnapshot } from '../scheduler/index.js';
+import type { EtcdStore, LogFollower } from '../store/index.js';
+import { followEtcdLog, openEtcdStore } from '../store/index.js';
+import type { EtcdConfig, ServerConfig } from './config.js';
+import { etcdSnapshots } from './etcd-snapshots.js';
+import { LeaderTerm } from './leader-term.js';
+import type { ServeEnd, ServerEvents } from './server.js';
+import { listenGateway } from './server.js';
+import { StoreFailureWatch } from './store-failure.js';
+
+type State = RecoveredScheduler['state'];
+
+export class RunningReplica {
+  readonly gateway: Gateway;
+  readonly id: string;
+  readonly #config: ServerConfig;
+  readonly #etcd: EtcdConfig;
+  readonly #client: Etcd3;
+  readonly #backend: BackendName;
+  readonly #log: Logger;
+  readonly #events: ServerEvents;
+  #election: Election | undefined;
+  /** The standby's state and the follower feeding it (while not leading). */
+  #state: State = createState(false);
+  #follower: LogFollower | undefined;
+  /** The current term while leading. */
+  #term: LeaderTerm | undefined;
+  #termEpoch: number | undefined;
+  #chain: Promise<void> = Promise.resolve();
+  #stopping: Promise<void> | undefined;
+  #stopped = false;
+  /** Terms led since start (for tests and metrics). */
+  terms = 0;
+
+  private constructor(parts: { gateway: Gateway; config: ServerConfig; etcd: EtcdConfig; backend: BackendName; log: Logger; events: ServerEvents }) {
+    this.gateway = parts.gateway;
+    this.#config = parts.config;
+    this.#etcd = parts.etcd;
+    this.#backend = parts.backend;
+    this.#log = parts.log;
+    this.#events = parts.events;
+    this.id = randomUUID();
+    this.#client = new Etcd3({ hosts: [...parts.etcd.endpoints], dialTimeout: 2_000 });
+  }
+
+  static async start(config: ServerConfig, events: ServerEvents = {}, log: Logger = createLogger({ name: 'server' })): Promise<RunningReplica> {
+    const etcd = config.etcd;
+    if (etcd === undefined) throw new Error('RunningReplica.start needs the etcd configuration');
+    const { gateway, backend } = await listenGateway(config, events, log);
+    gateway.standby(undefined);
+    const replica = new RunningReplica({ gateway, config, etcd, backend, log, events });
+    try {
+      replica.#follow();
+      replica.#campaign();
+      return replica;
+    } catch (err) {
+      await replica.stop();
+      throw err;
+    }
+  }
+
+  get url(): string {
+    return this.gateway.url;
+  }
+
+  get isLeader(): boolean {
+    return this.#term !== undefined;
+  }
+
+  /** The current term (leading), for tests. */
+  get term(): LeaderTerm | undefined {
+    return this.#term;
+  }
+
+  #campaign(): void {
+    const election = campaign({
+      client: this.#client,
+      prefix: this.#etcd.prefix,
+      ttlSeconds: this.#etcd.leaseTtlSeconds,
+      self: { id: this.id, url: this.url },
+      logger: this.#log.child({ part: 'election' }),
+    });
+    this.#election = election;
+    this.gateway.metrics.followLeadership(() => ({ leader: this.#term !== undefined, epoch: this.#termEpoch ?? election.leader?.epoch ?? 0, changes: election.leaderChanges }));
+    election.on('leader', (leader) => {
+      this.gateway.leaderIs(leader ? { url: leader.url, epoch: leader.epoch } : undefined);
+      this.#log.info({ leader: leader?.url ?? null, epoch: leader?.epoch ?? null, self: leader?.id === this.id }, leader ? `the leader is ${leader.url} (epoch ${leader.epoch})` : 'no leader elected');
+    });
+    election.on('elected', (elected) => this.#enqueue(() => this.#lead(elected)));
+    election.on('deposed', ({ epoch, reason }) => {
+      // At once, in this turn: nothing is decided, started or acknowledged after the deadline.
+      if (this.#termEpoch === epoch) this.gateway.standby(election.leader ? { url: election.leader.url, epoch: election.leader.epoch } : undefined);
+      this.#log.warn({ epoch, reason }, `deposed (${reason}): stepping down to standby`);
+      this.#enqueue(() => this.#stepDown(epoch));
+    });
+  }
+
+  #enqueue(step: () => Promise<void>): void {
+    this.#chain = this.#chain.then(step).catch((err: unknown) => this.#log.error({ err }, 'a leadership transition failed'));
+  }
+
+  /** Standby: follows the log from nothing (the newest snapshot, then the log after it). */
+  #follow(): void {
+    this.#state = createState(false);
+    this.#follower = followEtcdLog({
+      client: this.#client,
+      prefix: this.#etcd.prefix,
+      after: 0,
+      onSnapshot: (snapshot) => {
+        this.#state = unpackSnapshot(snapshot.state);
+      },
+      onEvents: (events) => {
+        for (const stored of events) applyEvent(this.#state, stored.event as SchedulerEvent);
+      },
+      onError: (err) => this.#log.warn({ err }, 'following the log: trying again'),
+      logger: this.#log.child({ part: 'follower' }),
+    });
+  }
+
+  async #lead(elected: ElectedLeader): Promise<void> {
+    const election = this.#election;
+    if (this.#stopped || !election || election.fence?.epoch !== elected.epoch) return;
+    const started = performance.now();
+    const follower = this.#follower;
+    this.#follower = undefined;
+    await follower?.close();
+    const after = follower?.lastSeq ?? 0;
+    const watch = new StoreFailureWatch(this.#log.child({ part: 'store' }));
+    let store: EtcdStore | undefined;
+    try {
+      store = await openEtcdStore({ client: this.#client, prefix: this.#etcd.prefix, fence: { key: elected.key, epoch: elected.epoch }, logger: this.#log.child({ part: 'store' }) });
+      const read = await store.recover({ after });
+      if (read.snapshot) this.#state = unpackSnapshot(read.snapshot.state);
+      for (const stored of read.events) applyEvent(this.#state, stored.event as SchedulerEvent);
+      if (election.fence?.epoch !== elected.epoch) throw new Error('deposed while taking over');
+      const recovered: RecoveredScheduler = { state: this.#state, lastSeq: read.lastSeq, epoch: read.epoch, replayed: read.events.length };
+      // A store that fails while leading ends the term as a deposition would: step down, let another lead.
+      void watch.failed.then(() => {
+        if (this.#termEpoch === elected.epoch) void election.resign();
+      });
+      this.#termEpoch = elected.epoch;
+      this.#term = await LeaderTerm.start({
+        config: this.#config,
+        gateway: this.gateway,
+        store,
+        recovered,
+        watch,
+        snapshots: etcdSnapshots(store, { endpoints: this.#etcd.endpoints, prefix: this.#etcd.prefix }),
+        history: undefined,
+        backend: this.#backend,
+        log: this.#log,
+      });
+      this.terms++;
+      const ms = Math.round(performance.now() - started);
+      this.#log.info({ epoch: elected.epoch, lastSeq: read.lastSeq, caughtUp: read.events.length, jobs: this.#state.jobs.size, ms }, `leading (epoch ${elected.epoch}): took over in ${ms} ms, ${read.events.length} events read after the standby's state`);
+      this.#events.ready?.({ url: this.url, lastSeq: read.lastSeq, replayed: read.events.length, epoch: elected.epoch, jobs: this.#state.jobs.size });
+      if (election.fence?.epoch !== elected.epoch) await this.#stepDown(elected.epoch);
+    } catch (err) {
+      this.#log.warn({ err, epoch: elected.epoch }, 'could not take over: stepping down');
+      this.#termEpoch = undefined;
+      await store?.close().catch(() => undefined);
+      this.gateway.standby(election.leader && election.leader.epoch !== elected.epoch ? { url: election.leader.url, epoch: election.leader.epoch } : undefined);
+      if (!this.#stopped) this.#follow();
+      if (election.fence?.epoch === elected.epoch) await election.resign();
+    }
+  }
+
+  async #stepDown(epoch: number): Promise<void> {
+    if (this.#termEpoch !== epoch) return;
+    const term = this.#term;
+    this.#term = undefined;
+    this.#termEpoch = undefined;
+    const leader = this.#election?.leader;
+    this.gateway.standby(leader ? { url: leader.url, epoch: leader.epoch } : undefined);
+    await term?.abandon();
+    if (!this.#stopped) this.#follow();
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  /** A replica ends only by a signal: a failed store or a lost election is a step down, not an end. */
+  until(signal: Promise<string>): Promise<ServeEnd> {
+    return signal.then((name): ServeEnd => ({ kind: 'signal', signal: name }));
+  }
+
+  async closeAfterStoreFailure(): Promise<void> {
+    await this.stop();
+  }
+
+  /**
+   * A clean stop: the term (if leading) stops as a single server's does — every acknowledged event durable —
+   * then the election is resigned (the next replica takes over at once instead of after the lease's TTL).
+   */
+  async #stop(): Promise<void> {
+    this.#stopped = true;
+    this.#log.info('stopping: no new connections or requests');
+    this.gateway.stopAccepting();
+    await this.#chain;
+    const term = this.#term;
+    this.#term = undefined;
+    if (term) await term.stop(this.gateway, false);
+    else this.gateway.closeConnections();
+    await this.#follower?.close();
+    // Resigns: the next replica takes over at once (close() bounds its own calls).
+    await this.#election?.close();
+    this.#client.close();
+    this.#log.info(term ? 'stopped: every acknowledged event is durable; leadership handed over' : 'stopped');
+  }
+}
