@@ -174,7 +174,8 @@ class EtcdElection implements Election {
     if (term.epoch !== undefined) {
       // Leadership never outlasts the deadline, even when this is noticed late (a paused process).
       const at = Math.min(this.#now(), term.deadline);
-      this.#log.warn({ key: term.key, epoch: term.epoch, reason }, 'election: deposed');
+      const level = reason === 'resigned' || reason === 'closed' ? 'info' : 'warn';
+      this.#log[level]({ key: term.key, epoch: term.epoch, reason }, 'election: deposed');
       // The known leader is cleared before `deposed` (its listeners read `leader`), announced after it.
       const wasKnown = this.#leader?.epoch === term.epoch;
       if (wasKnown) {
@@ -263,6 +264,7 @@ class EtcdElection implements Election {
 
   /** Reads the candidate list again; calls while a read is out ask for one more read after it. */
   async #check(): Promise<void> {
+    if (this.#closing !== undefined) return;
     if (this.#checking) {
       this.#checkAgain = true;
       return;
@@ -311,7 +313,8 @@ class EtcdElection implements Election {
   }
 
   #setLeader(leader: LeaderInfo | undefined): void {
-    if (sameLeader(leader, this.#leader)) return;
+    // Closed (perhaps by an `elected` listener, within this very read): nothing more is announced.
+    if (this.#closing !== undefined || sameLeader(leader, this.#leader)) return;
     this.#leader = leader;
     this.#leaderChanges += 1;
     this.#listeners.emit('leader', leader);

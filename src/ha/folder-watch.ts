@@ -52,14 +52,20 @@ export class FolderWatch {
     if (this.#closed) return;
     const watcher = this.#client.watch().prefix(this.#folder).watcher();
     this.#watcher = watcher;
-    watcher.on('connected', () => this.#handlers.changed());
-    watcher.on('put', () => this.#handlers.changed());
+    // Events of a watcher no longer ours (failed, or closed while etcd did not confirm the cancel) are dropped.
+    const ours = (): boolean => this.#watcher === watcher;
+    const changed = (): void => {
+      if (ours()) this.#handlers.changed();
+    };
+    watcher.on('connected', changed);
+    watcher.on('put', changed);
     watcher.on('delete', (kv) => {
+      if (!ours()) return;
       this.#handlers.deleted(kv.key.toString('utf8'));
       this.#handlers.changed();
     });
     watcher.on('error', (err) => {
-      if (this.#watcher !== watcher) return;
+      if (!ours()) return;
       this.#log.warn({ err }, 'election: the watch failed; watching again');
       this.#watcher = undefined;
       void this.#cancel(watcher);
