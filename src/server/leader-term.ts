@@ -36,12 +36,19 @@ export interface TermParts {
   readonly history: JobHistory | undefined;
   /** The active placement backend. */
   readonly backend: BackendName;
+  /** An actor system started ahead (a standby keeps one warm: its worker threads take a while to start); else one is made. */
+  readonly system?: ActorSystem;
   readonly log: Logger;
 }
 
 /** The recovered nodes whose agents should come back (not lost, not taken out): liveness expects them. */
 export function* nodesInService(state: RecoveredScheduler['state']): Generator<{ name: string; site: string }> {
   for (const node of state.nodes.values()) if (node.state !== 'lost' && node.state !== 'down') yield { name: node.spec.name, site: node.spec.site };
+}
+
+/** The actor system a term runs on, as configured. */
+export function startActorSystem(config: ServerConfig, log: Logger): Promise<ActorSystem> {
+  return createActorSystem({ workers: config.workers ?? defaultWorkerCount(), log: log.child({ part: 'actors' }) });
 }
 
 export class LeaderTerm {
@@ -71,7 +78,7 @@ export class LeaderTerm {
     for (const node of recovered.state.nodes.values()) {
       if (!sites.has(node.spec.site)) log.error({ node: node.spec.name, site: node.spec.site }, 'a recovered node belongs to a site the configuration no longer names');
     }
-    const system = await createActorSystem({ workers: config.workers ?? defaultWorkerCount(), log: log.child({ part: 'actors' }) });
+    const system = parts.system ?? (await startActorSystem(config, log));
     try {
       gateway.metrics.followRestarts(() => system.restartCounts());
       let snapshots: Snapshotter | undefined;

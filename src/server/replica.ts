@@ -22,6 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
+import type { ActorSystem } from '../actors/index.js';
 import type { Gateway } from '../api/index.js';
 import type { Election, ElectedLeader } from '../ha/index.js';
 import { campaign } from '../ha/index.js';
@@ -34,7 +35,7 @@ import type { EtcdStore, LogFollower } from '../store/index.js';
 import { followEtcdLog, openEtcdStore } from '../store/index.js';
 import type { EtcdConfig, ServerConfig } from './config.js';
 import { etcdSnapshots } from './etcd-snapshots.js';
-import { LeaderTerm } from './leader-term.js';
+import { LeaderTerm, startActorSystem } from './leader-term.js';
 import type { ServeEnd, ServerEvents } from './server.js';
 import { listenGateway } from './server.js';
 import { StoreFailureWatch } from './store-failure.js';
@@ -58,6 +59,12 @@ export class RunningReplica {
   #term: LeaderTerm | undefined;
   #termEpoch: number | undefined;
   #chain: Promise<void> = Promise.resolve();
+  /**
+   * An actor system started ahead for the next term: its worker threads take about half a second to start,
+   * which a takeover should not wait for. A term's system is stopped with the term (its actors hold that
+   * term's state); a new spare is started after.
+   */
+  #spare: Promise<ActorSystem> | undefined;
   #stopping: Promise<void> | undefined;
   #stopped = false;
   /** Terms led since start (for tests and metrics). */
@@ -81,6 +88,7 @@ export class RunningReplica {
     gateway.standby(undefined);
     const replica = new RunningReplica({ gateway, config, etcd, backend, log, events });
     try {
+      replica.#warm();
       replica.#follow();
       replica.#campaign();
       return replica;
@@ -124,6 +132,20 @@ export class RunningReplica {
       this.#log.warn({ epoch, reason }, `deposed (${reason}): stepping down to standby`);
       this.#enqueue(() => this.#stepDown(epoch));
     });
+  }
+
+  #warm(): void {
+    if (this.#stopped || this.#spare) return;
+    const spare = startActorSystem(this.#config, this.#log);
+    spare.catch((err: unknown) => this.#log.warn({ err }, 'starting a spare actor system failed (a takeover will start one)'));
+    this.#spare = spare;
+  }
+
+  /** The warm spare (or a new system when it failed to start), handed over to a term. */
+  async #takeSpare(): Promise<ActorSystem> {
+    const spare = this.#spare;
+    this.#spare = undefined;
+    return (await spare?.catch(() => undefined)) ?? startActorSystem(this.#config, this.#log);
   }
 
   #enqueue(step: () => Promise<void>): void {
@@ -170,7 +192,9 @@ export class RunningReplica {
         if (this.#termEpoch === elected.epoch) void election.resign();
       });
       this.#termEpoch = elected.epoch;
+      const system = await this.#takeSpare();
       this.#term = await LeaderTerm.start({
+        system,
         config: this.#config,
         gateway: this.gateway,
         store,
@@ -191,6 +215,7 @@ export class RunningReplica {
       this.#termEpoch = undefined;
       await store?.close().catch(() => undefined);
       this.gateway.standby(election.leader && election.leader.epoch !== elected.epoch ? { url: election.leader.url, epoch: election.leader.epoch } : undefined);
+      this.#warm();
       if (!this.#stopped) this.#follow();
       if (election.fence?.epoch === elected.epoch) await election.resign();
     }
@@ -204,6 +229,7 @@ export class RunningReplica {
     const leader = this.#election?.leader;
     this.gateway.standby(leader ? { url: leader.url, epoch: leader.epoch } : undefined);
     await term?.abandon();
+    this.#warm();
     if (!this.#stopped) this.#follow();
   }
 
@@ -235,6 +261,9 @@ export class RunningReplica {
     if (term) await term.stop(this.gateway, false);
     else this.gateway.closeConnections();
     await this.#follower?.close();
+    const spare = this.#spare;
+    this.#spare = undefined;
+    await (await spare?.catch(() => undefined))?.shutdown();
     // Resigns: the next replica takes over at once (close() bounds its own calls).
     await this.#election?.close();
     this.#client.close();
