@@ -29,6 +29,7 @@ import type { QueueSpec } from '../model/index.js';
 import type { LivenessOptions, RetentionPolicy } from '../scheduler/index.js';
 import { DEFAULT_LIVENESS, DEFAULT_RETENTION, resolveLiveness } from '../scheduler/index.js';
 import { formatProblem, parseDuration, validateQueue } from '../model/index.js';
+import type { EtcdTls } from '../store/index.js';
 
 /**
  * Snapshot cadence: after this many durable events, or this many seconds with any event. 100,000 events
@@ -72,6 +73,8 @@ export interface EtcdConfig {
   readonly prefix: string;
   /** The election lease's time to live: a dead leader is replaced within about this. */
   readonly leaseTtlSeconds: number;
+  /** With `https://` endpoints: the CA, and this replica's certificate and key for etcd's client-certificate auth. */
+  readonly tls?: EtcdTls;
 }
 
 export const DEFAULT_ETCD_PREFIX = '/muster';
@@ -254,7 +257,7 @@ export async function resolveConfig(flags: ServerFlags): Promise<ServerConfig> {
       else if (typeof value !== 'number' || !(value > 0)) p.add(`liveness.${key}`, 'expected a positive number');
       else liveness[key] = value;
     }
-  const etcd = readEtcd(p, raw['etcd'], flags);
+  const etcd = readEtcd(p, raw['etcd'], flags, path);
   if (etcd !== undefined && liveness['lostAfterMs'] === undefined) liveness['lostAfterMs'] = HA_LOST_AFTER_MS;
   if (etcd !== undefined && tokens === undefined) p.add('tokens', 'replicas on etcd must share their tokens: give a token file (--tokens FILE or tokens: in the config file), the same on every replica');
   for (const problem of resolveLiveness(liveness).problems) p.add('liveness', problem);
@@ -281,10 +284,10 @@ export async function resolveConfig(flags: ServerFlags): Promise<ServerConfig> {
   };
 }
 
-const ETCD_KEYS = ['endpoints', 'prefix', 'leaseTtlSeconds'] as const;
+const ETCD_KEYS = ['endpoints', 'prefix', 'leaseTtlSeconds', 'tls'] as const;
 
 /** The etcd section (flags win): endpoints as URLs, a prefix starting with `/`, a lease TTL in whole seconds ≥ 1. */
-function readEtcd(p: Problems, value: unknown, flags: ServerFlags): EtcdConfig | undefined {
+function readEtcd(p: Problems, value: unknown, flags: ServerFlags, path: (v: string | undefined) => string | undefined): EtcdConfig | undefined {
   if (value !== undefined && !isMap(value)) return p.add('etcd', `expected a map of ${ETCD_KEYS.join(', ')}`);
   const raw = value ?? {};
   for (const key of Object.keys(raw)) if (!(ETCD_KEYS as readonly string[]).includes(key)) p.add(`etcd.${key}`, `unknown field (expected one of: ${ETCD_KEYS.join(', ')})`);
@@ -305,7 +308,25 @@ function readEtcd(p: Problems, value: unknown, flags: ServerFlags): EtcdConfig |
   const prefix = flags.etcdPrefix ?? text(p, 'etcd.prefix', raw['prefix']) ?? DEFAULT_ETCD_PREFIX;
   if (!/^\/[A-Za-z0-9._\/-]*[^/]$/.test(prefix)) p.add('etcd.prefix', `${JSON.stringify(prefix).slice(0, 80)}: expected a key prefix like /muster (starts with /, does not end with /)`);
   const ttl = flags.leaseTtlSeconds ?? count(p, 'etcd.leaseTtlSeconds', raw['leaseTtlSeconds'], 1) ?? DEFAULT_LEASE_TTL_SECONDS;
-  return { endpoints, prefix, leaseTtlSeconds: ttl };
+  const tls = readEtcdTls(p, raw['tls'], path);
+  const secure = endpoints.filter((e) => e.startsWith('https://')).length;
+  if (secure > 0 && secure < endpoints.length) p.add('etcd.endpoints', 'use https:// for every endpoint or for none');
+  if (secure > 0 && tls === undefined) p.add('etcd.tls', 'https:// endpoints need tls: { caFile } (and certFile and keyFile for client-certificate auth)');
+  if (secure === 0 && tls !== undefined) p.add('etcd.tls', 'tls is for https:// endpoints; these are http://');
+  return { endpoints, prefix, leaseTtlSeconds: ttl, ...(tls ? { tls } : {}) };
+}
+
+/** `tls: { caFile, certFile?, keyFile? }`, paths relative to the config file; cert and key together or neither. */
+function readEtcdTls(p: Problems, value: unknown, path: (v: string | undefined) => string | undefined): EtcdTls | undefined {
+  if (value === undefined) return undefined;
+  if (!isMap(value)) return p.add('etcd.tls', 'expected { caFile, certFile?, keyFile? }');
+  for (const key of Object.keys(value)) if (!['caFile', 'certFile', 'keyFile'].includes(key)) p.add(`etcd.tls.${key}`, 'unknown field (expected caFile, certFile, keyFile)');
+  const caFile = path(text(p, 'etcd.tls.caFile', value['caFile']));
+  const certFile = path(text(p, 'etcd.tls.certFile', value['certFile']));
+  const keyFile = path(text(p, 'etcd.tls.keyFile', value['keyFile']));
+  if (caFile === undefined) return p.add('etcd.tls.caFile', 'required: the CA that signed etcd\'s certificate (PEM)');
+  if ((certFile === undefined) !== (keyFile === undefined)) return p.add('etcd.tls.certFile', 'give both certFile and keyFile (client-certificate auth), or neither');
+  return { caFile, ...(certFile !== undefined ? { certFile } : {}), ...(keyFile !== undefined ? { keyFile } : {}) };
 }
 
 const RETENTION_KEYS = ['maxAge', 'maxEndedPerTenant', 'keyWindow'] as const;

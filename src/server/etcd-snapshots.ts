@@ -6,13 +6,13 @@
  * construction, as with the embedded store.
  */
 import { etcdSnapshotAt } from '../scheduler/index.js';
-import type { EtcdStore } from '../store/index.js';
+import type { EtcdConnection, EtcdStore } from '../store/index.js';
 import type { SnapshotWriter } from './snapshots.js';
 
-export function etcdSnapshots(store: EtcdStore, where: { readonly endpoints: readonly string[]; readonly prefix: string }): SnapshotWriter {
+export function etcdSnapshots(store: EtcdStore, where: EtcdConnection & { readonly prefix: string }): SnapshotWriter {
   return {
     async write(seq, signal) {
-      const bytes = await etcdSnapshotAt({ endpoints: where.endpoints, prefix: where.prefix, seq }, signal);
+      const bytes = await etcdSnapshotAt({ endpoints: where.endpoints, ...(where.tls ? { tls: where.tls } : {}), prefix: where.prefix, seq }, signal);
       await store.writeSnapshot(seq, bytes);
       return bytes.length;
     },

@@ -21,7 +21,7 @@
  * `elected` for an epoch already deposed does nothing).
  */
 import { randomUUID } from 'node:crypto';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import type { ActorSystem } from '../actors/index.js';
 import type { Gateway } from '../api/index.js';
 import type { Election, ElectedLeader } from '../ha/index.js';
@@ -32,7 +32,7 @@ import type { BackendName } from '../placement/index.js';
 import type { RecoveredScheduler, SchedulerEvent } from '../scheduler/index.js';
 import { applyEvent, createState, unpackSnapshot } from '../scheduler/index.js';
 import type { EtcdStore, LogFollower } from '../store/index.js';
-import { followEtcdLog, openEtcdStore } from '../store/index.js';
+import { etcdClient, followEtcdLog, openEtcdStore } from '../store/index.js';
 import type { EtcdConfig, ServerConfig } from './config.js';
 import { etcdSnapshots } from './etcd-snapshots.js';
 import { LeaderTerm, startActorSystem } from './leader-term.js';
@@ -78,7 +78,7 @@ export class RunningReplica {
     this.#log = parts.log;
     this.#events = parts.events;
     this.id = randomUUID();
-    this.#client = new Etcd3({ hosts: [...parts.etcd.endpoints], dialTimeout: 2_000 });
+    this.#client = etcdClient(parts.etcd);
   }
 
   static async start(config: ServerConfig, events: ServerEvents = {}, log: Logger = createLogger({ name: 'server' })): Promise<RunningReplica> {
@@ -200,7 +200,7 @@ export class RunningReplica {
         store,
         recovered,
         watch,
-        snapshots: etcdSnapshots(store, { endpoints: this.#etcd.endpoints, prefix: this.#etcd.prefix }),
+        snapshots: etcdSnapshots(store, this.#etcd),
         history: undefined,
         backend: this.#backend,
         log: this.#log,

@@ -4,14 +4,15 @@
  * a client of its own (it runs on a CPU-pool thread, which shares nothing with the main thread's client)
  * at one etcd revision. Read-only: it writes nothing and needs no fence.
  */
-import { Etcd3 } from 'etcd3';
 import { rangeError } from '../errors/index.js';
 import type { Snapshot, StoredEvent } from './store.js';
+import { etcdClient, type EtcdTls } from './etcd-client.js';
 import { EtcdKeys } from './etcd-keys.js';
 import { eventsAfter, readStore } from './etcd-log-reader.js';
 
 export interface EtcdPointArgs {
   readonly endpoints: readonly string[];
+  readonly tls?: EtcdTls;
   readonly prefix: string;
   /** A seq the log holds durably. */
   readonly seq: number;
@@ -25,7 +26,7 @@ export interface EtcdPoint {
 
 export async function readEtcdPoint(args: EtcdPointArgs): Promise<EtcdPoint> {
   if (!Number.isSafeInteger(args.seq) || args.seq < 0) throw rangeError('MUSTER_ERR_INVALID_VALUE', `a point to read the store at must be a non-negative integer seq, not ${String(args.seq)}`);
-  const client = new Etcd3({ hosts: [...args.endpoints], dialTimeout: 2_000 });
+  const client = etcdClient(args);
   try {
     const read = await readStore(client, new EtcdKeys(args.prefix), undefined);
     if (read.from > args.seq) throw rangeError('MUSTER_ERR_INVALID_VALUE', `the newest snapshot (seq ${read.from}) is past seq ${args.seq}`);

@@ -9,6 +9,8 @@ export { openEtcdStore } from './etcd-store.js';
 export type { EtcdFence, EtcdRecoverOptions, EtcdStore, EtcdStoreOptions } from './etcd-store.js';
 export { followEtcdLog } from './etcd-follower.js';
 export { readEtcdPoint } from './etcd-point.js';
+export { etcdClient, ETCD_DIAL_TIMEOUT_MS } from './etcd-client.js';
+export type { EtcdConnection, EtcdTls } from './etcd-client.js';
 export type { EtcdPoint, EtcdPointArgs } from './etcd-point.js';
 export type { LogFollower, LogFollowerOptions } from './etcd-follower.js';
 export type { OpenFile, OpenFlags, StoreFile } from './file-system.js';
