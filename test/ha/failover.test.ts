@@ -41,6 +41,13 @@ t.test('SIGKILL of the leader: the standby takes over, nothing acknowledged is l
   t.match(ready, { status: 503, body: { ready: false, code: 'MUSTER_ERR_NOT_LEADER', leader: { url: first.url, epoch: epoch1 } } }, 'the standby is not ready, and says who is');
   t.match(await get(second.url, '/v1/jobs'), { status: 503, body: { code: 'MUSTER_ERR_NOT_LEADER', leader: { url: first.url } } });
   t.match(await get(second.url, '/healthz'), { status: 200 }, 'a standby is healthy');
+  const metric = async (url: string, name: string): Promise<number> => {
+    const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line === undefined ? NaN : Number(line.split(' ')[1]);
+  };
+  t.same([await metric(second.url, 'muster_leader'), await metric(second.url, 'muster_epoch')], [0, epoch1], 'a standby says so in its metrics, with the epoch it knows');
+  t.equal(await metric(first.url, 'muster_leader'), 1);
 
   const endpoints = `${second.url},${first.url}`;
   const sim = new MusterChild(['sim', '--nodes', String(NODES), '--connections', '2', '--cpu', '4', '--server', endpoints, '--token', ADMIN], { MUSTER_LOG_LEVEL: 'warn' });
@@ -62,6 +69,8 @@ t.test('SIGKILL of the leader: the standby takes over, nothing acknowledged is l
   await second.child.line(/^ready: /);
   const leaderView = await until('the new leader', () => get(second.url, '/v1/leader'), (r) => r.status === 200 && r.body.role === 'leader');
   t.ok(leaderView.body.epoch > epoch1, `a higher epoch (${epoch1} → ${leaderView.body.epoch})`);
+  t.same([await metric(second.url, 'muster_leader'), await metric(second.url, 'muster_epoch')], [1, leaderView.body.epoch], 'the new leader says so in its metrics');
+  t.ok((await metric(second.url, 'muster_leader_changes_total')) >= 2, 'and counted the change of leader');
 
   const again = await client.submit(specs as never);
   t.same(
