@@ -178,7 +178,7 @@ export class RunningReplica {
     this.#follower = undefined;
     await follower?.close();
     const after = follower?.lastSeq ?? 0;
-    const watch = new StoreFailureWatch(this.#log.child({ part: 'store' }));
+    const watch = new StoreFailureWatch(this.#log.child({ part: 'store' }), 'step-down');
     let store: EtcdStore | undefined;
     try {
       store = await openEtcdStore({ client: this.#client, prefix: this.#etcd.prefix, fence: { key: elected.key, epoch: elected.epoch }, logger: this.#log.child({ part: 'store' }) });

@@ -47,15 +47,24 @@ export interface StoreFailure {
   readonly file: string | undefined;
 }
 
+/**
+ * What the server does about it: `exit` (a single server: its supervisor restarts it and recovery reads the
+ * files) or `step-down` (a replica on etcd: the leader resigns and another replica, holding the state
+ * already, takes over; a write refused `MUSTER_ERR_FENCED` means this replica was deposed already).
+ */
+export type StoreFailureMode = 'exit' | 'step-down';
+
 export class StoreFailureWatch {
   readonly #log: Logger;
+  readonly #mode: StoreFailureMode;
   #failure: StoreFailure | undefined;
   #settle!: (failure: StoreFailure) => void;
   /** Settles with the first failure, never rejects. */
   readonly failed: Promise<StoreFailure> = new Promise((resolve) => (this.#settle = resolve));
 
-  constructor(log: Logger) {
+  constructor(log: Logger, mode: StoreFailureMode = 'exit') {
     this.#log = log;
+    this.#mode = mode;
   }
 
   get failure(): StoreFailure | undefined {
@@ -86,6 +95,12 @@ export class StoreFailureWatch {
     const error = codeOf(err) === 'MUSTER_ERR_STORE_FAILED' ? (err as MusterError) : new MusterError('MUSTER_ERR_STORE_FAILED', message, { cause: err });
     const { errno, file } = failureCause(err);
     this.#failure = { error, errno, file };
+    if (this.#mode === 'step-down') {
+      if (codeOf(err) === 'MUSTER_ERR_FENCED') this.#log.warn({ code: 'MUSTER_ERR_FENCED', err: message }, 'a write was refused: another replica leads now (this one was deposed); stepping down');
+      else this.#log.error({ code: error.code, err: message }, 'the event store in etcd failed: every waiting request is answered MUSTER_ERR_STORE_FAILED; stepping down for another replica to lead');
+      this.#settle(this.#failure);
+      return;
+    }
     this.#log.fatal(
       { code: error.code, errno: errno ?? null, file: file ?? null, err: message, exitCode: STORE_FAILED_EXIT_CODE, exitInMs: STORE_FAILED_EXIT_DELAY_MS },
       `the event store failed (${errno ?? 'an error'} on ${file ?? 'the log'}): every waiting request is answered MUSTER_ERR_STORE_FAILED and nothing more is accepted; exiting with ${STORE_FAILED_EXIT_CODE} for a supervisor to restart the server and recover`,
