@@ -20,6 +20,8 @@ export interface LoggerOptions {
   readonly level?: LevelWithSilent;
   /** Default: stderr (fd 2), so command output on stdout stays clean. */
   readonly destination?: DestinationStream;
+  /** Fields added to every line, read when the line is written (a replica's role and epoch). */
+  readonly mixin?: () => Record<string, unknown>;
 }
 
 function defaultLevel(): LevelWithSilent {
@@ -35,6 +37,7 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level ?? defaultLevel(),
       redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
       base: { pid: process.pid },
+      ...(options.mixin ? { mixin: options.mixin } : {}),
     },
     options.destination ?? pino.destination({ fd: 2, sync: false }),
   );

@@ -81,12 +81,18 @@ export class RunningReplica {
     this.#client = etcdClient(parts.etcd);
   }
 
-  static async start(config: ServerConfig, events: ServerEvents = {}, log: Logger = createLogger({ name: 'server' })): Promise<RunningReplica> {
+  /**
+   * Starts a replica. Without `log`, its lines go to stderr, each saying the replica's role (`leader` or
+   * `standby`) and the epoch of the leader it knows.
+   */
+  static async start(config: ServerConfig, events: ServerEvents = {}, log?: Logger): Promise<RunningReplica> {
     const etcd = config.etcd;
     if (etcd === undefined) throw new Error('RunningReplica.start needs the etcd configuration');
-    const { gateway, backend } = await listenGateway(config, events, log);
+    let replica: RunningReplica | undefined;
+    const logger = log ?? createLogger({ name: 'server', mixin: () => (replica ? { role: replica.isLeader ? 'leader' : 'standby', epoch: replica.#election?.leader?.epoch ?? null } : {}) });
+    const { gateway, backend } = await listenGateway(config, events, logger);
     gateway.standby(undefined);
-    const replica = new RunningReplica({ gateway, config, etcd, backend, log, events });
+    replica = new RunningReplica({ gateway, config, etcd, backend, log: logger, events });
     try {
       replica.#warm();
       replica.#follow();

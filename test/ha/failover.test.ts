@@ -89,6 +89,8 @@ t.test('SIGKILL of the leader: the standby takes over, nothing acknowledged is l
 
   await until('a snapshot written by the new leader', async () => snapshotted(second.child), (done) => done);
   t.same([...first.child.logs, ...second.child.logs].filter((l) => l.level >= 50), [], 'no replica logged an error');
+  const roles = second.child.logs.map((l) => `${String(l['role'])}@${String(l['epoch'])}`);
+  t.ok(roles.includes(`standby@${epoch1}`) && roles.includes(`leader@${leaderView.body.epoch}`), "the replica's log lines say its role and the leader's epoch");
 
   second.child.signal('SIGTERM');
   t.equal((await second.child.exited).code, 0, 'the last replica stops cleanly');
