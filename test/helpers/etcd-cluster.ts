@@ -15,6 +15,11 @@ import { join } from 'node:path';
 
 export const ETCD_BIN = process.env['MUSTER_ETCD_BIN'] ?? '/usr/bin/etcd';
 
+/** Starts of a cluster tried when a member finds its port taken (each on new ports). */
+const PORT_ATTEMPTS = 5;
+
+class PortTaken extends Error {}
+
 /** A port nothing listens on now (the kernel's choice for port 0). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -62,7 +67,21 @@ export class EtcdCluster {
     this.#initialCluster = members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
   }
 
+  /**
+   * Starts the members. A port picked free may be taken by another process before etcd binds it (tests run in
+   * parallel): a member that exits saying so makes the whole cluster start again on new ports, a few times.
+   */
   static async start(options: EtcdClusterOptions = {}): Promise<EtcdCluster> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await EtcdCluster.#startOnce(options);
+      } catch (err) {
+        if (!(err instanceof PortTaken) || attempt >= PORT_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  static async #startOnce(options: EtcdClusterOptions): Promise<EtcdCluster> {
     const root = mkdtempSync(join(tmpdir(), 'muster-etcd-'));
     const members: EtcdMember[] = [];
     for (let i = 0; i < (options.members ?? 3); i++) {
@@ -109,6 +128,7 @@ export class EtcdCluster {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (m.process === undefined || m.process.exitCode !== null || m.process.signalCode !== null) {
+        if (/address already in use/.test(m.output.join(''))) throw new PortTaken(`etcd member ${m.name}: a port it was given was taken meanwhile`);
         throw new Error(`etcd member ${m.name} is not running (exit ${m.process?.exitCode ?? m.process?.signalCode}): ${m.output.join('').slice(-2000)}`);
       }
       try {
