@@ -86,9 +86,9 @@ export const ErrorCodes = {
   MUSTER_ERR_FENCED: 'a write carries an epoch older than the newest the store has opened, or (etcd) the election key that is its epoch is gone: a deposed writer; nothing was written',
   MUSTER_ERR_STORE_LOCKED: 'the data folder is in use by another process or another open store (lock file)',
   MUSTER_ERR_WORK_LOCKED: "an agent's work folder is in use by another agent (lock file): two agents would adopt each other's tasks",
-  MUSTER_ERR_STORE_CORRUPT: 'the data folder holds damage recovery must not repair silently (not a torn tail)',
+  MUSTER_ERR_STORE_CORRUPT: 'the data folder (or the log in etcd) holds damage recovery must not repair silently (not a torn tail)',
   MUSTER_ERR_STORE_CLOSED: 'the store is closed',
-  MUSTER_ERR_STORE_FAILED: 'a write or fsync of the log failed; the store refuses writes (and the scheduler acknowledges nothing) until reopened',
+  MUSTER_ERR_STORE_FAILED: 'a write or fsync of the log failed, or (etcd) a call to etcd failed past its deadline; the store refuses writes (and the scheduler acknowledges nothing) until reopened',
   MUSTER_ERR_STORE_ENCODE: 'an event or snapshot cannot be encoded as msgpack (symbols, huge bigints, cycles)',
   MUSTER_ERR_HISTORY_TRIMMED: 'the event history no longer starts at seq 1 (retention or compaction dropped the oldest events); the message names the first seq kept',
 
