@@ -3,12 +3,16 @@
  * failover tests, the chaos test and the failover benchmark: a shared token file, one data folder each,
  * free ports. Waits are on the processes' own lines and the servers' answers.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MusterChild } from '../server/muster-child.js';
+import { until } from '../helpers/until.js';
 
 export const ADMIN = 'ha-admin-token-0123456789abcdef';
+
+/** Bounds the wait for a port in TIME_WAIT (60 s on Linux) only to report a failure. */
+const PORT_FREE_WAIT_MS = 120_000;
 
 export interface RunningChild {
   readonly child: MusterChild;
@@ -43,6 +47,18 @@ export class ReplicaSet {
     return { child, url };
   }
 
+  /**
+   * Starts replica `name` again on its own data folder and on the port of `url` (a killed replica's: clients
+   * keep its URL), once no socket holds that port. A killed replica's connections linger in TIME_WAIT for
+   * 60 s on Linux and uWS listens without SO_REUSEADDR, so an earlier start would fail to listen; the wait
+   * reads the kernel's socket table, bounded only to report a failure.
+   */
+  async restart(name: string, url: string): Promise<RunningChild> {
+    const port = Number(new URL(url).port);
+    await until(`port ${port} free of the killed replica's sockets`, async () => socketsOnPort(port), (states) => states.length === 0, PORT_FREE_WAIT_MS);
+    return this.start(name, port);
+  }
+
   /** Every process SIGKILLed and gone, the folder removed; throws if one is still running. */
   async close(): Promise<void> {
     for (const child of this.children) await child.kill();
@@ -65,4 +81,27 @@ export async function probe(url: string, path: string): Promise<{ status: number
   } catch {
     return { status: 0, body: undefined };
   }
+}
+
+/**
+ * The TCP sockets (IPv4 and IPv6) bound to local `port` on this machine, as the kernel's state codes
+ * (`0A` listening, `01` established, `06` TIME_WAIT, …), read from /proc/net (Linux).
+ */
+export function socketsOnPort(port: number): string[] {
+  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const states: string[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue; // no IPv6 on this machine
+    }
+    for (const line of text.split('\n').slice(1)) {
+      // sl, local_address, rem_address, st, …
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (local?.endsWith(suffix) && state !== undefined) states.push(state);
+    }
+  }
+  return states;
 }
