@@ -41,11 +41,11 @@ t.test('a signal muster did not send fails the attempt with that signal', async 
   t.notOk('exitCode' in end, 'no exit code for a process that died of a signal');
 });
 
-t.test('environment: a minimal base, the task env, MUSTER_* variables that the task cannot override', async (t) => {
+t.test('environment: a minimal base, the task env, MUSTER_* variables (MUSTER_EPOCH among them) that the task cannot override', async (t) => {
   process.env['MUSTER_EXECUTOR_TEST_SECRET'] = 'agent-only';
   t.teardown(() => delete process.env['MUSTER_EXECUTOR_TEST_SECRET']);
   const ex = await makeExecutor(t);
-  const l = launch('env', { job: 'env-1', args: ['-0'], attempt: 3, arrayIndex: 7, node: 'n-9', env: { GREETING: 'hello world', MUSTER_JOB_ID: 'forged' } });
+  const l = launch('env', { job: 'env-1', args: ['-0'], attempt: 3, arrayIndex: 7, epoch: 12, node: 'n-9', env: { GREETING: 'hello world', MUSTER_JOB_ID: 'forged', MUSTER_EPOCH: '99' } });
   const r = run(ex, l);
   t.match(await r.ended, { outcome: 'succeeded' });
   const env = Object.fromEntries((await output(ex, r.ref)).split('\0').filter(Boolean).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
@@ -55,6 +55,7 @@ t.test('environment: a minimal base, the task env, MUSTER_* variables that the t
     MUSTER_TASK_INDEX: String(l.task),
     MUSTER_ARRAY_INDEX: '7',
     MUSTER_ATTEMPT: '3',
+    MUSTER_EPOCH: '12',
     MUSTER_NODE: 'n-9',
     PATH: String,
     LANG: String,

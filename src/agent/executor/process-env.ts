@@ -7,7 +7,9 @@
  *    depend on (a task should behave the same on every node, however its agent was started);
  * 2. the task's `env`;
  * 3. muster's own variables, which a task's `env` cannot override (scripts rely on them being true):
- *    MUSTER_JOB_ID, MUSTER_TASK_INDEX, MUSTER_ARRAY_INDEX, MUSTER_ATTEMPT, MUSTER_NODE.
+ *    MUSTER_JOB_ID, MUSTER_TASK_INDEX, MUSTER_ARRAY_INDEX, MUSTER_ATTEMPT, MUSTER_EPOCH (the epoch of the
+ *    `start` command that launched the attempt: the leader's, which grows with every new leader),
+ *    MUSTER_NODE.
  */
 import type { TaskLaunch } from '../../scheduler/index.js';
 import type { RunAs } from './run-as.js';
@@ -49,6 +51,7 @@ export function attemptEnvironment(base: Readonly<Environment>, launch: TaskLaun
     MUSTER_TASK_INDEX: String(launch.task),
     MUSTER_ARRAY_INDEX: String(launch.arrayIndex),
     MUSTER_ATTEMPT: String(launch.attempt),
+    MUSTER_EPOCH: String(launch.epoch),
     MUSTER_NODE: launch.node,
   };
 }
