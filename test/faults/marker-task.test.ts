@@ -3,7 +3,8 @@
  * it (`/bin/sh -c`, its own process group, in an attempt's `work/` folder), a second attempt of a task
  * started while the first is alive records `overlap`; one started after the first was SIGKILLed (group
  * and all, as a fence kills) records `alone`; an attempt that runs to its end writes its end marker with the
- * exit code (`FAULT_EXIT` for the first to end, 0 after), and the records read back say all of it.
+ * exit code (`FAULT_EXIT` for the first to end, 0 after), and the records read back say all of it (with
+ * the start's epoch when the agent set `MUSTER_EPOCH`).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -24,7 +25,7 @@ t.test('the task lock says overlap exactly while an earlier attempt lives; marke
   const run = (attempt: number, sleep: string): number => {
     const work = join(root, String(attempt), 'work');
     mkdirSync(work, { recursive: true });
-    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', FAULT_MARKERS: markers, FAULT_LOCKS: locks, FAULT_SLEEP: sleep, FAULT_EXIT: '3', MUSTER_JOB_ID: 'j-1', MUSTER_TASK_INDEX: '0', MUSTER_ATTEMPT: String(attempt), MUSTER_NODE: 'n1' };
+    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', FAULT_MARKERS: markers, FAULT_LOCKS: locks, FAULT_SLEEP: sleep, FAULT_EXIT: '3', MUSTER_JOB_ID: 'j-1', MUSTER_TASK_INDEX: '0', MUSTER_ATTEMPT: String(attempt), MUSTER_NODE: 'n1', ...(attempt === 3 ? { MUSTER_EPOCH: '7' } : {}) };
     const child = spawn('/bin/sh', ['-c', MARKER_SCRIPT], { cwd: work, env, detached: true, stdio: 'ignore' });
     t.teardown(() => {
       if (!processGone(child.pid!)) process.kill(-child.pid!, 'SIGKILL');
@@ -53,4 +54,6 @@ t.test('the task lock says overlap exactly while an earlier attempt lives; marke
   t.equal(records.get(3)?.end?.code, 0, 'later ones exit 0');
   t.match(records.get(3), { job: 'j-1', task: 0, node: 'n1', pid: Number }, 'the start marker names the job, task, node and pid');
   t.ok(records.get(2)!.startNs < records.get(3)!.startNs, 'start times in order');
+  t.equal(records.get(3)?.epoch, 7, "the start marker carries the start's epoch (MUSTER_EPOCH)");
+  t.equal(records.get(2)?.epoch, undefined, 'a start without MUSTER_EPOCH reads back without an epoch');
 });

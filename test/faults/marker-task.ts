@@ -12,8 +12,9 @@
  *    earlier attempt of the same task is still alive: `overlap`. This needs no clock and no polling, so it
  *    cannot miss a short overlap nor see one that was not there;
  * 2. writes `JOB.TASK.ATTEMPT.start`: its pid (the shell, its process group's leader), the wall clock in
- *    ns, `alone` or `overlap`, its node, and its working directory (`…/ATTEMPT/work` in its agent's work
- *    folder, next to where its shim writes `status`).
+ *    ns, `alone` or `overlap`, its node, the epoch of the `start` command that launched it
+ *    (`MUSTER_EPOCH`; `-` when the agent did not set one), and its working directory (`…/ATTEMPT/work` in
+ *    its agent's work folder, next to where its shim writes `status`).
  *
  * Then it sleeps `FAULT_SLEEP` seconds and ends with an exit code: `FAULT_EXIT` if no attempt of the task
  * has ended on its own before (no `.end` marker yet), else 0, so a job with a non-zero code fails once and
@@ -28,7 +29,7 @@ export const MARKER_SCRIPT = [
   'm="$FAULT_MARKERS/$MUSTER_JOB_ID.$MUSTER_TASK_INDEX.$MUSTER_ATTEMPT"',
   'exec 9>>"$FAULT_LOCKS/$MUSTER_JOB_ID.$MUSTER_TASK_INDEX"',
   'if flock -n 9; then held=alone; else held=overlap; fi',
-  'echo "$$ $(date +%s%N) $held $MUSTER_NODE $(pwd)" > "$m.start"',
+  'echo "$$ $(date +%s%N) $held $MUSTER_NODE ${MUSTER_EPOCH:--} $(pwd)" > "$m.start"',
   'sleep "$FAULT_SLEEP"',
   'if ls "$FAULT_MARKERS/$MUSTER_JOB_ID.$MUSTER_TASK_INDEX".*.end > /dev/null 2>&1; then code=0; else code=$FAULT_EXIT; fi',
   'echo "$(date +%s%N) $code" > "$m.end"',
@@ -93,6 +94,10 @@ export interface AttemptRecord {
   readonly startNs: bigint;
   /** The task's lock was held when it started: an earlier attempt of the task was still alive. */
   readonly overlapAtStart: boolean;
+  /** The epoch of the `start` the agent carried out (`MUSTER_EPOCH`), when the marker has one. */
+  readonly epoch?: number;
+  /** The attempt's folder in its agent's work folder (`…/ATTEMPT`, its working directory's parent). */
+  readonly dir?: string;
   /** Written just before `exit`: the attempt ended on its own with `code`. */
   readonly end?: { readonly atNs: bigint; readonly code: number };
   readonly shim?: ShimEnd;
@@ -117,7 +122,8 @@ export function readAttempts(markers: string): AttemptRecord[] {
     const match = /^(.+)\.(\d+)\.(\d+)\.start$/.exec(file);
     if (!match) continue;
     const text = readFileSync(join(markers, file), 'utf8');
-    const start = /^(\d+) (\d+) (alone|overlap) (\S+) (.+)\n$/.exec(text);
+    // The epoch field came later: a marker without it still reads (the working directory is absolute).
+    const start = /^(\d+) (\d+) (alone|overlap) (\S+) (?:(\d+|-) )?(\/.*)\n$/.exec(text);
     if (!start) continue; // being written: the next read has it
     const [, job, task, attempt] = match;
     const base = join(markers, `${job}.${task}.${attempt}`);
@@ -128,7 +134,7 @@ export function readAttempts(markers: string): AttemptRecord[] {
     } catch {
       // no end marker: killed, or still running
     }
-    const shim = readShimEnd(dirname(start[5]!));
+    const shim = readShimEnd(dirname(start[6]!));
     records.push({
       job: job!,
       task: Number(task),
@@ -137,6 +143,8 @@ export function readAttempts(markers: string): AttemptRecord[] {
       startNs: BigInt(start[2]!),
       overlapAtStart: start[3] === 'overlap',
       node: start[4]!,
+      ...(start[5] !== undefined && start[5] !== '-' ? { epoch: Number(start[5]) } : {}),
+      dir: dirname(start[6]!),
       ...(end ? { end } : {}),
       ...(shim ? { shim } : {}),
     });
