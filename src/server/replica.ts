@@ -42,6 +42,9 @@ import { StoreFailureWatch } from './store-failure.js';
 
 type State = RecoveredScheduler['state'];
 
+/** How long a standby whose follower stopped on an error (not etcd's unavailability) waits before reading the log again. */
+const REFOLLOW_AFTER_MS = 5_000;
+
 export class RunningReplica {
   readonly gateway: Gateway;
   readonly id: string;
@@ -67,6 +70,8 @@ export class RunningReplica {
   #spare: Promise<ActorSystem> | undefined;
   #stopping: Promise<void> | undefined;
   #stopped = false;
+  /** A new follower after one stopped on an error. */
+  #refollow: NodeJS.Timeout | undefined;
   /** Terms led since start (for tests and metrics). */
   terms = 0;
 
@@ -161,7 +166,8 @@ export class RunningReplica {
   /** Standby: follows the log from nothing (the newest snapshot, then the log after it). */
   #follow(): void {
     this.#state = createState(false);
-    this.#follower = followEtcdLog({
+    let follower: LogFollower | undefined = undefined;
+    follower = followEtcdLog({
       client: this.#client,
       prefix: this.#etcd.prefix,
       after: 0,
@@ -171,9 +177,25 @@ export class RunningReplica {
       onEvents: (events) => {
         for (const stored of events) applyEvent(this.#state, stored.event as SchedulerEvent);
       },
-      onError: (err) => this.#log.warn({ err }, 'following the log: trying again'),
+      onError: (err) => {
+        // etcd unavailable: the follower tries again by itself. Anything else stopped it (the log is damaged,
+        // or this replica's seq is past it): the state held is dropped and the log read again from its
+        // snapshot after a while (a leader's next snapshot and compaction may have left the damage behind).
+        if (err.code === 'MUSTER_ERR_STORE_FAILED') return void this.#log.warn({ err }, 'following the log: etcd did not answer; trying again');
+        this.#log.error({ err }, `following the log stopped (${err.code}); reading it again from the snapshot in ${REFOLLOW_AFTER_MS} ms`);
+        if (follower === undefined || follower !== this.#follower) return;
+        this.#follower = undefined;
+        this.#state = createState(false);
+        void follower.close();
+        clearTimeout(this.#refollow);
+        this.#refollow = setTimeout(() => {
+          if (!this.#stopped && this.#follower === undefined && this.#term === undefined) this.#follow();
+        }, REFOLLOW_AFTER_MS);
+        this.#refollow.unref();
+      },
       logger: this.#log.child({ part: 'follower' }),
     });
+    this.#follower = follower;
   }
 
   async #lead(elected: ElectedLeader): Promise<void> {
@@ -182,7 +204,10 @@ export class RunningReplica {
     const started = performance.now();
     const follower = this.#follower;
     this.#follower = undefined;
+    clearTimeout(this.#refollow);
     await follower?.close();
+    // Without a follower (it stopped on an error) nothing is held: the whole store is read.
+    if (follower === undefined) this.#state = createState(false);
     const after = follower?.lastSeq ?? 0;
     const watch = new StoreFailureWatch(this.#log.child({ part: 'store' }), 'step-down');
     let store: EtcdStore | undefined;
@@ -259,6 +284,7 @@ export class RunningReplica {
    */
   async #stop(): Promise<void> {
     this.#stopped = true;
+    clearTimeout(this.#refollow);
     this.#log.info('stopping: no new connections or requests');
     this.gateway.stopAccepting();
     await this.#chain;
