@@ -27,11 +27,14 @@ export class ReplicaSet {
   readonly #extra: readonly string[];
   readonly children: MusterChild[] = [];
 
-  /** `config`: the replicas' config file's content (JSON), when given. */
-  constructor(etcd: readonly string[], options: { env?: NodeJS.ProcessEnv; args?: readonly string[]; config?: Record<string, unknown> } = {}) {
+  /**
+   * `config`: the replicas' config file's content (JSON), when given. `tokens`: entries of the shared token
+   * file besides the admin token (an agent token naming its nodes, for real `muster agent` processes).
+   */
+  constructor(etcd: readonly string[], options: { env?: NodeJS.ProcessEnv; args?: readonly string[]; config?: Record<string, unknown>; tokens?: readonly Record<string, unknown>[] } = {}) {
     this.root = mkdtempSync(join(tmpdir(), 'muster-ha-'));
     this.tokens = join(this.root, 'tokens.json');
-    writeFileSync(this.tokens, JSON.stringify([{ token: ADMIN, tenant: 'ops', role: 'admin' }]));
+    writeFileSync(this.tokens, JSON.stringify([{ token: ADMIN, tenant: 'ops', role: 'admin' }, ...(options.tokens ?? [])]));
     this.#etcd = etcd;
     this.#env = options.env ?? {};
     const config = join(this.root, 'config.json');
