@@ -59,6 +59,12 @@ export interface DispatcherOptions {
   readonly retention?: RetentionPolicy;
 }
 
+
+/**
+ * Placements in one TasksPlaced event: with job ids and node names of a few dozen bytes, about 0.15 MiB
+ * encoded, and under 1 MiB even with names near their longest: under every store's record limit.
+ */
+export const PLACEMENTS_PER_EVENT = 2_048;
 export class Dispatcher {
   readonly #o: DispatcherOptions;
   readonly #self: ActorRef<DispatcherInbox>;
@@ -306,7 +312,12 @@ export class Dispatcher {
         if (site) this.#tables.silent(site, outcome.generation);
       }
     }
-    if (outcome.placements.length > 0) this.#router.emit({ kind: 'TasksPlaced', at: outcome.now, epoch: this.#o.epoch, placements: outcome.placements });
+    // One event per PLACEMENTS_PER_EVENT: a cycle on a large fleet places tens of thousands of tasks, and one
+    // event must fit one store record (the etcd store's is 1 MiB). They are emitted in one turn, so they are
+    // made durable together, in one group.
+    for (let i = 0; i < outcome.placements.length; i += PLACEMENTS_PER_EVENT) {
+      this.#router.emit({ kind: 'TasksPlaced', at: outcome.now, epoch: this.#o.epoch, placements: outcome.placements.slice(i, i + PLACEMENTS_PER_EVENT) });
+    }
     const byQueue = new Map<string, UnplacedInfo[]>();
     for (const [c, info] of outcome.unplaced) {
       const list = byQueue.get(c.queue);

@@ -32,3 +32,4 @@ export type { SimScript, SimJob, AttemptBehaviour } from './sim/script.js';
 export type { SimulationOptions, SimulationReport, Overcommit } from './sim/harness.js';
 export { Simulation } from './sim/harness.js';
 export { VirtualFleet } from './sim/fleet.js';
+export { PLACEMENTS_PER_EVENT } from './dispatcher.js';

@@ -1,5 +1,6 @@
 import t from 'tap';
 import type { SchedulerEvent } from '../../src/scheduler/index.js';
+import { PLACEMENTS_PER_EVENT } from '../../src/scheduler/index.js';
 import { closeSharedSystem, job, liveJobs, node, rebuiltJobs, simulate } from '../helpers/scheduler.js';
 
 t.teardown(closeSharedSystem);
@@ -170,4 +171,14 @@ t.test('a lost node: its attempts are lost and rescheduled elsewhere as new atte
   t.equal(statusOf(sim, 0), 'succeeded');
   t.match(ofKind(sim.events, 'TaskEnded'), [{ outcome: 'lost', node: 'n1', attempt: 1 }, { outcome: 'succeeded', node: 'n2', attempt: 2 }]);
   t.same(await liveJobs(sim), rebuiltJobs(sim.state));
+});
+
+t.test('a cycle that places more than PLACEMENTS_PER_EVENT tasks emits them in several TasksPlaced events, each within the bound', async (t) => {
+  const tasks = PLACEMENTS_PER_EVENT * 2 + 10;
+  const sim = await simulate({ sites: ['a'], nodes: [{ spec: node('big', 'a', { cpu: String(tasks), memory: `${tasks}Gi` }) }], jobs: [{ at: 0, spec: job({ array: tasks }, { resources: { cpu: '1', memory: '1Gi' } }), durationMs: 100 }] });
+  const placed = ofKind(sim.events, 'TasksPlaced');
+  t.same(placed.map((e) => e.placements.length), [PLACEMENTS_PER_EVENT, PLACEMENTS_PER_EVENT, 10], 'one cycle, three events');
+  t.equal(new Set(placed.flatMap((e) => e.placements.map((p) => p.task))).size, tasks, 'every task placed once');
+  t.equal(statusOf(sim, 0), 'succeeded');
+  t.same(await liveJobs(sim), rebuiltJobs(sim.state), 'live queue state equals the rebuild from events');
 });
