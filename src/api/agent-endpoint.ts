@@ -100,10 +100,11 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
       const ended = request.ended.map((e) => endReport(spec.name, e));
       const { kill, unreported } = await core.reconcileNode(spec.name, request.running, ended);
       // Live, not reported, and not on its way now (its start is not held for this registration): the
-      // agent never got it or lost it. It ends as lost, and nothing about it is sent to the agent again.
+      // agent never got it or lost it. One that never started is started again (its start went astray in a
+      // failover or a restart); the others end as lost, and nothing about them is sent to the agent again.
       const onTheWay = link.heldStarts(spec.name);
-      const lost = unreported.filter((a) => !onTheWay.has(`${a.job}#${a.task}#${a.attempt}`));
-      core.attemptsLost(spec.name, lost, `the agent of ${spec.name} neither runs it nor reported its end (reconciled at registration)`);
+      const missing = unreported.filter((a) => !onTheWay.has(`${a.job}#${a.task}#${a.attempt}`));
+      const lost = await core.settleUnreported(spec.name, missing, `the agent of ${spec.name} neither runs it nor reported its end (reconciled at registration)`);
       const fenceMs = agents.liveness.options.fenceMs;
       const reply = { kind: 'registered', id: request.id, node: spec.name, epoch: agents.epoch, heartbeatMs: agents.liveness.options.heartbeatMs, fenceMs, kill };
       link.release(spec.name, reply, new Set(lost.map((a) => `${a.job}#${a.task}#${a.attempt}`)));

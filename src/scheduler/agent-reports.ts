@@ -11,6 +11,7 @@ import type { AgentPort, AttemptRef } from './agent-port.js';
 import type { EventRouter } from './event-router.js';
 import { storeFailed } from './event-router.js';
 import type { SchedulerEvent, TaskEndReport, TaskStartReport } from './events.js';
+import { launchFor } from './launch.js';
 import type { CoreCommand, ReconcileResult } from './messages.js';
 
 type TaskEnded = Extract<SchedulerEvent, { kind: 'TaskEnded' }>;
@@ -37,10 +38,34 @@ export class AgentReports {
   /** Reports acknowledged this turn, per node: sent once the turn's events are durable. */
   #acks = new Map<string, AttemptRef[]>();
 
-  constructor(router: EventRouter, agents: AgentPort, tell: <T>(to: ActorRef<T>, message: T) => void) {
+  readonly #epoch: number;
+
+  constructor(router: EventRouter, agents: AgentPort, tell: <T>(to: ActorRef<T>, message: T) => void, epoch: number) {
     this.#router = router;
     this.#agents = agents;
     this.#tell = tell;
+    this.#epoch = epoch;
+  }
+
+  /**
+   * What a registration found its agent does not know: a placed attempt that never started is sent its
+   * `start` again, under this epoch (the agent never got it: a failover or a restart came between the
+   * placement and its dispatch; the agent refuses any copy of an older epoch); any other ends as lost.
+   * Answers with the lost ones.
+   */
+  unreported(msg: Extract<CoreCommand, { kind: 'unreported' }>, now: number): void {
+    const lost: AttemptRef[] = [];
+    for (const a of msg.attempts) {
+      const live = this.#router.live.get(a.job, a.task);
+      const entry = this.#router.directory.get(a.job);
+      if (live && entry && live.attempt === a.attempt && live.node === msg.node && !live.started) {
+        this.#agents.start(msg.node, launchFor(entry.spec, entry.perElement, a.job, a.task, a.attempt, msg.node, this.#epoch));
+        continue;
+      }
+      lost.push(a);
+      this.proposedEnd({ kind: 'TaskEnded', at: now, job: a.job, task: a.task, attempt: a.attempt, node: msg.node, outcome: 'lost', reason: msg.reason });
+    }
+    this.#tell(msg.replyTo, lost);
   }
 
   /** An `ended` report: recorded if it is the node's live attempt, acknowledged unless refused. */

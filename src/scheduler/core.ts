@@ -236,6 +236,16 @@ export class SchedulerCore {
     return { kill: result.kill, unreported: result.unreported };
   }
 
+  /**
+   * Attempts of `node` its agent did not report at registration: one placed but never started gets its
+   * `start` again (through the agent port: held on the node's link until the registration's reply has
+   * gone); the others end as `lost`, once. Resolves with the lost ones.
+   */
+  async settleUnreported(node: string, attempts: readonly AttemptRef[], reason: string): Promise<readonly AttemptRef[]> {
+    if (attempts.length === 0) return [];
+    return this.#ask<readonly AttemptRef[]>((replyTo) => ({ kind: 'unreported', node, attempts, reason, replyTo }));
+  }
+
   /** Attempts of `node` found gone (its agent neither runs them nor knows how they ended): each ends as `lost`, once. */
   attemptsLost(node: string, attempts: readonly AttemptRef[], reason: string): void {
     if (attempts.length > 0) this.#system.tell(this.#dispatcher, { kind: 'lost', node, attempts, reason });

@@ -105,7 +105,7 @@ export class Dispatcher {
       released: () => this.#wake(),
       retention: options.retention,
     });
-    this.#reports = new AgentReports(this.#router, options.agents, tell);
+    this.#reports = new AgentReports(this.#router, options.agents, tell, options.epoch);
     this.#tables = new SiteTables(this.#router, tell, options.log);
     this.#snapshots = new SnapshotCoordinator(this.#router);
     this.#barrier = new Barrier(this.#router, self, tell, () => this.#cycle !== undefined);
@@ -232,6 +232,9 @@ export class Dispatcher {
         for (const a of msg.attempts) {
           this.#reports.proposedEnd({ kind: 'TaskEnded', at: now, job: a.job, task: a.task, attempt: a.attempt, node: msg.node, outcome: 'lost', reason: msg.reason });
         }
+        return this.#wake();
+      case 'unreported':
+        this.#reports.unreported(msg, now);
         return this.#wake();
       case 'cycle':
         this.#cycleWaiters.push(msg.replyTo);

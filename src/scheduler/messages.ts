@@ -222,6 +222,12 @@ export type CoreCommand =
   | { readonly kind: 'reconcile'; readonly node: string; readonly running: readonly AttemptRef[]; readonly ended: readonly TaskEndReport[]; readonly replyTo: ActorRef<ReconcileResult> }
   /** Attempts of `node` its registration found gone: they end as `lost` (each once, if still live there). */
   | { readonly kind: 'lost'; readonly node: string; readonly attempts: readonly AttemptRef[]; readonly reason: string }
+  /**
+   * Attempts of `node` its agent did not report at registration: one placed but never started is started
+   * again (its `start` never reached the agent: the leader that placed it died, or the agent was away); the
+   * others end as `lost`. Answers with those that ended lost.
+   */
+  | { readonly kind: 'unreported'; readonly node: string; readonly attempts: readonly AttemptRef[]; readonly reason: string; readonly replyTo: ActorRef<readonly AttemptRef[]> }
   | { readonly kind: 'cycle'; readonly replyTo: ActorRef<CycleReport> }
   | { readonly kind: 'settle'; readonly replyTo: ActorRef<true> }
   | { readonly kind: 'locate'; readonly job: string; readonly replyTo: ActorRef<JobLocation> }

@@ -72,3 +72,30 @@ t.test('a recovered node whose agent registers within the grace period keeps its
   t.match(view.body.taskList, [{ index: 0, state: 'succeeded', attempt: 1, node: 'back', failures: 0 }], 'one attempt, never lost or run again');
   t.equal(await nodeState(second, 'back'), 'ready');
 });
+
+t.test("a placement whose start never reached its agent is started again at the agent's registration, as the same attempt", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'muster-recovered-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // The first server places the job and sends its start; the agent never takes it (as when the start is
+  // lost with the server that sent it: a failover or a crash right after the placement became durable).
+  const first = await serverOn(t, dir);
+  const agent = await fakeAgent(first, 'astray');
+  const client = await WsClient.open(`${first.ws}/v1/submit`, TOKENS.admin);
+  const reply = await client.request({ kind: 'submit', id: 's', jobs: [jobSpec({ retries: { max: 3 } })] });
+  const job = (reply['results'] as Frame[])[0]!['job'] as string;
+  await agent.client.next((f) => f.kind === 'start' && f['job'] === job);
+  client.close();
+  agent.client.close();
+  await first.stop();
+
+  const second = await serverOn(t, dir);
+  const again = await fakeAgent(second, 'astray', []);
+  t.teardown(() => again.client.close());
+  const start = await again.client.next((f) => f.kind === 'start' && f['job'] === job);
+  t.equal(start['attempt'], 1, 'the same attempt, started again: not lost, no retry spent');
+  t.ok((start['epoch'] as number) > 0, 'under the new epoch');
+  again.client.send({ kind: 'started', node: 'astray', job, task: 0, attempt: 1 });
+  again.client.send({ kind: 'ended', node: 'astray', job, task: 0, attempt: 1, outcome: 'succeeded', exitCode: 0 });
+  const view = await until('the job to succeed', () => http(second.url, `/v1/jobs/${job}`, TOKENS.admin), (r) => r.body.status === 'succeeded');
+  t.match(view.body.taskList, [{ index: 0, state: 'succeeded', attempt: 1, failures: 0 }]);
+});
