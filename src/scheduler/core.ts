@@ -246,10 +246,6 @@ export class SchedulerCore {
     return this.#ask<readonly AttemptRef[]>((replyTo) => ({ kind: 'unreported', node, attempts, reason, replyTo }));
   }
 
-  /** Attempts of `node` found gone (its agent neither runs them nor knows how they ended): each ends as `lost`, once. */
-  attemptsLost(node: string, attempts: readonly AttemptRef[], reason: string): void {
-    if (attempts.length > 0) this.#system.tell(this.#dispatcher, { kind: 'lost', node, attempts, reason });
-  }
 
   /** Runs one dispatch cycle (after the ones already asked for). */
   cycle(): Promise<CycleReport> {

@@ -228,11 +228,6 @@ export class Dispatcher {
         return this.#reports.ended(msg, now, msg.id);
       case 'reconcile':
         return this.#reports.reconcile(msg, now);
-      case 'lost':
-        for (const a of msg.attempts) {
-          this.#reports.proposedEnd({ kind: 'TaskEnded', at: now, job: a.job, task: a.task, attempt: a.attempt, node: msg.node, outcome: 'lost', reason: msg.reason });
-        }
-        return this.#wake();
       case 'unreported':
         this.#reports.unreported(msg, now);
         return this.#wake();

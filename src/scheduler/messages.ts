@@ -220,8 +220,6 @@ export type CoreCommand =
    * with what the node holds live. Answered once those ends are durable.
    */
   | { readonly kind: 'reconcile'; readonly node: string; readonly running: readonly AttemptRef[]; readonly ended: readonly TaskEndReport[]; readonly replyTo: ActorRef<ReconcileResult> }
-  /** Attempts of `node` its registration found gone: they end as `lost` (each once, if still live there). */
-  | { readonly kind: 'lost'; readonly node: string; readonly attempts: readonly AttemptRef[]; readonly reason: string }
   /**
    * Attempts of `node` its agent did not report at registration: one placed but never started is started
    * again (its `start` never reached the agent: the leader that placed it died, or the agent was away); the
