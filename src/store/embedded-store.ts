@@ -14,6 +14,7 @@ import { MusterError, rangeError, typeError } from '../errors/index.js';
 import type { AppendResult, EventStore, Recovered, Snapshot } from './store.js';
 import { HISTORY_FOLDER, ignoreMissing, listFolder, snapshotName, syncFolder, TEMPORARY_SUFFIX, type FolderEntry } from './data-folder.js';
 import { openNodeFile, type OpenFile } from './file-system.js';
+import { OneAtATime } from './one-at-a-time.js';
 import { acquireFolderLock, type FolderLock } from './folder-lock.js';
 import { GroupCommitter } from './group-commit.js';
 import { archiveSegments } from './history-archive.js';
@@ -83,7 +84,7 @@ export class EmbeddedStore implements EventStore {
   #snapshotSeq = 0;
   #closed = false;
   /** `recover`, `writeSnapshot`, `compact` and `close` run one after another on this chain. */
-  #chain: Promise<unknown> = Promise.resolve();
+  readonly #chain = new OneAtATime();
 
   constructor(dir: string, log: Logger, lock: FolderLock, epoch: number, options: EmbeddedStoreOptions) {
     this.#dir = dir;
@@ -244,9 +245,9 @@ export class EmbeddedStore implements EventStore {
   }
 
   close(): Promise<void> {
-    if (this.#closed) return this.#chain.then(() => undefined);
+    if (this.#closed) return this.#chain.idle();
     this.#closed = true;
-    const closing = this.#chain.catch(() => undefined).then(async () => {
+    return this.#chain.last(async () => {
       const writing = this.#writing;
       this.#writing = undefined;
       try {
@@ -256,8 +257,6 @@ export class EmbeddedStore implements EventStore {
         await this.#lock.release();
       }
     });
-    this.#chain = closing.catch(() => undefined);
-    return closing;
   }
 
   #checkOpen(): void {
@@ -273,16 +272,9 @@ export class EmbeddedStore implements EventStore {
   }
 
   #exclusive<T>(operation: () => Promise<T>): Promise<T> {
-    let run: Promise<T>;
-    try {
-      this.#checkOpen();
-      run = this.#chain.then(operation);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    this.#chain = run.catch(() => undefined);
-    return run;
+    return this.#chain.run(() => this.#checkOpen(), operation);
   }
+
 }
 
 function checkSnapshotSeq(seq: number): void {

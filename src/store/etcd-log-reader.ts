@@ -47,8 +47,24 @@ export async function readStore(client: Etcd3, keys: EtcdKeys, after: number | u
     try {
       return await readOnce(client, keys, after);
     } catch (err) {
-      if (!isCompacted(err) || attempt >= COMPACTED_RETRIES) throw err;
+      // A reader that started after `after` met a gap the newest snapshot covers: compaction took those keys
+      // (seen with a member that had just come back from a pause). The snapshot and the log after it hold
+      // everything: read from there.
+      if (err instanceof CoveredGap && attempt < COMPACTED_RETRIES) {
+        after = undefined;
+        continue;
+      }
+      if (!isCompacted(err) || attempt >= COMPACTED_RETRIES) throw err instanceof CoveredGap ? err.failure : err;
     }
+  }
+}
+
+/** A gap in the log read after `after` that the snapshot in force covers: read from the snapshot instead. */
+class CoveredGap extends Error {
+  readonly failure: MusterError;
+  constructor(failure: MusterError) {
+    super(failure.message);
+    this.failure = failure;
   }
 }
 
@@ -79,7 +95,8 @@ async function readOnce(client: Etcd3, keys: EtcdKeys, after: number | undefined
       const expected = (batches.at(-1)?.lastSeq ?? from) + 1;
       const fits = batches.length === 0 ? batch.firstSeq <= expected && batch.lastSeq >= expected : batch.firstSeq === expected;
       if (!fits) {
-        throw new MusterError('MUSTER_ERR_STORE_CORRUPT', `the etcd log has a gap: seq ${expected} is missing (the next key, ${kv.key.toString()}, holds seqs ${batch.firstSeq}..${batch.lastSeq})`);
+        const gap = new MusterError('MUSTER_ERR_STORE_CORRUPT', `the etcd log has a gap: seq ${expected} is missing (the next key, ${kv.key.toString()}, holds seqs ${batch.firstSeq}..${batch.lastSeq})`);
+        throw !fromSnapshot && manifest !== undefined && manifest.seq >= expected ? new CoveredGap(gap) : gap;
       }
       batches.push(batch);
     }

@@ -21,6 +21,7 @@ import { batchHolding, eventsAfter, readStore } from './etcd-log-reader.js';
 import { EtcdLogSink } from './etcd-log-sink.js';
 import { writeEtcdSnapshot } from './etcd-snapshot.js';
 import { GroupCommitter } from './group-commit.js';
+import { OneAtATime } from './one-at-a-time.js';
 import { ETCD_COMMIT_WINDOW_MS, ETCD_COMPACT_KEYS_PER_TXN, ETCD_TXN_VALUE_BYTES, GROUP_COMMIT_MAX_EVENTS } from './limits.js';
 
 export type { EtcdFence } from './etcd-calls.js';
@@ -84,7 +85,7 @@ export class EtcdStore implements EventStore {
   #failure: MusterError | undefined;
   #closed = false;
   /** `recover`, `writeSnapshot`, `compact` and `close` run one after another on this chain. */
-  #chain: Promise<unknown> = Promise.resolve();
+  readonly #chain = new OneAtATime();
 
   constructor(options: EtcdStoreOptions, keys: EtcdKeys) {
     this.#client = options.client;
@@ -235,15 +236,13 @@ export class EtcdStore implements EventStore {
   }
 
   close(): Promise<void> {
-    if (this.#closed) return this.#chain.then(() => undefined);
+    if (this.#closed) return this.#chain.idle();
     this.#closed = true;
-    const closing = this.#chain.catch(() => undefined).then(async () => {
+    return this.#chain.last(async () => {
       const committer = this.#committer;
       this.#committer = undefined;
       if (committer !== undefined && committer.failure === undefined) await committer.flush();
     });
-    this.#chain = closing.catch(() => undefined);
-    return closing;
   }
 
   /** Runs a fenced operation; a fence failure makes the store refuse every later write with it. */
@@ -270,14 +269,7 @@ export class EtcdStore implements EventStore {
   }
 
   #exclusive<T>(operation: () => Promise<T>): Promise<T> {
-    let run: Promise<T>;
-    try {
-      this.#checkOpen();
-      run = this.#chain.then(operation);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    this.#chain = run.catch(() => undefined);
-    return run;
+    return this.#chain.run(() => this.#checkOpen(), operation);
   }
+
 }

@@ -10,11 +10,12 @@
  * ever went down along the log. A reload from a snapshot (the log compacted past what it had read) or a
  * jump in seq means it did not see everything: that is reported, never papered over.
  */
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { createLogger } from '../../src/log/index.js';
 import type { SchedulerEvent } from '../../src/scheduler/index.js';
 import type { LogFollower, StoredEvent } from '../../src/store/index.js';
 import { followEtcdLog } from '../../src/store/index.js';
+import { etcdClient } from '../../src/store/index.js';
 
 export interface PlacedAttempt {
   readonly job: string;
@@ -70,7 +71,7 @@ export class ChaosLogObserver {
   #closing: Promise<void> | undefined;
 
   constructor(endpoints: readonly string[], prefix: string) {
-    this.#client = new Etcd3({ hosts: [...endpoints], dialTimeout: 2_000 });
+    this.#client = etcdClient({ endpoints });
     this.#follower = followEtcdLog({
       client: this.#client,
       prefix,

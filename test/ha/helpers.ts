@@ -5,11 +5,12 @@
  * `leadership` and `overlaps` check that no two replicas ever led at once.
  */
 import { performance } from 'node:perf_hooks';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { campaign } from '../../src/ha/index.js';
 import type { DeposedEvent, ElectedLeader, Election, ElectionOptions, LeaderInfo } from '../../src/ha/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { until } from '../helpers/until.js';
+import { etcdClient } from '../../src/store/index.js';
 
 export type Recorded =
   | { readonly kind: 'elected'; readonly at: number; readonly value: ElectedLeader }
@@ -30,7 +31,7 @@ export class Replica {
 
   constructor(hosts: readonly string[], id: string, options: Omit<ElectionOptions, 'client' | 'self'>) {
     this.id = id;
-    this.client = new Etcd3({ hosts: [...hosts] });
+    this.client = etcdClient({ endpoints: hosts });
     // Quiet unless asked: three replicas logging every deposition drown tap's output.
     const logger = createLogger({ name: `election-${id}`, ...(process.env['MUSTER_LOG_LEVEL'] === undefined ? { level: 'error' as const } : {}) });
     this.election = campaign({ client: this.client, self: { id, url: `http://${id}.test:7070` }, logger, ...options });

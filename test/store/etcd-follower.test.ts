@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import type { Test } from 'tap';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import type { MusterError } from '../../src/errors/index.js';
 import type { Logger } from '../../src/log/index.js';
 import { followEtcdLog, type EtcdStore, type LogFollower } from '../../src/store/index.js';
@@ -14,6 +14,7 @@ import { until } from '../helpers/until.js';
 import { jobSubmitted } from './fixtures/events.js';
 import { captureLogger } from './helpers.js';
 import { openRecoveredEtcd, silent, startEtcd } from './etcd-helpers.js';
+import { etcdClient } from '../../src/store/index.js';
 
 /** A standby's view: what it was handed, in order, checked as it comes. */
 class Standby {
@@ -132,8 +133,8 @@ t.test('against a three-member etcd', async (t) => {
   t.test('a standby cut off while the writer snapshots and compacts past it reloads from the snapshot', async (t) => {
     const prefix = etcd.prefix();
     const [m0, m1, m2] = etcd.cluster.endpoints;
-    const writerClient = new Etcd3({ hosts: [m1 as string, m2 as string] }); // never paused
-    const standbyClient = new Etcd3({ hosts: [m0 as string] }); // only the member paused below
+    const writerClient = etcdClient({ endpoints: [m1 as string, m2 as string] }); // never paused
+    const standbyClient = etcdClient({ endpoints: [m0 as string] }); // only the member paused below
     t.teardown(() => {
       etcd.cluster.resume(0);
       writerClient.close();
@@ -152,7 +153,7 @@ t.test('against a three-member etcd', async (t) => {
     // The silent watch is given up (a progress request unanswered): from here on the standby must read.
     await until('the standby to give up its watch', async () => lines.map((l) => l.msg), (msgs) => msgs.some((m) => m.startsWith('the watch on the etcd log failed')));
     etcd.cluster.resume(0);
-    await until('the standby to hold seq 300', async () => s.follower.lastSeq, (seq) => seq === 300);
+    await until('the standby to hold seq 300', async () => s.follower.lastSeq, (seq) => seq === 300, undefined, () => `the standby's log: ${JSON.stringify(lines.slice(-15))}; errors: ${s.errors.map((e) => e.message).join(' | ')}`);
     t.same(s.snapshots, [250], 'reloaded from the snapshot: the log no longer held seq 101');
     t.same([s.held, s.disorder], [range(1, 300), []]);
     t.ok(s.errors.every((e) => e.code === 'MUSTER_ERR_STORE_FAILED'), 'only failures of etcd, which it retried');

@@ -4,10 +4,11 @@
  * reads of what the store left in etcd.
  */
 import type { Test } from 'tap';
-import { Etcd3, type IKeyValue } from 'etcd3';
+import type { Etcd3, IKeyValue } from 'etcd3';
 import { createLogger } from '../../src/log/index.js';
 import { openEtcdStore, type EtcdFence, type EtcdStore, type EtcdStoreOptions } from '../../src/store/index.js';
 import { EtcdCluster } from '../helpers/etcd-cluster.js';
+import { etcdClient } from '../../src/store/index.js';
 
 export const silent = createLogger({ name: 'store', level: 'silent' });
 
@@ -23,7 +24,7 @@ let prefixes = 0;
 /** Starts a three-member cluster for `t` and its subtests; closed (and checked gone) at `t`'s end. */
 export async function startEtcd(t: Test): Promise<EtcdTestbed> {
   const cluster = await EtcdCluster.start({ members: 3 });
-  const client = new Etcd3({ hosts: cluster.endpoints });
+  const client = etcdClient({ endpoints: cluster.endpoints });
   t.teardown(async () => {
     client.close();
     await cluster.close();
