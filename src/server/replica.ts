@@ -42,6 +42,9 @@ import { StoreFailureWatch } from './store-failure.js';
 
 type State = RecoveredScheduler['state'];
 
+/** How long a starting replica waits before it tries again to read the log to its end (then it campaigns). */
+const CATCH_UP_RETRY_MS = 1_000;
+
 /** How long a standby whose follower stopped on an error (not etcd's unavailability) waits before reading the log again. */
 const REFOLLOW_AFTER_MS = 5_000;
 
@@ -101,7 +104,7 @@ export class RunningReplica {
     try {
       replica.#warm();
       replica.#follow();
-      replica.#campaign();
+      void replica.#campaignWhenCaughtUp();
       return replica;
     } catch (err) {
       await replica.stop();
@@ -120,6 +123,26 @@ export class RunningReplica {
   /** The current term (leading), for tests. */
   get term(): LeaderTerm | undefined {
     return this.#term;
+  }
+
+  /**
+   * A replica campaigns only once its follower has read the log to its end: a standby that just started
+   * (empty, or reading a long log) must not win an election ahead of warm ones, then spend seconds reading
+   * at its takeover. etcd unreachable: it tries again, every CATCH_UP_RETRY_MS, until it stops.
+   */
+  async #campaignWhenCaughtUp(): Promise<void> {
+    const started = performance.now();
+    while (!this.#stopped) {
+      try {
+        const seq = await (this.#follower?.caughtUp() ?? Promise.reject(new Error('no follower')));
+        this.#log.info({ seq, ms: Math.round(performance.now() - started) }, `caught up with the log at seq ${seq}: campaigning`);
+        break;
+      } catch (err) {
+        this.#log.warn({ err }, `could not read the log to its end yet; trying again in ${CATCH_UP_RETRY_MS} ms before campaigning`);
+        await new Promise((resolve) => setTimeout(resolve, CATCH_UP_RETRY_MS).unref());
+      }
+    }
+    if (!this.#stopped) this.#campaign();
   }
 
   #campaign(): void {

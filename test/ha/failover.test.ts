@@ -36,6 +36,7 @@ t.test('SIGKILL of the leader: the standby takes over, nothing acknowledged is l
   const second = await replicas.start('r2');
   const standbyView = await until('the standby to know the leader', () => get(second.url, '/v1/leader'), (r) => r.status === 200 && r.body.leader === first.url);
   t.match(standbyView.body, { leader: first.url, self: false, role: 'standby', replica: second.url });
+  t.ok(second.child.logs.some((l) => /^caught up with the log at seq \d+: campaigning$/.test(l.msg)), 'a replica campaigns once it has read the log to its end');
   const epoch1 = standbyView.body.epoch as number;
   const ready = await get(second.url, '/readyz');
   t.match(ready, { status: 503, body: { ready: false, code: 'MUSTER_ERR_NOT_LEADER', leader: { url: first.url, epoch: epoch1 } } }, 'the standby is not ready, and says who is');
