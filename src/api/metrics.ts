@@ -23,7 +23,6 @@ export class GatewayMetrics {
   readonly #ackSeconds: Histogram;
   readonly #commitSeconds: Histogram;
   readonly #connections: Gauge<'endpoint'>;
-  readonly #etcdWriteSeconds: Histogram;
   /** Where actor restarts are read from, once the actor system exists (the server starts it after the gateway). */
   #restarts: (() => ReadonlyMap<string, number>) | undefined;
   /** Where leadership is read from (a replica on etcd); a single server always leads, at its store's epoch. */
@@ -48,7 +47,7 @@ export class GatewayMetrics {
     this.#events = new Counter({ name: 'muster_events_total', help: 'Scheduler events made durable, by kind', labelNames: ['kind'], registers });
     this.#placements = new Counter({ name: 'muster_placements_total', help: 'Task attempts placed (durably)', registers });
     this.#ackSeconds = new Histogram({ name: 'muster_submit_ack_seconds', help: 'From a submit request received to its acknowledgement sent (jobs durable)', buckets: LATENCY_BUCKETS, registers });
-    this.#commitSeconds = new Histogram({ name: 'muster_store_commit_seconds', help: 'From a batch of events handed to the store to durable', buckets: LATENCY_BUCKETS, registers });
+    this.#commitSeconds = new Histogram({ name: 'muster_store_commit_seconds', help: 'From a batch of events handed to the store to durable (fsynced; with etcd, committed by a quorum: the etcd write latency)', buckets: LATENCY_BUCKETS, registers });
     this.#connections = new Gauge({ name: 'muster_connections', help: 'Open WebSocket connections, by endpoint', labelNames: ['endpoint'], registers });
     const backend = new Gauge({ name: 'muster_placement_backend', help: 'The active placement backend (1 for the one in use)', labelNames: ['backend'], registers });
     backend.set({ backend: options.backend }, 1);
@@ -134,7 +133,6 @@ export class GatewayMetrics {
     });
     healthCounter('muster_scheduler_cycles_cut_total', 'Dispatch cycles closed at their deadline without a site or queue that did not answer', (h) => h.cyclesCut);
     healthCounter('muster_site_table_rebuilds_total', "Site tables rebuilt from the dispatcher's truth (one per site at start, then after a restart or a missed answer)", (h) => h.siteRebuilds);
-    this.#etcdWriteSeconds = new Histogram({ name: 'muster_etcd_write_seconds', help: 'etcd transactions of the event store (log batches, snapshot chunks, compaction), from sent to committed', buckets: LATENCY_BUCKETS, registers });
     new Gauge({
       name: 'muster_leader',
       help: 'Whether this server leads (1) or is a standby replica (0); a server without etcd always leads',
@@ -182,11 +180,6 @@ export class GatewayMetrics {
   /** Reads leadership from here at each scrape (a replica on etcd). */
   followLeadership(read: () => { readonly leader: boolean; readonly epoch: number; readonly changes: number }): void {
     this.#leadership = read;
-  }
-
-  /** An etcd transaction of the event store took `ms`. */
-  etcdWrite(ms: number): void {
-    this.#etcdWriteSeconds.observe(ms / 1000);
   }
 
   /** Reads actor restarts from here at each scrape (`ActorSystem.restartCounts`). */

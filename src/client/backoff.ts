@@ -25,3 +25,15 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}): num
   const step = Math.min(max, base * 2 ** Math.min(attempt, 30));
   return Math.round(step / 2 + random() * (step / 2));
 }
+
+/**
+ * The wait before another round of endpoints. While replicas answer but none leads (`standbys`: an election
+ * is on, a leader is seconds away), the refusal's `retryAfterMs`, jittered, and no growth: growing the wait
+ * there found a leader serving at 2.1 s only at the next round, up to 1.2 s later (bench failover). When
+ * nothing answers, the exponential backoff, never shorter than what a refusal asked for.
+ */
+export function roundDelay(attempt: number, standbys: boolean, retryAfterMs: number, options: BackoffOptions = {}): number {
+  if (!standbys || retryAfterMs <= 0) return Math.max(backoffDelay(attempt, options), retryAfterMs);
+  const random = options.random ?? Math.random;
+  return Math.round(retryAfterMs / 2 + random() * (retryAfterMs / 2));
+}

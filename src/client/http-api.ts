@@ -12,7 +12,7 @@
  */
 import { MusterError } from '../errors/index.js';
 import type { BackoffOptions } from './backoff.js';
-import { backoffDelay } from './backoff.js';
+import { roundDelay } from './backoff.js';
 import type { Endpoint } from './endpoints.js';
 import type { Replicas, Round } from './replicas.js';
 import { noLeaderError } from './replicas.js';
@@ -121,7 +121,7 @@ export class HttpApi {
       standbys = round;
       const remaining = deadline - performance.now();
       if (remaining <= 0) throw noLeaderError(performance.now() - started, round);
-      const delay = Math.max(backoffDelay(attempt, this.#options.backoff), round.retryAfterMs);
+      const delay = roundDelay(attempt, true, round.retryAfterMs, this.#options.backoff);
       // Not unref'd: a command waiting for a leader must not exit with its request unanswered.
       await new Promise((resolve) => setTimeout(resolve, Math.min(delay, remaining)));
     }

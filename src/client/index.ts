@@ -10,7 +10,7 @@ export { MAX_LEADER_HINTS_PER_ROUND } from './replicas.js';
 export { knownLeader } from './replica-status.js';
 export type { ReplicaStatus } from './replica-status.js';
 export type { Endpoint } from './endpoints.js';
-export { backoffDelay, BACKOFF_BASE_MS, BACKOFF_MAX_MS } from './backoff.js';
+export { backoffDelay, roundDelay, BACKOFF_BASE_MS, BACKOFF_MAX_MS } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { DEFAULT_BATCH_WINDOW_MS, DEFAULT_MAX_JOBS_PER_FRAME } from './submit-batcher.js';
 export { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PING_INTERVAL_MS } from './submit-session.js';

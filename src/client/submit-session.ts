@@ -25,7 +25,7 @@
 import WebSocket from 'ws';
 import { MusterError } from '../errors/index.js';
 import type { BackoffOptions } from './backoff.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay, roundDelay } from './backoff.js';
 import { dial } from './dial.js';
 import type { Endpoint } from './endpoints.js';
 import type { Replicas, Round } from './replicas.js';
@@ -259,7 +259,7 @@ export class SubmitSession implements WatchHost {
         this.#downSince = performance.now();
         if (!this.#hasDemand()) return;
       }
-      await this.#sleep(Math.max(backoffDelay(attempt, backoff), round.retryAfterMs));
+      await this.#sleep(roundDelay(attempt, round.notLeader, round.retryAfterMs, backoff));
       if (this.#closed || !this.#hasDemand()) return;
     }
   }
