@@ -75,8 +75,6 @@ export class RunningReplica {
   #stopped = false;
   /** A new follower after one stopped on an error. */
   #refollow: NodeJS.Timeout | undefined;
-  /** Terms led since start (for tests and metrics). */
-  terms = 0;
 
   private constructor(parts: { gateway: Gateway; config: ServerConfig; etcd: EtcdConfig; backend: BackendName; log: Logger; events: ServerEvents }) {
     this.gateway = parts.gateway;
@@ -118,11 +116,6 @@ export class RunningReplica {
 
   get isLeader(): boolean {
     return this.#term !== undefined;
-  }
-
-  /** The current term (leading), for tests. */
-  get term(): LeaderTerm | undefined {
-    return this.#term;
   }
 
   /**
@@ -259,7 +252,6 @@ export class RunningReplica {
         backend: this.#backend,
         log: this.#log,
       });
-      this.terms++;
       const ms = Math.round(performance.now() - started);
       this.#log.info({ epoch: elected.epoch, lastSeq: read.lastSeq, caughtUp: read.events.length, jobs: this.#state.jobs.size, ms }, `leading (epoch ${elected.epoch}): took over in ${ms} ms, ${read.events.length} events read after the standby's state`);
       this.#events.ready?.({ url: this.url, lastSeq: read.lastSeq, replayed: read.events.length, epoch: elected.epoch, jobs: this.#state.jobs.size });
