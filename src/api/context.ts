@@ -33,11 +33,11 @@ export interface KnownLeader {
 }
 
 /**
- * How long a client waits before trying again after `MUSTER_ERR_NOT_LEADER` (clients poll at this pace, no
- * slower, while an election is on: a new leader serves about 2.1 s after the old one died, and a slower
- * poll finds it later; bench failover).
+ * How long a client waits before trying again after `MUSTER_ERR_NOT_LEADER` (clients poll at this pace, with
+ * up to half of it again as jitter, while an election is on: a new leader serves about 2.1 s after the old one
+ * died, and a slower poll finds it later; bench failover).
  */
-export const NOT_LEADER_RETRY_AFTER_MS = 200;
+export const NOT_LEADER_RETRY_AFTER_MS = 100;
 
 export interface GatewayContext {
   readonly limits: GatewayLimits;

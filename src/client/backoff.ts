@@ -28,12 +28,13 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}): num
 
 /**
  * The wait before another round of endpoints. While replicas answer but none leads (`standbys`: an election
- * is on, a leader is seconds away), the refusal's `retryAfterMs`, jittered, and no growth: growing the wait
- * there found a leader serving at 2.1 s only at the next round, up to 1.2 s later (bench failover). When
- * nothing answers, the exponential backoff, never shorter than what a refusal asked for.
+ * is on, a leader is seconds away), the refusal's `retryAfterMs` plus up to half of it again (jitter), and no
+ * growth: growing the wait there found a leader serving at 2.1 s only at the next round, up to 1.2 s later
+ * (bench failover). When nothing answers, the exponential backoff. Never shorter than what a refusal asked
+ * for: jittering below it let two replicas naming each other be asked faster than they said to.
  */
 export function roundDelay(attempt: number, standbys: boolean, retryAfterMs: number, options: BackoffOptions = {}): number {
   if (!standbys || retryAfterMs <= 0) return Math.max(backoffDelay(attempt, options), retryAfterMs);
   const random = options.random ?? Math.random;
-  return Math.round(retryAfterMs / 2 + random() * (retryAfterMs / 2));
+  return Math.round(retryAfterMs + random() * (retryAfterMs / 2));
 }

@@ -202,3 +202,23 @@ t.test('a relative work folder is resolved once; attempt folders are created on 
   t.equal(await output(ex, r.ref), '', 'the log file exists, empty');
   await ex.shutdown(); // its journal is written before the folder goes
 });
+
+t.test('an attempt stays in running() until its ended event is emitted (its end is journaled in between)', async (t) => {
+  const ex = await makeExecutor(t);
+  const runs = Array.from({ length: 8 }, () => run(ex, launch('true')));
+  const emitted = new Set<number>();
+  for (const r of runs) void r.ended.then(() => emitted.add(r.ref.task));
+  // Looked at every turn of the event loop: a register sent in any turn lists what running() says then.
+  const unseen: string[] = [];
+  let looking = true;
+  const look = (): void => {
+    const live = new Set(ex.running().map((a) => a.task));
+    for (const r of runs) if (!emitted.has(r.ref.task) && !live.has(r.ref.task)) unseen.push(`task ${r.ref.task}`);
+    if (looking) setImmediate(look);
+  };
+  look();
+  await Promise.all(runs.map((r) => r.ended));
+  looking = false;
+  t.same([...new Set(unseen)], [], 'no turn where an attempt was neither live nor reported');
+  t.same(ex.running(), [], 'all reported, none live');
+});

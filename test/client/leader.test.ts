@@ -124,7 +124,7 @@ t.test('two replicas naming each other: a bounded number of tries, then MUSTER_E
   const c = client(t, [a.url], { requestTimeoutMs: 1000, connectTimeoutMs: 100 });
   await t.rejects(c.submit([job('loop', 'loop')]), { code: 'MUSTER_ERR_NOT_LEADER' });
   await t.rejects(c.queues(), { code: 'MUSTER_ERR_NOT_LEADER' });
-  // Each round waits at least the refusals' 50 ms: about 20 rounds of two tries in 1 s, per request.
+  // Each round waits at least the refusals' 50 ms: at most 20 rounds of two tries in 1 s, per request.
   const tries = a.refused.length + b.refused.length;
   t.ok(tries <= 100, `${tries} tries in 2 s, not a busy loop`);
 });

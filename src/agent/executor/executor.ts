@@ -16,7 +16,8 @@
  *   the leader exits; the shim kills the rest of its group,       │ SIGKILL after the grace
  *   writes ATTEMPT/status and exits ◀─────────────────────────────┘
  *        ▼
- *   'ended' { outcome, exitCode?, signal?, reason? }   (outcome.ts has the table); journaled until acknowledged
+ *   'ended' { outcome, exitCode?, signal?, reason? }   (outcome.ts has the table); journaled first, emitted
+ *        once journaled (in `running()` until then) and kept in the journal until acknowledged
  *
  * After a restart (`recover`, recovery.ts), the journal says which attempts there were: those whose shim
  * still runs are adopted (watched through /proc, since the new agent is not their parent), the others' ends
@@ -146,6 +147,12 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   readonly #shim: Shim;
   readonly #journal: AttemptJournal;
   readonly #live = new Map<string, Attempt>();
+  /**
+   * Attempts that ended and whose end is being journaled, not yet emitted: still in `running()`, so a
+   * register sent in that window lists them (else the server, hearing of neither a run nor an end, would
+   * record a finished attempt as lost; chaos found it).
+   */
+  readonly #reporting = new Map<string, Identity>();
   /** Accepted starts waiting to be prepared, oldest first. */
   readonly #waiting = new RingBuffer<Attempt>();
   readonly #spawns = new TurnGate(SPAWNS_PER_TURN);
@@ -296,15 +303,20 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     for (const ref of refs) if (!this.#live.has(attemptKey(ref))) void this.#journal.remove(ref);
   }
 
-  /** Every attempt live now (waiting, preparing or running): what the agent reports when it (re)registers. */
+  /**
+   * Every attempt live now (waiting, preparing, running, or ended with its `ended` event not yet emitted): what
+   * the agent reports when it (re)registers. An attempt leaves it only as its end is handed on.
+   */
   running(): LiveAttempt[] {
-    return [...this.#live.values()].map(({ id, pgid }) => ({
+    const live: LiveAttempt[] = [...this.#live.values()].map(({ id, pgid }) => ({
       job: id.job,
       task: id.task,
       attempt: id.attempt,
       epoch: id.epoch,
       ...(pgid !== undefined ? { pid: pgid } : {}),
     }));
+    for (const id of this.#reporting.values()) live.push({ job: id.job, task: id.task, attempt: id.attempt, epoch: id.epoch });
+    return live;
   }
 
   /** The file an attempt's stream is written to (WORK/jobs/JOB/TASK/ATTEMPT/STREAM). */
@@ -530,7 +542,11 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     }
     // Journaled before it is reported, and kept until the server acknowledges it (`acknowledged`): an end
     // the server may have heard of is never one a restarted agent could not report again.
-    void this.#journal.put({ ...this.#entry(attempt), end }).then(() => this.#emit('ended', ended));
+    this.#reporting.set(attempt.key, attempt.id);
+    void this.#journal.put({ ...this.#entry(attempt), end }).then(() => {
+      this.#reporting.delete(attempt.key);
+      this.#emit('ended', ended);
+    });
   }
 
   /** An attempt of a previous agent whose shim still runs: watched from now on. */
