@@ -82,12 +82,23 @@ function parseRefusal(status: number, body: Buffer): Refusal {
 const MAX_RETRY_AFTER_MS = 5_000;
 
 /**
+ * The longest wait between rounds in which replicas answered but none took the agent (an election, or a
+ * leader still taking over): a leader is about to serve, and the fence (14 s by default) must outlast two
+ * failovers in a row. Unbounded, the backoff reached 4.7 s and agents missed a leader that served 2.3 s
+ * before it too was killed; the chaos campaign saw agents fenced after 14 s without a connection. A second
+ * keeps a fleet of 10,000 agents at about 13,000 refused upgrades a second across the replicas meanwhile,
+ * which a standby answers without touching its state.
+ */
+export const ELECTION_ROUND_MAX_MS = 1_000;
+
+/**
  * Where the link connects next, and when. A round is: the endpoint last connected to first (it led then,
  * and may be none of the configured ones), then the configured endpoints in order, each at most once. A
  * standby's refusal that names the leader puts the leader next (at most MAX_LEADER_HINTS_PER_ROUND times a
  * round: replicas with stale views naming each other cannot make a loop without a wait); one that names
  * none goes on to the next endpoint. When a round is over the link waits a jittered backoff (at least the
- * refusals' `retryAfterMs`) and starts another; after a connection that opened is lost, too. Each refusal
+ * refusals' `retryAfterMs`; at most ELECTION_ROUND_MAX_MS when a replica refused as a standby) and starts
+ * another; after a connection that opened is lost, too. Each refusal
  * and each failed round is one log line.
  */
 export class AgentRoute {
@@ -136,7 +147,8 @@ export class AgentRoute {
   failed(url: string, failure: string, refusal?: Refusal): number {
     if (refusal) this.#refused(url, refusal);
     if (this.#queue.length > 0) return 0;
-    const delay = Math.max(backoffDelay(this.#rounds++, this.#backoff), this.#retryAfterMs);
+    const backoff = backoffDelay(this.#rounds++, this.#backoff);
+    const delay = Math.max(this.#standbys ? Math.min(backoff, ELECTION_ROUND_MAX_MS) : backoff, this.#retryAfterMs);
     const tried = [...this.#tried];
     const retry = `trying again in ${(delay / 1000).toFixed(1)} s`;
     const fields = { endpoints: this.#endpoints, tried, last: failure, retryInS: Math.round(delay / 100) / 10 };

@@ -5,6 +5,7 @@ export type { AttemptId, RunningAttempt, StartCommand, KillCommand, LogsRequest,
 export { AgentLink } from './link.js';
 export type { SimFleetOptions, FleetStats } from './sim-fleet.js';
 export { SimFleet, simulatedDuration } from './sim-fleet.js';
-export { agentUrls } from './endpoints.js';
+export { agentUrls, AgentRoute, ELECTION_ROUND_MAX_MS } from './endpoints.js';
+export type { Refusal } from './endpoints.js';
 export type { AgentOptions } from './agent.js';
 export { Agent } from './agent.js';
