@@ -15,8 +15,15 @@ const traffic = siblingModule(import.meta.url, './fixtures/traffic');
 const source = producer<typeof makeSource>(traffic, 'makeSource');
 const sink = producer<typeof makeSink>(traffic, 'makeSink');
 
+/**
+ * Admin calls (spawn, stats) get a minute, not the 5 s default, unless a test is about their deadline: a
+ * worker compiles its producers under tsx, which on a loaded machine took past 5 s, and these tests are
+ * about what fails (a dying host, a missing producer), not how fast. CI timed out on both.
+ */
+const ADMIN_TIMEOUT_UNDER_LOAD_MS = 60_000;
+
 async function system(t: Test, options: ActorSystemOptions = {}): Promise<ActorSystem> {
-  const s = await createActorSystem({ workers: 2, log: quietLog, logLevel: 'silent', ...options });
+  const s = await createActorSystem({ workers: 2, log: quietLog, logLevel: 'silent', adminTimeoutMs: ADMIN_TIMEOUT_UNDER_LOAD_MS, ...options });
   t.teardown(() => s.shutdown());
   return s;
 }
