@@ -106,6 +106,10 @@ export const JOB_FIELDS = [
   'idempotencyKey',
 ] as const;
 export const TASK_FIELDS = ['name', 'count', 'resources', 'command', 'args', 'shell', 'env', 'workingDir', 'timeLimit'] as const;
+export const CONSTRAINT_FIELDS = ['sites', 'selectors'] as const;
+/** The object form of a dependency (`{ type, job }`); the string form is `type:job`. */
+export const DEPENDENCY_FIELDS = ['type', 'job'] as const;
+export const RETRY_FIELDS = ['max', 'backoff'] as const;
 
 /** Default retry backoff: long enough that a crashing task does not spin, short enough to recover fast. */
 export const DEFAULT_BACKOFF_MS = 10_000;
@@ -189,7 +193,7 @@ function readTaskGroup(check: Checker, input: unknown, path: string, index: numb
 }
 
 function readConstraints(check: Checker, value: unknown, path: string): Constraints | undefined {
-  const f = check.object(value, path, ['sites', 'selectors']);
+  const f = check.object(value, path, CONSTRAINT_FIELDS);
   if (!f) return undefined;
   const sites: string[] = [];
   const selectors: Selector[] = [];
@@ -220,7 +224,7 @@ function readDependency(check: Checker, value: unknown, path: string): Dependenc
     type = value.slice(0, colon);
     job = value.slice(colon + 1);
   } else {
-    const f = check.object(value, path, ['type', 'job']);
+    const f = check.object(value, path, DEPENDENCY_FIELDS);
     if (!f) return undefined;
     type = check.required(f, 'type', path);
     job = check.required(f, 'job', path);
@@ -233,7 +237,7 @@ function readDependency(check: Checker, value: unknown, path: string): Dependenc
 }
 
 function readRetries(check: Checker, value: unknown, path: string): RetryPolicy | undefined {
-  const f = check.object(value, path, ['max', 'backoff']);
+  const f = check.object(value, path, RETRY_FIELDS);
   if (!f) return undefined;
   const max = f['max'] === undefined ? 0 : check.integer(f['max'], fieldPath(path, 'max'), 0, MAX_RETRIES);
   const backoffMs = f['backoff'] === undefined ? DEFAULT_BACKOFF_MS : check.parsed(parseDuration(f['backoff']), fieldPath(path, 'backoff'), 'MUSTER_ERR_INVALID_DURATION');

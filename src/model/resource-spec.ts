@@ -6,7 +6,7 @@ import type { Rounding } from './quantity.js';
 import { parseCount, parseCpu, parseMemory } from './quantity.js';
 import type { ResourceLimit, Resources } from './resources.js';
 
-const FIELDS = ['cpu', 'memory', 'gpu', 'extended'] as const;
+export const RESOURCE_FIELDS = ['cpu', 'memory', 'gpu', 'extended'] as const;
 const EXTENDED_NAME = /^([a-z0-9]([a-z0-9.-]*[a-z0-9])?\/)?[a-z0-9]([a-z0-9_.-]*[a-z0-9])?$/;
 const RESERVED = new Set(['cpu', 'memory', 'gpu']);
 
@@ -18,7 +18,7 @@ interface Amounts {
 }
 
 function readAmounts(check: Checker, value: unknown, path: string, rounding: Rounding): Amounts | undefined {
-  const fields = check.object(value, path, FIELDS);
+  const fields = check.object(value, path, RESOURCE_FIELDS);
   if (!fields) return undefined;
   const out: Amounts = { extended: {} };
   const at = (key: string): string => fieldPath(path, key);

@@ -20,6 +20,8 @@ import type { Parsed } from './quantity.js';
 
 export const SELECTOR_OPS = ['=', '!=', 'in', 'notin', 'exists'] as const;
 export type SelectorOp = (typeof SELECTOR_OPS)[number];
+/** The object form of a selector (`{ key, op, value | values }`). */
+export const SELECTOR_FIELDS = ['key', 'op', 'values', 'value'] as const;
 
 export interface Selector {
   readonly key: string;
@@ -102,7 +104,7 @@ export function matchesAll(selectors: readonly Selector[], labels: Labels): bool
 /** A selector in either form: a string, or `{ key, op, values | value }`. */
 export function readSelector(check: Checker, value: unknown, path: string): Selector | undefined {
   if (typeof value === 'string') return check.parsed(parseSelector(value), path, 'MUSTER_ERR_INVALID_SELECTOR');
-  const fields = check.object(value, path, ['key', 'op', 'values', 'value']);
+  const fields = check.object(value, path, SELECTOR_FIELDS);
   if (!fields) return undefined;
   const key = readLabelKey(check, check.required(fields, 'key', path), fieldPath(path, 'key'));
   const op = check.oneOf(check.required(fields, 'op', path), fieldPath(path, 'op'), SELECTOR_OPS);

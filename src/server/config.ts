@@ -38,6 +38,7 @@ import type { EtcdTls } from '../store/index.js';
  */
 export const SNAPSHOT_EVERY_EVENTS = 100_000;
 export const SNAPSHOT_EVERY_SECONDS = 300;
+export const SNAPSHOT_KEYS = ['everyEvents', 'everySeconds'] as const;
 
 export const DEFAULT_DATA_DIR = '.muster';
 export const DEFAULT_SITES: readonly string[] = ['local'];
@@ -102,7 +103,8 @@ export interface ServerFlags {
   readonly leaseTtlSeconds?: number;
 }
 
-const FILE_KEYS = ['data', 'host', 'port', 'tokens', 'tlsCert', 'tlsKey', 'workers', 'sites', 'queues', 'limits', 'snapshot', 'liveness', 'retention', 'etcd'] as const;
+/** Every top-level key a config file may hold (the spec reference in PROTOCOL.md is rendered from these lists). */
+export const CONFIG_KEYS = ['data', 'host', 'port', 'tokens', 'tlsCert', 'tlsKey', 'workers', 'sites', 'queues', 'limits', 'snapshot', 'liveness', 'retention', 'etcd'] as const;
 
 class Problems {
   readonly list: string[] = [];
@@ -140,7 +142,7 @@ export function readTokenEntries(value: unknown, where: string): TokenEntry[] {
     value.forEach((raw, i) => {
       const at = `${where}[${i}]`;
       if (!isMap(raw)) return p.add(at, 'expected { token, tenant, role, nodes? }');
-      for (const key of Object.keys(raw)) if (!['token', 'tenant', 'role', 'nodes'].includes(key)) p.add(`${at}.${key}`, 'unknown field (expected token, tenant, role, nodes)');
+      for (const key of Object.keys(raw)) if (!(TOKEN_ENTRY_KEYS as readonly string[]).includes(key)) p.add(`${at}.${key}`, 'unknown field (expected token, tenant, role, nodes)');
       const { token, tenant, role } = raw;
       if (typeof token !== 'string' || token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) p.add(`${at}.token`, `expected a string of at least ${MIN_TOKEN_LENGTH} characters without spaces`);
       if (typeof tenant !== 'string' || !isTenantName(tenant)) p.add(`${at}.tenant`, 'expected a tenant name (lower-case letters, digits and -)');
@@ -193,7 +195,7 @@ export async function resolveConfig(flags: ServerFlags): Promise<ServerConfig> {
   const where = flags.config ?? 'config';
   const p = new Problems();
   if (!isMap(raw)) throw new MusterError('MUSTER_ERR_INVALID_SPEC', `${where}: expected a map of options`);
-  for (const key of Object.keys(raw)) if (!(FILE_KEYS as readonly string[]).includes(key)) p.add(key, `unknown option (expected one of: ${FILE_KEYS.join(', ')})`);
+  for (const key of Object.keys(raw)) if (!(CONFIG_KEYS as readonly string[]).includes(key)) p.add(key, `unknown option (expected one of: ${CONFIG_KEYS.join(', ')})`);
   // Paths in the file are relative to the file.
   const base = flags.config === undefined ? process.cwd() : dirname(resolve(flags.config));
   const path = (value: string | undefined): string | undefined => (value === undefined ? undefined : resolve(base, value));
@@ -245,7 +247,7 @@ export async function resolveConfig(flags: ServerFlags): Promise<ServerConfig> {
   const snapshotRaw = raw['snapshot'] ?? {};
   if (!isMap(snapshotRaw)) p.add('snapshot', 'expected { everyEvents, everySeconds }');
   const snap = isMap(snapshotRaw) ? snapshotRaw : {};
-  for (const key of Object.keys(snap)) if (key !== 'everyEvents' && key !== 'everySeconds') p.add(`snapshot.${key}`, 'unknown field (expected everyEvents, everySeconds)');
+  for (const key of Object.keys(snap)) if (!(SNAPSHOT_KEYS as readonly string[]).includes(key)) p.add(`snapshot.${key}`, 'unknown field (expected everyEvents, everySeconds)');
   const everyEvents = count(p, 'snapshot.everyEvents', snap['everyEvents'], 1) ?? SNAPSHOT_EVERY_EVENTS;
   const everySeconds = count(p, 'snapshot.everySeconds', snap['everySeconds'], 1) ?? SNAPSHOT_EVERY_SECONDS;
   const liveness: Record<string, number> = {};
@@ -284,7 +286,7 @@ export async function resolveConfig(flags: ServerFlags): Promise<ServerConfig> {
   };
 }
 
-const ETCD_KEYS = ['endpoints', 'prefix', 'leaseTtlSeconds', 'tls'] as const;
+export const ETCD_KEYS = ['endpoints', 'prefix', 'leaseTtlSeconds', 'tls'] as const;
 
 /** The etcd section (flags win): endpoints as URLs, a prefix starting with `/`, a lease TTL in whole seconds ≥ 1. */
 function readEtcd(p: Problems, value: unknown, flags: ServerFlags, path: (v: string | undefined) => string | undefined): EtcdConfig | undefined {
@@ -316,11 +318,13 @@ function readEtcd(p: Problems, value: unknown, flags: ServerFlags, path: (v: str
   return { endpoints, prefix, leaseTtlSeconds: ttl, ...(tls ? { tls } : {}) };
 }
 
+export const ETCD_TLS_KEYS = ['caFile', 'certFile', 'keyFile'] as const;
+
 /** `tls: { caFile, certFile?, keyFile? }`, paths relative to the config file; cert and key together or neither. */
 function readEtcdTls(p: Problems, value: unknown, path: (v: string | undefined) => string | undefined): EtcdTls | undefined {
   if (value === undefined) return undefined;
   if (!isMap(value)) return p.add('etcd.tls', 'expected { caFile, certFile?, keyFile? }');
-  for (const key of Object.keys(value)) if (!['caFile', 'certFile', 'keyFile'].includes(key)) p.add(`etcd.tls.${key}`, 'unknown field (expected caFile, certFile, keyFile)');
+  for (const key of Object.keys(value)) if (!(ETCD_TLS_KEYS as readonly string[]).includes(key)) p.add(`etcd.tls.${key}`, 'unknown field (expected caFile, certFile, keyFile)');
   const caFile = path(text(p, 'etcd.tls.caFile', value['caFile']));
   const certFile = path(text(p, 'etcd.tls.certFile', value['certFile']));
   const keyFile = path(text(p, 'etcd.tls.keyFile', value['keyFile']));
@@ -329,7 +333,7 @@ function readEtcdTls(p: Problems, value: unknown, path: (v: string | undefined) 
   return { caFile, ...(certFile !== undefined ? { certFile } : {}), ...(keyFile !== undefined ? { keyFile } : {}) };
 }
 
-const RETENTION_KEYS = ['maxAge', 'maxEndedPerTenant', 'keyWindow'] as const;
+export const RETENTION_KEYS = ['maxAge', 'maxEndedPerTenant', 'keyWindow'] as const;
 
 /** `retention: { maxAge, maxEndedPerTenant, keyWindow }`: durations (`1h`, `30m`, seconds as a number) and a count. */
 function readRetention(p: Problems, value: unknown): RetentionPolicy {
@@ -353,4 +357,4 @@ function readRetention(p: Problems, value: unknown): RetentionPolicy {
   };
 }
 
-const LIVENESS_KEYS = Object.keys(DEFAULT_LIVENESS) as (keyof LivenessOptions)[];
+export const LIVENESS_KEYS = Object.keys(DEFAULT_LIVENESS) as (keyof LivenessOptions)[];
