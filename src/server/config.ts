@@ -133,6 +133,9 @@ function text(p: Problems, key: string, value: unknown): string | undefined {
 /** Most node patterns one agent token may list. */
 const MAX_TOKEN_NODES = 1_024;
 
+/** The fields of one token entry. */
+export const TOKEN_ENTRY_KEYS = ['token', 'tenant', 'role', 'nodes'] as const;
+
 /** Reads a list of `{ token, tenant, role, nodes? }` (a token file's content, or `tokens:` inline). */
 export function readTokenEntries(value: unknown, where: string): TokenEntry[] {
   const p = new Problems();
