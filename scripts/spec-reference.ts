@@ -243,7 +243,7 @@ const SELECTORS: Table = {
 const DEPENDENCIES: Table = {
   title: 'Dependencies',
   intro:
-    'Each element of a job\'s `dependencies`: a string `TYPE:JOB` (`afterok:j-42`) or an object with these fields. A dependency names a job by the id the server gave it, so it can only name a job submitted before (in an earlier request, or earlier in the same batch once its id is known: a spec file cannot name another job of the same file). A job whose dependency names no known job, or a job retired from the live state, fails at once; one whose dependency can no longer be met (`afterok` on a job that failed) fails when that is known.',
+    'Each element of a job\'s `dependencies`: a string `TYPE:JOB` (`afterok:j-42`) or an object with these fields. A dependency names a job by the id the server gave it, so it can only name a job submitted in an earlier request: a spec file cannot name another job of the same file (`examples/chain.sh` submits a chain step by step). A job whose dependency names no known job, or a job retired from the live state, fails at once; one whose dependency can no longer be met (`afterok` on a job that failed) fails when that is known.',
   fields: DEPENDENCY_FIELDS,
   docs: {
     type: {
@@ -296,7 +296,7 @@ const NODE: Table = {
 const QUEUE: Table = {
   title: 'Queue',
   intro:
-    'A queue document (`kind: Queue`) and each element of `queues` in the [config file](#config-file): the only ways to define a queue with other than the defaults. `tenant` and `name` are required.',
+    'Each element of `queues` in the [config file](#config-file): the only way to give a queue other than the defaults (a queue made by a job has them). A queue document (`kind: Queue`) is the same, checked by `muster validate`; nothing submits it. `tenant` and `name` are required.',
   fields: QUEUE_FIELDS,
   docs: {
     kind: { type: 'string', default: '`Queue` in a spec file', meaning: 'The document\'s kind; the queue reader does not read it.' },
