@@ -65,7 +65,9 @@ prints the command for the next page on stderr; --all follows every page.
       return EXIT_OK;
     }
     for (const line of jobsTable(page.jobs)) io.out(line);
-    if (page.next !== undefined) io.err(`more: muster jobs --after ${page.next}${limit !== undefined ? ` --limit ${limit}` : ''} (or --all)`);
+    // The next page's command keeps this one's filters: without them it would page through other jobs.
+    const filters = Object.entries(query).map(([name, value]) => ` --${name} ${String(value)}`).join('');
+    if (page.next !== undefined) io.err(`more: muster jobs${filters} --after ${page.next} (or --all)`);
     return EXIT_OK;
   },
 });
