@@ -13,10 +13,16 @@ const COLUMNS: readonly Column<JobView>[] = [
   { header: 'TENANT', cell: (j) => j.tenant },
   { header: 'QUEUE', cell: (j) => j.queue },
   { header: 'STATUS', cell: (j) => j.status },
-  // Finished of all tasks, then what runs now: `3/10 (2 running)`.
-  { header: 'TASKS', cell: (j) => `${j.tasks.succeeded + j.tasks.failed + j.tasks.cancelled}/${j.tasks.total}${j.tasks.running ? ` (${j.tasks.running} running)` : ''}` },
+  // Succeeded of all tasks, then what runs and what failed or was cancelled: `3/10 (2 running, 1 failed)`.
+  // (Counting failed tasks as done would make a job whose every task failed read `100/100`, like a success.)
+  { header: 'TASKS', cell: (j) => `${j.tasks.succeeded}/${j.tasks.total}${taskNotes(j.tasks)}` },
   { header: 'AGE', cell: (j) => age(j.submittedAt), right: true },
 ];
+
+function taskNotes(tasks: JobView['tasks']): string {
+  const notes = (['running', 'failed', 'cancelled'] as const).filter((state) => tasks[state] > 0).map((state) => `${tasks[state]} ${state}`);
+  return notes.length > 0 ? ` (${notes.join(', ')})` : '';
+}
 
 export function jobsTable(jobs: readonly JobView[]): string[] {
   return renderTable(COLUMNS, jobs);
