@@ -1,9 +1,9 @@
 /**
  * The HTTP JSON API (PROTOCOL.md, "HTTP routes"): one table of routes, each with the action it needs, and
  * one `serve` that every request goes through in the same order — readiness, token, role, tenant rate,
- * query parameters (only the route's, each once), body (bounded while it streams in), handler, answer. A route not in the table is 404; a route with no
- * token or a role without its action is refused before its handler runs (default deny). Only `/healthz`
- * and `/readyz` are public.
+ * query parameters (only the route's, each once), body (bounded while it streams in), handler, answer. A
+ * route not in the table is 404; a route with no token or a role without its action is refused before its
+ * handler runs (default deny). Only `/healthz` and `/readyz` are public.
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { ErrorCode } from '../errors/index.js';
@@ -347,9 +347,10 @@ function serve(ctx: GatewayContext, route: Route, res: HttpResponse, req: HttpRe
     }
     principal = who;
   }
-  // Checked once the caller is known (an anonymous caller learns nothing of a route's parameters).
+  // Checked once the caller is known (an anonymous caller learns nothing of a route's parameters). A body
+  // left unread closes the connection after the answer, as a refused body does.
   const wrongQuery = queryOnly(query, route.query ?? []);
-  if (wrongQuery) return answer(wrongQuery);
+  if (wrongQuery) return answer(wrongQuery, route.body === true);
   const run = (body: unknown, bodyBytes: number): void => {
     let result: Answer | Promise<Answer>;
     try {

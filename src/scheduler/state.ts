@@ -95,7 +95,7 @@ export interface SchedulerState {
    * (key-window.ts). Kept in a whole state (recovery, replay); a slice leaves it empty.
    */
   readonly keys: KeyWindow;
-  /** Jobs submitted so far (a slice: of its own queue; the next job's order when ids are not `j-N`). */
+  /** Jobs submitted so far (a slice adds only its queue's own); the order of a next job whose id is not `j-N`. */
   submitted: number;
   /** Highest epoch seen on a placement. */
   epoch: number;
