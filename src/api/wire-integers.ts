@@ -7,7 +7,9 @@
  * `integersAsIntegers` walks a packed value once and rewrites, in place, every float64 that holds a safe
  * integer as a `uint 64` (`0xcf`) or, when negative, an `int 64` (`0xd3`): both are 9 bytes like the float,
  * so nothing moves. Other doubles stay doubles. The walk reads headers only (msgpack is prefix-coded: no
- * stack is needed), and a frame with no `0xcb` byte anywhere is not walked at all.
+ * stack is needed), and a frame with no `0xcb` byte anywhere is not walked at all. On this machine it costs
+ * a tenth of the packing or less: 0.06–0.15 ms for an `events` frame of 1,000 events (113 KB) that msgpackr
+ * packs in 0.8–1.5 ms.
  */
 import { MusterError } from '../errors/index.js';
 
