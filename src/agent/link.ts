@@ -23,7 +23,7 @@
  *   `SILENT_HEARTBEATS` intervals, or past the fence, is dropped and made again.
  * - Reports are batched per event-loop turn. Commands older than the newest epoch seen are refused.
  */
-import { pack, unpack } from 'msgpackr';
+import { Unpackr, pack } from 'msgpackr';
 import WebSocket from 'ws';
 import { backoffDelay } from '../client/index.js';
 import type { Refusal } from './endpoints.js';
@@ -36,6 +36,9 @@ import { UnackedEnds } from './unacked-ends.js';
 export type { AttemptId, EndReport, KillCommand, LinkOptions, LinkOwner, LogsRequest, NodeRegistration, RegisteredInfo, RunningAttempt, StartCommand } from './link-contract.js';
 
 type Frame = Readonly<Record<string, unknown>> & { readonly kind: string };
+
+/** The server writes integers past 32 bits as 64-bit integers: read them as numbers (msgpackr's default is BigInt). */
+const serverFrames = new Unpackr({ useRecords: false, int64AsType: 'number' });
 
 /** How long a connection attempt may take before the next endpoint is tried. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -194,7 +197,7 @@ export class AgentLink {
       this.#contact(this.#lastPingNs);
       if (!isBinary) return;
       try {
-        this.#receive(unpack(data) as Frame);
+        this.#receive(serverFrames.unpack(data) as Frame);
       } catch (err) {
         this.#o.log.warn({ err }, 'a frame from the server could not be read');
       }

@@ -8,6 +8,7 @@ import type { ApiError } from './api-error.js';
 import { apiError } from './api-error.js';
 import { scanFrame } from './frame-scan.js';
 import { MAX_FRAME_DEPTH } from './limits.js';
+import { integersAsIntegers } from './wire-integers.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({
@@ -16,11 +17,13 @@ const unpackr = new Unpackr({
   // The socket's buffer is reused once the message handler returns: never keep views into it.
   copyBuffers: true,
   // The protocol's integers fit in 53 bits; a bigger one decodes to an imprecise number that fails range checks.
+  // (Without it, msgpackr decodes a 64-bit integer to a BigInt.)
   int64AsType: 'number',
 });
 
+/** A frame's bytes; every integral number in it a msgpack integer (wire-integers.ts), whatever its size. */
 export function encodeFrame(value: unknown): Uint8Array {
-  return packr.pack(value);
+  return integersAsIntegers(packr.pack(value));
 }
 
 export type Decoded =

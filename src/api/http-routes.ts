@@ -1,12 +1,13 @@
 /**
  * The HTTP JSON API (PROTOCOL.md, "HTTP routes"): one table of routes, each with the action it needs, and
  * one `serve` that every request goes through in the same order — readiness, token, role, tenant rate,
- * body (bounded while it streams in), handler, answer. A route not in the table is 404; a route with no
- * token or a role without its action is refused before its handler runs (default deny). Only `/healthz`
- * and `/readyz` are public.
+ * query parameters (only the route's, each once), body (bounded while it streams in), handler, answer. A
+ * route not in the table is 404; a route with no token or a role without its action is refused before its
+ * handler runs (default deny). Only `/healthz` and `/readyz` are public.
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { ErrorCode } from '../errors/index.js';
+import { NODE_STATES } from '../model/index.js';
 import type { JobStatus } from '../scheduler/index.js';
 import type { ApiError } from './api-error.js';
 import { apiError, fromThrown, httpStatus, statusLine } from './api-error.js';
@@ -43,6 +44,8 @@ interface Route {
   readonly chargesRate?: boolean;
   /** A standby answers it too (it reads nothing of the scheduler's state). */
   readonly onStandby?: boolean;
+  /** The query parameters it reads (none when absent); any other is refused before the handler runs. */
+  readonly query?: readonly string[];
   handle(call: Call, ctx: GatewayContext): Answer | Promise<Answer>;
 }
 
@@ -60,10 +63,23 @@ function refused(code: ErrorCode, message: string, field?: string): Answer {
   return failure(apiError(code, message, field !== undefined ? { field } : {}));
 }
 
-/** Only the named query parameters; anything else is refused like an unknown field. */
+/** Only the named query parameters, each at most once; anything else is refused like an unknown field. */
 function queryOnly(query: URLSearchParams, allowed: readonly string[]): Answer | undefined {
-  for (const key of query.keys()) if (!allowed.includes(key)) return refused('MUSTER_ERR_UNKNOWN_FIELD', `unknown query parameter ${key} (expected one of: ${allowed.join(', ') || 'none'})`, key);
+  const seen = new Set<string>();
+  for (const key of query.keys()) {
+    if (!allowed.includes(key)) return refused('MUSTER_ERR_UNKNOWN_FIELD', `unknown query parameter ${key} (expected ${allowed.length > 0 ? `one of: ${allowed.join(', ')}` : 'none'})`, key);
+    if (seen.has(key)) return refused('MUSTER_ERR_INVALID_VALUE', `${key}: given more than once`, key);
+    seen.add(key);
+  }
   return undefined;
+}
+
+/** A query parameter that must be one of `values` (absent or empty: undefined). */
+function oneOf<T extends string>(query: URLSearchParams, key: string, values: readonly T[]): T | Answer | undefined {
+  const raw = query.get(key);
+  if (raw === null || raw === '') return undefined;
+  if (!(values as readonly string[]).includes(raw)) return refused('MUSTER_ERR_INVALID_VALUE', `${key}: ${JSON.stringify(raw)} is not one of ${values.join(', ')}`, key);
+  return raw as T;
 }
 
 function uintParam(query: URLSearchParams, key: string, min: number, max: number): number | Answer | undefined {
@@ -118,15 +134,14 @@ const ROUTES: readonly Route[] = [
     method: 'get',
     pattern: '/v1/jobs',
     action: 'read-jobs',
+    query: ['queue', 'tenant', 'status', 'limit', 'after'],
     handle: async ({ principal, query }, ctx) => {
-      const wrong = queryOnly(query, ['queue', 'tenant', 'status', 'limit', 'after']);
-      if (wrong) return wrong;
       const limit = uintParam(query, 'limit', 1, MAX_PAGE) ?? DEFAULT_PAGE;
       const after = uintParam(query, 'after', 0, Number.MAX_SAFE_INTEGER);
       if (isAnswer(limit)) return limit;
       if (isAnswer(after)) return after;
-      const status = query.get('status') || undefined;
-      if (status !== undefined && !(JOB_STATUSES as readonly string[]).includes(status)) return refused('MUSTER_ERR_INVALID_VALUE', `status: must be one of ${JOB_STATUSES.join(', ')}`, 'status');
+      const status = oneOf(query, 'status', JOB_STATUSES);
+      if (isAnswer(status)) return status;
       let tenant = query.get('tenant') || undefined;
       if (principal.role === 'submitter') {
         if (tenant !== undefined && tenant !== principal.tenant) return refused('MUSTER_ERR_FORBIDDEN', 'a submitter may list only its own tenant', 'tenant');
@@ -137,7 +152,7 @@ const ROUTES: readonly Route[] = [
         limit,
         ...(after !== undefined ? { after } : {}),
         ...(tenant !== undefined ? { tenant } : {}),
-        ...(status !== undefined ? { status: status as JobStatus } : {}),
+        ...(status !== undefined ? { status } : {}),
         ...(queue !== undefined ? { queue } : {}),
       });
       return ok(page);
@@ -205,9 +220,8 @@ const ROUTES: readonly Route[] = [
     method: 'get',
     pattern: '/v1/jobs/:id/logs',
     action: 'read-jobs',
+    query: ['task', 'attempt', 'stream', 'offset'],
     handle: async ({ principal, params, query }, ctx) => {
-      const wrong = queryOnly(query, ['task', 'attempt', 'stream', 'offset']);
-      if (wrong) return wrong;
       const job = params[0]!;
       const detail = await ctx.core()!.jobDetail(job);
       const denied = jobAccess(principal, job, detail?.tenant);
@@ -216,8 +230,8 @@ const ROUTES: readonly Route[] = [
       const offset = uintParam(query, 'offset', 0, Number.MAX_SAFE_INTEGER) ?? 0;
       if (isAnswer(task)) return task;
       if (isAnswer(offset)) return offset;
-      const stream = query.get('stream') || 'stdout';
-      if (stream !== 'stdout' && stream !== 'stderr') return refused('MUSTER_ERR_INVALID_VALUE', 'stream: must be stdout or stderr', 'stream');
+      const stream = oneOf(query, 'stream', ['stdout', 'stderr'] as const) ?? 'stdout';
+      if (isAnswer(stream)) return stream;
       const record = detail.taskList[task]!;
       const attempt = uintParam(query, 'attempt', 1, Math.max(1, record.attempt)) ?? record.attempt;
       if (isAnswer(attempt)) return attempt;
@@ -240,9 +254,7 @@ const ROUTES: readonly Route[] = [
     method: 'get',
     pattern: '/v1/queues',
     action: 'read-cluster',
-    handle: async ({ principal, query }, ctx) => {
-      const wrong = queryOnly(query, []);
-      if (wrong) return wrong;
+    handle: async ({ principal }, ctx) => {
       // A submitter sees its own tenant's queues; admins and viewers see every tenant's.
       const queues = await ctx.core()!.queueViews();
       return ok({ queues: principal.role === 'submitter' ? queues.filter((q) => q.tenant === principal.tenant) : queues });
@@ -252,11 +264,11 @@ const ROUTES: readonly Route[] = [
     method: 'get',
     pattern: '/v1/nodes',
     action: 'read-cluster',
+    query: ['site', 'state'],
     handle: async ({ query }, ctx) => {
-      const wrong = queryOnly(query, ['site', 'state']);
-      if (wrong) return wrong;
       const site = query.get('site') || undefined;
-      const state = query.get('state') || undefined;
+      const state = oneOf(query, 'state', NODE_STATES);
+      if (isAnswer(state)) return state;
       return ok({ nodes: await ctx.core()!.nodeViews({ ...(site !== undefined ? { site } : {}), ...(state !== undefined ? { state } : {}) }) });
     },
   },
@@ -335,6 +347,10 @@ function serve(ctx: GatewayContext, route: Route, res: HttpResponse, req: HttpRe
     }
     principal = who;
   }
+  // Checked once the caller is known (an anonymous caller learns nothing of a route's parameters). A body
+  // left unread closes the connection after the answer, as a refused body does.
+  const wrongQuery = queryOnly(query, route.query ?? []);
+  if (wrongQuery) return answer(wrongQuery, route.body === true);
   const run = (body: unknown, bodyBytes: number): void => {
     let result: Answer | Promise<Answer>;
     try {

@@ -11,6 +11,9 @@ import type { ErrorCode } from '../errors/index.js';
 /** Latency buckets (seconds): 0.25 ms to 5 s, dense around the 10 ms acknowledgement target. */
 const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.002, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+/** prom-client's default process and Node.js metrics, under muster's name. */
+const PROCESS_PREFIX = 'muster_process_';
+
 export type SubmitOutcome = 'accepted' | 'existing' | 'invalid' | 'refused';
 
 export class GatewayMetrics {
@@ -40,7 +43,10 @@ export class GatewayMetrics {
     readonly epoch: () => number;
   }) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'muster_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: PROCESS_PREFIX });
+    // prom-client adds a gauge `…_total` beside each of these by-type gauges: the sum over types, which the
+    // gauge itself gives (`sum(…)`), under a name Prometheus keeps for counters (promtool refuses it).
+    for (const gauge of ['nodejs_active_handles', 'nodejs_active_requests', 'nodejs_active_resources']) this.registry.removeSingleMetric(`${PROCESS_PREFIX}${gauge}_total`);
     this.#submitted = new Counter({ name: 'muster_submitted_jobs_total', help: 'Jobs submitted, by outcome (accepted, existing: an idempotency key seen before, invalid spec, refused batch)', labelNames: ['outcome'], registers });
     this.#requests = new Counter({ name: 'muster_requests_total', help: 'Requests received, by endpoint (submit, agent, http) and kind', labelNames: ['endpoint', 'kind'], registers });
     this.#rejections = new Counter({ name: 'muster_rejections_total', help: 'Requests refused, by error code', labelNames: ['code'], registers });

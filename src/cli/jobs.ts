@@ -13,10 +13,16 @@ const COLUMNS: readonly Column<JobView>[] = [
   { header: 'TENANT', cell: (j) => j.tenant },
   { header: 'QUEUE', cell: (j) => j.queue },
   { header: 'STATUS', cell: (j) => j.status },
-  // Finished of all tasks, then what runs now: `3/10 (2 running)`.
-  { header: 'TASKS', cell: (j) => `${j.tasks.succeeded + j.tasks.failed + j.tasks.cancelled}/${j.tasks.total}${j.tasks.running ? ` (${j.tasks.running} running)` : ''}` },
+  // Succeeded of all tasks, then what runs and what failed or was cancelled: `3/10 (2 running, 1 failed)`.
+  // (Counting failed tasks as done would make a job whose every task failed read `100/100`, like a success.)
+  { header: 'TASKS', cell: (j) => `${j.tasks.succeeded}/${j.tasks.total}${taskNotes(j.tasks)}` },
   { header: 'AGE', cell: (j) => age(j.submittedAt), right: true },
 ];
+
+function taskNotes(tasks: JobView['tasks']): string {
+  const notes = (['running', 'failed', 'cancelled'] as const).filter((state) => tasks[state] > 0).map((state) => `${tasks[state]} ${state}`);
+  return notes.length > 0 ? ` (${notes.join(', ')})` : '';
+}
 
 export function jobsTable(jobs: readonly JobView[]): string[] {
   return renderTable(COLUMNS, jobs);
@@ -65,7 +71,9 @@ prints the command for the next page on stderr; --all follows every page.
       return EXIT_OK;
     }
     for (const line of jobsTable(page.jobs)) io.out(line);
-    if (page.next !== undefined) io.err(`more: muster jobs --after ${page.next}${limit !== undefined ? ` --limit ${limit}` : ''} (or --all)`);
+    // The next page's command keeps this one's filters: without them it would page through other jobs.
+    const filters = Object.entries(query).map(([name, value]) => ` --${name} ${String(value)}`).join('');
+    if (page.next !== undefined) io.err(`more: muster jobs${filters} --after ${page.next} (or --all)`);
     return EXIT_OK;
   },
 });

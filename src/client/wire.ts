@@ -8,7 +8,7 @@
  * write `undefined` as an extension, and the server would refuse the whole frame (and with it every
  * other caller's jobs batched into it) for one caller's `{ name: undefined }`.
  */
-import { Packr, unpack } from 'msgpackr';
+import { Packr, Unpackr } from 'msgpackr';
 import type { Options } from 'msgpackr';
 
 /** A job spec in its written form (what `muster validate` checks): units as strings or numbers. */
@@ -83,6 +83,9 @@ export type ServerFrame =
 // `skipValues` is a msgpackr option its type declarations do not list (yet).
 const packr = new Packr({ useRecords: false, skipValues: [undefined] } as Options);
 
+// The server writes times and large ids as 64-bit integers; read as numbers (msgpackr's default is BigInt).
+const unpackr = new Unpackr({ useRecords: false, int64AsType: 'number' });
+
 export function encodeFrame(frame: ClientFrame): Buffer {
   return packr.pack(frame);
 }
@@ -94,7 +97,7 @@ export function encodeFrame(frame: ClientFrame): Buffer {
 export function decodeFrame(data: Uint8Array): ServerFrame | undefined {
   let value: unknown;
   try {
-    value = unpack(data);
+    value = unpackr.unpack(data);
   } catch {
     return undefined;
   }

@@ -18,7 +18,7 @@ import type { Placement, SchedulerEvent } from './events.js';
 import { assertNever } from '../actors/index.js';
 import { jobNumber } from './key-window.js';
 import type { JobRecord, SchedulerState, TaskRecord } from './state.js';
-import { allocationKey, isTaskDone, isTerminal, pendingTasks, writableTask } from './state.js';
+import { allocationKey, isTaskDone, isTerminal, pendingTasks, submissionOrder, writableTask } from './state.js';
 import { backoffMs, elementCount, elementOf, taskResources, tasksPerElement } from './tasks.js';
 
 function refreshStatus(job: JobRecord): void {
@@ -149,7 +149,7 @@ function submit(state: SchedulerState, e: Extract<SchedulerEvent, { kind: 'JobSu
     tenant: e.tenant,
     spec,
     submittedAt: e.at,
-    order: state.submitted++,
+    order: submissionOrder(e.job, state.submitted++),
     perElement,
     status: 'pending',
     cancelRequested: false,

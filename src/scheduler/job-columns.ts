@@ -10,7 +10,7 @@
 import type { Constraints, Dependency, JobSpec, Mutable, RetryPolicy, Strategy, TaskGroup } from '../model/index.js';
 import { NO_DEPENDENCIES, specInterner, STRATEGIES } from '../model/index.js';
 import type { JobRecord, JobStatus, TaskRecord, TaskState } from './state.js';
-import { pendingTasks } from './state.js';
+import { pendingTasks, submissionOrder } from './state.js';
 import { tasksPerElement } from './tasks.js';
 
 const TASK_STATES: readonly TaskState[] = ['pending', 'placed', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -179,7 +179,8 @@ export function decodeJobs(c: JobColumns, each: (job: JobRecord) => void): void 
       tenant: c.strings[c.tenant[row]!]!,
       spec,
       submittedAt: c.submittedAt[row]!,
-      order: c.order[row]!,
+      // From the id: older snapshots hold another count there (from 0, or a queue's own in the slices form).
+      order: submissionOrder(c.id[row]!, c.order[row]!),
       perElement,
       status: STATUSES[c.status[row]!]!,
       cancelRequested: (flags & CANCEL_REQUESTED) !== 0,

@@ -8,7 +8,7 @@
  */
 import type { JobSpec, NodeSpec, NodeState, QueueSpec, Resources } from '../model/index.js';
 import type { JobOutcome } from './events.js';
-import { KeyWindow } from './key-window.js';
+import { jobNumber, KeyWindow } from './key-window.js';
 
 export type TaskState = 'pending' | 'placed' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type JobStatus = 'pending' | 'placed' | 'running' | JobOutcome;
@@ -34,7 +34,10 @@ export interface JobRecord {
   readonly tenant: string;
   readonly spec: JobSpec;
   readonly submittedAt: number;
-  /** Submission order across all jobs: ties in priority are served first come, first served. */
+  /**
+   * Submission order across all jobs (`submissionOrder`): ties in priority are served first come, first
+   * served, and `GET /v1/jobs` lists and pages by it.
+   */
   readonly order: number;
   /** Tasks in one array element (the sum of the task groups' counts). */
   readonly perElement: number;
@@ -92,12 +95,22 @@ export interface SchedulerState {
    * (key-window.ts). Kept in a whole state (recovery, replay); a slice leaves it empty.
    */
   readonly keys: KeyWindow;
-  /** Jobs submitted so far (the next job's order). */
+  /** Jobs submitted so far (a slice adds only its queue's own); the order of a next job whose id is not `j-N`. */
   submitted: number;
   /** Highest epoch seen on a placement. */
   epoch: number;
   /** Time of the last applied event. */
   now: number;
+}
+
+/**
+ * A job's submission order: the number of its id. The dispatcher numbers jobs `j-1`, `j-2`, … as they are
+ * submitted, so the order is the same in every queue actor's slice (which sees only its own jobs), in the
+ * whole state, after recovery and in snapshots of any age. `fallback` (a count of the jobs applied) orders
+ * ids of another form, which only hand-made event streams carry.
+ */
+export function submissionOrder(id: string, fallback: number): number {
+  return jobNumber(id) ?? fallback;
 }
 
 export function createState(partial = false): SchedulerState {

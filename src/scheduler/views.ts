@@ -57,12 +57,12 @@ export interface JobDetail extends JobView {
 export interface JobQuery {
   readonly tenant?: string;
   readonly status?: JobStatus;
-  /** Only jobs submitted after the job of this submission order (the previous page's cursor). */
+  /** Only jobs submitted after job `j-<after>` (the previous page's cursor: its last job's number). */
   readonly after?: number;
   readonly limit: number;
 }
 
-/** One queue's answer to a `JobQuery`: views in submission order, each with its order (the cursor). */
+/** One queue's answer to a `JobQuery`: views in submission order, each with its order (its id's number: the cursor). */
 export interface JobSlicePage {
   readonly jobs: readonly { readonly order: number; readonly view: JobView }[];
   /** The queue holds more matching jobs after the last one returned. */

@@ -126,6 +126,41 @@ t.test('HTTP: missing or unknown token 401, wrong role or other tenant 403, bad 
   });
 });
 
+t.test('HTTP: an unknown query parameter is refused on every route, naming it; enum values are checked', async (t) => {
+  const acme = await WsClient.open(`${server.ws}/v1/submit`, TOKENS.acme);
+  t.teardown(() => acme.close());
+  const reply = await acme.request({ kind: 'submit', id: 'q', jobs: [jobSpec({ tasks: [{ resources: { cpu: '99', memory: '1Gi' }, command: 'x' }] })] });
+  const job = (reply['results'] as Frame[])[0]!['job'] as string;
+  const routes: readonly [method: string, path: string][] = [
+    ['GET', '/healthz'],
+    ['GET', '/readyz'],
+    ['GET', '/metrics'],
+    ['GET', '/v1/jobs'],
+    ['POST', '/v1/jobs'],
+    ['GET', `/v1/jobs/${job}`],
+    ['GET', `/v1/jobs/${job}/why`],
+    ['GET', `/v1/jobs/${job}/logs`],
+    ['POST', `/v1/jobs/${job}/cancel`],
+    ['GET', '/v1/queues'],
+    ['GET', '/v1/nodes'],
+    ['GET', '/v1/sites'],
+    ['GET', '/v1/leader'],
+  ];
+  await unchanged(t, async () => {
+    for (const [method, path] of routes) {
+      const body = method === 'POST' && path === '/v1/jobs' ? { jobs: [jobSpec()] } : undefined;
+      const answer = await http(server.url, `${path}?colour=red`, TOKENS.admin, { method, ...(body ? { body } : {}) });
+      t.match(answer, { status: 400, body: { code: 'MUSTER_ERR_UNKNOWN_FIELD', field: 'colour', message: /colour/ } }, `${method} ${path}?colour=red`);
+    }
+    t.match(await http(server.url, '/v1/nodes?state=happy', TOKENS.viewer), { status: 400, body: { code: 'MUSTER_ERR_INVALID_VALUE', field: 'state', message: /state.*ready/ } });
+    t.match(await http(server.url, '/v1/jobs?status=done', TOKENS.viewer), { status: 400, body: { code: 'MUSTER_ERR_INVALID_VALUE', field: 'status', message: /status/ } });
+    t.match(await http(server.url, '/v1/nodes?state=ready&state=down', TOKENS.viewer), { status: 400, body: { code: 'MUSTER_ERR_INVALID_VALUE', field: 'state', message: /state/ } });
+    t.match(await http(server.url, '/v1/jobs?limit=2&limit=3', TOKENS.viewer), { status: 400, body: { code: 'MUSTER_ERR_INVALID_VALUE', field: 'limit', message: /limit/ } });
+  });
+  t.match(await http(server.url, `/v1/jobs/${job}`, TOKENS.acme), { status: 200, body: { status: 'pending' } }, 'the refused cancel changed nothing');
+  t.match(await http(server.url, '/v1/nodes?state=ready', TOKENS.viewer), { status: 200, body: { nodes: [] } }, 'a known state is answered');
+});
+
 t.test('another tenant’s job: 403 on read, why and cancel (ids are not secret, contents are)', async (t) => {
   const acme = await WsClient.open(`${server.ws}/v1/submit`, TOKENS.acme);
   t.teardown(() => acme.close());

@@ -68,7 +68,7 @@ export async function startTestServer(options: { limits?: Partial<GatewayLimits>
 }
 
 const packr = new Packr({ useRecords: false });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 export function pack(value: unknown): Buffer {
   return packr.pack(value);

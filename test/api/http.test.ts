@@ -1,4 +1,5 @@
 import t from 'tap';
+import { spawn } from 'node:child_process';
 import type { Frame, TestServer } from './helpers.js';
 import { TOKENS, WsClient, fakeAgent, http, jobSpec, startTestServer } from './helpers.js';
 
@@ -148,4 +149,28 @@ t.test('/metrics is Prometheus text with the gateway’s metrics', async (t) => 
   t.equal(backend.length, 1);
   t.match(backend[0]!.labels['backend'], /^(native|wasm|ts)$/);
   t.ok(families.get('muster_queue_pending_jobs')!.samples.some((s) => s.labels['queue'] === 'batch'), 'queue depths by queue');
+});
+
+/** `promtool check metrics` of `text`: its exit code and everything it printed (lint problems). */
+function promtoolCheck(text: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    // Debian's `prometheus` package; .ci/run installs it. Absent, the test fails: a skipped lint checks nothing.
+    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('error', (err) => reject(new Error(`promtool could not run (install Debian's prometheus package): ${err.message}`)));
+    child.on('close', (code) => resolve({ code, output }));
+    child.stdin.end(text);
+  });
+}
+
+t.test('/metrics passes promtool check metrics with no warnings', async (t) => {
+  const { client: agent } = await fakeAgent(server, 'n-promtool');
+  t.teardown(() => agent.close());
+  const response = await http(server.url, '/metrics', TOKENS.admin);
+  t.equal(response.status, 200);
+  t.match(response.body, /^muster_process_nodejs_active_handles\{/m, 'the process metrics are there');
+  const checked = await promtoolCheck(response.body as string);
+  t.same(checked, { code: 0, output: '' }, checked.output);
 });

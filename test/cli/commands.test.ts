@@ -94,12 +94,38 @@ t.test('jobs pages: --limit prints the next page command; --all follows every pa
   for (let i = 0; i < 3; i++) await submitted(t, ['--queue', 'paged', '--', 'true']);
   const first = await muster(['jobs', '--queue', 'paged', '--limit', '2']);
   t.equal(first.stdout.trimEnd().split('\n').length, 3, 'a header and two jobs');
-  const cursor = /^more: muster jobs --after (\S+) --limit 2/m.exec(first.stderr)?.[1];
+  const cursor = /^more: muster jobs --queue paged --limit 2 --after (\S+) /m.exec(first.stderr)?.[1];
   t.ok(cursor, first.stderr);
   const next = await muster(['jobs', '--queue', 'paged', '--limit', '2', '--after', cursor ?? '']);
   t.equal(next.stdout.trimEnd().split('\n').length, 2, 'the last job');
   const all = JSON.parse((await muster(['jobs', '--queue', 'paged', '--all', '--limit', '2', '-o', 'json'])).stdout) as { jobs: unknown[] };
   t.equal(all.jobs.length, 3);
+});
+
+t.test('jobs --all across queues: every job once, in submission order, whatever the page size', async (t) => {
+  const ids: string[] = [];
+  for (const queue of ['pages-a', 'pages-b', 'pages-c', 'pages-a', 'pages-b', 'pages-c']) ids.push(await submitted(t, ['--queue', queue, '--', 'true']));
+  const listed = async (limit: number): Promise<string[]> => {
+    const ran = await muster(['jobs', '--all', '--limit', String(limit), '-o', 'json']);
+    t.equal(ran.code, 0, ran.stderr);
+    return (JSON.parse(ran.stdout) as { jobs: { id: string }[] }).jobs.map((j) => j.id);
+  };
+  const whole = await listed(1000);
+  t.same(
+    whole,
+    [...whole].sort((a, b) => Number(a.slice(2)) - Number(b.slice(2))),
+    'in submission order',
+  );
+  t.ok(
+    ids.every((id) => whole.includes(id)),
+    'with every job submitted',
+  );
+  for (const limit of [1, 2, 4]) t.same(await listed(limit), whole, `--limit ${limit} --all lists the same jobs`);
+  const first = await muster(['jobs', '--queue', 'pages-b', '--limit', '1']);
+  const more = /^more: (muster jobs .*) \(or --all\)$/m.exec(first.stderr)?.[1] ?? '';
+  t.match(more, /--queue pages-b/, `the next page's command keeps the filters: ${first.stderr}`);
+  const next = await muster(more.split(' ').slice(1));
+  t.match(next.stdout, new RegExp(`^${ids[4]}\\s`, 'm'), 'and lists the next job of that queue');
 });
 
 t.test('cancel: cancelled once, then the job has ended (exit 1)', async (t) => {

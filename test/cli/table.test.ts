@@ -56,10 +56,12 @@ t.test('a jobs table', async (t) => {
     submittedAt: Date.now() - 30_000,
     tasks: { total: 10, pending: 2, placed: 1, running: 4, succeeded: 2, failed: 1, cancelled: 0 },
   };
-  const lines = jobsTable([job, { ...job, id: 'j-22', name: undefined as never, status: 'pending' }]);
-  t.equal(lines[0], 'ID    NAME   TENANT  QUEUE    STATUS   TASKS             AGE');
-  t.match(lines[1], /^j-1   hello  acme    default  running  3\/10 \(4 running\)  3\ds$/);
+  const allFailed: JobView = { ...job, id: 'j-3', status: 'failed', tasks: { total: 100, pending: 0, placed: 0, running: 0, succeeded: 0, failed: 100, cancelled: 0 } };
+  const lines = jobsTable([job, { ...job, id: 'j-22', name: undefined as never, status: 'pending' }, allFailed]);
+  t.equal(lines[0], 'ID    NAME   TENANT  QUEUE    STATUS   TASKS                       AGE');
+  t.match(lines[1], /^j-1   hello  acme    default  running  2\/10 \(4 running, 1 failed\)  3\ds$/);
   t.match(lines[2], /^j-22         acme    default  pending /);
+  t.match(lines[3], /^j-3   hello  acme    default  failed   0\/100 \(100 failed\)\s+3\ds$/, 'a job whose every task failed does not read 100/100');
 });
 
 t.test('a nodes table shows allocated/capacity, allocations and labels', async (t) => {
