@@ -230,7 +230,8 @@ const ROUTES: readonly Route[] = [
       const headers = { 'muster-attempt': String(attempt), 'muster-node': node, 'muster-running': String(live) };
       // An ended attempt is read from the control plane's copy when that is whole, or when its agent is not
       // connected; otherwise (running, or the copy lacks the head) from the agent, and from the copy if that fails.
-      const keeper = ctx.outputs();
+      // A retired job's copy went with it (DATA/output is pruned at retirement): only its agent may still have it.
+      const keeper = detail.retired ? undefined : ctx.outputs();
       const kept = live || !keeper ? undefined : await keeper.read({ job, task, attempt, stream }, offset, LOG_RESPONSE_BYTES);
       const fromCopy = (k: KeptOutput): Answer => {
         const start = Math.max(offset, k.from);
@@ -245,7 +246,7 @@ const ROUTES: readonly Route[] = [
       const fetched = await ctx.agents.fetchLogs(node, { job, task, attempt, stream, offset, maxBytes: LOG_RESPONSE_BYTES });
       if ('error' in fetched) {
         if (kept) return fromCopy(kept);
-        const why = live ? '' : keeper && keeper.keepBytes > 0 ? '; the control plane holds no copy of it: its agent has not shipped it (it ships ended attempts\' output in the background, and again when it reconnects; an agent lost for good never will)' : '; this server keeps no copies of output (output.keepBytes is 0)';
+        const why = live ? '' : detail.retired ? '; the job was retired from the live state, and the control plane\'s copy of its output with it' : keeper && keeper.keepBytes > 0 ? '; the control plane holds no copy of it: its agent has not shipped it (it ships ended attempts\' output in the background, and again when it reconnects; an agent lost for good never will)' : '; this server keeps no copies of output (output.keepBytes is 0)';
         return refused('MUSTER_ERR_LOGS_UNAVAILABLE', `the output of job ${job} task ${task} attempt ${attempt} cannot be read now: ${fetched.error}${why}`);
       }
       return {
