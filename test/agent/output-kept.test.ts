@@ -19,6 +19,9 @@ import { MusterChild, ROOT } from '../server/muster-child.js';
 import { AgentProcess, cleanUpWorkFolder, processesMentioning } from './agent-process.js';
 
 const exec = promisify(execFile);
+// Three clusters of real processes, one of them restarted and waiting out a node's loss: over a minute on a
+// loaded 2-core machine, past tap's default of 120 s under more load.
+t.setTimeout(300_000);
 
 /** The server's cap per stream in these tests: small, so a few thousand lines pass it. */
 const KEEP = 4096;
