@@ -153,8 +153,10 @@ export class Agent {
   async stop(): Promise<void> {
     await this.executor.shutdown();
     await Promise.all([this.link.drained(STOP_ACK_WAIT_MS), this.#shipper.drained(STOP_SHIP_WAIT_MS)]);
-    await this.#shipper.stop();
+    // Closing the link answers a piece still in flight (`disconnected`), so the shipper stops at once.
+    const shipping = this.#shipper.stop();
     this.link.close();
+    await shipping;
     await this.#lease.settled();
     await this.#lock?.release();
     this.#lock = undefined;

@@ -17,8 +17,8 @@
  *
  * A server that keeps no output (its `registered` has no `outputKeepBytes`) is shipped nothing; the outbox
  * waits for one that does. Refusals that may pass (the server not ready, a standby, a failed store, an
- * internal error) are tried again after `RETRY_MS`; any other refusal gives the stream up, once it has been
- * tried again from its start, with a warning.
+ * internal error) are tried again after `RETRY_MS`, and so is an attempt whose file shrank while it was read;
+ * any other refusal gives the stream up, once it has been tried again from its start, with a warning.
  */
 import { mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -73,6 +73,8 @@ export class OutputShipper {
   /** What the server keeps per stream; undefined until the node is registered on a connection (again). */
   #keepBytes: number | undefined;
   #wake: (() => void) | undefined;
+  /** Ends the wait before a retry (a stop). */
+  #halt: (() => void) | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
   #busy = false;
@@ -133,6 +135,7 @@ export class OutputShipper {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#wake?.();
+    this.#halt?.();
     await this.#running;
   }
 
@@ -161,7 +164,15 @@ export class OutputShipper {
         continue;
       }
       if (outcome === 'retry') {
-        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+        // A stop ends the wait early (new attempts do not: they wait their turn behind this one).
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, RETRY_MS);
+          this.#halt = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#halt = undefined;
         continue;
       }
       this.#queue.delete(k);
