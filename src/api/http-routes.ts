@@ -16,8 +16,8 @@ import { encodeFrame } from './codec.js';
 import type { GatewayContext } from './context.js';
 import { endJson, unavailableError } from './context.js';
 import { readClientRequest } from './frames.js';
-import { DEFAULT_PAGE, LOG_RESPONSE_BYTES, MAX_PAGE } from './limits.js';
-import type { KeptOutput } from './output-keeper.js';
+import { DEFAULT_PAGE, MAX_PAGE } from './limits.js';
+import { readOutput } from './output-read.js';
 import { cancelJobs, completeSubmit, isPrepared, prepareSubmit } from './submissions.js';
 
 interface Call {
@@ -227,33 +227,14 @@ const ROUTES: readonly Route[] = [
       const node = attempt === record.attempt ? record.node : record.nodes?.[attempt - 1];
       if (node === undefined) return refused('MUSTER_ERR_LOGS_UNAVAILABLE', `the node attempt ${attempt} of job ${job} task ${task} ran on is not known`);
       const live = attempt === record.attempt && (record.state === 'placed' || record.state === 'running');
-      const headers = { 'muster-attempt': String(attempt), 'muster-node': node, 'muster-running': String(live) };
-      // An ended attempt is read from the control plane's copy when that is whole, or when its agent is not
-      // connected; otherwise (running, or the copy lacks the head) from the agent, and from the copy if that fails.
-      // A retired job's copy went with it (DATA/output is pruned at retirement): only its agent may still have it.
-      const keeper = detail.retired ? undefined : ctx.outputs();
-      const kept = live || !keeper ? undefined : await keeper.read({ job, task, attempt, stream }, offset, LOG_RESPONSE_BYTES);
-      const fromCopy = (k: KeptOutput): Answer => {
-        const start = Math.max(offset, k.from);
-        return {
-          status: 200,
-          text: k.data,
-          contentType: 'application/octet-stream',
-          headers: { ...headers, 'muster-next-offset': String(start + k.data.length), 'muster-source': 'control-plane', 'muster-output-size': String(k.size), 'muster-output-from': String(k.from) },
-        };
-      };
-      if (kept && (kept.from === 0 || !ctx.agents.connected(node))) return fromCopy(kept);
-      const fetched = await ctx.agents.fetchLogs(node, { job, task, attempt, stream, offset, maxBytes: LOG_RESPONSE_BYTES });
-      if ('error' in fetched) {
-        if (kept) return fromCopy(kept);
-        const why = live ? '' : detail.retired ? '; the job was retired from the live state, and the control plane\'s copy of its output with it' : keeper && keeper.keepBytes > 0 ? '; the control plane holds no copy of it: its agent has not shipped it (it ships ended attempts\' output in the background, and again when it reconnects; an agent lost for good never will)' : '; this server keeps no copies of output (output.keepBytes is 0)';
-        return refused('MUSTER_ERR_LOGS_UNAVAILABLE', `the output of job ${job} task ${task} attempt ${attempt} cannot be read now: ${fetched.error}${why}`);
-      }
+      // From the agent, or from the control plane's copy of an ended attempt's output (output-read.ts).
+      const read = await readOutput({ job, task, attempt, stream, offset, node, live, retired: detail.retired === true }, ctx.agents, ctx.outputs());
+      if (!read.ok) return refused('MUSTER_ERR_LOGS_UNAVAILABLE', `the output of job ${job} task ${task} attempt ${attempt} cannot be read now: ${read.message}`);
       return {
         status: 200,
-        text: fetched.data,
+        text: read.data,
         contentType: 'application/octet-stream',
-        headers: { ...headers, 'muster-next-offset': String(offset + fetched.data.length), 'muster-source': 'agent' },
+        headers: { ...read.headers, 'muster-attempt': String(attempt), 'muster-node': node, 'muster-running': String(live) },
       };
     },
   },
