@@ -37,6 +37,9 @@ export const OUTPUT_PIECE_BYTES = 256 * 1024;
 /** How long a stream refused for a passing reason waits before it is tried again. */
 export const RETRY_MS = 1_000;
 
+/** How often `drained` looks whether the outbox has emptied (as the link's `drained` does for acknowledgements). */
+const DRAIN_POLL_MS = 20;
+
 /** Refusals that say "not now" rather than "never". */
 const PASSING = new Set(['MUSTER_ERR_NOT_READY', 'MUSTER_ERR_NOT_LEADER', 'MUSTER_ERR_STORE_FAILED', 'MUSTER_ERR_BUSY', 'MUSTER_ERR_INTERNAL']);
 
@@ -128,7 +131,7 @@ export class OutputShipper {
   /** Resolves once nothing waits to be shipped, or after `timeoutMs`. */
   async drained(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while ((this.#queue.size > 0 || this.#busy) && Date.now() < deadline && this.#keepBytes) await new Promise((resolve) => setTimeout(resolve, 20));
+    while ((this.#queue.size > 0 || this.#busy) && Date.now() < deadline && this.#keepBytes) await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
   }
 
   /** Ships nothing more; what is queued stays in the outbox for the next start. */
