@@ -183,10 +183,13 @@ export class OutputShipper {
     }
   }
 
-  /** Both streams of one attempt. */
+  /** Both streams of one attempt. A stream that cannot be read (its file unreadable) is given up with an error line. */
   async #ship(ref: AttemptId, keep: number): Promise<Shipped> {
     for (const stream of STREAMS) {
-      const shipped = await this.#shipStream(ref, stream, keep);
+      const shipped = await this.#shipStream(ref, stream, keep).catch((err: unknown): Shipped => {
+        this.#o.log.error({ err, job: ref.job, task: ref.task, attempt: ref.attempt, stream }, "could not read this attempt's output to ship it: it is not shipped");
+        return 'given-up';
+      });
       if (shipped === 'disconnected' || shipped === 'retry') return shipped;
     }
     return 'stored';
