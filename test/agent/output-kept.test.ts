@@ -104,6 +104,7 @@ t.test('SIGKILLed after shipping: muster logs and the route read the copy, and s
   const job = await submit(c, 'seq 1 2000; echo small err >&2');
   await until('the job to succeed', () => jobStatus(c, job), (s) => s === 'succeeded');
   await until("the server's copy of both streams", async () => copied(c, job, 'stdout') && copied(c, job, 'stderr'), (x) => x);
+  await until('the agent to hear both stored (its outbox empties)', async () => readdirSync(join(c.work, 'outbox')), (names) => names.length === 0);
 
   agent.child.kill('SIGKILL');
   await agent.exited;
@@ -127,7 +128,6 @@ t.test('SIGKILLed after shipping: muster logs and the route read the copy, and s
   const cliErr = await musterLogs(c, [job, '--stderr']);
   t.equal(cliErr.stdout, 'small err\n');
   t.same(cliErr.notes, [], 'no notice when nothing was cut');
-  t.same(readdirSync(join(c.work, 'outbox')), [], 'nothing left in the outbox');
   t.same(processesMentioning(c.work), [], 'no shim or task left');
 });
 
