@@ -126,11 +126,10 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
     if (!keeper || keeper.keepBytes === 0) return refuse(link, apiError('MUSTER_ERR_INVALID_VALUE', 'size: this server keeps no output (its registered reply had no outputKeepBytes)', { field: 'size' }), id);
     if (chunk.size - chunk.from > keeper.keepBytes) return refuse(link, apiError('MUSTER_ERR_INVALID_VALUE', `from: the kept part [${chunk.from}, ${chunk.size}) is longer than the ${keeper.keepBytes} bytes this server keeps`, { field: 'from' }), id);
     try {
-      const detail = await ctx.core()!.jobDetail(chunk.job);
-      if (!detail || detail.retired) return refuse(link, apiError('MUSTER_ERR_UNKNOWN_JOB', `job: job ${chunk.job} is not in the live state (never, or retired): its output is not kept`, { field: 'job' }), id);
-      const record = detail.taskList[chunk.task];
-      const ranOn = record === undefined || chunk.attempt < 1 || chunk.attempt > record.attempt ? undefined : chunk.attempt === record.attempt ? record.node : record.nodes?.[chunk.attempt - 1];
-      if (ranOn !== node) return refuse(link, apiError('MUSTER_ERR_FORBIDDEN', `node: attempt ${chunk.attempt} of job ${chunk.job} task ${chunk.task} did not run on node ${node}`, { field: 'node' }), id);
+      // One lookup per piece, not the job's whole detail (an array job's tasks all ship).
+      const ranOn = await ctx.core()!.attemptNode(chunk.job, chunk.task, chunk.attempt);
+      if (ranOn === undefined) return refuse(link, apiError('MUSTER_ERR_UNKNOWN_JOB', `job: job ${chunk.job} has no task ${chunk.task} attempt ${chunk.attempt} in the live state (never, or the job was retired): its output is not kept`, { field: 'job' }), id);
+      if (ranOn !== node) return refuse(link, apiError('MUSTER_ERR_FORBIDDEN', `node: attempt ${chunk.attempt} of job ${chunk.job} task ${chunk.task} ran on another node than ${node}`, { field: 'node' }), id);
       const written = await keeper.write(chunk);
       if (!written.ok) return refuse(link, apiError('MUSTER_ERR_INVALID_VALUE', `${written.field}: ${written.message}`, { field: written.field }), id);
       link.push({ kind: 'output-stored', id, node });
