@@ -29,7 +29,7 @@ function emit(io: Io, data: Uint8Array): void {
 /** What a read of the control plane's copy skipped: the head of the output, past the cap, was not kept. */
 export function truncationNotice(kept: { readonly size: number; readonly from: number }, offset: number): string {
   const n = (x: number): string => x.toLocaleString('en-US');
-  return `muster: output truncated: the control plane kept the last ${n(kept.size - kept.from)} of ${n(kept.size)} bytes (its cap per stream); bytes ${n(offset)} to ${n(kept.from)} were not kept, and the agent that ran the task is not connected to read them from`;
+  return `muster: output truncated: the control plane kept the last ${n(kept.size - kept.from)} of ${n(kept.size)} bytes (its cap per stream); bytes ${n(offset)} to ${n(kept.from)} were not kept, and the agent that ran the task could not be asked for them (not connected, or no answer)`;
 }
 
 export async function printLogs(client: MusterClient, io: Io, job: string, options: { task?: number; attempt?: number; stream: 'stdout' | 'stderr'; follow: boolean }): Promise<void> {
