@@ -14,7 +14,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, ROLES } from '../src/api/index.js';
+import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_OUTPUT_KEEP_BYTES, DEFAULT_PORT, ROLES } from '../src/api/index.js';
 import {
   CONSTRAINT_FIELDS,
   DEFAULT_BACKOFF_MS,
@@ -49,7 +49,9 @@ import {
   ETCD_TLS_KEYS,
   HA_LOST_AFTER_MS,
   LIVENESS_KEYS,
+  MAX_OUTPUT_KEEP_BYTES,
   MIN_TOKEN_LENGTH,
+  OUTPUT_KEYS,
   RETENTION_KEYS,
   SNAPSHOT_EVERY_EVENTS,
   SNAPSHOT_EVERY_SECONDS,
@@ -368,6 +370,7 @@ const CONFIG: Table = {
     liveness: { type: '[liveness](#config-liveness)', default: 'see the table', meaning: 'Heartbeats, node loss and the agents\' fence.' },
     retention: { type: '[retention](#config-retention)', default: 'see the table', meaning: 'When ended jobs leave the live state; how long idempotency keys last.' },
     etcd: { type: '[etcd](#config-etcd)', default: 'none: the embedded store in `data`', meaning: 'Replicas sharing a log in etcd ([Replicas](#replicas)).' },
+    output: { type: '[output](#config-output)', default: 'see the table', meaning: 'How much of each ended attempt\'s output the server keeps once its agent ships it.' },
   },
 };
 
@@ -425,6 +428,15 @@ const RETENTION: Table = {
     maxAge: { type: '[duration](#units) above 0', default: formatDuration(DEFAULT_RETENTION.maxAgeMs), meaning: 'An ended job leaves the live state this long after it ended.' },
     maxEndedPerTenant: { type: 'integer ≥ 0', default: n(DEFAULT_RETENTION.maxEndedPerTenant), meaning: 'Most ended jobs of one tenant kept in the live state.' },
     keyWindow: { type: '[duration](#units) above 0', default: formatDuration(DEFAULT_RETENTION.keyWindowMs), meaning: 'How long an idempotency key names its job, from its submission.' },
+  },
+};
+
+const OUTPUT: Table = {
+  title: 'Config: output',
+  intro: '`output:` in the config file: the copy of ended attempts\' output that outlives their agent (`DATA/output`, removed when the job is retired).',
+  fields: OUTPUT_KEYS,
+  docs: {
+    keepBytes: { type: `integer from 0 to ${n(MAX_OUTPUT_KEEP_BYTES)}`, default: n(DEFAULT_OUTPUT_KEEP_BYTES), meaning: 'The tail of each stream (stdout, stderr) kept per attempt, in bytes; 0 keeps nothing.' },
   },
 };
 
@@ -505,6 +517,7 @@ limits: { maxJobsPerSubmit: 10000, ratePerSecond: 500, rateBurst: 1000 }
 snapshot: { everyEvents: 100000, everySeconds: 300 }
 liveness: { heartbeatMs: 1000, suspectAfterMs: 5000, lostAfterMs: 15000 }
 retention: { maxAge: 2h, maxEndedPerTenant: 50000, keyWindow: 24h }
+output: { keepBytes: 1048576 }     # the tail of each stream of each ended attempt, kept by the server
 etcd:                              # leave out for the embedded store in data
   endpoints: [https://etcd-1:2379, https://etcd-2:2379, https://etcd-3:2379]
   prefix: /muster
@@ -532,12 +545,12 @@ function renderTable(t: Table): string {
 }
 
 /** Every table whose fields come from a list the code accepts, in the order they are rendered. */
-export const TABLES: readonly Table[] = [JOB, TASK, RESOURCES, CONSTRAINTS, SELECTORS, DEPENDENCIES, RETRIES, NODE, QUEUE, SITE, CONFIG, TOKENS, SNAPSHOT, LIVENESS, RETENTION, ETCD];
+export const TABLES: readonly Table[] = [JOB, TASK, RESOURCES, CONSTRAINTS, SELECTORS, DEPENDENCIES, RETRIES, NODE, QUEUE, SITE, CONFIG, TOKENS, SNAPSHOT, LIVENESS, RETENTION, OUTPUT, ETCD];
 
 /** The block between the markers (markers excluded). */
 export function renderSpecReference(): string {
   const specs = [JOB, TASK, RESOURCES, CONSTRAINTS, SELECTORS, DEPENDENCIES, RETRIES, NODE, QUEUE, SITE].map(renderTable);
-  const config = [CONFIG, TOKENS, SNAPSHOT, LIVENESS, RETENTION, ETCD].map(renderTable);
+  const config = [CONFIG, TOKENS, SNAPSHOT, LIVENESS, RETENTION, OUTPUT, ETCD].map(renderTable);
   return [UNITS, ...specs, OWNERSHIP, SITES, config[0], EXAMPLE, ...config.slice(1)].join('\n\n');
 }
 

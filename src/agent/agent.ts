@@ -4,6 +4,7 @@
  *
  *   server ──start/kill──▶ link ──▶ executor ──started/ended──▶ link ──▶ server ──acked──▶ journal entry gone
  *   server ──logs──▶ link ──▶ executor.readLog ──chunks──▶ link ──▶ server
+ *   ended ──▶ outbox ──▶ shipper ──output pieces──▶ link ──▶ server (its copy) ──output-stored──▶ outbox entry gone
  *   contact (pong, any frame) ──▶ fence ──▶ lease file (the shims' fence) / expired: executor.fence
  *
  * `start` first recovers the previous agent's attempts from the journal (adopting those still running,
@@ -22,6 +23,7 @@ import type { AttemptEnded } from './executor/index.js';
 import { detectCapacity, Executor } from './executor/index.js';
 import type { EndReport, LogsRequest } from './link.js';
 import { AgentLink } from './link.js';
+import { OutputShipper } from './output-shipper.js';
 import type { ShimKind } from './shim/index.js';
 import { LeaseFile, readLease } from './shim/index.js';
 
@@ -44,6 +46,12 @@ export interface AgentOptions {
 
 /** How long a stopping agent waits for the server to acknowledge the last ends (the journal keeps any it did not). */
 const STOP_ACK_WAIT_MS = 1_000;
+/**
+ * How long a stopping agent ships the output of what it killed (the outbox keeps the rest for its next
+ * start): 2 s is several MiB on any network a node should be on, and a stop that hangs longer holds up a
+ * service manager's restart.
+ */
+const STOP_SHIP_WAIT_MS = 2_000;
 
 export class Agent {
   readonly executor: Executor;
@@ -52,6 +60,7 @@ export class Agent {
   readonly #log: Logger;
   readonly #lease: LeaseFile;
   readonly #workDir: string;
+  readonly #shipper: OutputShipper;
   #lock: FolderLock | undefined;
   #started: Promise<void> | undefined;
 
@@ -88,9 +97,11 @@ export class Agent {
         logs: (request, send) => void this.#logs(request, send),
         registered: (node, info) => {
           this.executor.observeEpoch(info.epoch);
+          this.#shipper.registered(info.outputKeepBytes);
           this.#log.info({ node, ...info }, info.fenceMs === undefined ? 'registered (the server sets no fence)' : 'registered');
         },
-        acknowledged: (_node, attempts) => this.executor.acknowledged(attempts),
+        // The journal lets an attempt go only once its outbox entry is on disk (output-shipper.ts).
+        acknowledged: (_node, attempts) => void this.#shipper.written(attempts).then(() => this.executor.acknowledged(attempts)),
         fenced: ({ fenceMs, silentMs }) => {
           const n = this.executor.fence(`fenced: no contact with the control plane for ${silentMs} ms (the fence is ${fenceMs} ms)`);
           this.#log.error({ attempts: n, fenceMs, silentMs }, 'fenced: every attempt was killed; their ends go to the server once it is back');
@@ -99,7 +110,14 @@ export class Agent {
       },
     });
     this.executor.on('started', (a) => this.link.started(this.#name, a));
-    this.executor.on('ended', (a) => this.link.ended(this.#name, endReport(a)));
+    this.#shipper = new OutputShipper({
+      workDir: options.workDir,
+      node: options.name,
+      path: (ref, stream) => this.executor.logPath(ref, stream),
+      send: (node, piece) => this.link.output(node, piece),
+      log: options.log.child({ part: 'output' }),
+    });
+    this.executor.on('ended', (a) => this.#ended(a));
     const capacity = options.capacity ?? detectCapacity();
     this.link.addNode({
       name: options.name,
@@ -119,20 +137,35 @@ export class Agent {
       await mkdir(this.#workDir, { recursive: true });
       this.#lock = await acquireFolderLock(this.#workDir, this.#log, { code: 'MUSTER_ERR_WORK_LOCKED', folder: 'agent work folder' });
       const lease = await readLease(this.executor.leasePath);
-      for (const end of await this.executor.recover()) this.link.ended(this.#name, endReport(end));
+      await this.#shipper.recover();
+      for (const end of await this.executor.recover()) this.#ended(end);
       await this.link.open(lease);
     })();
     return this.#started;
   }
 
-  /** Kills what runs (SIGTERM, then SIGKILL after the grace period), reports it, and disconnects. */
+  /** Attempts whose output waits to be shipped to the control plane. */
+  get outputPending(): number {
+    return this.#shipper.pending;
+  }
+
+  /** Kills what runs (SIGTERM, then SIGKILL after the grace period), reports it, ships what output it can in a bounded time, and disconnects. */
   async stop(): Promise<void> {
     await this.executor.shutdown();
-    await this.link.drained(STOP_ACK_WAIT_MS);
+    await Promise.all([this.link.drained(STOP_ACK_WAIT_MS), this.#shipper.drained(STOP_SHIP_WAIT_MS)]);
+    // Closing the link answers a piece still in flight (`disconnected`), so the shipper stops at once.
+    const shipping = this.#shipper.stop();
     this.link.close();
+    await shipping;
     await this.#lease.settled();
     await this.#lock?.release();
     this.#lock = undefined;
+  }
+
+  /** An attempt ended (or was found ended at start): reported, and queued for shipping its output. */
+  #ended(a: AttemptEnded): void {
+    this.link.ended(this.#name, endReport(a));
+    void this.#shipper.add(a);
   }
 
   async #logs(request: LogsRequest, send: (data: Uint8Array, eof: boolean) => void): Promise<void> {

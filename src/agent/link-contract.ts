@@ -60,7 +60,28 @@ export interface RegisteredInfo {
   readonly heartbeatMs: number;
   /** Absent from an older server: no fence. */
   readonly fenceMs?: number;
+  /** The most bytes of each stream of an ended attempt the server keeps (the tail); absent: it keeps none, ship nothing. */
+  readonly outputKeepBytes?: number;
 }
+
+/** A piece of an ended attempt's output for the control plane's copy (an `output` frame: PROTOCOL.md). */
+export interface OutputPiece extends AttemptId {
+  readonly stream: 'stdout' | 'stderr';
+  /** Bytes the task wrote to the stream in all. */
+  readonly size: number;
+  /** Where the shipped (kept) part starts: `max(0, size − outputKeepBytes)`. */
+  readonly from: number;
+  readonly offset: number;
+  readonly data: Uint8Array;
+  /** This piece ends at `size`. */
+  readonly last: boolean;
+}
+
+/**
+ * How the server answered an `output` frame: `stored`; `refused` with an error frame's code and message; or
+ * `disconnected` (the connection closed first: nobody knows whether it was stored).
+ */
+export type OutputAnswer = { readonly kind: 'stored' } | { readonly kind: 'refused'; readonly code: string; readonly message: string } | { readonly kind: 'disconnected' };
 
 /** What the link needs from whoever runs the attempts (the executor, or the simulated fleet). */
 export interface LinkOwner {

@@ -22,6 +22,9 @@
  *   tick: a pong or any frame is contact, which renews the fence (fence.ts). A connection silent for
  *   `SILENT_HEARTBEATS` intervals, or past the fence, is dropped and made again.
  * - Reports are batched per event-loop turn. Commands older than the newest epoch seen are refused.
+ * - Carries pieces of ended attempts' output for the control plane's copy (`output`, answered
+ *   `output-stored` or `error`); the owner sends one at a time and sends again what a lost connection left
+ *   unanswered.
  */
 import { Unpackr, pack } from 'msgpackr';
 import WebSocket from 'ws';
@@ -29,11 +32,11 @@ import { backoffDelay } from '../client/index.js';
 import type { Refusal } from './endpoints.js';
 import { AgentRoute, agentUrl, readRefusal } from './endpoints.js';
 import { Fence, monotonicNs } from './fence.js';
-import type { AttemptId, EndReport, KillCommand, LinkOptions, LogsRequest, NodeRegistration, StartCommand } from './link-contract.js';
+import type { AttemptId, EndReport, KillCommand, LinkOptions, LogsRequest, NodeRegistration, OutputAnswer, OutputPiece, StartCommand } from './link-contract.js';
 import type { Lease } from './shim/index.js';
 import { UnackedEnds } from './unacked-ends.js';
 
-export type { AttemptId, EndReport, KillCommand, LinkOptions, LinkOwner, LogsRequest, NodeRegistration, RegisteredInfo, RunningAttempt, StartCommand } from './link-contract.js';
+export type { AttemptId, EndReport, KillCommand, LinkOptions, LinkOwner, LogsRequest, NodeRegistration, OutputAnswer, OutputPiece, RegisteredInfo, RunningAttempt, StartCommand } from './link-contract.js';
 
 type Frame = Readonly<Record<string, unknown>> & { readonly kind: string };
 
@@ -71,6 +74,8 @@ export class AgentLink {
   readonly #unacked = new UnackedEnds();
   /** `started` reports per node waiting for the node to be registered on a connection. */
   readonly #held = new Map<string, Frame[]>();
+  /** `output` frames sent on the current connection and not yet answered, by id. */
+  readonly #outputs = new Map<number, (answer: OutputAnswer) => void>();
   /** Refused registers in a row, per node (their retry backs off). */
   readonly #refusals = new Map<string, number>();
   #fence: Fence | undefined;
@@ -152,6 +157,20 @@ export class AgentLink {
     if (this.#registered.has(node) && this.connected) this.#send({ kind: 'ended', node, ...report });
   }
 
+  /**
+   * Sends a piece of an ended attempt's output for the control plane's copy; resolves with the server's
+   * answer, or `disconnected` when the node is not registered on an open connection or the connection closes
+   * first. The caller sends one piece at a time (output-shipper.ts): that bounds what queues ahead of heartbeats.
+   */
+  output(node: string, piece: OutputPiece): Promise<OutputAnswer> {
+    if (!this.#registered.has(node) || !this.connected) return Promise.resolve({ kind: 'disconnected' });
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#outputs.set(id, resolve);
+      this.#send({ kind: 'output', id, node, ...piece });
+    });
+  }
+
   /** Resolves once every end has been acknowledged, or after `timeoutMs`, or at once when not connected. */
   async drained(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -165,6 +184,7 @@ export class AgentLink {
     clearInterval(this.#tick);
     clearTimeout(this.#retry);
     this.#fence?.stop();
+    this.#answerOutputs({ kind: 'disconnected' });
     this.#connecting?.terminate();
     this.#flush();
     this.#ws?.close(1000, 'agent stopping');
@@ -237,9 +257,16 @@ export class AgentLink {
     this.#ws = undefined;
     this.#registered.clear();
     this.#pending.clear();
+    this.#answerOutputs({ kind: 'disconnected' });
     clearInterval(this.#tick);
     this.#tick = undefined;
     if (!this.#closed) this.#o.log.warn({ url }, 'lost the connection to the control plane; reconnecting');
+  }
+
+  #answerOutputs(answer: OutputAnswer): void {
+    const waiting = [...this.#outputs.values()];
+    this.#outputs.clear();
+    for (const resolve of waiting) resolve(answer);
   }
 
   #contact(atNs: bigint): void {
@@ -264,6 +291,12 @@ export class AgentLink {
         return this.#onRegistered(frame);
       case 'acked':
         return this.#acknowledge(frame['node'] as string, (frame['attempts'] as AttemptId[] | undefined) ?? []);
+      case 'output-stored': {
+        const resolve = this.#outputs.get(frame['id'] as number);
+        this.#outputs.delete(frame['id'] as number);
+        resolve?.({ kind: 'stored' });
+        return;
+      }
       case 'start': {
         const command = frame as unknown as StartCommand;
         if (this.#stale(command.epoch, frame)) return;
@@ -301,6 +334,7 @@ export class AgentLink {
     const epoch = frame['epoch'] as number;
     const heartbeatMs = frame['heartbeatMs'] as number;
     const fenceMs = typeof frame['fenceMs'] === 'number' && frame['fenceMs'] > 0 ? frame['fenceMs'] : undefined;
+    const outputKeepBytes = typeof frame['outputKeepBytes'] === 'number' && frame['outputKeepBytes'] > 0 ? frame['outputKeepBytes'] : undefined;
     if (epoch > this.#newestEpoch) this.#newestEpoch = epoch;
     this.#registered.add(node);
     this.#acknowledge(node, pending.carried);
@@ -310,7 +344,7 @@ export class AgentLink {
     const dropped = kills.filter((k) => this.#unacked.has(node, k));
     if (dropped.length > 0) this.#acknowledge(node, dropped);
     for (const k of kills) this.#o.owner.kill({ node, job: k.job, task: k.task, attempt: k.attempt, reason: 'reconcile' });
-    this.#o.owner.registered?.(node, { epoch, heartbeatMs, ...(fenceMs !== undefined ? { fenceMs } : {}) });
+    this.#o.owner.registered?.(node, { epoch, heartbeatMs, ...(fenceMs !== undefined ? { fenceMs } : {}), ...(outputKeepBytes !== undefined ? { outputKeepBytes } : {}) });
     this.#fence?.setFenceMs(fenceMs);
     for (const report of this.#unacked.of(node)) this.#send({ kind: 'ended', node, ...report });
     const held = this.#held.get(node);
@@ -339,6 +373,12 @@ export class AgentLink {
       this.#hint = typeof leader?.url === 'string' ? agentUrl(leader.url) : undefined;
       this.#o.log.warn({ leader: leader?.url }, `the control plane is not the leader any more; connecting to ${this.#hint ?? 'the endpoints'} again`);
       this.#ws?.terminate();
+      return;
+    }
+    const output = typeof id === 'number' ? this.#outputs.get(id) : undefined;
+    if (output) {
+      this.#outputs.delete(id as number);
+      output({ kind: 'refused', code: String(frame['code']), message: String(frame['message']) });
       return;
     }
     for (const [name, pending] of this.#pending) {

@@ -14,7 +14,8 @@
  *    `registered` before any `start`), except frames about the attempts the registration ended.
  *
  * Reports (`started`, `ended`) are checked by the scheduler against the attempt's node; `ended` is
- * acknowledged (`acked`) once durable, through the agent hub.
+ * acknowledged (`acked`) once durable, through the agent hub. Chunks of ended attempts' output (`output`)
+ * go to the output keeper when the attempt ran on the shipping node, and are answered `output-stored`.
  */
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { formatProblem, validateNode } from '../model/index.js';
@@ -106,11 +107,35 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
       const missing = unreported.filter((a) => !onTheWay.has(`${a.job}#${a.task}#${a.attempt}`));
       const lost = await core.settleUnreported(spec.name, missing, `the agent of ${spec.name} neither runs it nor reported its end (reconciled at registration)`);
       const fenceMs = agents.liveness.options.fenceMs;
-      const reply = { kind: 'registered', id: request.id, node: spec.name, epoch: agents.epoch, heartbeatMs: agents.liveness.options.heartbeatMs, fenceMs, kill };
+      const keepBytes = ctx.outputs()?.keepBytes ?? 0;
+      const reply = { kind: 'registered', id: request.id, node: spec.name, epoch: agents.epoch, heartbeatMs: agents.liveness.options.heartbeatMs, fenceMs, kill, ...(keepBytes > 0 ? { outputKeepBytes: keepBytes } : {}) };
       link.release(spec.name, reply, new Set(lost.map((a) => `${a.job}#${a.task}#${a.attempt}`)));
     } catch (err) {
       link.release(spec.name, errorFrame(fromThrown(err), request.id));
       agents.drop(spec.name, link);
+    }
+  }
+
+  /**
+   * A chunk of an ended attempt's output: kept when the attempt ran on the node that ships it and its job is
+   * live, answered `output-stored` once written (the last chunk: once the copy is complete and readable).
+   */
+  async function storeOutput(link: AgentLink, request: Extract<AgentRequest, { kind: 'output' }>): Promise<void> {
+    const { id, node, ...chunk } = request;
+    const keeper = ctx.outputs();
+    if (!keeper || keeper.keepBytes === 0) return refuse(link, apiError('MUSTER_ERR_INVALID_VALUE', 'size: this server keeps no output (its registered reply had no outputKeepBytes)', { field: 'size' }), id);
+    if (chunk.size - chunk.from > keeper.keepBytes) return refuse(link, apiError('MUSTER_ERR_INVALID_VALUE', `from: the kept part [${chunk.from}, ${chunk.size}) is longer than the ${keeper.keepBytes} bytes this server keeps`, { field: 'from' }), id);
+    try {
+      // One lookup per piece, not the job's whole detail (an array job's tasks all ship).
+      const ranOn = await ctx.core()!.attemptNode(chunk.job, chunk.task, chunk.attempt);
+      if (ranOn === undefined) return refuse(link, apiError('MUSTER_ERR_UNKNOWN_JOB', `job: job ${chunk.job} has no task ${chunk.task} attempt ${chunk.attempt} in the live state (never, or the job was retired): its output is not kept`, { field: 'job' }), id);
+      if (ranOn !== node) return refuse(link, apiError('MUSTER_ERR_FORBIDDEN', `node: attempt ${chunk.attempt} of job ${chunk.job} task ${chunk.task} ran on another node than ${node}`, { field: 'node' }), id);
+      const written = await keeper.write(chunk);
+      if (!written.ok) return refuse(link, apiError('MUSTER_ERR_INVALID_VALUE', `${written.field}: ${written.message}`, { field: written.field }), id);
+      link.push({ kind: 'output-stored', id, node });
+    } catch (err) {
+      ctx.log.error({ err, job: chunk.job, task: chunk.task, attempt: chunk.attempt, stream: chunk.stream }, 'could not keep a chunk of output');
+      refuse(link, fromThrown(err), id);
     }
   }
 
@@ -161,6 +186,9 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
         return;
       case 'log':
         agents.logChunk(link, request.id, request.data, request.eof);
+        return;
+      case 'output':
+        if (owns(link, request.node, request.id)) void storeOutput(link, request);
         return;
       case 'error':
         ctx.log.warn({ node: request.node, code: request.code, id: request.id }, `an agent refused a command: ${request.message}`);

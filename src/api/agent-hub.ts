@@ -259,6 +259,11 @@ export class AgentHub implements AgentPort {
     this.#decided(this.liveness.register(node, site, monotonicNow()));
   }
 
+  /** Whether an agent holds `node` on a live connection now. */
+  connected(node: string): boolean {
+    return this.#links.has(node);
+  }
+
   holds(link: AgentLink, node: string): boolean {
     return this.#links.get(node) === link;
   }

@@ -12,6 +12,7 @@ import type { Principal, TokenTable } from './auth.js';
 import { isApiError } from './auth.js';
 import type { GatewayLimits } from './limits.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { OutputKeeper } from './output-keeper.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { SocketState } from './socket.js';
 import { DISABLED } from './uws.js';
@@ -55,6 +56,8 @@ export interface GatewayContext {
   failure(): ApiError | undefined;
   core(): SchedulerCore | undefined;
   hub(): WatchHub | undefined;
+  /** Where agents' shipped output is kept (the server's data folder); none: output lives on agents only. */
+  outputs(): OutputKeeper | undefined;
   /** Every open WebSocket, so a stop can close them. */
   readonly sockets: Set<WebSocket<SocketState>>;
 }

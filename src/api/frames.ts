@@ -13,6 +13,8 @@ import { apiError } from './api-error.js';
 import { MAX_ECHO_CHARS, quote } from '../model/index.js';
 import type { GatewayLimits } from './limits.js';
 import { MAX_ID_BYTES, MAX_WATCH_JOBS } from './limits.js';
+import type { OutputChunk } from './output-keeper.js';
+import { MAX_OUTPUT_CHUNK_BYTES } from './output-keeper.js';
 
 export type RequestId = number | string;
 
@@ -59,6 +61,8 @@ export type AgentRequest =
   | ({ readonly kind: 'ended'; readonly id?: RequestId; readonly node: string } & AgentEnd)
   /** A chunk of output answering the server's `logs` request `id`. */
   | { readonly kind: 'log'; readonly id: RequestId; readonly data: Uint8Array; readonly eof: boolean }
+  /** A piece of an ended attempt's output, for the control plane's copy (answered `output-stored`). */
+  | ({ readonly kind: 'output'; readonly id: RequestId; readonly node: string } & OutputChunk)
   /** The agent refused a command (a stale epoch): logged, nothing else. */
   | { readonly kind: 'error'; readonly id?: RequestId; readonly code: string; readonly message: string; readonly node?: string };
 
@@ -203,7 +207,7 @@ export function readClientRequest(frame: Fields, limits: Pick<GatewayLimits, 'ma
   );
 }
 
-const AGENT_KINDS = ['register', 'heartbeat', 'started', 'ended', 'log', 'error', 'batch'] as const;
+const AGENT_KINDS = ['register', 'heartbeat', 'started', 'ended', 'log', 'output', 'error', 'batch'] as const;
 
 /** Largest chunk of output in one `log` frame. */
 const MAX_LOG_CHUNK = 1 << 20;
@@ -245,6 +249,24 @@ function optionalList(fields: Fields, key: string, max: number): readonly unknow
   if (!Array.isArray(raw)) refuse('MUSTER_ERR_INVALID_TYPE', key, `expected an array, got ${describe(raw)}`);
   if (raw.length > max) refuse('MUSTER_ERR_INVALID_VALUE', key, `has ${raw.length} items; the most is ${max}`);
   return raw;
+}
+
+/** An `output` frame's chunk: its numbers must describe a piece of the kept tail of one stream. */
+function outputChunk(frame: Fields): OutputChunk {
+  const stream = present(frame, 'stream', '');
+  if (stream !== 'stdout' && stream !== 'stderr') refuse('MUSTER_ERR_INVALID_VALUE', 'stream', 'must be stdout or stderr');
+  const size = uint(present(frame, 'size', ''), 'size');
+  const from = uint(present(frame, 'from', ''), 'from');
+  const offset = uint(present(frame, 'offset', ''), 'offset');
+  const data = present(frame, 'data', '');
+  if (!(data instanceof Uint8Array)) refuse('MUSTER_ERR_INVALID_TYPE', 'data', `expected bytes, got ${describe(data)}`);
+  if (data.length > MAX_OUTPUT_CHUNK_BYTES) refuse('MUSTER_ERR_INVALID_VALUE', 'data', `has ${data.length} bytes; the most is ${MAX_OUTPUT_CHUNK_BYTES}`);
+  const last = present(frame, 'last', '');
+  if (typeof last !== 'boolean') refuse('MUSTER_ERR_INVALID_TYPE', 'last', `expected a boolean, got ${describe(last)}`);
+  if (from > size) refuse('MUSTER_ERR_INVALID_VALUE', 'from', `${from} is past size ${size}`);
+  if (offset < from || offset + data.length > size) refuse('MUSTER_ERR_INVALID_VALUE', 'offset', `the chunk [${offset}, ${offset + data.length}) is outside the kept part [${from}, ${size})`);
+  if (last !== (offset + data.length === size)) refuse('MUSTER_ERR_INVALID_VALUE', 'last', last ? `the chunk ends at ${offset + data.length}, not at size ${size}` : `the chunk ends at size ${size}: it is the last`);
+  return { ...attempt(frame, ''), stream, size, from, offset, data, last };
 }
 
 /** Most attempts one `register` may report running (and most ends it may carry): a node runs at most this many tasks at once. */
@@ -300,6 +322,9 @@ export function readAgentRequest(frame: Fields): Read<AgentRequest> {
           if (typeof eof !== 'boolean') refuse('MUSTER_ERR_INVALID_TYPE', 'eof', `expected a boolean, got ${describe(eof)}`);
           return { kind: 'log', id: requestId(present(frame, 'id', '')), data, eof };
         }
+        case 'output':
+          only(frame, ['kind', 'id', 'node', 'job', 'task', 'attempt', 'stream', 'size', 'from', 'offset', 'data', 'last'], '');
+          return { kind: 'output', id: requestId(present(frame, 'id', '')), node: string(present(frame, 'node', ''), 'node', 63), ...outputChunk(frame) };
         case 'error': {
           only(frame, ['kind', 'id', 'code', 'message', 'node'], '');
           const node = optional(frame, 'node', (v) => string(v, 'node', 63));

@@ -34,6 +34,7 @@ import { DEFAULT_LIMITS, RECENTLY_ENDED_JOBS } from './limits.js';
 import { GatewayMetrics } from './metrics.js';
 import type { DurableListener } from './observed-sink.js';
 import { observedSink } from './observed-sink.js';
+import type { OutputKeeper } from './output-keeper.js';
 import { RateLimiter } from './rate-limit.js';
 import type { SocketState } from './socket.js';
 import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART, closeSocket } from './socket.js';
@@ -83,6 +84,7 @@ export class Gateway {
   #failure: ApiError | undefined;
   #core: SchedulerCore | undefined;
   #hub: WatchHub | undefined;
+  #outputs: OutputKeeper | undefined;
   /** The election's leader while this gateway is a standby (its own URL while it serves). */
   #leader: KnownLeader | undefined;
 
@@ -115,6 +117,7 @@ export class Gateway {
       failure: () => this.#failure,
       core: () => this.#core,
       hub: () => this.#hub,
+      outputs: () => this.#outputs,
       sockets: this.#sockets,
     };
     submitEndpoint(this.#app, ctx);
@@ -173,6 +176,11 @@ export class Gateway {
       },
       this.#log,
     );
+  }
+
+  /** Agents ship ended attempts' output to `keeper` (told in `registered`), and the logs route reads it from there once their agent cannot answer. */
+  keepOutputs(keeper: OutputKeeper | undefined): void {
+    this.#outputs = keeper;
   }
 
   /**

@@ -17,7 +17,8 @@ import { encodeFrame } from './codec.js';
 import type { GatewayContext } from './context.js';
 import { endJson, unavailableError } from './context.js';
 import { readClientRequest } from './frames.js';
-import { DEFAULT_PAGE, LOG_RESPONSE_BYTES, MAX_PAGE } from './limits.js';
+import { DEFAULT_PAGE, MAX_PAGE } from './limits.js';
+import { readOutput } from './output-read.js';
 import { cancelJobs, completeSubmit, isPrepared, prepareSubmit } from './submissions.js';
 
 interface Call {
@@ -239,14 +240,15 @@ const ROUTES: readonly Route[] = [
       // An earlier attempt's output lies on the node it ran on, not the latest attempt's.
       const node = attempt === record.attempt ? record.node : record.nodes?.[attempt - 1];
       if (node === undefined) return refused('MUSTER_ERR_LOGS_UNAVAILABLE', `the node attempt ${attempt} of job ${job} task ${task} ran on is not known`);
-      const fetched = await ctx.agents.fetchLogs(node, { job, task, attempt, stream, offset, maxBytes: LOG_RESPONSE_BYTES });
-      if ('error' in fetched) return refused('MUSTER_ERR_LOGS_UNAVAILABLE', `the output of job ${job} task ${task} attempt ${attempt} cannot be read now: ${fetched.error}`);
       const live = attempt === record.attempt && (record.state === 'placed' || record.state === 'running');
+      // From the agent, or from the control plane's copy of an ended attempt's output (output-read.ts).
+      const read = await readOutput({ job, task, attempt, stream, offset, node, live, retired: detail.retired === true }, ctx.agents, ctx.outputs());
+      if (!read.ok) return refused('MUSTER_ERR_LOGS_UNAVAILABLE', `the output of job ${job} task ${task} attempt ${attempt} cannot be read now: ${read.message}`);
       return {
         status: 200,
-        text: fetched.data,
+        text: read.data,
         contentType: 'application/octet-stream',
-        headers: { 'muster-next-offset': String(offset + fetched.data.length), 'muster-attempt': String(attempt), 'muster-node': node, 'muster-running': String(live) },
+        headers: { ...read.headers, 'muster-attempt': String(attempt), 'muster-node': node, 'muster-running': String(live) },
       };
     },
   },

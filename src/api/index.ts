@@ -18,3 +18,5 @@ export { decodeFrame, encodeFrame } from './codec.js';
 export { readClientRequest } from './frames.js';
 export { prepareSubmit, isPrepared, isTenantName } from './submissions.js';
 export { RateLimiter } from './rate-limit.js';
+export { DEFAULT_OUTPUT_KEEP_BYTES, MAX_OUTPUT_CHUNK_BYTES } from './output-keeper.js';
+export type { OutputKeeper, OutputChunk, OutputRef, OutputStream, KeptOutput, WriteResult } from './output-keeper.js';

@@ -1,7 +1,9 @@
 /**
  * `muster logs JOB`: a task's output (stdout, or stderr with --stderr), read through the control plane
- * from the agent that ran it. `--follow` keeps reading while the attempt runs, from where the last read
- * ended, and stops when it has ended and everything is out.
+ * from the agent that ran it, or, once the attempt has ended and that agent is gone, from the control
+ * plane's copy (its tail, up to the server's cap: a notice on stderr says when the head was not kept).
+ * `--follow` keeps reading while the attempt runs, from where the last read ended, and stops when it has
+ * ended and everything is out.
  */
 import type { MusterClient } from '../client/index.js';
 import type { Io } from './io.js';
@@ -24,6 +26,12 @@ function emit(io: Io, data: Uint8Array): void {
   else io.out(Buffer.from(data).toString('utf8').replace(/\n$/, ''));
 }
 
+/** What a read of the control plane's copy skipped: the head of the output, past the cap, was not kept. */
+export function truncationNotice(kept: { readonly size: number; readonly from: number }, offset: number): string {
+  const n = (x: number): string => x.toLocaleString('en-US');
+  return `muster: output truncated: the control plane kept the last ${n(kept.size - kept.from)} of ${n(kept.size)} bytes (its cap per stream); bytes ${n(offset)} to ${n(kept.from)} were not kept, and the agent that ran the task could not be asked for them (not connected, or no answer)`;
+}
+
 export async function printLogs(client: MusterClient, io: Io, job: string, options: { task?: number; attempt?: number; stream: 'stdout' | 'stderr'; follow: boolean }): Promise<void> {
   let offset = 0;
   let attempt = options.attempt;
@@ -31,6 +39,7 @@ export async function printLogs(client: MusterClient, io: Io, job: string, optio
     const piece = await client.logs(job, { stream: options.stream, offset, ...(options.task !== undefined ? { task: options.task } : {}), ...(attempt !== undefined ? { attempt } : {}) });
     // Stay with the attempt the first read found, even if a retry starts meanwhile.
     attempt = piece.attempt;
+    if (piece.kept && piece.kept.from > offset) io.err(truncationNotice(piece.kept, offset));
     emit(io, piece.data);
     offset = piece.nextOffset;
     if (piece.data.length > 0) continue;
@@ -44,7 +53,9 @@ export const logsCommand = clientCommand({
   summary: "print a task's output (stdout or stderr), optionally following it",
   usage: `usage: muster logs JOB [--task N] [--attempt N] [--stderr] [-f|--follow]
 
-Prints what a task of the job wrote, read from the agent that ran it.
+Prints what a task of the job wrote, read from the agent that ran it; once the
+task has ended and that agent is gone, from the control plane's copy (the last
+1 MiB of each stream by default: a notice says when the start was not kept).
 
   --task N       the task (default 0)
   --attempt N    the attempt (default: the newest)

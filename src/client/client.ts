@@ -59,6 +59,10 @@ export interface LogsPiece {
   readonly attempt: number;
   /** The attempt is placed or running: more output may come. */
   readonly running: boolean;
+  /** Where the piece was read: the agent that ran the attempt, or the control plane's copy of its ended output. */
+  readonly source: 'agent' | 'control-plane';
+  /** From the control plane's copy: the stream's whole size and where the kept part (its tail) starts; bytes before `from` were not kept. */
+  readonly kept?: { readonly size: number; readonly from: number };
 }
 
 export interface ClientOptions {
@@ -196,7 +200,8 @@ export class MusterClient {
 
   /**
    * A piece of a task's output (stdout by default) from `offset`: at most about 1 MiB per call; read on from
-   * `nextOffset`. `running` says whether the attempt may still write more.
+   * `nextOffset`. `running` says whether the attempt may still write more; `source` and `kept` whether it was
+   * read from the control plane's copy (an ended attempt whose agent is gone), and what that copy kept.
    */
   async logs(id: string, options: LogsOptions = {}): Promise<LogsPiece> {
     const { data, headers } = await this.#http.getBytes(`/v1/jobs/${encodeURIComponent(id)}/logs`, {
@@ -205,7 +210,17 @@ export class MusterClient {
       stream: options.stream,
       offset: options.offset,
     });
-    return { data, nextOffset: Number(headers.get('muster-next-offset') ?? 0), attempt: Number(headers.get('muster-attempt') ?? 0), running: headers.get('muster-running') === 'true' };
+    const source = headers.get('muster-source') === 'control-plane' ? 'control-plane' : 'agent';
+    const size = headers.get('muster-output-size');
+    const from = headers.get('muster-output-from');
+    return {
+      data,
+      nextOffset: Number(headers.get('muster-next-offset') ?? 0),
+      attempt: Number(headers.get('muster-attempt') ?? 0),
+      running: headers.get('muster-running') === 'true',
+      source,
+      ...(size !== null && from !== null ? { kept: { size: Number(size), from: Number(from) } } : {}),
+    };
   }
 
   why(id: string): Promise<WhyView> {

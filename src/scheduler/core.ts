@@ -309,6 +309,17 @@ export class SchedulerCore {
     return answer.detail;
   }
 
+  /**
+   * The node an attempt of a live job ran (or runs) on; undefined for no such attempt, or a job not in the
+   * live state (retired). Cheap: one lookup, not a job's whole detail.
+   */
+  async attemptNode(job: string, task: number, attempt: number): Promise<string | undefined> {
+    const where = await this.#ask<JobLocation>((replyTo) => ({ kind: 'locate', job, replyTo }));
+    if (!where.queue) return undefined;
+    const answer = await this.#system.ask<{ readonly node: string | undefined }, QueueMsg>(where.queue, (replyTo) => ({ kind: 'attemptNode', job, task, attempt, replyTo }));
+    return answer.node;
+  }
+
   async queueViews(): Promise<QueueView[]> {
     const queues = await this.#ask<readonly QueueListing[]>((replyTo) => ({ kind: 'listQueues', replyTo }));
     return Promise.all(queues.map((q) => this.#system.ask<QueueView, QueueMsg>(q.ref, (replyTo) => ({ kind: 'queueView', spec: q.spec, replyTo }))));

@@ -53,6 +53,8 @@ export type QueueMsg =
   // Queries for the API (views.ts): each answers from the actor's own records, copying only the answer.
   | { readonly kind: 'jobs'; readonly query: JobQuery; readonly replyTo: ActorRef<JobSlicePage> }
   | { readonly kind: 'job'; readonly job: string; readonly replyTo: ActorRef<{ readonly detail: JobDetail | undefined }> }
+  /** The node an attempt ran (or runs) on: what an agent shipping its output is checked against. */
+  | { readonly kind: 'attemptNode'; readonly job: string; readonly task: number; readonly attempt: number; readonly replyTo: ActorRef<{ readonly node: string | undefined }> }
   | { readonly kind: 'queueView'; readonly spec: QueueSpec; readonly replyTo: ActorRef<QueueView> };
 
 export interface QueueWhy {

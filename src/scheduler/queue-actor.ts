@@ -15,7 +15,7 @@ import type { DispatcherMsg, QueueMsg, QueueWhy, UnplacedInfo } from './messages
 import { PendingOrder } from './pending-order.js';
 import type { JobRecord, SchedulerState } from './state.js';
 import { createState, isTerminal } from './state.js';
-import { jobDetail, jobSlicePage, queueView } from './views.js';
+import { attemptNode, jobDetail, jobSlicePage, queueView } from './views.js';
 
 /**
  * Most jobs an offer looks at beyond those that yield candidates (jobs waiting on a dependency or a
@@ -267,6 +267,10 @@ export function queueActor(name: string, dispatcher: ActorRef<DispatcherMsg>, sl
         case 'job': {
           const job = state.slice.jobs.get(msg.job);
           return reply(msg.replyTo, { detail: job && jobDetail(job) });
+        }
+        case 'attemptNode': {
+          const job = state.slice.jobs.get(msg.job);
+          return reply(msg.replyTo, { node: job && attemptNode(job, msg.task, msg.attempt) });
         }
         case 'queueView':
           return reply(msg.replyTo, queueView(msg.spec, state.slice.queues.get(name), state.order.size));

@@ -145,6 +145,13 @@ export function jobDetail(job: JobRecord): JobDetail {
   return { ...jobView(job), spec: job.spec, taskList };
 }
 
+/** The node attempt `attempt` (1-based) of task `task` ran or runs on; undefined when there is no such attempt. */
+export function attemptNode(job: JobRecord, task: number, attempt: number): string | undefined {
+  const t = job.tasks[task];
+  if (!t || attempt < 1 || attempt > t.attempt) return undefined;
+  return attempt === t.attempt ? t.node : t.earlier?.[attempt - 1];
+}
+
 function matches(job: JobRecord, query: JobQuery): boolean {
   return (query.after === undefined || job.order > query.after) && (query.tenant === undefined || job.tenant === query.tenant) && (query.status === undefined || job.status === query.status);
 }

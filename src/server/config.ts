@@ -15,6 +15,7 @@
  * limits: { maxJobsPerSubmit: 10000, ratePerSecond: 1000, ... }   # PROTOCOL.md, "Limits"
  * snapshot: { everyEvents: 100000, everySeconds: 300 }
  * retention: { maxAge: 1h, maxEndedPerTenant: 50000, keyWindow: 24h }   # finished jobs, idempotency keys
+ * output: { keepBytes: 1048576 }   # the tail of each stream of each ended attempt kept in DATA/output (0: none)
  * ```
  *
  * Every problem is reported with its key, all at once, as `MUSTER_ERR_INVALID_SPEC`.
@@ -23,7 +24,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { GatewayLimits, TokenEntry } from '../api/index.js';
-import { DEFAULT_HOST, DEFAULT_PORT, LIMIT_NAMES, ROLES, isNodeGlob, isTenantName } from '../api/index.js';
+import { DEFAULT_HOST, DEFAULT_OUTPUT_KEEP_BYTES, DEFAULT_PORT, LIMIT_NAMES, ROLES, isNodeGlob, isTenantName } from '../api/index.js';
 import { MusterError } from '../errors/index.js';
 import type { QueueSpec } from '../model/index.js';
 import type { LivenessOptions, RetentionPolicy } from '../scheduler/index.js';
@@ -42,6 +43,14 @@ export const SNAPSHOT_KEYS = ['everyEvents', 'everySeconds'] as const;
 
 export const DEFAULT_DATA_DIR = '.muster';
 export const DEFAULT_SITES: readonly string[] = ['local'];
+
+/**
+ * Most output kept per stream of an attempt: past a gigabyte a copy belongs in a file system made for it
+ * (the task can write there itself), not in the control plane's data folder.
+ */
+export const MAX_OUTPUT_KEEP_BYTES = 1 << 30;
+/** The fields of `output:` in a config file. */
+export const OUTPUT_KEYS = ['keepBytes'] as const;
 
 /** Shortest token accepted from a token file: 16 characters is the least that resists guessing. */
 export const MIN_TOKEN_LENGTH = 16;
@@ -65,6 +74,8 @@ export interface ServerConfig {
   readonly retention: RetentionPolicy;
   /** High availability: replicas elect a leader and share the log in etcd (undefined: the embedded store). */
   readonly etcd: EtcdConfig | undefined;
+  /** The control plane's copy of ended attempts' output: the most bytes kept per stream (the tail; 0: none). */
+  readonly output: { readonly keepBytes: number };
 }
 
 /** `etcd: { endpoints, prefix, leaseTtlSeconds }` or `--etcd URL[,URL…]`. */
@@ -104,7 +115,7 @@ export interface ServerFlags {
 }
 
 /** Every top-level key a config file may hold (the spec reference in PROTOCOL.md is rendered from these lists). */
-export const CONFIG_KEYS = ['data', 'host', 'port', 'tokens', 'tlsCert', 'tlsKey', 'workers', 'sites', 'queues', 'limits', 'snapshot', 'liveness', 'retention', 'etcd'] as const;
+export const CONFIG_KEYS = ['data', 'host', 'port', 'tokens', 'tlsCert', 'tlsKey', 'workers', 'sites', 'queues', 'limits', 'snapshot', 'liveness', 'retention', 'etcd', 'output'] as const;
 
 class Problems {
   readonly list: string[] = [];
@@ -267,6 +278,12 @@ export async function resolveConfig(flags: ServerFlags): Promise<ServerConfig> {
   if (etcd !== undefined && tokens === undefined) p.add('tokens', 'replicas on etcd must share their tokens: give a token file (--tokens FILE or tokens: in the config file), the same on every replica');
   for (const problem of resolveLiveness(liveness).problems) p.add('liveness', problem);
   const retention = readRetention(p, raw['retention']);
+  const outputRaw = raw['output'] ?? {};
+  if (!isMap(outputRaw)) p.add('output', `expected a map of ${OUTPUT_KEYS.join(', ')}`);
+  const outputMap = isMap(outputRaw) ? outputRaw : {};
+  for (const key of Object.keys(outputMap)) if (!(OUTPUT_KEYS as readonly string[]).includes(key)) p.add(`output.${key}`, `unknown field (expected one of: ${OUTPUT_KEYS.join(', ')})`);
+  const keepBytes = count(p, 'output.keepBytes', outputMap['keepBytes'], 0) ?? DEFAULT_OUTPUT_KEEP_BYTES;
+  if (keepBytes > MAX_OUTPUT_KEEP_BYTES) p.add('output.keepBytes', `at most ${MAX_OUTPUT_KEEP_BYTES} (1 GiB per stream)`);
   const workers = count(p, 'workers', raw['workers'], 0);
   const data = flags.data ?? path(text(p, 'data', raw['data'])) ?? DEFAULT_DATA_DIR;
   const host = flags.host ?? text(p, 'host', raw['host']) ?? DEFAULT_HOST;
@@ -286,6 +303,7 @@ export async function resolveConfig(flags: ServerFlags): Promise<ServerConfig> {
     liveness: liveness as Partial<LivenessOptions>,
     retention,
     etcd,
+    output: { keepBytes },
   };
 }
 

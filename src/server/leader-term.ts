@@ -21,6 +21,7 @@ import type { JobHistory, RecoveredScheduler } from '../scheduler/index.js';
 import { SchedulerCore, isTerminal, storeSink } from '../scheduler/index.js';
 import type { EventStore } from '../store/index.js';
 import type { ServerConfig } from './config.js';
+import { OutputFolder } from './output-folder.js';
 import type { SnapshotWriter } from './snapshots.js';
 import { Snapshotter } from './snapshots.js';
 import type { StoreFailureWatch } from './store-failure.js';
@@ -49,6 +50,18 @@ export function* nodesInService(state: RecoveredScheduler['state']): Generator<{
 /** The actor system a term runs on, as configured. */
 export function startActorSystem(config: ServerConfig, log: Logger): Promise<ActorSystem> {
   return createActorSystem({ workers: config.workers ?? defaultWorkerCount(), log: log.child({ part: 'actors' }) });
+}
+
+/**
+ * The control plane's copy of agents' output, in this replica's data folder (none when `output.keepBytes`
+ * is 0). Copies of jobs that left the live state while no term ran here are removed first.
+ */
+async function keptOutputs(config: ServerConfig, recovered: RecoveredScheduler, log: Logger): Promise<OutputFolder | undefined> {
+  if (config.output.keepBytes === 0) return undefined;
+  const outputs = new OutputFolder({ dataDir: config.data, keepBytes: config.output.keepBytes, log: log.child({ part: 'output' }) });
+  const swept = await outputs.sweep((job) => recovered.state.jobs.has(job));
+  if (swept > 0) log.info({ jobs: swept }, 'removed the kept output of jobs no longer in the live state');
+  return outputs;
 }
 
 export class LeaderTerm {
@@ -85,7 +98,13 @@ export class LeaderTerm {
       const live = (function* () {
         for (const job of recovered.state.jobs.values()) if (!isTerminal(job.status)) yield { id: job.id, tenant: job.tenant, queue: job.spec.queue };
       })();
-      const sink = gateway.observe(parts.watch.sink(storeSink(parts.store, recovered.epoch)), { lastSeq: recovered.lastSeq, jobs: live }, (written) => snapshots?.noteEvents(written.length));
+      const outputs = await keptOutputs(config, recovered, log);
+      gateway.keepOutputs(outputs);
+      const sink = gateway.observe(parts.watch.sink(storeSink(parts.store, recovered.epoch)), { lastSeq: recovered.lastSeq, jobs: live }, (written) => {
+        snapshots?.noteEvents(written.length);
+        // A retired job's kept output goes with it.
+        if (outputs) for (const event of written) if (event.kind === 'JobsRetired') void outputs.removeJobs(event.jobs);
+      });
       const core = await SchedulerCore.create({
         system,
         sites: config.sites,

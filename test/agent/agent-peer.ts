@@ -27,6 +27,8 @@ export interface PeerOptions {
   readonly heartbeatMs?: number;
   /** Sent in `registered`; absent: the reply carries no fence (an older server). */
   readonly fenceMs?: number;
+  /** Sent in `registered`; absent: the server keeps no output (the agent ships none). */
+  readonly outputKeepBytes?: number;
 }
 
 export class AgentPeer {
@@ -143,8 +145,8 @@ export class AgentPeer {
 
   #reply(socket: WebSocket, register: Frame): void {
     const node = (register['node'] as { name: string }).name;
-    const { epoch = 1, heartbeatMs = 200, fenceMs } = this.options;
-    this.send(socket, { kind: 'registered', id: register['id'], node, epoch, heartbeatMs, ...(fenceMs !== undefined ? { fenceMs } : {}), kill: this.kill.splice(0) });
+    const { epoch = 1, heartbeatMs = 200, fenceMs, outputKeepBytes } = this.options;
+    this.send(socket, { kind: 'registered', id: register['id'], node, epoch, heartbeatMs, ...(fenceMs !== undefined ? { fenceMs } : {}), ...(outputKeepBytes !== undefined ? { outputKeepBytes } : {}), kill: this.kill.splice(0) });
   }
 }
 
