@@ -8,8 +8,8 @@
  * write `undefined` as an extension, and the server would refuse the whole frame (and with it every
  * other caller's jobs batched into it) for one caller's `{ name: undefined }`.
  */
-import { Packr, unpack } from 'msgpackr';
-import type { Options } from 'msgpackr';
+import { createRequire } from 'node:module';
+import type { Options, Packr } from 'msgpackr';
 
 /** A job spec in its written form (what `muster validate` checks): units as strings or numbers. */
 export type JobSpecInput = Readonly<Record<string, unknown>>;
@@ -80,11 +80,24 @@ export type ServerFrame =
   | { readonly kind: 'events'; readonly watch: RequestId; readonly events: readonly JobEvent[] }
   | ({ readonly kind: 'error'; readonly id?: RequestId } & WireErrorBody);
 
-// `skipValues` is a msgpackr option its type declarations do not list (yet).
-const packr = new Packr({ useRecords: false, skipValues: [undefined] } as Options);
+/**
+ * msgpackr, loaded on the first frame rather than with this module: a command that only reads over HTTP
+ * (`muster jobs`) never pays for it (the CLI's 300 ms budget, bench/cli.bench.ts). Loaded with `require`
+ * (its CommonJS build) because encoding is synchronous.
+ */
+let packr: Packr | undefined;
+
+function codec(): Packr {
+  if (packr === undefined) {
+    const msgpackr = createRequire(import.meta.url)('msgpackr') as typeof import('msgpackr');
+    // `skipValues` is a msgpackr option its type declarations do not list (yet).
+    packr = new msgpackr.Packr({ useRecords: false, skipValues: [undefined] } as Options);
+  }
+  return packr;
+}
 
 export function encodeFrame(frame: ClientFrame): Buffer {
-  return packr.pack(frame);
+  return codec().pack(frame);
 }
 
 /**
@@ -94,7 +107,7 @@ export function encodeFrame(frame: ClientFrame): Buffer {
 export function decodeFrame(data: Uint8Array): ServerFrame | undefined {
   let value: unknown;
   try {
-    value = unpack(data);
+    value = codec().unpack(data);
   } catch {
     return undefined;
   }

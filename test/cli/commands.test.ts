@@ -150,7 +150,7 @@ t.test('a wrong token: the server code, a hint, exit 1, no stack trace', async (
   for (const args of [['jobs'], ['submit', '--', 'true']]) {
     const ran = await muster(args, { MUSTER_TOKEN: 'wrong-token-000000000000' });
     t.equal(ran.code, 1, args.join(' '));
-    t.match(ran.stderr, new RegExp(`^muster ${args[0]}: MUSTER_ERR_UNAUTHORIZED: .*\\n  give a token with --token or MUSTER_TOKEN`), args.join(' '));
+    t.match(ran.stderr, new RegExp(`^muster ${args[0]}: MUSTER_ERR_UNAUTHORIZED: .*\\n  the token given was refused: give a token with --token or MUSTER_TOKEN`), args.join(' '));
     t.notMatch(ran.stderr, /\n\s+at /);
   }
 });
