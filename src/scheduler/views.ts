@@ -10,7 +10,7 @@
 import type { JobSpec, NodeSpec, NodeState, QueueSpec, Resources } from '../model/index.js';
 import type { NodeSnapshot } from './messages.js';
 import type { SiteSummary } from './site-choice.js';
-import type { JobRecord, JobStatus, QueueRecord, SchedulerState, TaskState } from './state.js';
+import type { AttemptRecord, JobRecord, JobStatus, QueueRecord, SchedulerState, TaskState } from './state.js';
 
 /** How many of a job's tasks are in each state. */
 export interface TaskCounts {
@@ -46,6 +46,8 @@ export interface TaskView {
   readonly node?: string;
   /** Where each attempt ran, attempt 1 first (present once the task has had more than one). */
   readonly nodes?: readonly string[];
+  /** Every attempt, attempt 1 first (absent before the first placement). */
+  readonly attempts?: readonly AttemptRecord[];
 }
 
 export interface JobDetail extends JobView {
@@ -141,6 +143,7 @@ export function jobDetail(job: JobRecord): JobDetail {
     // The node of the live attempt, or of the last one that ran (where its output lies).
     ...(t.node !== undefined ? { node: t.node } : {}),
     ...(t.earlier !== undefined && t.node !== undefined ? { nodes: [...t.earlier, t.node] } : {}),
+    ...(t.attempts !== undefined ? { attempts: t.attempts } : {}),
   }));
   return { ...jobView(job), spec: job.spec, taskList };
 }
