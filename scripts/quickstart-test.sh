@@ -4,6 +4,7 @@
 #   npx muster submit -- echo hello    (in another shell)
 #   npx muster logs JOB                (prints hello)
 #   npx muster jobs                    (lists it, succeeded)
+#   npx muster submit --wait -- sh -c 'exit 3'   (follows the job, exits 3 as the task did)
 # and fails unless each step does what the README says. It runs it twice: as written (port 7070, state in
 # ./.muster), then as a user who sets MUSTER_PORT and MUSTER_DATA in both shells (a free port, a temporary
 # folder), whose commands must find that server by the same variables. CI runs it (.ci/run).
@@ -62,6 +63,10 @@ quickstart() {
   [ "$logs" = hello ] || fail "npx muster logs $job printed '$logs', not 'hello'"
   jobs=$(npx muster jobs) || fail "npx muster jobs failed: $jobs"
   echo "$jobs" | grep -Eq "^$job +.*succeeded" || fail "npx muster jobs does not list $job as succeeded: $jobs"
+  local waited code=0
+  waited=$(npx muster submit --wait -- sh -c 'exit 3') || code=$?
+  [ "$code" = 3 ] || fail "npx muster submit --wait -- sh -c 'exit 3' exited $code, not 3: $waited"
+  echo "$waited" | grep -Eq 'exit status 3$' || fail "npx muster submit --wait did not say how the job ended: $waited"
   stop_starter
   echo "quickstart ($run): ok ($job ran and printed hello)"
 }

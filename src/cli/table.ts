@@ -60,3 +60,18 @@ export function amount(dimension: keyof Amounts, amounts: Amounts | undefined): 
 export function usage(dimension: keyof Amounts, used: Amounts | undefined, total: Amounts | undefined): string {
   return `${amount(dimension, used)}/${amount(dimension, total)}`;
 }
+
+/** A length of time for humans: `0.4s`, `12.3s`, `3m04s`, `2h03m`, `3d04h`. */
+export function duration(ms: number): string {
+  const s = Math.max(0, ms) / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const whole = Math.floor(s);
+  if (whole < 3600) return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s`;
+  if (whole < 86_400) return `${Math.floor(whole / 3600)}h${String(Math.floor((whole % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(whole / 86_400)}d${String(Math.floor((whole % 86_400) / 3600)).padStart(2, '0')}h`;
+}
+
+/** A timestamp in a table cell: ISO 8601 in UTC to the second. */
+export function stamp(at: number): string {
+  return new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

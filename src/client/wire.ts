@@ -147,6 +147,22 @@ export interface TaskView {
   readonly attempt: number;
   readonly failures: number;
   readonly node?: string;
+  readonly nodes?: readonly string[];
+  /** Every attempt, attempt 1 first (absent before the first placement). */
+  readonly attempts?: readonly AttemptView[];
+}
+
+/** One attempt of a task (times in ms since the epoch; absent fields have not happened). */
+export interface AttemptView {
+  readonly attempt: number;
+  readonly node: string;
+  readonly placedAt: number;
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+  /** `succeeded`, `failed`, `timeout`, `lost` or `killed`. */
+  readonly outcome?: string;
+  readonly exitCode?: number;
+  readonly reason?: string;
 }
 
 export interface JobDetailView extends JobView {

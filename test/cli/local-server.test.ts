@@ -6,8 +6,6 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +13,7 @@ import { DEFAULT_PORT } from '../../src/api/index.js';
 import { resolveConnection, unauthorizedHint } from '../../src/cli/connection.js';
 import { ADMIN_TOKEN_FILE, LOCAL_DATA_DIR, LOCAL_PORT, localServer } from '../../src/cli/local-server.js';
 import { ADMIN_TOKEN_FILE as SERVER_TOKEN_FILE, DEFAULT_DATA_DIR } from '../../src/server/index.js';
+import { freePort } from '../helpers/free-port.js';
 import { MusterChild, ROOT } from '../server/muster-child.js';
 
 const exec = promisify(execFile);
@@ -43,14 +42,6 @@ t.test('the hint after a 401 names the token file that was read, or looked for',
   t.match(unauthorizedHint({ endpoints: 'http://a:1', tokenFile: '/srv/m/admin.token' }), /^no token: none given and no \/srv\/m\/admin\.token/);
   t.match(unauthorizedHint({ endpoints: 'http://a:1', token: 'x' }), /^the token given was refused/);
 });
-
-async function freePort(): Promise<number> {
-  const listener = createServer();
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', () => resolve()));
-  const port = (listener.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => listener.close(() => resolve()));
-  return port;
-}
 
 interface Ran {
   readonly code: number;
