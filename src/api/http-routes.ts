@@ -119,12 +119,18 @@ const ROUTES: readonly Route[] = [
     pattern: '/v1/jobs',
     action: 'read-jobs',
     handle: async ({ principal, query }, ctx) => {
-      const wrong = queryOnly(query, ['queue', 'tenant', 'status', 'limit', 'after']);
+      const wrong = queryOnly(query, ['queue', 'tenant', 'status', 'name', 'since', 'until', 'limit', 'after']);
       if (wrong) return wrong;
       const limit = uintParam(query, 'limit', 1, MAX_PAGE) ?? DEFAULT_PAGE;
       const after = uintParam(query, 'after', 0, Number.MAX_SAFE_INTEGER);
       if (isAnswer(limit)) return limit;
       if (isAnswer(after)) return after;
+      // The submission time range, in ms since the epoch.
+      const since = uintParam(query, 'since', 0, Number.MAX_SAFE_INTEGER);
+      const until = uintParam(query, 'until', 0, Number.MAX_SAFE_INTEGER);
+      if (isAnswer(since)) return since;
+      if (isAnswer(until)) return until;
+      const name = query.get('name') || undefined;
       const status = query.get('status') || undefined;
       if (status !== undefined && !(JOB_STATUSES as readonly string[]).includes(status)) return refused('MUSTER_ERR_INVALID_VALUE', `status: must be one of ${JOB_STATUSES.join(', ')}`, 'status');
       let tenant = query.get('tenant') || undefined;
@@ -139,6 +145,9 @@ const ROUTES: readonly Route[] = [
         ...(tenant !== undefined ? { tenant } : {}),
         ...(status !== undefined ? { status: status as JobStatus } : {}),
         ...(queue !== undefined ? { queue } : {}),
+        ...(name !== undefined ? { name } : {}),
+        ...(since !== undefined ? { since } : {}),
+        ...(until !== undefined ? { until } : {}),
       });
       return ok(page);
     },

@@ -47,7 +47,8 @@ export const CONNECTION_USAGE = `connection:
                          if present, ${LOCAL_DATA_DIR}/${ADMIN_TOKEN_FILE} when MUSTER_DATA is unset)
   -o, --output FORMAT    table (the default, for humans) or json (for scripts)`;
 
-export type OutputFormat = 'table' | 'json';
+/** How a command prints: `table` for humans (the default), `json` for scripts; `jobs` also takes `wide` and `csv`. */
+export type OutputFormat = 'table' | 'json' | 'wide' | 'csv';
 
 export interface Connection {
   readonly endpoints: string;
@@ -67,10 +68,10 @@ export function parseCommandLine<const Options extends NonNullable<ParseArgsConf
   }
 }
 
-export function outputFormat(value: string | undefined): OutputFormat {
-  if (value === undefined || value === 'table') return 'table';
-  if (value === 'json') return 'json';
-  throw new UsageError(`-o/--output: ${JSON.stringify(value)} is not one of: table, json`);
+export function outputFormat(value: string | undefined, allowed: readonly OutputFormat[] = ['table', 'json']): OutputFormat {
+  if (value === undefined) return 'table';
+  if ((allowed as readonly string[]).includes(value)) return value as OutputFormat;
+  throw new UsageError(`-o/--output: ${JSON.stringify(value)} is not one of: ${allowed.join(', ')}`);
 }
 
 /**
@@ -194,6 +195,8 @@ export interface ClientCommandSpec<O extends Options> {
   readonly options: O;
   /** Positional arguments: how many, and what to call them in a complaint (`ID`). */
   readonly positionals: { readonly min: number; readonly max: number; readonly name: string };
+  /** The `-o` formats it prints (default: table and json). */
+  readonly formats?: readonly OutputFormat[];
   run(context: ClientCommandContext<O>): Promise<number>;
 }
 
@@ -211,7 +214,7 @@ export function clientCommand<const O extends Options>(spec: ClientCommandSpec<O
         const { min, max, name } = spec.positionals;
         if (positionals.length < min) throw new UsageError(`name ${min === 1 && max === 1 ? 'the' : 'at least one'} ${name}`);
         if (positionals.length > max) throw new UsageError(`too many arguments: ${positionals.slice(max).join(' ')}`);
-        const format = outputFormat(values['output'] as string | undefined);
+        const format = outputFormat(values['output'] as string | undefined, spec.formats);
         const connection = resolveConnection(values as { server?: string; token?: string });
         return withClient(connection, (client) => spec.run({ values: values as ClientCommandContext<O>['values'], positionals, format, client, io }));
       }),

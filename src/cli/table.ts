@@ -75,3 +75,9 @@ export function duration(ms: number): string {
 export function stamp(at: number): string {
   return new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+/** The rows as CSV (RFC 4180): a header line of the column headers, a cell quoted when it holds a comma, quote or line break. */
+export function renderCsv<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): string[] {
+  const quote = (cell: string): string => (/[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell);
+  return [columns.map((c) => quote(c.header)).join(','), ...rows.map((row) => columns.map((c) => quote(c.cell(row))).join(','))];
+}

@@ -136,6 +136,12 @@ export interface JobView {
   readonly submittedAt: number;
   readonly endedAt?: number;
   readonly reason?: string;
+  /** When its first attempt started. */
+  readonly startedAt?: number;
+  /** The exit code that decided how it ended (PROTOCOL.md, views). */
+  readonly exitCode?: number;
+  /** Its first task group's command, as one line (absent from servers older than this field). */
+  readonly command?: string;
   readonly tasks: TaskCounts;
   /** The job has left the server's live state (retention) and was read from its history. */
   readonly retired?: true;

@@ -32,6 +32,16 @@ export interface JobView {
   readonly submittedAt: number;
   readonly endedAt?: number;
   readonly reason?: string;
+  /** When its first attempt started (ms); absent while none has. */
+  readonly startedAt?: number;
+  /**
+   * The exit code that decided how it ended: 0 when it succeeded; for a failure, the exit code of the last
+   * attempt of the task that failed first (absent when that attempt has none: a time limit, a signal, a task
+   * that could not start).
+   */
+  readonly exitCode?: number;
+  /** The command of its first task group, its words joined by spaces (a shell script as written). */
+  readonly command: string;
   readonly tasks: TaskCounts;
   /** The job has left the live state (retention) and was read back from the history. */
   readonly retired?: true;
@@ -59,6 +69,12 @@ export interface JobDetail extends JobView {
 export interface JobQuery {
   readonly tenant?: string;
   readonly status?: JobStatus;
+  /** The job's name, exactly. */
+  readonly name?: string;
+  /** Submitted at or after this time (ms). */
+  readonly since?: number;
+  /** Submitted before this time (ms). */
+  readonly until?: number;
   /** Only jobs submitted after the job of this submission order (the previous page's cursor). */
   readonly after?: number;
   readonly limit: number;
@@ -119,6 +135,28 @@ export function taskCounts(job: JobRecord): TaskCounts {
   return counts;
 }
 
+/** A task group's command as one line: the program and its arguments, or the shell script. */
+function commandLine(spec: JobSpec): string {
+  const group = spec.tasks[0];
+  if (group === undefined) return '';
+  return group.shell ? group.command : [group.command, ...group.args].join(' ');
+}
+
+/** When the job's first attempt started, and the exit code that decided its end (see `JobView`). */
+function attemptFacts(job: JobRecord): { startedAt?: number; exitCode?: number } {
+  let startedAt: number | undefined;
+  let deciding: AttemptRecord | undefined;
+  for (const task of job.tasks) {
+    const attempts = task.attempts;
+    if (attempts === undefined) continue;
+    for (const a of attempts) if (a.startedAt !== undefined && (startedAt === undefined || a.startedAt < startedAt)) startedAt = a.startedAt;
+    const last = attempts[attempts.length - 1];
+    if (task.state === 'failed' && last !== undefined && (deciding === undefined || (last.endedAt ?? Infinity) < (deciding.endedAt ?? Infinity))) deciding = last;
+  }
+  const exitCode = job.status === 'succeeded' ? 0 : job.status === 'failed' ? deciding?.exitCode : undefined;
+  return { ...(startedAt !== undefined ? { startedAt } : {}), ...(exitCode !== undefined ? { exitCode } : {}) };
+}
+
 export function jobView(job: JobRecord): JobView {
   const view: { -readonly [K in keyof JobView]: JobView[K] } = {
     id: job.id,
@@ -126,11 +164,13 @@ export function jobView(job: JobRecord): JobView {
     queue: job.spec.queue,
     status: job.status,
     submittedAt: job.submittedAt,
+    command: commandLine(job.spec),
     tasks: taskCounts(job),
   };
   if (job.spec.name !== undefined) view.name = job.spec.name;
   if (job.endedAt !== undefined) view.endedAt = job.endedAt;
   if (job.reason !== undefined) view.reason = job.reason;
+  Object.assign(view, attemptFacts(job));
   return view;
 }
 
@@ -149,7 +189,14 @@ export function jobDetail(job: JobRecord): JobDetail {
 }
 
 function matches(job: JobRecord, query: JobQuery): boolean {
-  return (query.after === undefined || job.order > query.after) && (query.tenant === undefined || job.tenant === query.tenant) && (query.status === undefined || job.status === query.status);
+  return (
+    (query.after === undefined || job.order > query.after) &&
+    (query.tenant === undefined || job.tenant === query.tenant) &&
+    (query.status === undefined || job.status === query.status) &&
+    (query.name === undefined || job.spec.name === query.name) &&
+    (query.since === undefined || job.submittedAt >= query.since) &&
+    (query.until === undefined || job.submittedAt < query.until)
+  );
 }
 
 /**

@@ -77,8 +77,8 @@ t.test('jobs, job and why show what was submitted', async (t) => {
   ]);
   t.equal(jobs.code, 0, jobs.stderr);
   const lines = jobs.stdout.trimEnd().split('\n');
-  t.match(lines[0], /^ID\s+NAME\s+TENANT\s+QUEUE\s+STATUS\s+TASKS\s+AGE$/);
-  t.match(lines[1], new RegExp(`^${id}\\s+shown\\s+default\\s+shown\\s+pending\\s+0/2\\s+\\d+s$`));
+  t.match(lines[0], /^ID\s+NAME\s+TENANT\s+QUEUE\s+STATUS\s+TASKS\s+EXIT\s+ELAPSED\s+AGE\s+REASON$/);
+  t.match(lines[1], new RegExp(`^${id}\\s+shown\\s+default\\s+shown\\s+pending\\s+0/2\\s+-\\s+-\\s+\\d+s$`));
   t.match(job.stdout, new RegExp(`^id:\\s+${id}$`, 'm'));
   t.match(job.stdout, /^tasks:\s+2: 2 pending/m);
   t.match(job.stdout, /^TASK\s+STATE\s+ATTEMPT\s+FAILURES\s+NODE$/m);
