@@ -11,18 +11,20 @@
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { Agent, agentUrls } from '../agent/index.js';
 import { codeOf } from '../errors/index.js';
-import { createLogger } from '../log/index.js';
+import { createLogger, setLogFormat } from '../log/index.js';
 import type { RunningServer } from '../server/index.js';
 import { STORE_FAILED_EXIT_CODE, resolveConfig, startServer } from '../server/index.js';
 import type { Command } from './command.js';
 import { EXIT_PROBLEM, EXIT_USAGE } from './io.js';
 import { localServer } from './local-server.js';
+import { chooseLogFormat, LOG_FORMAT_USAGE } from './log-format.js';
 import { exitAfterStoreFailure, stopServer } from './server.js';
 import { terminated } from './signals.js';
 
-const USAGE = `usage: muster start
+const USAGE = `usage: muster start [--log-format human|json]
 
 Runs the control plane with its embedded store on 127.0.0.1 plus one local agent that runs jobs as real
 processes on this machine. Then, in another shell:  npx muster submit -- echo hello
@@ -30,7 +32,9 @@ processes on this machine. Then, in another shell:  npx muster submit -- echo he
 Environment: MUSTER_PORT (default 7070), MUSTER_DATA (default ./.muster). The other commands read the
 same variables, so a shell where they are set the same way finds this server and its admin token; for a
 shell elsewhere, paste the "export MUSTER_SERVER=... MUSTER_TOKEN=..." line it prints.
-Stops cleanly on SIGTERM or SIGINT (Ctrl-C). Exits with 74 if the store fails (as muster server does).`;
+Stops cleanly on SIGTERM or SIGINT (Ctrl-C). Exits with 74 if the store fails (as muster server does).
+
+${LOG_FORMAT_USAGE}`;
 
 export const startCommand: Command = {
   name: 'start',
@@ -38,10 +42,19 @@ export const startCommand: Command = {
   usage: USAGE,
 
   async run(args, io) {
-    if (args.length > 0) {
-      io.err(`muster start: MUSTER_ERR_USAGE: no arguments expected (configure with MUSTER_PORT and MUSTER_DATA)`);
+    let flag: string | undefined;
+    try {
+      flag = parseArgs({ args: [...args], strict: true, allowPositionals: false, options: { 'log-format': { type: 'string' } } }).values['log-format'];
+    } catch (err) {
+      io.err(`muster start: MUSTER_ERR_USAGE: ${(err as Error).message} (the only flag is --log-format; configure the rest with MUSTER_PORT and MUSTER_DATA)`);
       return EXIT_USAGE;
     }
+    const logFormat = chooseLogFormat(flag);
+    if (logFormat !== 'human' && logFormat !== 'json') {
+      io.err(`muster start: MUSTER_ERR_USAGE: ${logFormat}`);
+      return EXIT_USAGE;
+    }
+    setLogFormat(logFormat);
     let port: number;
     let data: string;
     try {

@@ -56,8 +56,23 @@ export function amount(dimension: keyof Amounts, amounts: Amounts | undefined): 
   return dimension === 'cpu' ? formatCpu(amounts.cpu) : dimension === 'memory' ? formatMemory(amounts.memory) : String(amounts.gpu);
 }
 
-/** `used/total` of one dimension. */
+/** Memory units, largest first, in MiB. */
+const MEMORY_UNITS: readonly (readonly [string, number])[] = [
+  ['Ti', 1024 * 1024],
+  ['Gi', 1024],
+  ['Mi', 1],
+];
+
+/** `used/total` of memory in the one unit that suits the total (`1.5Gi/32Gi`, not `1536Mi/32Gi`), to a tenth. */
+function memoryUsage(used: number, total: number): string {
+  const [unit, size] = MEMORY_UNITS.find(([, size]) => total >= size) ?? MEMORY_UNITS[MEMORY_UNITS.length - 1]!;
+  const inUnit = (mib: number): string => String(Math.round((mib / size) * 10) / 10);
+  return `${inUnit(used)}${unit}/${inUnit(total)}${unit}`;
+}
+
+/** `used/total` of one dimension; memory in one unit. */
 export function usage(dimension: keyof Amounts, used: Amounts | undefined, total: Amounts | undefined): string {
+  if (dimension === 'memory' && typeof used?.memory === 'number' && typeof total?.memory === 'number') return memoryUsage(used.memory, total.memory);
   return `${amount(dimension, used)}/${amount(dimension, total)}`;
 }
 

@@ -43,6 +43,8 @@ t.test('ages and amounts', async (t) => {
   const total = { cpu: 8000, memory: 32768, gpu: 2 };
   t.equal(usage('cpu', used, total), '1500m/8');
   t.equal(usage('memory', used, total), '2Gi/32Gi');
+  const memory = (u: number, c: number): string => usage('memory', { cpu: 0, memory: u, gpu: 0 }, { cpu: 0, memory: c, gpu: 0 });
+  t.same([memory(1536, 32768), memory(0, 32768), memory(3000, 32768), memory(100, 512), memory(512, 2 * 1024 * 1024)], ['1.5Gi/32Gi', '0Gi/32Gi', '2.9Gi/32Gi', '100Mi/512Mi', '0Ti/2Ti'], 'memory in the one unit of the total');
   t.equal(usage('gpu', used, total), '0/2');
   t.equal(amount('cpu', undefined), '-');
 });
