@@ -4,20 +4,11 @@
  * running real processes.
  */
 import t from 'tap';
+import type { AttemptView } from '../../src/client/index.js';
 import { localCluster } from './local-cluster.js';
 
 t.setTimeout(180_000);
 
-interface Attempt {
-  readonly attempt: number;
-  readonly node: string;
-  readonly placedAt: number;
-  readonly startedAt?: number;
-  readonly endedAt?: number;
-  readonly outcome?: string;
-  readonly exitCode?: number;
-  readonly reason?: string;
-}
 
 t.test('with a real server and agent', async (t) => {
   const cluster = await localCluster(t);
@@ -28,7 +19,7 @@ t.test('with a real server and agent', async (t) => {
     const id = /^submitted (\S+)$/m.exec(submitted.stdout)![1]!;
 
     const json = await cluster.muster(['job', id, '-o', 'json']);
-    const attempts = (JSON.parse(json.stdout) as { taskList: { attempts?: Attempt[] }[] }).taskList[0]?.attempts ?? [];
+    const attempts = (JSON.parse(json.stdout) as { taskList: { attempts?: AttemptView[] }[] }).taskList[0]?.attempts ?? [];
     t.same(attempts.map((a) => a.attempt), [1, 2, 3, 4], 'four attempts in the view');
     for (const a of attempts) {
       t.equal(a.outcome, 'failed');
