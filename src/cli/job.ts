@@ -57,7 +57,7 @@ export function jobLines(job: JobDetailView): string[] {
 
 export const jobCommand = clientCommand({
   name: 'job',
-  summary: 'show one job and its tasks',
+  summary: 'show one job, its tasks and every attempt of each',
   usage: `usage: muster job ID
 
 Shows the job, its status and each of its tasks (state, attempt, failures, node), then every attempt of

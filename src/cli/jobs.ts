@@ -31,7 +31,7 @@ export function parseTime(text: string, flag: string, now: number = Date.now()):
 
 export const jobsCommand = clientCommand({
   name: 'jobs',
-  summary: 'list jobs (filters by queue, tenant and status; paged)',
+  summary: 'list jobs: status, exit code, elapsed time, reason (filters by state, queue, name, time; paged)',
   usage: `usage: muster jobs [--queue QUEUE] [--tenant TENANT] [--state STATE] [--name NAME]
                    [--since TIME] [--until TIME] [--limit N] [--after CURSOR | --all]
                    [-o table|wide|json|csv] [--format COLUMN,...]
