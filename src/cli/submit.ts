@@ -7,7 +7,7 @@ import { formatProblem, validateJob } from '../model/index.js';
 import type { Problem } from '../model/index.js';
 import type { JobSpecInput, SubmitResult } from '../client/index.js';
 import { readSpecFile } from './spec-files.js';
-import { EXIT_CANCELLED, EXIT_LOST, endLine, exitStatusOfAll, followJobs } from './wait.js';
+import { EXIT_CANCELLED, EXIT_LOST, endLine, exitStatusOf, exitStatusOfAll, followJobs } from './wait.js';
 
 const OPTIONS = {
   ...CONNECTION_OPTIONS,
@@ -216,7 +216,7 @@ async function submit(args: readonly string[], io: Io): Promise<number> {
     }
     if (format !== 'json') printResults(io, format, submission, results);
     const ended = await followJobs(client, results.map((r) => (r as { job: string }).job), io, format !== 'json');
-    if (format === 'json') printJson(io, { results: results.map((r, i) => ({ source: submission.sources[i], ...r, status: ended[i]?.status, exitStatus: exitStatusOfAll(ended.slice(i, i + 1)) })) });
+    if (format === 'json') printJson(io, { results: results.map((r, i) => ({ source: submission.sources[i], ...r, status: ended[i]?.status, ...(ended[i] !== undefined ? { exitStatus: exitStatusOf(ended[i]) } : {}) })) });
     else for (const job of ended) io.out(endLine(job));
     return exitStatusOfAll(ended);
   });
