@@ -4,43 +4,77 @@
 #   npx muster submit -- echo hello    (in another shell)
 #   npx muster logs JOB                (prints hello)
 #   npx muster jobs                    (lists it, succeeded)
-# and fails unless each step does what the README says. CI runs it (.ci/run).
+#   npx muster submit --wait -- sh -c 'exit 3'   (follows the job, exits 3 as the task did)
+# and fails unless each step does what the README says. It runs it twice: as written (port 7070, state in
+# ./.muster), then as a user who sets MUSTER_PORT and MUSTER_DATA in both shells (a free port, a temporary
+# folder), whose commands must find that server by the same variables. CI runs it (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 had_data=0; [ -e .muster ] && had_data=1
 out=$(mktemp)
-setsid npm start >"$out" 2>&1 &
-starter=$!
+alt_data=$(mktemp -d)
+starter=''
+stop_starter() {
+  if [ -n "$starter" ]; then
+    kill -TERM -- "-$starter" 2>/dev/null || true
+    wait "$starter" 2>/dev/null || true
+    starter=''
+  fi
+}
 cleanup() {
-  kill -TERM -- "-$starter" 2>/dev/null || true
-  wait "$starter" 2>/dev/null || true
+  stop_starter
   [ "$had_data" = 1 ] || rm -rf .muster
-  rm -f "$out"
+  rm -rf "$out" "$alt_data"
 }
 trap cleanup EXIT
 
-fail() { echo "quickstart: FAIL: $*"; echo '--- npm start printed:'; cat "$out"; exit 1; }
+run=''
+fail() { echo "quickstart: FAIL ($run): $*"; echo '--- npm start printed:'; cat "$out"; exit 1; }
 
-for _ in $(seq 1 150); do grep -q '^ready:' "$out" && break; sleep 0.2; done
-grep -q '^ready:' "$out" || fail 'npm start did not print ready: within 30 s'
-grep -q '^url: http://127.0.0.1:7070$' "$out" || fail 'npm start did not print "url: http://127.0.0.1:7070" on a line of its own'
-grep -Eq '^token: [A-Za-z0-9_-]{20,}$' "$out" || fail 'npm start did not print "token: TOKEN" on a line of its own'
+# quickstart NAME PORT: npm start, then the steps, in the current environment; PORT is where it must listen.
+quickstart() {
+  run=$1
+  local port=$2
+  : >"$out"
+  setsid npm start >"$out" 2>&1 &
+  starter=$!
 
-submitted=$(npx muster submit -- echo hello) || fail "npx muster submit failed: $submitted"
-job=$(echo "$submitted" | awk '/^submitted / {print $2; exit}')
-[ -n "$job" ] || fail "npx muster submit printed no job id: $submitted"
+  for _ in $(seq 1 150); do grep -q '^ready:' "$out" && break; sleep 0.2; done
+  grep -q '^ready:' "$out" || fail 'npm start did not print ready: within 30 s'
+  grep -q "^url: http://127.0.0.1:$port\$" "$out" || fail "npm start did not print \"url: http://127.0.0.1:$port\" on a line of its own"
+  grep -Eq '^token: [A-Za-z0-9_-]{20,}$' "$out" || fail 'npm start did not print "token: TOKEN" on a line of its own'
+  grep -Eq "^export MUSTER_SERVER=http://127.0.0.1:$port MUSTER_TOKEN=[A-Za-z0-9_-]{20,}\$" "$out" || fail 'npm start did not print the "export MUSTER_SERVER=... MUSTER_TOKEN=..." line'
 
-status=''
-for _ in $(seq 1 100); do
-  status=$(npx muster job "$job" -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).status))')
-  case "$status" in succeeded|failed|cancelled) break ;; esac
-  sleep 0.2
-done
-[ "$status" = succeeded ] || fail "job $job ended $status, not succeeded"
+  local submitted job status logs jobs
+  submitted=$(npx muster submit -- echo hello) || fail "npx muster submit failed: $submitted"
+  job=$(echo "$submitted" | awk '/^submitted / {print $2; exit}')
+  [ -n "$job" ] || fail "npx muster submit printed no job id: $submitted"
 
-logs=$(npx muster logs "$job") || fail "npx muster logs failed: $logs"
-[ "$logs" = hello ] || fail "npx muster logs $job printed '$logs', not 'hello'"
-jobs=$(npx muster jobs) || fail "npx muster jobs failed: $jobs"
-echo "$jobs" | grep -Eq "^$job +.*succeeded" || fail "npx muster jobs does not list $job as succeeded: $jobs"
-echo "quickstart: ok ($job ran and printed hello)"
+  status=''
+  for _ in $(seq 1 100); do
+    status=$(npx muster job "$job" -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).status))')
+    case "$status" in succeeded|failed|cancelled) break ;; esac
+    sleep 0.2
+  done
+  [ "$status" = succeeded ] || fail "job $job ended $status, not succeeded"
+
+  logs=$(npx muster logs "$job") || fail "npx muster logs failed: $logs"
+  [ "$logs" = hello ] || fail "npx muster logs $job printed '$logs', not 'hello'"
+  jobs=$(npx muster jobs) || fail "npx muster jobs failed: $jobs"
+  echo "$jobs" | grep -Eq "^$job +.*succeeded" || fail "npx muster jobs does not list $job as succeeded: $jobs"
+  local waited code=0
+  waited=$(npx muster submit --wait -- sh -c 'exit 3') || code=$?
+  [ "$code" = 3 ] || fail "npx muster submit --wait -- sh -c 'exit 3' exited $code, not 3: $waited"
+  echo "$waited" | grep -Eq 'exit status 3$' || fail "npx muster submit --wait did not say how the job ended: $waited"
+  stop_starter
+  echo "quickstart ($run): ok ($job ran and printed hello)"
+}
+
+unset MUSTER_PORT MUSTER_DATA MUSTER_SERVER MUSTER_TOKEN
+quickstart 'as written' 7070
+
+# A free port: one the kernel hands out, released at once.
+alt_port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+export MUSTER_PORT=$alt_port MUSTER_DATA=$alt_data/state
+quickstart "MUSTER_PORT=$alt_port MUSTER_DATA=$alt_data/state" "$alt_port"

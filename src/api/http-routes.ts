@@ -135,7 +135,7 @@ const ROUTES: readonly Route[] = [
     method: 'get',
     pattern: '/v1/jobs',
     action: 'read-jobs',
-    query: ['queue', 'tenant', 'status', 'limit', 'after'],
+    query: ['queue', 'tenant', 'status', 'name', 'since', 'until', 'limit', 'after'],
     handle: async ({ principal, query }, ctx) => {
       const limit = uintParam(query, 'limit', 1, MAX_PAGE) ?? DEFAULT_PAGE;
       const after = uintParam(query, 'after', 0, Number.MAX_SAFE_INTEGER);
@@ -143,6 +143,12 @@ const ROUTES: readonly Route[] = [
       if (isAnswer(after)) return after;
       const status = oneOf(query, 'status', JOB_STATUSES);
       if (isAnswer(status)) return status;
+      // The submission time range, in ms since the epoch.
+      const since = uintParam(query, 'since', 0, Number.MAX_SAFE_INTEGER);
+      const until = uintParam(query, 'until', 0, Number.MAX_SAFE_INTEGER);
+      if (isAnswer(since)) return since;
+      if (isAnswer(until)) return until;
+      const name = query.get('name') || undefined;
       let tenant = query.get('tenant') || undefined;
       if (principal.role === 'submitter') {
         if (tenant !== undefined && tenant !== principal.tenant) return refused('MUSTER_ERR_FORBIDDEN', 'a submitter may list only its own tenant', 'tenant');
@@ -155,6 +161,9 @@ const ROUTES: readonly Route[] = [
         ...(tenant !== undefined ? { tenant } : {}),
         ...(status !== undefined ? { status } : {}),
         ...(queue !== undefined ? { queue } : {}),
+        ...(name !== undefined ? { name } : {}),
+        ...(since !== undefined ? { since } : {}),
+        ...(until !== undefined ? { until } : {}),
       });
       return ok(page);
     },

@@ -1,26 +1,27 @@
 /**
  * What the commands that talk to a server share: the connection flags (`--server`, `--token`, `-o`), where
- * their values come from when a flag is absent (env `MUSTER_SERVER` / `MUSTER_TOKEN`, then the admin token
- * `muster server` writes in its default data folder), a client with command-line timeouts, and one way to
+ * their values come from when a flag is absent (env `MUSTER_SERVER` / `MUSTER_TOKEN`, then the server
+ * `muster start` runs on this machine: `MUSTER_PORT` and the admin token in `MUSTER_DATA`, see
+ * local-server.ts), a client with command-line timeouts, and one way to
  * report failures: `muster NAME: CODE: message`, never a stack trace. `--server` takes the replicas of
  * one cluster, comma-separated: the client follows the leader among them (src/client/replicas.ts).
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { parseArgs } from 'node:util';
 import type { MusterClient } from '../client/index.js';
 import { createClient, parseEndpoints, ServerError } from '../client/index.js';
-import { codeOf, MusterError } from '../errors/index.js';
+import { codeOf } from '../errors/index.js';
 import type { Command } from './command.js';
 import type { Io } from './io.js';
 import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE } from './io.js';
+import { ADMIN_TOKEN_FILE, envValue, LOCAL_DATA_DIR, LOCAL_PORT, localPort, localTokenFile } from './local-server.js';
+import { UsageError } from './usage-error.js';
+
+export { UsageError } from './usage-error.js';
 
 /** Where `muster server` listens by default. */
-export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
-
-/** The token `muster server` writes on first start in its default data folder (`./.muster`). */
-export const DEFAULT_TOKEN_FILE = join('.muster', 'admin.token');
+export const DEFAULT_SERVER = `http://127.0.0.1:${LOCAL_PORT}`;
 
 /**
  * How long a command waits for a first connection before it says the server cannot be reached: long enough
@@ -39,23 +40,21 @@ export const CONNECTION_OPTIONS = {
 
 export const CONNECTION_USAGE = `connection:
   --server URL[,URL...]  the server, or its replicas in the order to try (env MUSTER_SERVER;
-                         default ${DEFAULT_SERVER}); a standby sends the command to the leader it
-                         names, else the next replica is tried; muster leader shows who leads
-  --token TOKEN          bearer token (env MUSTER_TOKEN; default: the file ${DEFAULT_TOKEN_FILE} if present)
+                         default http://127.0.0.1:$MUSTER_PORT, port ${LOCAL_PORT} when unset); a standby
+                         sends the command to the leader it names, else the next replica is tried;
+                         muster leader shows who leads
+  --token TOKEN          bearer token (env MUSTER_TOKEN; default: the file $MUSTER_DATA/${ADMIN_TOKEN_FILE}
+                         if present, ${LOCAL_DATA_DIR}/${ADMIN_TOKEN_FILE} when MUSTER_DATA is unset)
   -o, --output FORMAT    table (the default, for humans) or json (for scripts)`;
 
-export type OutputFormat = 'table' | 'json';
+/** How a command prints: `table` for humans (the default), `json` for scripts; `jobs` also takes `wide` and `csv`. */
+export type OutputFormat = 'table' | 'json' | 'wide' | 'csv';
 
 export interface Connection {
   readonly endpoints: string;
   readonly token?: string;
-}
-
-/** A wrong command line: reported as MUSTER_ERR_USAGE, exit status 2. */
-export class UsageError extends MusterError {
-  constructor(message: string) {
-    super('MUSTER_ERR_USAGE', message);
-  }
+  /** The admin token file looked at for want of a token (named by the hint after a 401). */
+  readonly tokenFile?: string;
 }
 
 export type ParsedCommandLine<O extends NonNullable<ParseArgsConfig['options']>> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: boolean; strict: true }>>;
@@ -69,24 +68,32 @@ export function parseCommandLine<const Options extends NonNullable<ParseArgsConf
   }
 }
 
-export function outputFormat(value: string | undefined): OutputFormat {
-  if (value === undefined || value === 'table') return 'table';
-  if (value === 'json') return 'json';
-  throw new UsageError(`-o/--output: ${JSON.stringify(value)} is not one of: table, json`);
+export function outputFormat(value: string | undefined, allowed: readonly OutputFormat[] = ['table', 'json']): OutputFormat {
+  if (value === undefined) return 'table';
+  if ((allowed as readonly string[]).includes(value)) return value as OutputFormat;
+  throw new UsageError(`-o/--output: ${JSON.stringify(value)} is not one of: ${allowed.join(', ')}`);
 }
 
-/** The server and token: flag, else environment, else the defaults. */
+/**
+ * The server and token: flag, else environment (`MUSTER_SERVER`, `MUSTER_TOKEN`), else the local server
+ * `muster start` runs with this environment (`MUSTER_PORT`, `MUSTER_DATA`; local-server.ts). An empty
+ * flag is a usage error; an empty variable is unset.
+ */
 export function resolveConnection(values: { readonly server?: string | undefined; readonly token?: string | undefined }, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Connection {
   const server = nonEmpty(values.server, '--server');
-  const fromEnv = server === undefined ? nonEmpty(env['MUSTER_SERVER'], 'MUSTER_SERVER') : undefined;
-  const endpoints = server ?? fromEnv ?? DEFAULT_SERVER;
+  const fromEnv = server === undefined ? envValue(env, 'MUSTER_SERVER') : undefined;
+  const token = nonEmpty(values.token, '--token') ?? envValue(env, 'MUSTER_TOKEN');
+  // MUSTER_PORT is read only when no server is named, so a bad one does not stop a command that names its server.
+  const endpoints = server ?? fromEnv ?? `http://127.0.0.1:${localPort(env)}`;
   try {
     parseEndpoints(endpoints);
   } catch (err) {
     throw new UsageError(`${server !== undefined ? '--server' : 'MUSTER_SERVER'}: ${(err as Error).message}`);
   }
-  const token = nonEmpty(values.token, '--token') ?? nonEmpty(env['MUSTER_TOKEN'], 'MUSTER_TOKEN') ?? readTokenFile(join(cwd, DEFAULT_TOKEN_FILE));
-  return { endpoints, ...(token !== undefined ? { token } : {}) };
+  if (token !== undefined) return { endpoints, token };
+  const tokenFile = localTokenFile(env, cwd);
+  const fromFile = readTokenFile(tokenFile);
+  return { endpoints, ...(fromFile !== undefined ? { token: fromFile } : {}), tokenFile };
 }
 
 function nonEmpty(value: string | undefined, name: string): string | undefined {
@@ -104,6 +111,9 @@ function readTokenFile(path: string): string | undefined {
   }
 }
 
+/** The connection each failed `withClient` call used: the hint after a 401 names its token's source. */
+const failedConnections = new WeakMap<object, Connection>();
+
 /** Runs `body` with a client on `connection`, closed afterwards whatever happens. */
 export async function withClient<T>(connection: Connection, body: (client: MusterClient) => Promise<T>): Promise<T> {
   const client = createClient({
@@ -116,6 +126,9 @@ export async function withClient<T>(connection: Connection, body: (client: Muste
   });
   try {
     return await body(client);
+  } catch (err) {
+    if (typeof err === 'object' && err !== null) failedConnections.set(err, connection);
+    throw err;
   } finally {
     await client.close();
   }
@@ -145,7 +158,16 @@ export function reportError(io: Io, name: string, err: unknown): void {
   }
   if (code === 'MUSTER_ERR_UNREACHABLE') io.err('  is the server running? name it with --server or MUSTER_SERVER');
   if (code === 'MUSTER_ERR_NOT_LEADER') io.err('  no replica leads now (an election takes a few seconds): try again; muster leader shows each replica\'s view');
-  if (code === 'MUSTER_ERR_UNAUTHORIZED') io.err(`  give a token with --token or MUSTER_TOKEN (muster server prints one and writes ${DEFAULT_TOKEN_FILE})`);
+  if (code === 'MUSTER_ERR_UNAUTHORIZED') io.err(`  ${unauthorizedHint(typeof err === 'object' && err !== null ? failedConnections.get(err) : undefined)}`);
+}
+
+/** What to do about a refused token, naming where the token came from (or the file where none was found). */
+export function unauthorizedHint(connection: Connection | undefined): string {
+  const give = 'give a token with --token or MUSTER_TOKEN (muster start and muster server print one)';
+  if (connection === undefined) return give;
+  if (connection.tokenFile === undefined) return `the token given was refused: ${give}`;
+  if (connection.token !== undefined) return `the token in ${connection.tokenFile} was refused (is MUSTER_DATA the server's data folder?): ${give}`;
+  return `no token: none given and no ${connection.tokenFile} (is MUSTER_DATA the server's data folder?): ${give}`;
 }
 
 /** Pretty JSON, for `-o json`. */
@@ -173,6 +195,8 @@ export interface ClientCommandSpec<O extends Options> {
   readonly options: O;
   /** Positional arguments: how many, and what to call them in a complaint (`ID`). */
   readonly positionals: { readonly min: number; readonly max: number; readonly name: string };
+  /** The `-o` formats it prints (default: table and json). */
+  readonly formats?: readonly OutputFormat[];
   run(context: ClientCommandContext<O>): Promise<number>;
 }
 
@@ -190,7 +214,7 @@ export function clientCommand<const O extends Options>(spec: ClientCommandSpec<O
         const { min, max, name } = spec.positionals;
         if (positionals.length < min) throw new UsageError(`name ${min === 1 && max === 1 ? 'the' : 'at least one'} ${name}`);
         if (positionals.length > max) throw new UsageError(`too many arguments: ${positionals.slice(max).join(' ')}`);
-        const format = outputFormat(values['output'] as string | undefined);
+        const format = outputFormat(values['output'] as string | undefined, spec.formats);
         const connection = resolveConnection(values as { server?: string; token?: string });
         return withClient(connection, (client) => spec.run({ values: values as ClientCommandContext<O>['values'], positionals, format, client, io }));
       }),

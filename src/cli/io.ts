@@ -4,10 +4,18 @@ export interface Io {
   err(line: string): void;
   /** Bytes to stdout as they are (a task's output); without it, they go through `out` as text. */
   raw?(data: Uint8Array): void;
+  /** Text to stdout without a newline (a progress line redrawn in place). */
+  write?(text: string): void;
+  /** Whether stdout is a terminal (someone watching it): progress may be redrawn in place. */
+  readonly terminal?: boolean;
 }
 
 export const processIo: Io = {
   raw: (data) => process.stdout.write(data),
+  write: (text) => process.stdout.write(text),
+  get terminal() {
+    return process.stdout.isTTY === true;
+  },
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
 };

@@ -1,5 +1,8 @@
 import { parseArgs } from 'node:util';
 import { codeOf } from '../errors/index.js';
+import { setLogFormat } from '../log/index.js';
+import type { LogFormat } from '../log/index.js';
+import { chooseLogFormat, LOG_FORMAT_USAGE } from './log-format.js';
 import type { ServeEnd, StoreFailure } from '../server/index.js';
 import { STORE_FAILED_CLOSE_MS, STORE_FAILED_EXIT_CODE, STORE_FAILED_EXIT_DELAY_MS, resolveConfig, startServer } from '../server/index.js';
 import type { Command } from './command.js';
@@ -10,6 +13,7 @@ import { terminated } from './signals.js';
 const USAGE = `usage: muster server [--data DIR] [--host HOST] [--port PORT] [--config FILE] [--tokens FILE]
                      [--tls-cert FILE --tls-key FILE]
                      [--etcd URL[,URL...] [--etcd-prefix PREFIX] [--lease-ttl SECONDS]]
+                     [--log-format human|json]
 
 Runs the control plane: recovers the state from the data folder (embedded store), starts the scheduler
 and serves the WebSocket and HTTP APIs (PROTOCOL.md).
@@ -34,6 +38,7 @@ and one of them takes over within seconds when the leader dies. Replicas must sh
   --lease-ttl SECONDS
                    the election lease's time to live (default 2): a dead leader is replaced within
                    about this, plus the takeover
+${LOG_FORMAT_USAGE}
 
 Prints "url: URL" once listening, "token: TOKEN" when the admin token file is in use, and "ready: ..." once
 the state is recovered and everything is served. SIGTERM or SIGINT stops it cleanly (exit 0): no new
@@ -45,7 +50,7 @@ second later, for a supervisor to restart it (recovery then reads what is durabl
 
 Exit status: 0 stopped by a signal, 1 could not start, 2 usage, 74 the store failed.`;
 
-function parse(args: readonly string[]): Parameters<typeof resolveConfig>[0] | string {
+function parse(args: readonly string[]): (Parameters<typeof resolveConfig>[0] & { readonly logFormat: LogFormat }) | string {
   let values: Record<string, string | undefined>;
   try {
     values = parseArgs({
@@ -63,6 +68,7 @@ function parse(args: readonly string[]): Parameters<typeof resolveConfig>[0] | s
         etcd: { type: 'string' },
         'etcd-prefix': { type: 'string' },
         'lease-ttl': { type: 'string' },
+        'log-format': { type: 'string' },
       },
     }).values;
   } catch (err) {
@@ -78,8 +84,11 @@ function parse(args: readonly string[]): Parameters<typeof resolveConfig>[0] | s
     leaseTtlSeconds = Number(values['lease-ttl']);
     if (!/^\d+$/.test(values['lease-ttl']) || leaseTtlSeconds < 1 || leaseTtlSeconds > 60) return `--lease-ttl ${values['lease-ttl']}: expected whole seconds from 1 to 60`;
   }
+  const logFormat = chooseLogFormat(values['log-format']);
+  if (!(logFormat === 'human' || logFormat === 'json')) return logFormat;
   const flag = (name: string, key: string): Record<string, string> => (values[name] !== undefined ? { [key]: values[name]! } : {});
   return {
+    logFormat,
     ...flag('data', 'data'),
     ...flag('host', 'host'),
     ...(port !== undefined ? { port } : {}),
@@ -105,10 +114,12 @@ export const serverCommand: Command = {
       io.err(USAGE);
       return EXIT_USAGE;
     }
+    setLogFormat(flags.logFormat);
     const signal = terminated();
     let server: Serving;
     try {
-      const config = await resolveConfig(flags);
+      const { logFormat: _format, ...serverFlags } = flags;
+      const config = await resolveConfig(serverFlags);
       // The replica (and the etcd client under it) loads only when asked for.
       const start = config.etcd ? (await import('../server/replica.js')).RunningReplica.start : startServer;
       server = await start(config, {

@@ -1,10 +1,12 @@
 /**
  * Reading spec files: JSON (one object or an array of them) or YAML (one or more `---` documents).
  * Each document comes back with where it came from, for messages such as `job.yaml#2: tasks: …`.
+ * The YAML parser loads with the first YAML file read: `muster submit -- CMD` never pays for it.
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+
+type Yaml = typeof import('yaml');
 
 export interface SourceDocument {
   /** `file` for a file with one document, `file#N` (1-based) for the Nth of several. */
@@ -18,8 +20,12 @@ function located(file: string, values: readonly unknown[]): SourceDocument[] {
   return values.map((value, i) => ({ where: values.length === 1 ? file : `${file}#${i + 1}`, value }));
 }
 
-export function parseSpecText(file: string, text: string): SpecFile {
-  if (extname(file).toLowerCase() === '.json') {
+function isJson(file: string): boolean {
+  return extname(file).toLowerCase() === '.json';
+}
+
+function parseSpecText(file: string, text: string, yaml: Yaml | undefined): SpecFile {
+  if (isJson(file) || yaml === undefined) {
     try {
       const value: unknown = JSON.parse(text);
       return { ok: true, documents: located(file, Array.isArray(value) ? value : [value]) };
@@ -27,7 +33,7 @@ export function parseSpecText(file: string, text: string): SpecFile {
       return { ok: false, message: `not valid JSON: ${(err as Error).message}` };
     }
   }
-  const docs = parseAllDocuments(text, { uniqueKeys: true });
+  const docs = yaml.parseAllDocuments(text, { uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [docs];
   const values: unknown[] = [];
   for (const doc of list) {
@@ -47,5 +53,5 @@ export async function readSpecFile(file: string): Promise<SpecFile> {
     const e = err as NodeJS.ErrnoException;
     return { ok: false, message: `cannot read: ${e.code ?? e.message}` };
   }
-  return parseSpecText(file, text);
+  return parseSpecText(file, text, isJson(file) ? undefined : await import('yaml'));
 }

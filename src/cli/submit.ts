@@ -7,6 +7,7 @@ import { formatProblem, validateJob } from '../model/index.js';
 import type { Problem } from '../model/index.js';
 import type { JobSpecInput, SubmitResult } from '../client/index.js';
 import { readSpecFile } from './spec-files.js';
+import { EXIT_CANCELLED, EXIT_LOST, endLine, exitStatusOf, exitStatusOfAll, followJobs } from './wait.js';
 
 const OPTIONS = {
   ...CONNECTION_OPTIONS,
@@ -33,12 +34,13 @@ const OPTIONS = {
   workdir: { type: 'string' },
   shell: { type: 'boolean' },
   'idempotency-key': { type: 'string' },
+  wait: { type: 'boolean', short: 'W' },
 } as const;
 
 type Values = ParsedCommandLine<typeof OPTIONS>['values'];
 
-/** Flags that build a job (everything but -f, --tenant and the connection flags). */
-const JOB_FLAGS = Object.keys(OPTIONS).filter((k) => !(k in CONNECTION_OPTIONS) && k !== 'file' && k !== 'tenant') as (keyof Values)[];
+/** Flags that build a job (everything but -f, --tenant, --wait and the connection flags). */
+const JOB_FLAGS = Object.keys(OPTIONS).filter((k) => !(k in CONNECTION_OPTIONS) && k !== 'file' && k !== 'tenant' && k !== 'wait') as (keyof Values)[];
 
 /** Defaults of a job built from flags: one core and 512 MiB, as a small interactive task needs. */
 const DEFAULT_QUEUE = 'default';
@@ -204,9 +206,20 @@ async function submit(args: readonly string[], io: Io): Promise<number> {
     submission = { sources: ['flags'], jobs: [job] };
   }
   const tenant = values.tenant;
-  const results = await withClient(connection, (client) => client.submit(submission.jobs, tenant !== undefined ? { tenant } : {}));
-  printResults(io, format, submission, results);
-  return results.every((r) => r.ok) ? EXIT_OK : EXIT_PROBLEM;
+  const jobs = submission.jobs;
+  return withClient(connection, async (client) => {
+    const results = await client.submit(jobs, tenant !== undefined ? { tenant } : {});
+    const accepted = results.every((r) => r.ok);
+    if (!values.wait || !accepted) {
+      printResults(io, format, submission, results);
+      return accepted ? EXIT_OK : EXIT_PROBLEM;
+    }
+    if (format !== 'json') printResults(io, format, submission, results);
+    const ended = await followJobs(client, results.map((r) => (r as { job: string }).job), io, format !== 'json');
+    if (format === 'json') printJson(io, { results: results.map((r, i) => ({ source: submission.sources[i], ...r, status: ended[i]?.status, ...(ended[i] !== undefined ? { exitStatus: exitStatusOf(ended[i]) } : {}) })) });
+    else for (const job of ended) io.out(endLine(job));
+    return exitStatusOfAll(ended);
+  });
 }
 
 export const submitCommand: Command = {
@@ -218,6 +231,13 @@ export const submitCommand: Command = {
 Submits one job built from the flags, or every job in the spec files (checked first, as muster validate
 does: nothing is sent if any is invalid). Prints "submitted ID" per job; exits 0 when every job was
 accepted, 1 when any was refused or the server could not be reached, 2 on a wrong command line.
+
+With --wait, follows the jobs until they end (a line per event; on a terminal one line redrawn in place),
+prints how each ended and exits as the job did: 0 when every job succeeded; the exit code of the first
+failing task (or 1 for a failure without one: a time limit, a signal, a task that could not start);
+${EXIT_LOST} when that task was lost with its node; ${EXIT_CANCELLED} when the job was cancelled. With several jobs, the
+status of the first one that did not succeed. -o json prints the results once all have ended, each with
+its status and exitStatus.
 
 job:
   -q, --queue QUEUE        the queue (default ${DEFAULT_QUEUE})
@@ -243,6 +263,7 @@ job:
   --idempotency-key KEY    resubmitting with the same key returns the first job instead of a new one
   -f, --file FILE          submit the jobs in FILE instead (JSON or YAML; repeatable)
   --tenant TENANT          admin only: submit on behalf of this tenant
+  -W, --wait               wait for the jobs to end; exit with their status (see above)
 
 ${CONNECTION_USAGE}`,
 

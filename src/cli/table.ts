@@ -56,7 +56,43 @@ export function amount(dimension: keyof Amounts, amounts: Amounts | undefined): 
   return dimension === 'cpu' ? formatCpu(amounts.cpu) : dimension === 'memory' ? formatMemory(amounts.memory) : String(amounts.gpu);
 }
 
-/** `used/total` of one dimension. */
+/** Memory units, largest first, in MiB. */
+const MEMORY_UNITS: readonly (readonly [string, number])[] = [
+  ['Ti', 1024 * 1024],
+  ['Gi', 1024],
+  ['Mi', 1],
+];
+
+/** `used/total` of memory in the one unit that suits the total (`1.5Gi/32Gi`, not `1536Mi/32Gi`), to a tenth. */
+function memoryUsage(used: number, total: number): string {
+  const [unit, size] = MEMORY_UNITS.find(([, size]) => total >= size) ?? MEMORY_UNITS[MEMORY_UNITS.length - 1]!;
+  const inUnit = (mib: number): string => String(Math.round((mib / size) * 10) / 10);
+  return `${inUnit(used)}${unit}/${inUnit(total)}${unit}`;
+}
+
+/** `used/total` of one dimension; memory in one unit. */
 export function usage(dimension: keyof Amounts, used: Amounts | undefined, total: Amounts | undefined): string {
+  if (dimension === 'memory' && typeof used?.memory === 'number' && typeof total?.memory === 'number') return memoryUsage(used.memory, total.memory);
   return `${amount(dimension, used)}/${amount(dimension, total)}`;
+}
+
+/** A length of time for humans: `0.4s`, `12.3s`, `3m04s`, `2h03m`, `3d04h`. */
+export function duration(ms: number): string {
+  const s = Math.max(0, ms) / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const whole = Math.floor(s);
+  if (whole < 3600) return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s`;
+  if (whole < 86_400) return `${Math.floor(whole / 3600)}h${String(Math.floor((whole % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(whole / 86_400)}d${String(Math.floor((whole % 86_400) / 3600)).padStart(2, '0')}h`;
+}
+
+/** A timestamp in a table cell: ISO 8601 in UTC to the second. */
+export function stamp(at: number): string {
+  return new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The rows as CSV (RFC 4180): a header line of the column headers, a cell quoted when it holds a comma, quote or line break. */
+export function renderCsv<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): string[] {
+  const quote = (cell: string): string => (/[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell);
+  return [columns.map((c) => quote(c.header)).join(','), ...rows.map((row) => columns.map((c) => quote(c.cell(row))).join(','))];
 }

@@ -92,6 +92,11 @@ export interface JobsQuery {
   readonly queue?: string;
   readonly tenant?: string;
   readonly status?: string;
+  readonly name?: string;
+  /** Submitted at or after this time (ms since the epoch). */
+  readonly since?: number;
+  /** Submitted before this time (ms since the epoch). */
+  readonly until?: number;
   readonly limit?: number;
   readonly after?: string;
 }

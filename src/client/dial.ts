@@ -4,7 +4,8 @@
  * `ServerError` (a standby's MUSTER_ERR_NOT_LEADER carries the leader it knows of). Every step has a
  * deadline: the handshake's, and the same again for a refusal's body.
  */
-import WebSocket from 'ws';
+import { createRequire } from 'node:module';
+import type WebSocket from 'ws';
 import { MusterError } from '../errors/index.js';
 import type { Endpoint } from './endpoints.js';
 import type { ServerError } from './server-error.js';
@@ -28,10 +29,14 @@ export type DialOutcome =
   /** `fatal`: a refused token (401, 403), which no other endpoint or later try would accept. */
   | { readonly error: Error; readonly fatal: boolean; readonly refusal?: ServerError };
 
+/** `ws`, loaded on the first dial rather than with the client: a command that only reads over HTTP never pays for it. */
+let wsClass: typeof WebSocket | undefined;
+
 export function dial(endpoint: Endpoint, options: DialOptions): Promise<DialOutcome> {
+  const Socket = (wsClass ??= createRequire(import.meta.url)('ws') as typeof WebSocket);
   const handshakeMs = Math.min(options.timeoutMs, MAX_HANDSHAKE_MS);
   return new Promise<DialOutcome>((resolve) => {
-    const ws = new WebSocket(endpoint.submit, {
+    const ws = new Socket(endpoint.submit, {
       headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
       handshakeTimeout: handshakeMs,
       maxPayload: options.maxFrameBytes,

@@ -1,5 +1,5 @@
 /**
- * The HTTP JSON routes (PROTOCOL.md, HTTP routes) over node's `fetch`. Error bodies become a `ServerError`
+ * The HTTP JSON routes (PROTOCOL.md, HTTP routes) over `node:http` (http-request.ts). Error bodies become a `ServerError`
  * with the server's code and the HTTP status.
  *
  * Which replica answers (replicas.ts): the one last found serving first, then the configured endpoints. An
@@ -14,6 +14,8 @@ import { MusterError } from '../errors/index.js';
 import type { BackoffOptions } from './backoff.js';
 import { roundDelay } from './backoff.js';
 import type { Endpoint } from './endpoints.js';
+import type { HttpAnswer, HttpRequester, ResponseHeaders } from './http-request.js';
+import { requestHttp } from './http-request.js';
 import type { Replicas, Round } from './replicas.js';
 import { noLeaderError } from './replicas.js';
 import { NOT_LEADER, serverError } from './server-error.js';
@@ -28,8 +30,8 @@ export interface HttpOptions {
   readonly timeoutMs: number;
   /** The wait between rounds that found only standbys. */
   readonly backoff?: BackoffOptions;
-  /** `fetch` by default; tests may count or fail calls. */
-  readonly fetch?: typeof fetch;
+  /** `requestHttp` by default; tests may count or fail calls. */
+  readonly request?: HttpRequester;
 }
 
 export function queryString(query: Query | undefined): string {
@@ -41,20 +43,15 @@ export function queryString(query: Query | undefined): string {
 }
 
 /** An answer read whole (bodies are small: JSON views, or at most about 1 MiB of a task's output). */
-interface Answer {
-  readonly status: number;
-  readonly ok: boolean;
-  readonly headers: Headers;
-  readonly data: Buffer;
-}
+type Answer = HttpAnswer;
 
 export class HttpApi {
   readonly #options: HttpOptions;
-  readonly #fetch: typeof fetch;
+  readonly #send: HttpRequester;
 
   constructor(options: HttpOptions) {
     this.#options = options;
-    this.#fetch = options.fetch ?? fetch;
+    this.#send = options.request ?? requestHttp;
   }
 
   get<T>(path: string, query?: Query): Promise<T> {
@@ -66,7 +63,7 @@ export class HttpApi {
   }
 
   /** A route that answers bytes (a task's output): the body and the response headers. */
-  async getBytes(path: string, query?: Query): Promise<{ readonly data: Buffer; readonly headers: Headers }> {
+  async getBytes(path: string, query?: Query): Promise<{ readonly data: Buffer; readonly headers: ResponseHeaders }> {
     const target = `${path}${queryString(query)}`;
     const answer = await this.#request('GET', target, undefined, 'application/octet-stream');
     if (!answer.ok) throw failed(answer, 'GET', target);
@@ -77,9 +74,9 @@ export class HttpApi {
   async getFrom<T>(endpoint: Endpoint, path: string, timeoutMs: number = this.#options.timeoutMs): Promise<T> {
     let answer: Answer;
     try {
-      answer = await this.#fetchOnce(endpoint, 'GET', path, undefined, 'application/json', timeoutMs);
+      answer = await this.#sendOnce(endpoint, 'GET', path, undefined, 'application/json', timeoutMs);
     } catch (err) {
-      const failure = fetchFailure(err, endpoint, 'GET', path, timeoutMs);
+      const failure = requestFailure(err, endpoint, 'GET', path, timeoutMs);
       throw failure.code === 'MUSTER_ERR_UNREACHABLE' ? new MusterError(failure.code, `cannot reach ${endpoint.http} (${failure.message})`) : failure;
     }
     return parsed<T>(answer, 'GET', path);
@@ -100,11 +97,11 @@ export class HttpApi {
         if (remaining <= 0) throw noLeaderError(performance.now() - started, standbys ?? round);
         let answer: Answer;
         try {
-          answer = await this.#fetchOnce(endpoint, method, path, body, accept, remaining);
+          answer = await this.#sendOnce(endpoint, method, path, body, accept, remaining);
         } catch (err) {
           // The request's deadline passed while a replica was asked: a standby seen before says why.
           if (isTimeout(err) && standbys) throw noLeaderError(performance.now() - started, standbys);
-          const failure = fetchFailure(err, endpoint, method, path, this.#options.timeoutMs);
+          const failure = requestFailure(err, endpoint, method, path, this.#options.timeoutMs);
           if (failure.code === 'MUSTER_ERR_REQUEST_TIMEOUT') throw failure;
           round.failed(endpoint, failure.message);
           continue;
@@ -127,19 +124,12 @@ export class HttpApi {
     }
   }
 
-  async #fetchOnce(endpoint: Endpoint, method: string, path: string, body: unknown, accept: string, timeoutMs: number): Promise<Answer> {
+  async #sendOnce(endpoint: Endpoint, method: string, path: string, body: unknown, accept: string, timeoutMs: number): Promise<Answer> {
     const headers: Record<string, string> = { accept };
     if (this.#options.token) headers['authorization'] = `Bearer ${this.#options.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     // The timeout covers the body too: a replica that sends headers and then stalls cannot hold the caller.
-    const response = await this.#fetch(`${endpoint.http}${path}`, {
-      method,
-      headers,
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs))),
-    });
-    const data = Buffer.from(await response.arrayBuffer());
-    return { status: response.status, ok: response.ok, headers: response.headers, data };
+    return this.#send(`${endpoint.http}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), timeoutMs });
   }
 }
 
@@ -147,8 +137,8 @@ function isTimeout(err: unknown): boolean {
   return (err as Error).name === 'TimeoutError';
 }
 
-/** A failed fetch as the client's code: MUSTER_ERR_REQUEST_TIMEOUT past the deadline, else MUSTER_ERR_UNREACHABLE with the cause. */
-function fetchFailure(err: unknown, endpoint: Endpoint, method: string, path: string, timeoutMs: number): MusterError {
+/** A failed request as the client's code: MUSTER_ERR_REQUEST_TIMEOUT past the deadline, else MUSTER_ERR_UNREACHABLE with the cause. */
+function requestFailure(err: unknown, endpoint: Endpoint, method: string, path: string, timeoutMs: number): MusterError {
   if (isTimeout(err)) return new MusterError('MUSTER_ERR_REQUEST_TIMEOUT', `no answer from ${endpoint.http} to ${method} ${path} within ${timeoutMs} ms`);
   return new MusterError('MUSTER_ERR_UNREACHABLE', networkCause(err));
 }
@@ -181,7 +171,7 @@ function failed(answer: Answer, method: string, path: string): Error {
   return serverError(json ?? { code: 'MUSTER_ERR_INTERNAL', message: `${method} ${path}: HTTP ${answer.status} ${answer.data.toString('utf8').slice(0, 200)}` }, answer.status);
 }
 
-/** fetch fails with "fetch failed" and the real reason (ECONNREFUSED, ENOTFOUND, …) in `cause`. */
+/** A request fails with the real reason (ECONNREFUSED, ENOTFOUND, …) in `cause`. */
 function networkCause(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? (err as Error).message;

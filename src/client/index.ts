@@ -26,6 +26,7 @@ export type {
   JobDetailView,
   JobPage,
   TaskView,
+  AttemptView,
   TaskCounts,
   WhyView,
   WhyReason,

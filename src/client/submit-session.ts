@@ -22,7 +22,7 @@
  * - A ping every `pingIntervalMs` keeps an idle connection open and finds a dead one (no pong by the next
  *   ping: the socket is dropped and the session reconnects).
  */
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { MusterError } from '../errors/index.js';
 import type { BackoffOptions } from './backoff.js';
 import { backoffDelay, roundDelay } from './backoff.js';
@@ -174,7 +174,7 @@ export class SubmitSession implements WatchHost {
     for (const waiter of this.#openWaiters.splice(0)) waiter.reject(err);
     const ws = this.#ws;
     this.#ws = undefined;
-    if (ws && ws.readyState !== WebSocket.CLOSED) {
+    if (ws && ws.readyState !== ws.CLOSED) {
       await new Promise<void>((resolve) => {
         ws.once('close', () => resolve());
         ws.close(1000);

@@ -8,8 +8,8 @@
  * write `undefined` as an extension, and the server would refuse the whole frame (and with it every
  * other caller's jobs batched into it) for one caller's `{ name: undefined }`.
  */
-import { Packr, Unpackr } from 'msgpackr';
-import type { Options } from 'msgpackr';
+import { createRequire } from 'node:module';
+import type { Options, Packr } from 'msgpackr';
 
 /** A job spec in its written form (what `muster validate` checks): units as strings or numbers. */
 export type JobSpecInput = Readonly<Record<string, unknown>>;
@@ -80,14 +80,26 @@ export type ServerFrame =
   | { readonly kind: 'events'; readonly watch: RequestId; readonly events: readonly JobEvent[] }
   | ({ readonly kind: 'error'; readonly id?: RequestId } & WireErrorBody);
 
-// `skipValues` is a msgpackr option its type declarations do not list (yet).
-const packr = new Packr({ useRecords: false, skipValues: [undefined] } as Options);
+/**
+ * msgpackr, loaded on the first frame rather than with this module: a command that only reads over HTTP
+ * (`muster jobs`) never pays for it (the CLI's 300 ms budget, bench/cli.bench.ts). Loaded with `require`
+ * (its CommonJS build) because encoding is synchronous.
+ */
+let packr: Packr | undefined;
 
-// The server writes times and large ids as 64-bit integers; read as numbers (msgpackr's default is BigInt).
-const unpackr = new Unpackr({ useRecords: false, int64AsType: 'number' });
+function codec(): Packr {
+  if (packr === undefined) {
+    const msgpackr = createRequire(import.meta.url)('msgpackr') as typeof import('msgpackr');
+    // `skipValues` is a msgpackr option its type declarations do not list (yet).
+    // The server writes times and large ids as 64-bit integers: read them as numbers (msgpackr's default
+    // is BigInt).
+    packr = new msgpackr.Packr({ useRecords: false, skipValues: [undefined], int64AsType: 'number' } as Options);
+  }
+  return packr;
+}
 
 export function encodeFrame(frame: ClientFrame): Buffer {
-  return packr.pack(frame);
+  return codec().pack(frame);
 }
 
 /**
@@ -97,7 +109,7 @@ export function encodeFrame(frame: ClientFrame): Buffer {
 export function decodeFrame(data: Uint8Array): ServerFrame | undefined {
   let value: unknown;
   try {
-    value = unpackr.unpack(data);
+    value = codec().unpack(data);
   } catch {
     return undefined;
   }
@@ -126,6 +138,12 @@ export interface JobView {
   readonly submittedAt: number;
   readonly endedAt?: number;
   readonly reason?: string;
+  /** When its first attempt started. */
+  readonly startedAt?: number;
+  /** The exit code that decided how it ended (PROTOCOL.md, views). */
+  readonly exitCode?: number;
+  /** Its first task group's command, as one line (absent from servers older than this field). */
+  readonly command?: string;
   readonly tasks: TaskCounts;
   /** The job has left the server's live state (retention) and was read from its history. */
   readonly retired?: true;
@@ -137,6 +155,22 @@ export interface TaskView {
   readonly attempt: number;
   readonly failures: number;
   readonly node?: string;
+  readonly nodes?: readonly string[];
+  /** Every attempt, attempt 1 first (absent before the first placement). */
+  readonly attempts?: readonly AttemptView[];
+}
+
+/** One attempt of a task (times in ms since the epoch; absent fields have not happened). */
+export interface AttemptView {
+  readonly attempt: number;
+  readonly node: string;
+  readonly placedAt: number;
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+  /** `succeeded`, `failed`, `timeout`, `lost` or `killed`. */
+  readonly outcome?: string;
+  readonly exitCode?: number;
+  readonly reason?: string;
 }
 
 export interface JobDetailView extends JobView {

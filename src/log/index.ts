@@ -1,2 +1,3 @@
-export { createLogger, REDACT_PATHS } from './logger.js';
-export type { Logger, LoggerOptions } from './logger.js';
+export { createLogger, REDACT_PATHS, LOG_FORMATS, setLogFormat } from './logger.js';
+export type { Logger, LoggerOptions, LogFormat } from './logger.js';
+export { humanLine } from './human-lines.js';

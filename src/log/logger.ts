@@ -1,10 +1,13 @@
 /**
  * The one logger factory. Every component logs through `createLogger`, so redaction and format are set in
  * one place: JSON lines (pino) to stderr by default, with tokens, secrets, passwords, authorization headers
- * and task environments replaced by `[redacted]` at any of the first three levels of a log object.
+ * and task environments replaced by `[redacted]` at any of the first three levels of a log object. A
+ * command that a person runs at a terminal (`muster server`, `muster start`) may switch the process to
+ * human lines (`setLogFormat('human')`, human-lines.ts) before it creates its components.
  */
 import pino from 'pino';
 import type { DestinationStream, Logger, LevelWithSilent } from 'pino';
+import { humanDestination } from './human-lines.js';
 
 export type { Logger } from 'pino';
 
@@ -24,6 +27,22 @@ export interface LoggerOptions {
   readonly mixin?: () => Record<string, unknown>;
 }
 
+/** `json`: a JSON record per line, for machines (the default); `human`: a readable line per record. */
+export type LogFormat = 'json' | 'human';
+export const LOG_FORMATS: readonly LogFormat[] = ['json', 'human'];
+
+/** The format of loggers created without a destination, for the whole process. */
+let processFormat: LogFormat = 'json';
+
+/** Sets the format of the loggers created from now on without a destination of their own. */
+export function setLogFormat(format: LogFormat): void {
+  processFormat = format;
+}
+
+function defaultDestination(): DestinationStream {
+  return processFormat === 'human' ? humanDestination() : pino.destination({ fd: 2, sync: false });
+}
+
 function defaultLevel(): LevelWithSilent {
   const env = process.env['MUSTER_LOG_LEVEL'];
   const levels: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -39,6 +58,6 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { pid: process.pid },
       ...(options.mixin ? { mixin: options.mixin } : {}),
     },
-    options.destination ?? pino.destination({ fd: 2, sync: false }),
+    options.destination ?? defaultDestination(),
   );
 }

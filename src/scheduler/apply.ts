@@ -17,7 +17,7 @@ import { credit, emptyResources, queueOf } from './accounting.js';
 import type { Placement, SchedulerEvent } from './events.js';
 import { assertNever } from '../actors/index.js';
 import { jobNumber } from './key-window.js';
-import type { JobRecord, SchedulerState, TaskRecord } from './state.js';
+import type { AttemptRecord, JobRecord, SchedulerState, TaskRecord } from './state.js';
 import { allocationKey, isTaskDone, isTerminal, pendingTasks, submissionOrder, writableTask } from './state.js';
 import { backoffMs, elementCount, elementOf, taskResources, tasksPerElement } from './tasks.js';
 
@@ -51,7 +51,7 @@ function inconsistent(state: SchedulerState, what: string): void {
   if (!state.partial) throw new MusterError('MUSTER_ERR_INTERNAL', `${what}: the event stream is inconsistent`);
 }
 
-function place(state: SchedulerState, p: Placement): void {
+function place(state: SchedulerState, p: Placement, at: number): void {
   const job = state.jobs.get(p.job);
   const seen = job?.tasks[p.task];
   if (!job || !seen) return inconsistent(state, `placement of unknown task ${p.job}#${p.task}`);
@@ -63,6 +63,7 @@ function place(state: SchedulerState, p: Placement): void {
   if (task.node !== undefined) task.earlier = [...(task.earlier ?? []), task.node];
   task.attempt = p.attempt;
   task.node = p.node;
+  task.attempts = [...(task.attempts ?? []), { attempt: p.attempt, node: p.node, placedAt: at }];
   const node = state.nodes.get(p.node);
   if (node) {
     node.allocations.set(allocationKey(p.job, p.task), { job: p.job, task: p.task, attempt: p.attempt, resources });
@@ -87,6 +88,7 @@ function endTask(state: SchedulerState, e: Extract<SchedulerEvent, { kind: 'Task
   // An end for an attempt that is not the live one (replaced, or already ended) changes nothing.
   if (!job || !task || task.attempt !== e.attempt || (task.state !== 'placed' && task.state !== 'running')) return;
   release(state, job, e.task, task);
+  updateAttempt(task, e.attempt, { endedAt: e.at, outcome: e.outcome, ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}), ...(e.reason !== undefined ? { reason: e.reason } : {}) });
   switch (e.outcome) {
     case 'succeeded':
       task.state = 'succeeded';
@@ -114,6 +116,14 @@ function endTask(state: SchedulerState, e: Extract<SchedulerEvent, { kind: 'Task
       assertNever(e.outcome);
   }
   refreshStatus(job);
+}
+
+/** Adds what happened to attempt `attempt` of the task's record of attempts (a new record and list: never changed in place). */
+function updateAttempt(task: TaskRecord, attempt: number, change: Partial<AttemptRecord>): void {
+  const list = task.attempts;
+  const last = list?.[list.length - 1];
+  if (!list || !last || last.attempt !== attempt) return;
+  task.attempts = [...list.slice(0, -1), { ...last, ...change }];
 }
 
 /** A gang restarts as a whole: its pending tasks wait for the same backoff as the one that failed. */
@@ -230,13 +240,14 @@ export function applyEvent(state: SchedulerState, e: SchedulerEvent): SchedulerS
     }
     case 'TasksPlaced':
       if (e.epoch > state.epoch) state.epoch = e.epoch;
-      for (const p of e.placements) place(state, p);
+      for (const p of e.placements) place(state, p, e.at);
       break;
     case 'TaskStarted': {
       const task = state.jobs.get(e.job)?.tasks[e.task];
       if (task && task.attempt === e.attempt && task.state === 'placed') {
         task.state = 'running';
         task.startedAt = e.at;
+        updateAttempt(task, e.attempt, { startedAt: e.at });
         const job = state.jobs.get(e.job);
         if (job) refreshStatus(job);
       }

@@ -9,7 +9,7 @@
  */
 import type { Constraints, Dependency, JobSpec, Mutable, RetryPolicy, Strategy, TaskGroup } from '../model/index.js';
 import { NO_DEPENDENCIES, specInterner, STRATEGIES } from '../model/index.js';
-import type { JobRecord, JobStatus, TaskRecord, TaskState } from './state.js';
+import type { AttemptRecord, JobRecord, JobStatus, TaskRecord, TaskState } from './state.js';
 import { pendingTasks, submissionOrder } from './state.js';
 import { tasksPerElement } from './tasks.js';
 
@@ -22,7 +22,7 @@ const CANCEL_REQUESTED = 4;
 /** "No value" in a numeric column (an absent array size, dependency list or end time). */
 const NONE = -1;
 
-type EncodedTask = [state: number, attempt: number, failures: number, node: string | null, notBefore: number, startedAt: number, earlier?: readonly string[]];
+type EncodedTask = [state: number, attempt: number, failures: number, node: string | null, notBefore: number, startedAt: number, earlier?: readonly string[], attempts?: readonly AttemptRecord[]];
 
 export interface JobColumns {
   readonly strings: string[];
@@ -122,7 +122,9 @@ export function encodeJobs(jobs: Iterable<JobRecord>, count: number): JobColumns
         row,
         job.tasks.map((t): EncodedTask => {
           const base: EncodedTask = [TASK_STATES.indexOf(t.state), t.attempt, t.failures, t.node ?? null, t.notBefore, t.startedAt];
-          if (t.earlier) base.push(t.earlier);
+          // `earlier` stays an array (empty for none) when attempts follow it: a reader of the format before attempts takes it as a list.
+          if (t.earlier || t.attempts) base.push(t.earlier ?? []);
+          if (t.attempts) base.push(t.attempts);
           return base;
         }),
       ]);
@@ -192,5 +194,5 @@ export function decodeJobs(c: JobColumns, each: (job: JobRecord) => void): void 
 }
 
 function decodeTasks(encoded: readonly EncodedTask[]): TaskRecord[] {
-  return encoded.map((t) => ({ state: TASK_STATES[t[0]]!, attempt: t[1], failures: t[2], node: t[3] ?? undefined, earlier: t[6], notBefore: t[4], startedAt: t[5] }));
+  return encoded.map((t) => ({ state: TASK_STATES[t[0]]!, attempt: t[1], failures: t[2], node: t[3] ?? undefined, earlier: t[6] !== undefined && t[6].length > 0 ? t[6] : undefined, notBefore: t[4], startedAt: t[5], attempts: t[7] }));
 }

@@ -7,7 +7,7 @@
  * replay and recovery need from "pure".
  */
 import type { JobSpec, NodeSpec, NodeState, QueueSpec, Resources } from '../model/index.js';
-import type { JobOutcome } from './events.js';
+import type { JobOutcome, TaskOutcome } from './events.js';
 import { jobNumber, KeyWindow } from './key-window.js';
 
 export type TaskState = 'pending' | 'placed' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -27,6 +27,23 @@ export interface TaskRecord {
   notBefore: number;
   /** When the live attempt started running (ms), 0 when not running. */
   startedAt: number;
+  /**
+   * Every attempt so far, attempt 1 first: where, when, and how it ended (what `muster job` shows); absent
+   * until the first placement, so pending tasks cost nothing. Replaced, never changed in place.
+   */
+  attempts: readonly AttemptRecord[] | undefined;
+}
+
+/** One attempt of a task, from its placement to its end. Times in ms; absent fields have not happened. */
+export interface AttemptRecord {
+  readonly attempt: number;
+  readonly node: string;
+  readonly placedAt: number;
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+  readonly outcome?: TaskOutcome;
+  readonly exitCode?: number;
+  readonly reason?: string;
 }
 
 export interface JobRecord {
@@ -128,7 +145,7 @@ export function createState(partial = false): SchedulerState {
   };
 }
 
-const PENDING_TASK: TaskRecord = Object.freeze({ state: 'pending', attempt: 0, failures: 0, node: undefined, earlier: undefined, notBefore: 0, startedAt: 0 });
+const PENDING_TASK: TaskRecord = Object.freeze({ state: 'pending', attempt: 0, failures: 0, node: undefined, earlier: undefined, notBefore: 0, startedAt: 0, attempts: undefined });
 
 /** Shared lists are kept for jobs of up to this many tasks (nearly all jobs); longer lists are built per job. */
 const SHARED_LIST_MAX = 64;
@@ -148,7 +165,7 @@ export function writableTask(job: JobRecord, index: number): TaskRecord | undefi
   const task = tasks[index];
   if (task !== PENDING_TASK) return task;
   if (Object.isFrozen(tasks)) job.tasks = tasks = tasks.slice();
-  const own: TaskRecord = { state: 'pending', attempt: 0, failures: 0, node: undefined, earlier: undefined, notBefore: 0, startedAt: 0 };
+  const own: TaskRecord = { state: 'pending', attempt: 0, failures: 0, node: undefined, earlier: undefined, notBefore: 0, startedAt: 0, attempts: undefined };
   (tasks as TaskRecord[])[index] = own;
   return own;
 }

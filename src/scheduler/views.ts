@@ -10,7 +10,7 @@
 import type { JobSpec, NodeSpec, NodeState, QueueSpec, Resources } from '../model/index.js';
 import type { NodeSnapshot } from './messages.js';
 import type { SiteSummary } from './site-choice.js';
-import type { JobRecord, JobStatus, QueueRecord, SchedulerState, TaskState } from './state.js';
+import type { AttemptRecord, JobRecord, JobStatus, QueueRecord, SchedulerState, TaskState } from './state.js';
 
 /** How many of a job's tasks are in each state. */
 export interface TaskCounts {
@@ -32,6 +32,16 @@ export interface JobView {
   readonly submittedAt: number;
   readonly endedAt?: number;
   readonly reason?: string;
+  /** When its first attempt started (ms); absent while none has. */
+  readonly startedAt?: number;
+  /**
+   * The exit code that decided how it ended: 0 when it succeeded; for a failure, the exit code of the last
+   * attempt of the task that failed first (absent when that attempt has none: a time limit, a signal, a task
+   * that could not start).
+   */
+  readonly exitCode?: number;
+  /** The command of its first task group, its words joined by spaces (a shell script as written). */
+  readonly command: string;
   readonly tasks: TaskCounts;
   /** The job has left the live state (retention) and was read back from the history. */
   readonly retired?: true;
@@ -46,6 +56,8 @@ export interface TaskView {
   readonly node?: string;
   /** Where each attempt ran, attempt 1 first (present once the task has had more than one). */
   readonly nodes?: readonly string[];
+  /** Every attempt, attempt 1 first (absent before the first placement). */
+  readonly attempts?: readonly AttemptRecord[];
 }
 
 export interface JobDetail extends JobView {
@@ -57,6 +69,12 @@ export interface JobDetail extends JobView {
 export interface JobQuery {
   readonly tenant?: string;
   readonly status?: JobStatus;
+  /** The job's name, exactly. */
+  readonly name?: string;
+  /** Submitted at or after this time (ms). */
+  readonly since?: number;
+  /** Submitted before this time (ms). */
+  readonly until?: number;
   /** Only jobs submitted after job `j-<after>` (the previous page's cursor: its last job's number). */
   readonly after?: number;
   readonly limit: number;
@@ -117,6 +135,28 @@ export function taskCounts(job: JobRecord): TaskCounts {
   return counts;
 }
 
+/** A task group's command as one line: the program and its arguments, or the shell script. */
+function commandLine(spec: JobSpec): string {
+  const group = spec.tasks[0];
+  if (group === undefined) return '';
+  return group.shell ? group.command : [group.command, ...group.args].join(' ');
+}
+
+/** When the job's first attempt started, and the exit code that decided its end (see `JobView`). */
+function attemptFacts(job: JobRecord): { startedAt?: number; exitCode?: number } {
+  let startedAt: number | undefined;
+  let deciding: AttemptRecord | undefined;
+  for (const task of job.tasks) {
+    const attempts = task.attempts;
+    if (attempts === undefined) continue;
+    for (const a of attempts) if (a.startedAt !== undefined && (startedAt === undefined || a.startedAt < startedAt)) startedAt = a.startedAt;
+    const last = attempts[attempts.length - 1];
+    if (task.state === 'failed' && last !== undefined && (deciding === undefined || (last.endedAt ?? Infinity) < (deciding.endedAt ?? Infinity))) deciding = last;
+  }
+  const exitCode = job.status === 'succeeded' ? 0 : job.status === 'failed' ? deciding?.exitCode : undefined;
+  return { ...(startedAt !== undefined ? { startedAt } : {}), ...(exitCode !== undefined ? { exitCode } : {}) };
+}
+
 export function jobView(job: JobRecord): JobView {
   const view: { -readonly [K in keyof JobView]: JobView[K] } = {
     id: job.id,
@@ -124,11 +164,13 @@ export function jobView(job: JobRecord): JobView {
     queue: job.spec.queue,
     status: job.status,
     submittedAt: job.submittedAt,
+    command: commandLine(job.spec),
     tasks: taskCounts(job),
   };
   if (job.spec.name !== undefined) view.name = job.spec.name;
   if (job.endedAt !== undefined) view.endedAt = job.endedAt;
   if (job.reason !== undefined) view.reason = job.reason;
+  Object.assign(view, attemptFacts(job));
   return view;
 }
 
@@ -141,6 +183,7 @@ export function jobDetail(job: JobRecord): JobDetail {
     // The node of the live attempt, or of the last one that ran (where its output lies).
     ...(t.node !== undefined ? { node: t.node } : {}),
     ...(t.earlier !== undefined && t.node !== undefined ? { nodes: [...t.earlier, t.node] } : {}),
+    ...(t.attempts !== undefined ? { attempts: t.attempts } : {}),
   }));
   return { ...jobView(job), spec: job.spec, taskList };
 }
@@ -153,7 +196,14 @@ export function attemptNode(job: JobRecord, task: number, attempt: number): stri
 }
 
 function matches(job: JobRecord, query: JobQuery): boolean {
-  return (query.after === undefined || job.order > query.after) && (query.tenant === undefined || job.tenant === query.tenant) && (query.status === undefined || job.status === query.status);
+  return (
+    (query.after === undefined || job.order > query.after) &&
+    (query.tenant === undefined || job.tenant === query.tenant) &&
+    (query.status === undefined || job.status === query.status) &&
+    (query.name === undefined || job.spec.name === query.name) &&
+    (query.since === undefined || job.submittedAt >= query.since) &&
+    (query.until === undefined || job.submittedAt < query.until)
+  );
 }
 
 /**

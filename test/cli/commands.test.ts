@@ -77,8 +77,8 @@ t.test('jobs, job and why show what was submitted', async (t) => {
   ]);
   t.equal(jobs.code, 0, jobs.stderr);
   const lines = jobs.stdout.trimEnd().split('\n');
-  t.match(lines[0], /^ID\s+NAME\s+TENANT\s+QUEUE\s+STATUS\s+TASKS\s+AGE$/);
-  t.match(lines[1], new RegExp(`^${id}\\s+shown\\s+default\\s+shown\\s+pending\\s+0/2\\s+\\d+s$`));
+  t.match(lines[0], /^ID\s+NAME\s+TENANT\s+QUEUE\s+STATUS\s+TASKS\s+EXIT\s+ELAPSED\s+AGE\s+REASON$/);
+  t.match(lines[1], new RegExp(`^${id}\\s+shown\\s+default\\s+shown\\s+pending\\s+0/2\\s+-\\s+-\\s+\\d+s$`));
   t.match(job.stdout, new RegExp(`^id:\\s+${id}$`, 'm'));
   t.match(job.stdout, /^tasks:\s+2: 2 pending/m);
   t.match(job.stdout, /^TASK\s+STATE\s+ATTEMPT\s+FAILURES\s+NODE$/m);
@@ -176,7 +176,7 @@ t.test('a wrong token: the server code, a hint, exit 1, no stack trace', async (
   for (const args of [['jobs'], ['submit', '--', 'true']]) {
     const ran = await muster(args, { MUSTER_TOKEN: 'wrong-token-000000000000' });
     t.equal(ran.code, 1, args.join(' '));
-    t.match(ran.stderr, new RegExp(`^muster ${args[0]}: MUSTER_ERR_UNAUTHORIZED: .*\\n  give a token with --token or MUSTER_TOKEN`), args.join(' '));
+    t.match(ran.stderr, new RegExp(`^muster ${args[0]}: MUSTER_ERR_UNAUTHORIZED: .*\\n  the token given was refused: give a token with --token or MUSTER_TOKEN`), args.join(' '));
     t.notMatch(ran.stderr, /\n\s+at /);
   }
 });

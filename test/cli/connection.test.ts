@@ -12,10 +12,11 @@ t.test('server and token: flag, else environment, else the defaults and ./.muste
   const env = { MUSTER_SERVER: 'http://env:1', MUSTER_TOKEN: 'from-env' };
   t.same(resolveConnection({ server: 'http://flag:1', token: 'from-flag' }, env, withFile), { endpoints: 'http://flag:1', token: 'from-flag' });
   t.same(resolveConnection({}, env, withFile), { endpoints: 'http://env:1', token: 'from-env' });
-  t.same(resolveConnection({}, {}, withFile), { endpoints: DEFAULT_SERVER, token: 'from-file' });
-  t.same(resolveConnection({}, {}, without), { endpoints: DEFAULT_SERVER }, 'no token at all: the server will say 401');
+  t.same(resolveConnection({}, {}, withFile), { endpoints: DEFAULT_SERVER, token: 'from-file', tokenFile: `${withFile}/.muster/admin.token` });
+  t.same(resolveConnection({}, {}, without), { endpoints: DEFAULT_SERVER, tokenFile: `${without}/.muster/admin.token` }, 'no token at all: the server will say 401');
   t.throws(() => resolveConnection({ token: '' }, {}, without), { code: 'MUSTER_ERR_USAGE', message: '--token is empty' });
-  t.throws(() => resolveConnection({}, { MUSTER_SERVER: ' ' }, without), { code: 'MUSTER_ERR_USAGE', message: 'MUSTER_SERVER is empty' });
+  t.throws(() => resolveConnection({ server: ' ' }, {}, without), { code: 'MUSTER_ERR_USAGE', message: '--server is empty' });
+  t.same(resolveConnection({}, { MUSTER_SERVER: ' ' }, without), { endpoints: DEFAULT_SERVER, tokenFile: `${without}/.muster/admin.token` }, 'an empty variable is unset');
 });
 
 t.test('a server that cannot be reached: a clear message and exit 1, never a stack trace', async (t) => {

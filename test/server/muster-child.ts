@@ -66,6 +66,11 @@ export class MusterChild {
     return this.#child.pid;
   }
 
+  /** Every stdout line printed so far. */
+  get printed(): readonly string[] {
+    return this.#lines;
+  }
+
   get running(): boolean {
     return this.#child.exitCode === null && this.#child.signalCode === null;
   }
