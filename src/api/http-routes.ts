@@ -177,10 +177,10 @@ const ROUTES: readonly Route[] = [
     body: true,
     chargesRate: true,
     handle: async ({ principal, body, bodyBytes }, ctx) => {
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) return refused('MUSTER_ERR_INVALID_TYPE', 'the body must be a JSON object { jobs, tenant? }');
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) return refused('MUSTER_ERR_INVALID_TYPE', 'the body must be a JSON object { jobs, tenant?, holdUnsatisfiable? }');
       const fields = body as Record<string, unknown>;
-      for (const key of Object.keys(fields)) if (key !== 'jobs' && key !== 'tenant') return refused('MUSTER_ERR_UNKNOWN_FIELD', `${key}: unknown field (expected one of: jobs, tenant)`, key);
-      const read = readClientRequest({ kind: 'submit', id: 0, jobs: fields['jobs'], tenant: fields['tenant'] }, ctx.limits);
+      for (const key of Object.keys(fields)) if (key !== 'jobs' && key !== 'tenant' && key !== 'holdUnsatisfiable') return refused('MUSTER_ERR_UNKNOWN_FIELD', `${key}: unknown field (expected one of: jobs, tenant, holdUnsatisfiable)`, key);
+      const read = readClientRequest({ kind: 'submit', id: 0, jobs: fields['jobs'], tenant: fields['tenant'], holdUnsatisfiable: fields['holdUnsatisfiable'] }, ctx.limits);
       if (!read.ok) return failure(read.error);
       if (read.request.kind !== 'submit') return refused('MUSTER_ERR_INTERNAL', 'not a submit');
       // Spec sizes count in msgpack bytes, as on the WebSocket; measured only when the body could hold an oversized one.

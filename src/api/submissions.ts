@@ -34,6 +34,8 @@ export interface PreparedSubmit {
   readonly specs: readonly JobSpec[];
   /** One per job of the batch: the refusal of an invalid job, or undefined where a spec was accepted. */
   readonly results: (JobResult | undefined)[];
+  /** Keep jobs no known node could ever run, pending, instead of refusing them. */
+  readonly holdUnsatisfiable: boolean;
 }
 
 /** A tenant is named like the model's other names (a DNS label): the same check as a queue's tenant. */
@@ -55,7 +57,7 @@ function invalid(problems: readonly Problem[]): JobResult {
  */
 export function prepareSubmit(
   principal: Principal,
-  request: { readonly jobs: readonly unknown[]; readonly tenant?: string },
+  request: { readonly jobs: readonly unknown[]; readonly tenant?: string; readonly holdUnsatisfiable?: boolean },
   jobSizes: readonly number[] | undefined,
   limits: Pick<GatewayLimits, 'maxSpecBytes'>,
   rate: RateLimiter,
@@ -82,7 +84,7 @@ export function prepareSubmit(
     if (checked.ok) specs.push(checked.value);
     else results[i] = invalid(checked.problems);
   }
-  return { tenant, specs, results };
+  return { tenant, specs, results, holdUnsatisfiable: request.holdUnsatisfiable === true };
 }
 
 export function isPrepared(value: PreparedSubmit | ApiError): value is PreparedSubmit {
@@ -91,13 +93,13 @@ export function isPrepared(value: PreparedSubmit | ApiError): value is PreparedS
 
 /** Step 2: the valid specs to the scheduler; resolves once they are durable, with one result per job. */
 export async function completeSubmit(core: SchedulerCore, prepared: PreparedSubmit): Promise<JobResult[]> {
-  const answers = prepared.specs.length > 0 ? await core.submit(prepared.tenant, prepared.specs) : [];
+  const answers = prepared.specs.length > 0 ? await core.submit(prepared.tenant, prepared.specs, { holdUnsatisfiable: prepared.holdUnsatisfiable }) : [];
   let next = 0;
   return prepared.results.map((result): JobResult => {
     if (result) return result;
     const answer = answers[next++];
     if (!answer) return { ok: false, code: 'MUSTER_ERR_INTERNAL', message: 'the scheduler gave no answer for this job' };
-    if (!answer.ok) return { ok: false, code: answer.code, message: answer.message };
+    if (!answer.ok) return { ok: false, code: answer.code, message: answer.message, ...(answer.problems ? { problems: answer.problems } : {}) };
     return answer.existing ? { ok: true, job: answer.job, existing: true } : { ok: true, job: answer.job };
   });
 }

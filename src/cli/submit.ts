@@ -12,6 +12,7 @@ const OPTIONS = {
   ...CONNECTION_OPTIONS,
   file: { type: 'string', short: 'f', multiple: true },
   tenant: { type: 'string' },
+  'hold-unsatisfiable': { type: 'boolean' },
   queue: { type: 'string', short: 'q' },
   name: { type: 'string' },
   cpu: { type: 'string' },
@@ -38,7 +39,7 @@ const OPTIONS = {
 type Values = ParsedCommandLine<typeof OPTIONS>['values'];
 
 /** Flags that build a job (everything but -f, --tenant and the connection flags). */
-const JOB_FLAGS = Object.keys(OPTIONS).filter((k) => !(k in CONNECTION_OPTIONS) && k !== 'file' && k !== 'tenant') as (keyof Values)[];
+const JOB_FLAGS = Object.keys(OPTIONS).filter((k) => !(k in CONNECTION_OPTIONS) && k !== 'file' && k !== 'tenant' && k !== 'hold-unsatisfiable') as (keyof Values)[];
 
 /** Defaults of a job built from flags: one core and 512 MiB, as a small interactive task needs. */
 const DEFAULT_QUEUE = 'default';
@@ -204,7 +205,8 @@ async function submit(args: readonly string[], io: Io): Promise<number> {
     submission = { sources: ['flags'], jobs: [job] };
   }
   const tenant = values.tenant;
-  const results = await withClient(connection, (client) => client.submit(submission.jobs, tenant !== undefined ? { tenant } : {}));
+  const options = { ...(tenant !== undefined ? { tenant } : {}), ...(values['hold-unsatisfiable'] === true ? { holdUnsatisfiable: true } : {}) };
+  const results = await withClient(connection, (client) => client.submit(submission.jobs, options));
   printResults(io, format, submission, results);
   return results.every((r) => r.ok) ? EXIT_OK : EXIT_PROBLEM;
 }
@@ -243,6 +245,8 @@ job:
   --idempotency-key KEY    resubmitting with the same key returns the first job instead of a new one
   -f, --file FILE          submit the jobs in FILE instead (JSON or YAML; repeatable)
   --tenant TENANT          admin only: submit on behalf of this tenant
+  --hold-unsatisfiable     keep a job no node of the cluster could ever run (pending; muster why says
+                           why) instead of having it refused with MUSTER_ERR_UNSATISFIABLE
 
 ${CONNECTION_USAGE}`,
 

@@ -82,6 +82,11 @@ export interface ClientOptions {
 export interface SubmitOptions {
   /** Admin only: submit on behalf of this tenant. */
   readonly tenant?: string;
+  /**
+   * Keep jobs no known node could ever run (pending, `muster why` says why) instead of having them refused
+   * `MUSTER_ERR_UNSATISFIABLE`. Such a submission goes in frames of its own (the option is per frame).
+   */
+  readonly holdUnsatisfiable?: boolean;
 }
 
 export interface JobsQuery {
@@ -149,7 +154,14 @@ export class MusterClient {
    */
   submit(specs: readonly JobSpecInput[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
     const keyed = specs.map((spec) => (typeof spec['idempotencyKey'] === 'string' ? spec : { ...spec, idempotencyKey: this.newIdempotencyKey() }));
+    if (options.holdUnsatisfiable === true) return this.#submitHolding(keyed, options.tenant);
     return this.#batcher.add(keyed, options.tenant);
+  }
+
+  async #submitHolding(jobs: readonly JobSpecInput[], tenant: string | undefined): Promise<SubmitResult[]> {
+    const frames: Promise<readonly SubmitResult[]>[] = [];
+    for (let i = 0; i < jobs.length; i += DEFAULT_MAX_JOBS_PER_FRAME) frames.push(this.#sendSubmit(jobs.slice(i, i + DEFAULT_MAX_JOBS_PER_FRAME), tenant, true));
+    return (await Promise.all(frames)).flat();
   }
 
   /** A fresh idempotency key (unique to this client object). */
@@ -246,8 +258,8 @@ export class MusterClient {
     await this.#session.close();
   }
 
-  async #sendSubmit(jobs: readonly JobSpecInput[], tenant: string | undefined): Promise<readonly SubmitResult[]> {
-    const reply = await this.#session.request((id) => ({ kind: 'submit', id, jobs, ...(tenant !== undefined ? { tenant } : {}) }));
+  async #sendSubmit(jobs: readonly JobSpecInput[], tenant: string | undefined, holdUnsatisfiable = false): Promise<readonly SubmitResult[]> {
+    const reply = await this.#session.request((id) => ({ kind: 'submit', id, jobs, ...(tenant !== undefined ? { tenant } : {}), ...(holdUnsatisfiable ? { holdUnsatisfiable } : {}) }));
     return expectKind(reply, 'submitted').results;
   }
 }

@@ -23,7 +23,7 @@ export interface WatchFilter {
 }
 
 export type ClientFrame =
-  | { readonly kind: 'submit'; readonly id: RequestId; readonly jobs: readonly JobSpecInput[]; readonly tenant?: string }
+  | { readonly kind: 'submit'; readonly id: RequestId; readonly jobs: readonly JobSpecInput[]; readonly tenant?: string; readonly holdUnsatisfiable?: boolean }
   | { readonly kind: 'cancel'; readonly id: RequestId; readonly jobs: readonly string[] }
   | { readonly kind: 'watch'; readonly id: RequestId; readonly filter?: WatchFilter; readonly from?: number }
   | { readonly kind: 'unwatch'; readonly id: RequestId; readonly watch: RequestId };

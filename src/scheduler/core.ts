@@ -198,10 +198,14 @@ export class SchedulerCore {
     return this.#command((replyTo) => ({ kind: 'nodeState', node, state, ...(reason ? { reason } : {}), replyTo }));
   }
 
-  /** Submits jobs; each gets an id, or (if its spec is invalid) a coded error. */
-  submit(tenant: string, specs: readonly JobSpec[]): Promise<readonly SubmitResult[]> {
+  /**
+   * Submits jobs; each gets an id, or a coded refusal (another tenant's queue, a job no known node could
+   * ever run: `MUSTER_ERR_UNSATISFIABLE` unless `holdUnsatisfiable`).
+   */
+  submit(tenant: string, specs: readonly JobSpec[], options: { readonly holdUnsatisfiable?: boolean } = {}): Promise<readonly SubmitResult[]> {
     // The answer waits for the batch to be durable: the deadline grows with the batch (submitDeadlineMs).
-    return this.#ask((replyTo) => ({ kind: 'submit', tenant, specs, replyTo }), submitDeadlineMs(specs.length));
+    const hold = options.holdUnsatisfiable === true ? { holdUnsatisfiable: true } : {};
+    return this.#ask((replyTo) => ({ kind: 'submit', tenant, specs, ...hold, replyTo }), submitDeadlineMs(specs.length));
   }
 
   cancel(job: string): Promise<void> {
@@ -269,7 +273,7 @@ export class SchedulerCore {
     if (q.position === undefined && q.unplaced === undefined && q.waitingOn === undefined && q.backoffUntil === undefined) {
       return { status: 'active', message: `job ${job} has no pending task` };
     }
-    return { status: 'pending', why: explainPending(job, q) };
+    return { status: 'pending', why: explainPending(job, q, where) };
   }
 
   /** The queue actors' refs (fault tests send them what they cannot handle). */

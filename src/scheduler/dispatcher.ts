@@ -27,6 +27,7 @@ import { CYCLE_DEADLINE_MS, CycleCoordinator } from './cycle-coordinator.js';
 import type { EventSink } from './durable-sequencer.js';
 import { EventRouter, storeFailed } from './event-router.js';
 import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, Refusal, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
+import { neverRunsMessage } from './feasibility.js';
 import { queueRefusal } from './queue-ownership.js';
 import { answerQuery, isQuery } from './read-model.js';
 import { restoreActors } from './restore.js';
@@ -210,7 +211,7 @@ export class Dispatcher {
         router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
         return this.#wake();
       case 'submit': {
-        const results: SubmitResult[] = msg.specs.map((spec) => this.#submit(msg.tenant, spec, now));
+        const results: SubmitResult[] = msg.specs.map((spec) => this.#submit(msg.tenant, spec, now, msg.holdUnsatisfiable === true));
         // Every result waits, the `existing` ones too: their jobs' events may be in a batch not yet durable.
         router.replyDurable(msg.replyTo, results, (error) => results.map(() => error));
         return this.#wake();
@@ -249,7 +250,7 @@ export class Dispatcher {
     }
   }
 
-  #submit(tenant: string, spec: JobSpec, now: number): SubmitResult {
+  #submit(tenant: string, spec: JobSpec, now: number, holdUnsatisfiable: boolean): SubmitResult {
     // Specs arrive validated and normalized (`validateJob`): the gateway and the CLI check them first.
     const directory = this.#router.directory;
     if (spec.idempotencyKey !== undefined) {
@@ -258,6 +259,10 @@ export class Dispatcher {
     }
     const refusal = queueRefusal(this.#router.queues, tenant, spec.queue);
     if (refusal) return refusal;
+    if (!holdUnsatisfiable) {
+      const never = this.#router.feasibility.neverRuns(spec);
+      if (never.length > 0) return { ok: false, code: 'MUSTER_ERR_UNSATISFIABLE', message: `${neverRunsMessage(never)} (submit with holdUnsatisfiable to keep it pending)`, problems: never };
+    }
     const job = directory.nextId();
     // Interned here, once: the event, the queue actor's record and the snapshot all share the spec's parts.
     this.#router.emit({ kind: 'JobSubmitted', at: now, job, tenant, spec: internJob(spec) });

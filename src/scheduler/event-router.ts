@@ -17,6 +17,7 @@ import type { Clock } from './clock.js';
 import type { EventSink, SinkNotices } from './durable-sequencer.js';
 import { DurableSequencer } from './durable-sequencer.js';
 import type { SchedulerEvent } from './events.js';
+import { FeasibilityCache } from './feasibility.js';
 import { JobDirectory } from './job-directory.js';
 import { launchFor } from './launch.js';
 import { LiveAttempts } from './live-attempts.js';
@@ -64,6 +65,8 @@ export class EventRouter {
   readonly queues = new Map<string, QueueEntry>();
   readonly nodes = new Map<string, ActorRef<NodeMsg>>();
   readonly live = new LiveAttempts();
+  /** Whether a job could ever run on the nodes known now (feasibility.ts), cached per job shape. */
+  readonly feasibility = new FeasibilityCache(this.registry);
   /** Numbers events, writes them, and holds what must wait for them to be durable (durable-sequencer.ts). */
   readonly events: DurableSequencer;
   /** Actors routed to since the last barrier began: a barrier waits for each of them. */
@@ -261,6 +264,7 @@ export class EventRouter {
     let change: NodeChange;
     if (known && known.site === spec.site) {
       known.spec = spec;
+      this.registry.touch();
       change = { kind: 'update', id: known.id, capacity: spec.capacity, labels: spec.labels, state: spec.state };
     } else {
       if (known) {

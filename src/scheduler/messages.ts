@@ -9,11 +9,12 @@
  */
 import type { ActorRef } from '../actors/index.js';
 import type { ErrorCode } from '../errors/index.js';
-import type { JobSpec, NodeSpec, NodeState, QueueSpec, Resources } from '../model/index.js';
+import type { JobSpec, NodeSpec, NodeState, Problem, QueueSpec, Resources } from '../model/index.js';
 import type { NodeChange, PlacementRequest, ReasonCounts, ReleaseItem } from '../placement/index.js';
 import type { AttemptRef, KillReason, TaskLaunch } from './agent-port.js';
 import type { Candidate } from './candidates.js';
 import type { Kill } from './decide.js';
+import type { Infeasibility } from './feasibility.js';
 import type { JobOutcome, Placement, SchedulerEvent, TaskEndReport, TaskStartReport } from './events.js';
 import type { SiteSummary } from './site-choice.js';
 import type { SchedulerState } from './state.js';
@@ -166,7 +167,7 @@ export type DispatcherMsg =
 
 export type SubmitResult =
   | { readonly ok: true; readonly job: string; /** The idempotency key named a job submitted before. */ readonly existing: boolean }
-  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string; /** `MUSTER_ERR_UNSATISFIABLE`: every reason. */ readonly problems?: readonly Problem[] };
 
 export type CommandResult = { readonly ok: true } | Refusal;
 
@@ -187,6 +188,12 @@ export interface JobLocation {
   readonly outcome: JobOutcome | undefined;
   readonly tenant: string | undefined;
   readonly sites: readonly SiteSummary[];
+  /** Why the job can never run on the nodes known now (feasibility.ts); empty when it could. */
+  readonly never: readonly Infeasibility[];
+  /** Nodes that have joined, in any state. */
+  readonly nodes: number;
+  /** When only nodes that are not ready now could run it: those nodes and their states. */
+  readonly onlyUnready: readonly { readonly name: string; readonly state: NodeState }[];
 }
 
 /** Who owns a job (for the API's tenant checks), and how it ended. */
@@ -211,7 +218,8 @@ export type CoreCommand =
   | { readonly kind: 'defineQueue'; readonly spec: QueueSpec; readonly replyTo: ActorRef<CommandResult> }
   | { readonly kind: 'joinNode'; readonly spec: NodeSpec; readonly replyTo: ActorRef<CommandResult> }
   | { readonly kind: 'nodeState'; readonly node: string; readonly state: NodeState; readonly reason?: string; readonly replyTo: ActorRef<CommandResult> }
-  | { readonly kind: 'submit'; readonly tenant: string; readonly specs: readonly JobSpec[]; readonly replyTo: ActorRef<readonly SubmitResult[]> }
+  /** `holdUnsatisfiable`: keep (pending) a job no known node could ever run, instead of refusing it. */
+  | { readonly kind: 'submit'; readonly tenant: string; readonly specs: readonly JobSpec[]; readonly holdUnsatisfiable?: boolean; readonly replyTo: ActorRef<readonly SubmitResult[]> }
   | { readonly kind: 'cancel'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }
   | ({ readonly kind: 'started' } & TaskStartReport & ReportId)
   | ({ readonly kind: 'ended' } & TaskEndReport & ReportId)

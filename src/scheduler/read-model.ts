@@ -5,6 +5,7 @@
  */
 import type { ActorRef } from '../actors/index.js';
 import type { EventRouter } from './event-router.js';
+import { neverRuns } from './feasibility.js';
 import type { CoreCommand, NodeListing } from './messages.js';
 
 export const QUERY_KINDS = ['locate', 'inspectNodes', 'inspectQueues', 'owners', 'listQueues', 'listNodes'] as const;
@@ -19,11 +20,19 @@ export function answerQuery(router: EventRouter, msg: Query, tell: <T>(to: Actor
   switch (msg.kind) {
     case 'locate': {
       const entry = directory.get(msg.job);
+      const nodes = registry.nodeSpecs();
+      const never = entry && !entry.outcome ? neverRuns(entry.spec, nodes) : [];
+      // Could run, but not on the nodes ready now: name the others (draining, lost, ...).
+      const ready = nodes.filter((n) => n.state === 'ready');
+      const onlyUnready = entry && !entry.outcome && never.length === 0 && nodes.length > 0 && (ready.length === 0 || neverRuns(entry.spec, ready).length > 0) ? nodes.filter((n) => n.state !== 'ready').map((n) => ({ name: n.name, state: n.state })) : [];
       tell(msg.replyTo, {
         queue: entry ? queues.get(entry.queue)?.ref : undefined,
         outcome: entry?.outcome,
         tenant: entry?.tenant,
         sites: [...registry.sites()].map((s) => s.summary),
+        never,
+        nodes: nodes.length,
+        onlyUnready,
       });
       return;
     }
