@@ -60,7 +60,6 @@ export function explainPending(job: string, q: QueueWhy, cluster?: NodesVerdict)
   const never = cluster !== undefined && cluster.never.length > 0;
   if (never) {
     reasons.push({ kind: 'unsatisfiable', problems: cluster.never, message: neverRunsMessage(cluster.never) });
-    suggestion = 'change the job, or add a node that can run it';
   } else if (cluster?.nodes === 0) {
     reasons.push({ kind: 'no-nodes', message: 'no node has registered yet: the job waits for agents to connect' });
   } else if (cluster && cluster.onlyUnready.length > 0) {
@@ -97,6 +96,7 @@ export function explainPending(job: string, q: QueueWhy, cluster?: NodesVerdict)
     }
     suggestion = best?.message;
   }
+  if (never) suggestion ??= 'change the job, or add a node that can run it';
   if (reasons.length === 0) reasons.push({ kind: 'not-tried', message: 'not yet tried by a dispatch cycle' });
   return { job, position: q.position, reasons, suggestion };
 }
