@@ -18,8 +18,9 @@ import { endJson, unavailableError } from './context.js';
 import { readClientRequest } from './frames.js';
 import { DEFAULT_PAGE, LOG_RESPONSE_BYTES, MAX_PAGE } from './limits.js';
 import { cancelJobs, completeSubmit, isPrepared, prepareSubmit } from './submissions.js';
+import { ADMIN_ROUTES } from './admin-routes.js';
 
-interface Call {
+export interface Call {
   readonly principal: Principal;
   readonly params: readonly string[];
   readonly query: URLSearchParams;
@@ -28,11 +29,11 @@ interface Call {
   readonly bodyBytes: number;
 }
 
-type Answer =
+export type Answer =
   | { readonly status: number; readonly json: unknown; readonly headers?: Readonly<Record<string, string>> }
   | { readonly status: number; readonly text: string | Uint8Array; readonly contentType: string; readonly headers?: Readonly<Record<string, string>> };
 
-interface Route {
+export interface Route {
   readonly method: 'get' | 'post';
   readonly pattern: string;
   /** The action the route needs; `public` routes need no token. */
@@ -260,6 +261,7 @@ const ROUTES: readonly Route[] = [
       return ok({ nodes: await ctx.core()!.nodeViews({ ...(site !== undefined ? { site } : {}), ...(state !== undefined ? { state } : {}) }) });
     },
   },
+  ...ADMIN_ROUTES,
   { method: 'get', pattern: '/v1/sites', action: 'read-cluster', handle: async (_call, ctx) => ok({ sites: await ctx.core()!.siteViews() }) },
   {
     method: 'get',

@@ -49,6 +49,8 @@ export function appendJobEvents(e: SchedulerEvent, seq: number, ownerOf: (job: s
     case 'QueueDefined':
     case 'NodeJoined':
     case 'NodeStateChanged':
+    case 'NodeDrainRequested':
+    case 'NodeUndrained':
     // Retention's decisions: the jobs ended before (their `ended` event was streamed then).
     case 'JobsRetired':
     case 'KeysExpired':

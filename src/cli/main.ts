@@ -12,6 +12,7 @@ import { jobsCommand } from './jobs.js';
 import { leaderCommand } from './leader.js';
 import { logsCommand } from './logs.js';
 import { nodesCommand } from './nodes.js';
+import { nodeCommand } from './node.js';
 import { queuesCommand } from './queues.js';
 import { replayCommand } from './replay.js';
 import { sitesCommand } from './sites.js';
@@ -37,6 +38,7 @@ const COMMANDS: readonly Command[] = [
   watchCommand,
   queuesCommand,
   nodesCommand,
+  nodeCommand,
   sitesCommand,
   leaderCommand,
   replayCommand,

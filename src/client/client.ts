@@ -232,6 +232,19 @@ export class MusterClient {
     return (await this.#http.get<{ nodes: NodeView[] }>('/v1/nodes', query as Query)).nodes;
   }
 
+  /**
+   * Admin: drains node `name` (no new work; what runs finishes; past `deadline`, a duration such as "10m",
+   * what still runs is killed and requeued without spending a retry). Resolves once durable.
+   */
+  drainNode(name: string, deadline?: string): Promise<{ readonly node: string; readonly drained: true; readonly deadlineMs?: number }> {
+    return this.#http.post(`/v1/nodes/${encodeURIComponent(name)}/drain`, deadline !== undefined ? { deadline } : {});
+  }
+
+  /** Admin: ends a drain; the node takes work again once ready. */
+  undrainNode(name: string): Promise<{ readonly node: string; readonly drained: false }> {
+    return this.#http.post(`/v1/nodes/${encodeURIComponent(name)}/undrain`, {});
+  }
+
   async sites(): Promise<SiteView[]> {
     return (await this.#http.get<{ sites: SiteView[] }>('/v1/sites')).sites;
   }

@@ -201,6 +201,8 @@ export interface NodeView {
   readonly labels: Readonly<Record<string, string>>;
   /** The allocations on the node (a count or the list, as the server gives it). */
   readonly allocations: number | readonly unknown[];
+  /** Present while an operator drains it: until when its work may run (ms), null when unbounded. */
+  readonly drain?: { readonly deadline: number | null };
 }
 
 /** `GET /v1/leader`, as every replica answers it; a server from before replication sends the first three fields. */

@@ -90,6 +90,9 @@ export class RecordingExtractor {
         attempt.exitCode = e.exitCode;
         break;
       }
+      // A drain shows as the node's state (NodeStateChanged to draining), which is recorded.
+      case 'NodeDrainRequested':
+      case 'NodeUndrained':
       case 'TasksPlaced':
       case 'JobEnded':
       case 'JobsRetired':

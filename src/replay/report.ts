@@ -122,6 +122,8 @@ export class ReportBuilder {
         break;
       }
       case 'QueueDefined':
+      case 'NodeDrainRequested':
+      case 'NodeUndrained':
       case 'JobSubmitted':
       case 'JobCancelRequested':
       case 'JobEnded':

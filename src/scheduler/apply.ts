@@ -210,7 +210,17 @@ export function applyEvent(state: SchedulerState, e: SchedulerEvent): SchedulerS
     case 'NodeJoined': {
       const node = state.nodes.get(e.node.name);
       if (node) node.spec = e.node;
-      else state.nodes.set(e.node.name, { spec: e.node, state: e.node.state, allocated: emptyResources(), allocations: new Map() });
+      else state.nodes.set(e.node.name, { spec: e.node, state: e.node.state, allocated: emptyResources(), allocations: new Map(), drain: undefined });
+      break;
+    }
+    case 'NodeDrainRequested': {
+      const node = state.nodes.get(e.node);
+      if (node) node.drain = { deadline: e.deadline };
+      break;
+    }
+    case 'NodeUndrained': {
+      const node = state.nodes.get(e.node);
+      if (node) node.drain = undefined;
       break;
     }
     case 'NodeStateChanged': {

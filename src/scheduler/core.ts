@@ -199,6 +199,19 @@ export class SchedulerCore {
   }
 
   /**
+   * Drains node `node`: nothing new is placed on it; what runs finishes, and `deadlineMs` from now (if
+   * given) what still runs ends `killed` (requeued without spending a retry). Throws `MUSTER_ERR_UNKNOWN_NODE`.
+   */
+  drainNode(node: string, deadlineMs?: number): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'drain', node, ...(deadlineMs !== undefined ? { deadlineMs } : {}), replyTo }));
+  }
+
+  /** Ends a drain: the node takes work again once ready. Harmless on a node not drained. */
+  undrainNode(node: string): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'undrain', node, replyTo }));
+  }
+
+  /**
    * Submits jobs; each gets an id, or a coded refusal (another tenant's queue, a job no known node could
    * ever run: `MUSTER_ERR_UNSATISFIABLE` unless `holdUnsatisfiable`).
    */
@@ -327,7 +340,7 @@ export class SchedulerCore {
   async nodeViews(filter: { readonly site?: string; readonly state?: string } = {}): Promise<NodeView[]> {
     const listing = await this.nodeListing();
     const chosen = listing.filter((n) => (filter.site === undefined || n.spec.site === filter.site) && (filter.state === undefined || n.spec.state === filter.state));
-    return Promise.all(chosen.map(async (n) => nodeView(n.spec, await this.#system.ask<NodeSnapshot, NodeMsg>(n.ref, (replyTo) => ({ kind: 'inspect', replyTo })))));
+    return Promise.all(chosen.map(async (n) => nodeView(n.spec, await this.#system.ask<NodeSnapshot, NodeMsg>(n.ref, (replyTo) => ({ kind: 'inspect', replyTo })), n.drain)));
   }
 
   /** The attempts the scheduler holds live on a node (placed or running), or undefined for an unknown node. */

@@ -125,6 +125,8 @@ export function consequences(state: SchedulerState, e: SchedulerEvent): Conseque
     }
     case 'QueueDefined':
     case 'NodeJoined':
+    case 'NodeDrainRequested':
+    case 'NodeUndrained':
     case 'TasksPlaced':
     case 'TaskStarted':
     case 'JobsRetired':

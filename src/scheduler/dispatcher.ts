@@ -105,6 +105,7 @@ export class Dispatcher {
       sites: options.sites,
       released: () => this.#wake(),
       retention: options.retention,
+      drainExpired: (node, deadline) => options.system.tell(self, { kind: 'drain-expired', node, deadline }),
     });
     this.#reports = new AgentReports(this.#router, options.agents, tell, options.epoch);
     this.#tables = new SiteTables(this.#router, tell, options.log);
@@ -143,6 +144,10 @@ export class Dispatcher {
         return this.#wake();
       case 'wake':
         return this.#wake();
+      case 'drain-expired':
+        // Still drained with this deadline: what runs there now ends (requeued, no retry spent).
+        if (this.#router.drains.deadline(msg.node) === msg.deadline) this.#router.toNode(msg.node, { kind: 'evict', at: this.#o.clock.now(), reason: `node ${msg.node} drained: its deadline passed` });
+        return;
       case 'retire':
         return this.#router.retirement?.sweep(this.#o.clock.now());
       case 'kill':
@@ -200,16 +205,40 @@ export class Dispatcher {
       case 'defineQueue':
         router.emit({ kind: 'QueueDefined', at: now, queue: msg.spec });
         return router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
-      case 'joinNode':
+      case 'joinNode': {
         if (!router.registry.site(msg.spec.site)) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_SITE', `site ${msg.spec.site} is not configured`));
-        router.emit({ kind: 'NodeJoined', at: now, node: msg.spec });
+        // A drained node that registers again stays drained.
+        const spec = msg.spec.state === 'ready' && router.drains.has(msg.spec.name) ? { ...msg.spec, state: 'draining' as const } : msg.spec;
+        router.emit({ kind: 'NodeJoined', at: now, node: spec });
         router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
         return this.#wake();
-      case 'nodeState':
+      }
+      case 'nodeState': {
         if (!router.registry.node(msg.node)) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_NODE', `node ${msg.node} has not joined`));
-        router.emit({ kind: 'NodeStateChanged', at: now, node: msg.node, state: msg.state, ...(msg.reason ? { reason: msg.reason } : {}) });
+        // A drained node that liveness finds ready is draining: the operator's drain outlives heartbeats.
+        const state = msg.state === 'ready' && router.drains.has(msg.node) ? 'draining' : msg.state;
+        router.emit({ kind: 'NodeStateChanged', at: now, node: msg.node, state, ...(msg.reason ? { reason: msg.reason } : {}) });
         router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
         return this.#wake();
+      }
+      case 'drain': {
+        const node = router.registry.node(msg.node);
+        if (!node) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_NODE', `node ${msg.node} has not joined`));
+        const deadline = msg.deadlineMs === undefined ? undefined : now + msg.deadlineMs;
+        router.emit({ kind: 'NodeDrainRequested', at: now, node: msg.node, ...(deadline !== undefined ? { deadline } : {}) });
+        if (node.spec.state === 'ready') router.emit({ kind: 'NodeStateChanged', at: now, node: msg.node, state: 'draining', reason: 'drained by an operator' });
+        return router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
+      }
+      case 'undrain': {
+        const node = router.registry.node(msg.node);
+        if (!node) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_NODE', `node ${msg.node} has not joined`));
+        if (router.drains.has(msg.node)) {
+          router.emit({ kind: 'NodeUndrained', at: now, node: msg.node });
+          if (node.spec.state === 'draining') router.emit({ kind: 'NodeStateChanged', at: now, node: msg.node, state: 'ready', reason: 'undrained by an operator' });
+        }
+        router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
+        return this.#wake();
+      }
       case 'submit': {
         const results: SubmitResult[] = msg.specs.map((spec) => this.#submit(msg.tenant, spec, now, msg.holdUnsatisfiable === true));
         // Every result waits, the `existing` ones too: their jobs' events may be in a batch not yet durable.

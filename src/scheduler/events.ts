@@ -27,6 +27,14 @@ export type SchedulerEvent =
   /** A node joined, or changed capacity or labels (its allocations stay). */
   | { readonly kind: 'NodeJoined'; readonly at: number; readonly node: NodeSpec }
   | { readonly kind: 'NodeStateChanged'; readonly at: number; readonly node: string; readonly state: NodeState; readonly reason?: string }
+  /**
+   * An operator drained (cordoned) a node: nothing new is placed on it; what runs there finishes, and at
+   * `deadline` (ms), if given, what still runs is ended `killed` (requeued, no retry spent). A drain again
+   * replaces the deadline. The node's state is `draining` whenever liveness would say `ready`.
+   */
+  | { readonly kind: 'NodeDrainRequested'; readonly at: number; readonly node: string; readonly deadline?: number }
+  /** The drain ends: the node takes work again (when ready). */
+  | { readonly kind: 'NodeUndrained'; readonly at: number; readonly node: string }
   | { readonly kind: 'JobSubmitted'; readonly at: number; readonly job: string; readonly tenant: string; readonly spec: JobSpec }
   | { readonly kind: 'JobCancelRequested'; readonly at: number; readonly job: string }
   /** Allocations decided in one dispatch cycle, under the leader's epoch. */

@@ -75,6 +75,8 @@ export type NodeMsg =
   | { readonly kind: 'ended'; readonly job: string; readonly task: number; readonly attempt: number }
   | { readonly kind: 'state'; readonly state: NodeState; readonly at: number }
   | { readonly kind: 'kill'; readonly attempt: Placement; readonly reason: KillReason }
+  /** A drain's deadline passed: every live attempt ends `killed` now (proposed), and its agent kills it. */
+  | { readonly kind: 'evict'; readonly at: number; readonly reason: string }
   /** The node's agent registered and runs `running`: what to kill, what is lost (see node-actor.ts). */
   | { readonly kind: 'reconcile'; readonly running: readonly AttemptRef[]; readonly replyTo: ActorRef<ReconcileResult> }
   | { readonly kind: 'barrier'; readonly replyTo: ActorRef<DispatcherMsg> }
@@ -156,6 +158,8 @@ export type DispatcherMsg =
   /** Private to the dispatcher: its sink made events up to `seq` durable, or failed. */
   | { readonly kind: 'durable'; readonly seq: number }
   | { readonly kind: 'sink-failed'; readonly message: string }
+  /** Private to the dispatcher: a drain's deadline passed (drains.ts). */
+  | { readonly kind: 'drain-expired'; readonly node: string; readonly deadline: number }
   /** A retry backoff or a dependency's wait is over (auto-cycling servers): something may be placeable. */
   | { readonly kind: 'wake' }
   /** Private to the dispatcher: time for a retirement sweep (retirement.ts). */
@@ -212,12 +216,17 @@ export interface NodeListing {
   /** As joined, with its current state. */
   readonly spec: NodeSpec;
   readonly ref: ActorRef<NodeMsg>;
+  /** Set while an operator drains it. */
+  readonly drain?: { readonly deadline: number | undefined };
 }
 
 export type CoreCommand =
   | { readonly kind: 'defineQueue'; readonly spec: QueueSpec; readonly replyTo: ActorRef<CommandResult> }
   | { readonly kind: 'joinNode'; readonly spec: NodeSpec; readonly replyTo: ActorRef<CommandResult> }
   | { readonly kind: 'nodeState'; readonly node: string; readonly state: NodeState; readonly reason?: string; readonly replyTo: ActorRef<CommandResult> }
+  /** An operator drains a node: no new work; after `deadlineMs` (from now), if given, what still runs ends. */
+  | { readonly kind: 'drain'; readonly node: string; readonly deadlineMs?: number; readonly replyTo: ActorRef<CommandResult> }
+  | { readonly kind: 'undrain'; readonly node: string; readonly replyTo: ActorRef<CommandResult> }
   /** `holdUnsatisfiable`: keep (pending) a job no known node could ever run, instead of refusing it. */
   | { readonly kind: 'submit'; readonly tenant: string; readonly specs: readonly JobSpec[]; readonly holdUnsatisfiable?: boolean; readonly replyTo: ActorRef<readonly SubmitResult[]> }
   | { readonly kind: 'cancel'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }

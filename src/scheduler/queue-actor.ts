@@ -84,6 +84,8 @@ function onEvent(state: QueueState, e: SchedulerEvent, dispatcher: ActorRef<Disp
     case 'QueueDefined':
     case 'NodeJoined':
     case 'NodeStateChanged':
+    case 'NodeDrainRequested':
+    case 'NodeUndrained':
     // Retired jobs had ended: they were out of the order, cursors and reasons already; the reducer drops the records.
     case 'JobsRetired':
     case 'KeysExpired':

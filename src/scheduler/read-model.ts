@@ -55,7 +55,7 @@ export function answerQuery(router: EventRouter, msg: Query, tell: <T>(to: Actor
       for (const name of msg.names ?? [...nodes.keys()]) {
         const ref = nodes.get(name);
         const entry = registry.node(name);
-        if (ref && entry) listing.push({ spec: entry.spec, ref });
+        if (ref && entry) listing.push(router.drains.has(name) ? { spec: entry.spec, ref, drain: { deadline: router.drains.deadline(name) } } : { spec: entry.spec, ref });
       }
       return tell(msg.replyTo, listing);
     }

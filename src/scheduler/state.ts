@@ -72,6 +72,12 @@ export interface NodeRecord {
   allocated: Resources;
   /** Live allocations by `job#task`. */
   readonly allocations: Map<string, Allocation>;
+  /** Set while an operator drains the node: until when its work may run (`deadline`, ms), if bounded. */
+  drain: NodeDrain | undefined;
+}
+
+export interface NodeDrain {
+  readonly deadline: number | undefined;
 }
 
 export interface SchedulerState {
