@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { SchedulerState } from '../../src/scheduler/index.js';
-import { createState, decodeState, encodeState, unpackSnapshot } from '../../src/scheduler/index.js';
+import { applyEvent, createState, decodeState, encodeState, unpackSnapshot } from '../../src/scheduler/index.js';
 import { closeSharedSystem, job, node, queue, simulate } from '../helpers/scheduler.js';
 
 t.teardown(closeSharedSystem);
@@ -101,4 +101,19 @@ t.test('untouched jobs share one frozen task list; a change gives the job its ow
   applyEvent(state, { kind: 'JobCancelRequested', at: 2, job: 'j-2' });
   t.same(b.tasks.map((x) => x.state), ['cancelled', 'cancelled']);
   t.equal(state.jobs.get('j-1')!.tasks[0]!.state, 'pending', 'cancelling one job leaves the shared record alone');
+});
+
+t.test("a node's drain (and its deadline) is in the snapshot, and is gone once undrained", async (t) => {
+  const state = createState();
+  const spec = (name: string) => ({ name, site: 'a', capacity: { cpu: 4000, memory: 4096, gpu: 0, extended: {} }, labels: {}, state: 'ready' as const });
+  for (const name of ['bounded', 'open', 'back']) applyEvent(state, { kind: 'NodeJoined', at: 1, node: spec(name) });
+  applyEvent(state, { kind: 'NodeDrainRequested', at: 2, node: 'bounded', deadline: 60_000 });
+  applyEvent(state, { kind: 'NodeDrainRequested', at: 2, node: 'open' });
+  applyEvent(state, { kind: 'NodeDrainRequested', at: 2, node: 'back', deadline: 5 });
+  applyEvent(state, { kind: 'NodeUndrained', at: 3, node: 'back' });
+  const decoded = decodeState(encodeState(state));
+  t.same(decoded.nodes.get('bounded')?.drain, { deadline: 60_000 });
+  t.same(decoded.nodes.get('open')?.drain, { deadline: undefined });
+  t.equal(decoded.nodes.get('back')?.drain, undefined);
+  t.same(plain(decoded), plain(state));
 });
