@@ -19,6 +19,7 @@ import { readClientRequest } from './frames.js';
 import { DEFAULT_PAGE, LOG_RESPONSE_BYTES, MAX_PAGE } from './limits.js';
 import { cancelJobs, completeSubmit, isPrepared, prepareSubmit } from './submissions.js';
 import { ADMIN_ROUTES } from './admin-routes.js';
+import { JOB_CONTROL_ROUTES } from './job-control-routes.js';
 
 export interface Call {
   readonly principal: Principal;
@@ -262,6 +263,7 @@ const ROUTES: readonly Route[] = [
     },
   },
   ...ADMIN_ROUTES,
+  ...JOB_CONTROL_ROUTES,
   { method: 'get', pattern: '/v1/sites', action: 'read-cluster', handle: async (_call, ctx) => ok({ sites: await ctx.core()!.siteViews() }) },
   {
     method: 'get',

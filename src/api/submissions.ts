@@ -112,24 +112,34 @@ async function retiredOrUnknown(core: SchedulerCore, principal: Principal, job: 
   return { job, ok: false, code: 'MUSTER_ERR_JOB_ENDED', message: `job ${job} already ${retired.status} (retired from the live state)` };
 }
 
+/** `j-7[4]`: element 4 of array job j-7 (PROTOCOL.md, `cancel`); anything else names a whole job. */
+const ELEMENT_REF = /^(.+)\[(\d{1,9})\]$/;
+
+export function parseJobRef(ref: string): { readonly job: string; readonly element?: number } {
+  const m = ELEMENT_REF.exec(ref);
+  return m ? { job: m[1]!, element: Number(m[2]) } : { job: ref };
+}
+
 /**
- * Cancels jobs, each on its own: one that does not exist, belongs to a tenant the principal may not touch,
+ * Cancels jobs (or, written `ID[N]`, one element of an array job), each on its own: one that does not exist, belongs to a tenant the principal may not touch,
  * or has ended gets its refusal; the others resolve once their cancel requests are durable.
  */
 export async function cancelJobs(core: SchedulerCore, principal: Principal, jobs: readonly string[]): Promise<CancelResult[] | ApiError> {
   const denied = authorize(principal, 'cancel');
   if (denied) return denied;
-  const owners = await core.jobOwners(jobs);
+  const refs = jobs.map(parseJobRef);
+  const owners = await core.jobOwners(refs.map((r) => r.job));
   const pending = new Map<string, Promise<CancelResult>>();
   return Promise.all(
     jobs.map((job, i): Promise<CancelResult> | CancelResult => {
       const owner = owners[i];
-      if (!owner) return retiredOrUnknown(core, principal, job);
+      const ref = refs[i]!;
+      if (!owner) return retiredOrUnknown(core, principal, ref.job).then((r) => ({ ...r, job }));
       if (!seesTenant(principal, owner.tenant)) return { job, ok: false, code: 'MUSTER_ERR_FORBIDDEN', message: `job ${job} belongs to another tenant` };
       if (owner.outcome) return { job, ok: false, code: 'MUSTER_ERR_JOB_ENDED', message: `job ${job} already ${owner.outcome}` };
       let result = pending.get(job);
       if (!result) {
-        result = core.cancel(job).then(
+        result = core.cancel(ref.job, ref.element).then(
           (): CancelResult => ({ job, ok: true }),
           (err: unknown): CancelResult => ({ job, ok: false, code: codeOf(err) ?? 'MUSTER_ERR_INTERNAL', message: (err as Error).message }),
         );

@@ -13,6 +13,9 @@ import { leaderCommand } from './leader.js';
 import { logsCommand } from './logs.js';
 import { nodesCommand } from './nodes.js';
 import { nodeCommand } from './node.js';
+import { holdCommand } from './hold.js';
+import { releaseCommand } from './release.js';
+import { requeueCommand } from './requeue.js';
 import { queuesCommand } from './queues.js';
 import { replayCommand } from './replay.js';
 import { sitesCommand } from './sites.js';
@@ -35,6 +38,9 @@ const COMMANDS: readonly Command[] = [
   whyCommand,
   logsCommand,
   cancelCommand,
+  holdCommand,
+  releaseCommand,
+  requeueCommand,
   watchCommand,
   queuesCommand,
   nodesCommand,

@@ -232,6 +232,20 @@ export class MusterClient {
     return (await this.#http.get<{ nodes: NodeView[] }>('/v1/nodes', query as Query)).nodes;
   }
 
+  /** Holds a job: its pending tasks are not placed until `release` (what runs goes on). */
+  hold(id: string): Promise<{ readonly job: string; readonly ok: true }> {
+    return this.#http.post(`/v1/jobs/${encodeURIComponent(id)}/hold`, {});
+  }
+
+  release(id: string): Promise<{ readonly job: string; readonly ok: true }> {
+    return this.#http.post(`/v1/jobs/${encodeURIComponent(id)}/release`, {});
+  }
+
+  /** Kills a job's running tasks; they go back to pending without spending a retry. */
+  requeue(id: string): Promise<{ readonly job: string; readonly ok: true }> {
+    return this.#http.post(`/v1/jobs/${encodeURIComponent(id)}/requeue`, {});
+  }
+
   /**
    * Admin: drains node `name` (no new work; what runs finishes; past `deadline`, a duration such as "10m",
    * what still runs is killed and requeued without spending a retry). Resolves once durable.

@@ -124,6 +124,8 @@ export class ReportBuilder {
       case 'QueueDefined':
       case 'NodeDrainRequested':
       case 'NodeUndrained':
+      case 'JobHeld':
+      case 'JobReleased':
       case 'JobSubmitted':
       case 'JobCancelRequested':
       case 'JobEnded':

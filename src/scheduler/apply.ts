@@ -92,13 +92,13 @@ function endTask(state: SchedulerState, e: Extract<SchedulerEvent, { kind: 'Task
       task.state = 'succeeded';
       break;
     case 'killed':
-      task.state = job.cancelRequested || isTerminal(job.status) || elementFailed(job, e.task) ? 'cancelled' : 'pending';
+      task.state = job.cancelRequested || isTerminal(job.status) || elementFailed(job, e.task) || elementCancelled(job, e.task) ? 'cancelled' : 'pending';
       break;
     case 'failed':
     case 'timeout':
     case 'lost': {
       task.failures++;
-      if (job.cancelRequested || isTerminal(job.status)) {
+      if (job.cancelRequested || isTerminal(job.status) || elementCancelled(job, e.task)) {
         task.state = 'cancelled';
       } else if (task.failures <= job.spec.retries.max) {
         task.state = 'pending';
@@ -114,6 +114,11 @@ function endTask(state: SchedulerState, e: Extract<SchedulerEvent, { kind: 'Task
       assertNever(e.outcome);
   }
   refreshStatus(job);
+}
+
+/** Whether the element of `taskIndex` was cancelled on its own. */
+export function elementCancelled(job: JobRecord, taskIndex: number): boolean {
+  return job.cancelledElements !== undefined && job.cancelledElements.includes(elementOf(job.perElement, taskIndex));
 }
 
 /** A gang restarts as a whole: its pending tasks wait for the same backoff as the one that failed. */
@@ -153,6 +158,8 @@ function submit(state: SchedulerState, e: Extract<SchedulerEvent, { kind: 'JobSu
     perElement,
     status: 'pending',
     cancelRequested: false,
+    held: false,
+    cancelledElements: undefined,
     reason: undefined,
     endedAt: undefined,
     tasks: pendingTasks(total),
@@ -234,8 +241,19 @@ export function applyEvent(state: SchedulerState, e: SchedulerEvent): SchedulerS
     case 'JobCancelRequested': {
       const job = state.jobs.get(e.job);
       if (!job || isTerminal(job.status)) break;
-      job.cancelRequested = true;
-      cancelPending(job);
+      if (e.element === undefined) {
+        job.cancelRequested = true;
+        cancelPending(job);
+      } else if (!job.cancelledElements?.includes(e.element)) {
+        job.cancelledElements = [...(job.cancelledElements ?? []), e.element].sort((a, b) => a - b);
+        cancelPendingInElement(job, e.element * job.perElement);
+      }
+      break;
+    }
+    case 'JobHeld':
+    case 'JobReleased': {
+      const job = state.jobs.get(e.job);
+      if (job && !isTerminal(job.status)) job.held = e.kind === 'JobHeld';
       break;
     }
     case 'TasksPlaced':

@@ -221,8 +221,26 @@ export class SchedulerCore {
     return this.#ask((replyTo) => ({ kind: 'submit', tenant, specs, ...hold, replyTo }), submitDeadlineMs(specs.length));
   }
 
-  cancel(job: string): Promise<void> {
-    return this.#command((replyTo) => ({ kind: 'cancel', job, replyTo }));
+  /** Cancels a job, or (`element`) one element of an array job. */
+  cancel(job: string, element?: number): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'cancel', job, ...(element !== undefined ? { element } : {}), replyTo }));
+  }
+
+  /** Holds a job: its pending tasks are not placed until `release` (what runs goes on). */
+  hold(job: string): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'hold', job, replyTo }));
+  }
+
+  release(job: string): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'release', job, replyTo }));
+  }
+
+  /**
+   * Requeues a job: its placed and running attempts are killed; each ends `killed` as its agent reports it
+   * and goes back to pending, without spending a retry. Throws `MUSTER_ERR_NOT_RUNNING` when none is live.
+   */
+  requeue(job: string): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'requeue', job, replyTo }));
   }
 
   /**
@@ -283,7 +301,7 @@ export class SchedulerCore {
     }
     if (where.outcome) return { status: 'ended', message: `job ${job} ${where.outcome}` };
     const q = await this.#system.ask<QueueWhy, QueueMsg>(where.queue, (replyTo) => ({ kind: 'why', job, replyTo }));
-    if (q.position === undefined && q.unplaced === undefined && q.waitingOn === undefined && q.backoffUntil === undefined) {
+    if (!q.held && q.position === undefined && q.unplaced === undefined && q.waitingOn === undefined && q.backoffUntil === undefined) {
       return { status: 'active', message: `job ${job} has no pending task` };
     }
     return { status: 'pending', why: explainPending(job, q, where) };

@@ -28,6 +28,7 @@ import type { EventSink } from './durable-sequencer.js';
 import { EventRouter, storeFailed } from './event-router.js';
 import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, Refusal, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
 import { neverRunsMessage } from './feasibility.js';
+import { elementCount } from './tasks.js';
 import { queueRefusal } from './queue-ownership.js';
 import { answerQuery, isQuery } from './read-model.js';
 import { restoreActors } from './restore.js';
@@ -249,8 +250,36 @@ export class Dispatcher {
         const entry = router.directory.get(msg.job);
         if (!entry) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_JOB', `job ${msg.job} does not exist`));
         if (entry.outcome) return this.#tell(msg.replyTo, fail('MUSTER_ERR_JOB_ENDED', `job ${msg.job} already ${entry.outcome}`));
-        router.emit({ kind: 'JobCancelRequested', at: now, job: msg.job });
+        if (msg.element !== undefined) {
+          if (entry.spec.array === undefined) return this.#tell(msg.replyTo, fail('MUSTER_ERR_INVALID_VALUE', `element: job ${msg.job} is not an array job (cancel ${msg.job} itself)`));
+          if (msg.element >= entry.spec.array) return this.#tell(msg.replyTo, fail('MUSTER_ERR_INVALID_VALUE', `element: job ${msg.job} has elements 0 to ${entry.spec.array - 1}, not ${msg.element}`));
+        }
+        router.emit({ kind: 'JobCancelRequested', at: now, job: msg.job, ...(msg.element !== undefined ? { element: msg.element } : {}) });
         return router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
+      }
+      case 'hold':
+      case 'release': {
+        const entry = router.directory.get(msg.job);
+        if (!entry) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_JOB', `job ${msg.job} does not exist`));
+        if (entry.outcome) return this.#tell(msg.replyTo, fail('MUSTER_ERR_JOB_ENDED', `job ${msg.job} already ${entry.outcome}`));
+        router.emit({ kind: msg.kind === 'hold' ? 'JobHeld' : 'JobReleased', at: now, job: msg.job });
+        router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
+        return this.#wake();
+      }
+      case 'requeue': {
+        const entry = router.directory.get(msg.job);
+        if (!entry) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_JOB', `job ${msg.job} does not exist`));
+        if (entry.outcome) return this.#tell(msg.replyTo, fail('MUSTER_ERR_JOB_ENDED', `job ${msg.job} already ${entry.outcome}: an ended job is not requeued (submit it again)`));
+        let killed = 0;
+        const tasks = entry.perElement * elementCount(entry.spec);
+        for (let task = 0; task < tasks; task++) {
+          const live = router.live.get(msg.job, task);
+          if (!live) continue;
+          router.toNode(live.node, { kind: 'kill', attempt: { job: msg.job, task, attempt: live.attempt, node: live.node }, reason: 'requeue' });
+          killed++;
+        }
+        if (killed === 0) return this.#tell(msg.replyTo, fail('MUSTER_ERR_NOT_RUNNING', `job ${msg.job} has no task placed or running: nothing to requeue`));
+        return this.#tell(msg.replyTo, { ok: true });
       }
       case 'started':
         return this.#reports.started(msg, now, msg.id);

@@ -183,6 +183,12 @@ export class EventRouter {
       case 'JobSubmitted':
         this.#routeSubmitted(e);
         break;
+      case 'JobHeld':
+      case 'JobReleased': {
+        const entry = this.directory.get(e.job);
+        if (entry) this.toQueue(entry.queue, { kind: 'event', event: e });
+        break;
+      }
       case 'JobCancelRequested':
       case 'TaskStarted': {
         const entry = this.directory.get(e.job);

@@ -61,6 +61,8 @@ export interface QueueWhy {
   readonly unplaced: UnplacedInfo | undefined;
   readonly waitingOn: string | undefined;
   readonly backoffUntil: number | undefined;
+  /** Held: its pending tasks wait for a release. */
+  readonly held: boolean;
 }
 
 // ----------------------------------------------------------------------------------------------- node
@@ -229,7 +231,11 @@ export type CoreCommand =
   | { readonly kind: 'undrain'; readonly node: string; readonly replyTo: ActorRef<CommandResult> }
   /** `holdUnsatisfiable`: keep (pending) a job no known node could ever run, instead of refusing it. */
   | { readonly kind: 'submit'; readonly tenant: string; readonly specs: readonly JobSpec[]; readonly holdUnsatisfiable?: boolean; readonly replyTo: ActorRef<readonly SubmitResult[]> }
-  | { readonly kind: 'cancel'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }
+  /** `element`: only that element of an array job. */
+  | { readonly kind: 'cancel'; readonly job: string; readonly element?: number; readonly replyTo: ActorRef<CommandResult> }
+  | { readonly kind: 'hold' | 'release'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }
+  /** Kills the job's live attempts; they end `killed` and go back to pending (no retry spent). */
+  | { readonly kind: 'requeue'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }
   | ({ readonly kind: 'started' } & TaskStartReport & ReportId)
   | ({ readonly kind: 'ended' } & TaskEndReport & ReportId)
   /**

@@ -40,6 +40,10 @@ export interface JobRecord {
   readonly perElement: number;
   status: JobStatus;
   cancelRequested: boolean;
+  /** Held (`JobHeld`): its pending tasks are not placed until `JobReleased`. */
+  held: boolean;
+  /** Array elements cancelled one by one (`JobCancelRequested` with `element`), ascending; undefined: none. */
+  cancelledElements: readonly number[] | undefined;
   reason: string | undefined;
   endedAt: number | undefined;
   /**

@@ -19,6 +19,8 @@ export type PendingReason =
   | { readonly kind: 'site'; readonly site: string; readonly message: string }
   | { readonly kind: 'nodes'; readonly site: string; readonly group: number; readonly counts: ReasonCounts; readonly message: string }
   | { readonly kind: 'not-tried'; readonly message: string }
+  /** Held by a user or an operator (`muster hold`): not placed until released. */
+  | { readonly kind: 'held'; readonly message: string }
   /** No node the cluster knows could ever run it (feasibility.ts): every reason, as problems of its spec. */
   | { readonly kind: 'unsatisfiable'; readonly problems: readonly Infeasibility[]; readonly message: string }
   /** No node has joined yet. */
@@ -56,6 +58,10 @@ type NodesVerdict = Pick<JobLocation, 'never' | 'nodes' | 'onlyUnready'>;
 export function explainPending(job: string, q: QueueWhy, cluster?: NodesVerdict): WhyPending {
   const reasons: PendingReason[] = [];
   let suggestion: string | undefined;
+  if (q.held) {
+    reasons.push({ kind: 'held', message: `held: its pending tasks are not placed until it is released (muster release ${job})` });
+    suggestion = `release it: muster release ${job}`;
+  }
   // "Never" comes first and replaces "busy": no amount of waiting for free capacity would help.
   const never = cluster !== undefined && cluster.never.length > 0;
   if (never) {

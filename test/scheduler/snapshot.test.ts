@@ -117,3 +117,23 @@ t.test("a node's drain (and its deadline) is in the snapshot, and is gone once u
   t.equal(decoded.nodes.get('back')?.drain, undefined);
   t.same(plain(decoded), plain(state));
 });
+
+t.test('a held job and the array elements cancelled one by one are in the snapshot', async (t) => {
+  const state = createState();
+  applyEvent(state, { kind: 'JobSubmitted', at: 1, job: 'j-1', tenant: 'default', spec: job({ array: 4 }) });
+  applyEvent(state, { kind: 'JobSubmitted', at: 1, job: 'j-2', tenant: 'default', spec: job() });
+  applyEvent(state, { kind: 'JobSubmitted', at: 1, job: 'j-3', tenant: 'default', spec: job() });
+  applyEvent(state, { kind: 'JobHeld', at: 2, job: 'j-1' });
+  applyEvent(state, { kind: 'JobCancelRequested', at: 2, job: 'j-1', element: 3 });
+  applyEvent(state, { kind: 'JobCancelRequested', at: 2, job: 'j-1', element: 1 });
+  applyEvent(state, { kind: 'JobHeld', at: 2, job: 'j-3' });
+  applyEvent(state, { kind: 'JobReleased', at: 3, job: 'j-3' });
+  const decoded = decodeState(encodeState(state));
+  t.equal(decoded.jobs.get('j-1')?.held, true);
+  t.same(decoded.jobs.get('j-1')?.cancelledElements, [1, 3]);
+  t.same(decoded.jobs.get('j-1')?.tasks.map((task) => task.state), ['pending', 'cancelled', 'pending', 'cancelled']);
+  t.equal(decoded.jobs.get('j-2')?.held, false);
+  t.equal(decoded.jobs.get('j-3')?.held, false, 'released');
+  t.equal(decoded.jobs.get('j-3')?.cancelledElements, undefined);
+  t.same(plain(decoded), plain(state));
+});
