@@ -13,6 +13,7 @@ import { leaderCommand } from './leader.js';
 import { logsCommand } from './logs.js';
 import { nodesCommand } from './nodes.js';
 import { nodeCommand } from './node.js';
+import { queueCommand } from './queue.js';
 import { holdCommand } from './hold.js';
 import { releaseCommand } from './release.js';
 import { requeueCommand } from './requeue.js';
@@ -43,6 +44,7 @@ const COMMANDS: readonly Command[] = [
   requeueCommand,
   watchCommand,
   queuesCommand,
+  queueCommand,
   nodesCommand,
   nodeCommand,
   sitesCommand,

@@ -232,6 +232,14 @@ export class MusterClient {
     return (await this.#http.get<{ nodes: NodeView[] }>('/v1/nodes', query as Query)).nodes;
   }
 
+  /**
+   * Admin: defines or updates queues (written form, as in spec files), all or none: an invalid one refuses
+   * the request with every problem (`ServerError.problems`).
+   */
+  applyQueues(queues: readonly Readonly<Record<string, unknown>>[]): Promise<{ readonly applied: readonly { readonly name: string; readonly tenant: string; readonly created: boolean }[] }> {
+    return this.#http.post('/v1/queues', { queues });
+  }
+
   /** Holds a job: its pending tasks are not placed until `release` (what runs goes on). */
   hold(id: string): Promise<{ readonly job: string; readonly ok: true }> {
     return this.#http.post(`/v1/jobs/${encodeURIComponent(id)}/hold`, {});

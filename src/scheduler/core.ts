@@ -190,6 +190,11 @@ export class SchedulerCore {
     return this.#command((replyTo) => ({ kind: 'defineQueue', spec, replyTo }));
   }
 
+  /** Defines or updates queues, all in one durable batch (`muster queue apply`). */
+  defineQueues(specs: readonly QueueSpec[]): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'defineQueues', specs, replyTo }));
+  }
+
   joinNode(spec: NodeSpec): Promise<void> {
     return this.#command((replyTo) => ({ kind: 'joinNode', spec, replyTo }));
   }

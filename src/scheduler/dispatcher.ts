@@ -206,6 +206,11 @@ export class Dispatcher {
       case 'defineQueue':
         router.emit({ kind: 'QueueDefined', at: now, queue: msg.spec });
         return router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
+      case 'defineQueues':
+        for (const spec of msg.specs) router.emit({ kind: 'QueueDefined', at: now, queue: spec });
+        router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
+        // A raised weight or limit may let waiting jobs run now.
+        return this.#wake();
       case 'joinNode': {
         if (!router.registry.site(msg.spec.site)) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_SITE', `site ${msg.spec.site} is not configured`));
         // A drained node that registers again stays drained.

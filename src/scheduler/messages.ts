@@ -224,6 +224,8 @@ export interface NodeListing {
 
 export type CoreCommand =
   | { readonly kind: 'defineQueue'; readonly spec: QueueSpec; readonly replyTo: ActorRef<CommandResult> }
+  /** Several queues at once: their events go in one turn, so one durable batch holds them all. */
+  | { readonly kind: 'defineQueues'; readonly specs: readonly QueueSpec[]; readonly replyTo: ActorRef<CommandResult> }
   | { readonly kind: 'joinNode'; readonly spec: NodeSpec; readonly replyTo: ActorRef<CommandResult> }
   | { readonly kind: 'nodeState'; readonly node: string; readonly state: NodeState; readonly reason?: string; readonly replyTo: ActorRef<CommandResult> }
   /** An operator drains a node: no new work; after `deadlineMs` (from now), if given, what still runs ends. */
