@@ -5,12 +5,12 @@ import { readSpecFile } from './spec-files.js';
 
 export const queueCommand = clientCommand({
   name: 'queue',
-  summary: 'admin: define or update queues from spec files (weight, priority, share, limit, borrow)',
+  summary: 'admin: define or update queues from spec files (weight, priority, limit, ...)',
   usage: `usage: muster queue apply -f FILE [-f FILE...]
 
 Defines the queues in the files (kind: Queue documents, JSON or YAML; see examples/queue.yaml), or updates
-those that exist: weight, priority, guaranteedShare, limit and borrow take effect at the next scheduling
-cycle, and last across restarts (a queue the server's config file names is set back to the config's
+those that exist. Weight, priority and limit are used from the next scheduling cycle on; guaranteedShare
+and borrow are recorded and shown, but the scheduler does not act on them yet. Changes last across restarts (a queue the server's config file names is set back to the config's
 definition when the server starts). A queue keeps its tenant. All or nothing: every problem of every
 queue is reported (checked here first, then by the server) and none is applied. Prints "created NAME"
 or "updated NAME" per queue. Admin token only.`,
