@@ -298,7 +298,7 @@ export class SchedulerCore {
   }
 
   async whyPending(job: string): Promise<WhyAnswer> {
-    const where = await this.#ask<JobLocation>((replyTo) => ({ kind: 'locate', job, replyTo }));
+    const where = await this.#ask<JobLocation>((replyTo) => ({ kind: 'locate', job, explain: true, replyTo }));
     if (!where.queue) {
       const retired = await this.#history?.find(job);
       if (retired) return { status: 'ended', message: `job ${job} ${retired.status} (retired from the live state: its record is read from the history)` };

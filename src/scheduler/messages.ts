@@ -198,7 +198,7 @@ export interface JobLocation {
   readonly never: readonly Infeasibility[];
   /** Nodes that have joined, in any state. */
   readonly nodes: number;
-  /** When only nodes that are not ready now could run it: those nodes and their states. */
+  /** When only nodes that are not ready now could run it: those nodes and their states (asked with `explain`). */
   readonly onlyUnready: readonly { readonly name: string; readonly state: NodeState }[];
 }
 
@@ -253,7 +253,8 @@ export type CoreCommand =
   | { readonly kind: 'unreported'; readonly node: string; readonly attempts: readonly AttemptRef[]; readonly reason: string; readonly replyTo: ActorRef<readonly AttemptRef[]> }
   | { readonly kind: 'cycle'; readonly replyTo: ActorRef<CycleReport> }
   | { readonly kind: 'settle'; readonly replyTo: ActorRef<true> }
-  | { readonly kind: 'locate'; readonly job: string; readonly replyTo: ActorRef<JobLocation> }
+  /** `explain`: also say which nodes could run it (for why-pending; a walk over the nodes). */
+  | { readonly kind: 'locate'; readonly job: string; readonly explain?: boolean; readonly replyTo: ActorRef<JobLocation> }
   | { readonly kind: 'inspectNodes'; readonly replyTo: ActorRef<readonly ActorRef<NodeMsg>[]> }
   | { readonly kind: 'inspectQueues'; readonly replyTo: ActorRef<readonly ActorRef<QueueMsg>[]> }
   /** Replies once every event emitted so far is durable (and everything waiting for them has been sent). */

@@ -5,6 +5,7 @@
  */
 import type { ActorRef } from '../actors/index.js';
 import type { EventRouter } from './event-router.js';
+import type { NodeState } from '../model/index.js';
 import { neverRuns } from './feasibility.js';
 import type { CoreCommand, NodeListing } from './messages.js';
 
@@ -20,18 +21,22 @@ export function answerQuery(router: EventRouter, msg: Query, tell: <T>(to: Actor
   switch (msg.kind) {
     case 'locate': {
       const entry = directory.get(msg.job);
-      const nodes = registry.nodeSpecs();
-      const never = entry && !entry.outcome ? neverRuns(entry.spec, nodes) : [];
-      // Could run, but not on the nodes ready now: name the others (draining, lost, ...).
-      const ready = nodes.filter((n) => n.state === 'ready');
-      const onlyUnready = entry && !entry.outcome && never.length === 0 && nodes.length > 0 && (ready.length === 0 || neverRuns(entry.spec, ready).length > 0) ? nodes.filter((n) => n.state !== 'ready').map((n) => ({ name: n.name, state: n.state })) : [];
+      const live = entry !== undefined && entry.outcome === undefined;
+      const never = live ? router.feasibility.neverRuns(entry.spec) : [];
+      // Could run, but not on the nodes ready now: name the others (draining, lost, ...). Only for why-pending.
+      let onlyUnready: { name: string; state: NodeState }[] = [];
+      if (live && msg.explain === true && never.length === 0 && registry.size > 0) {
+        const nodes = registry.nodeSpecs();
+        const ready = nodes.filter((n) => n.state === 'ready');
+        if (ready.length === 0 || neverRuns(entry.spec, ready).length > 0) onlyUnready = nodes.filter((n) => n.state !== 'ready').map((n) => ({ name: n.name, state: n.state }));
+      }
       tell(msg.replyTo, {
         queue: entry ? queues.get(entry.queue)?.ref : undefined,
         outcome: entry?.outcome,
         tenant: entry?.tenant,
         sites: [...registry.sites()].map((s) => s.summary),
         never,
-        nodes: nodes.length,
+        nodes: registry.size,
         onlyUnready,
       });
       return;

@@ -35,6 +35,11 @@ export class SiteRegistry {
   /** Grows whenever a node joins, leaves or changes capacity or labels (feasibility's cache follows it). */
   #version = 0;
 
+  /** Nodes that have joined. */
+  get size(): number {
+    return this.#nodes.size;
+  }
+
   get version(): number {
     return this.#version;
   }
