@@ -322,13 +322,15 @@ export class Dispatcher {
     }
     const refusal = queueRefusal(this.#router.queues, tenant, spec.queue);
     if (refusal) return refusal;
+    // Interned here, once: the event, the queue actor's record and the snapshot all share the spec's parts
+    // (and the feasibility cache finds like jobs by their shared constraints).
+    const interned = internJob(spec);
     if (!holdUnsatisfiable) {
-      const never = this.#router.feasibility.neverRuns(spec);
+      const never = this.#router.feasibility.neverRuns(interned);
       if (never.length > 0) return { ok: false, code: 'MUSTER_ERR_UNSATISFIABLE', message: `${neverRunsMessage(never)} (submit with holdUnsatisfiable to keep it pending)`, problems: never };
     }
     const job = directory.nextId();
-    // Interned here, once: the event, the queue actor's record and the snapshot all share the spec's parts.
-    this.#router.emit({ kind: 'JobSubmitted', at: now, job, tenant, spec: internJob(spec) });
+    this.#router.emit({ kind: 'JobSubmitted', at: now, job, tenant, spec: interned });
     return { ok: true, job, existing: false };
   }
 

@@ -98,15 +98,33 @@ export interface NodeSource {
 }
 
 /**
- * `neverRuns` at submission, on the hot path: answers are kept per job shape (interned specs share their
- * task groups and constraints, so a batch of like jobs costs one check) until a node joins, leaves or
- * changes capacity or labels. State changes do not matter: every node counts whatever its state.
+ * Job shapes remembered per constraints object before the cache starts again: clusters see a few dozen
+ * shapes; a tenant sending endless distinct sizes costs one walk over the nodes per job, never memory.
+ */
+export const MAX_CACHED_SHAPES = 4096;
+
+/** What feasibility depends on besides constraints: each group's count and resources, distinct, gang. */
+function shapeKey(spec: JobSpec): string {
+  let key = `${spec.distinctNodes ? 'd' : ''}${spec.gang ? 'g' : ''}`;
+  for (const g of spec.tasks) {
+    const r = g.resources;
+    key += `|${g.count}:${r.cpu}:${r.memory}:${r.gpu}`;
+    for (const name in r.extended) key += `:${name}=${r.extended[name]}`;
+  }
+  return key;
+}
+
+/**
+ * `neverRuns` at submission, on the hot path: answers are kept per job shape (the resources and counts of
+ * its groups, its flags, and its constraints object: interned specs share it) until a node joins, leaves
+ * or changes capacity or labels. Commands and arguments do not matter, so jobs that differ only in them
+ * share one answer. Node states do not matter either: every node counts whatever its state.
  */
 export class FeasibilityCache {
   readonly #nodes: NodeSource;
   #version = -1;
   #specs: NodeSpec[] = [];
-  #answers = new WeakMap<object, WeakMap<object, Map<string, Infeasibility[]>>>();
+  #answers = new WeakMap<object, Map<string, Infeasibility[]>>();
 
   constructor(nodes: NodeSource) {
     this.#nodes = nodes;
@@ -119,13 +137,11 @@ export class FeasibilityCache {
       this.#answers = new WeakMap();
     }
     if (this.#specs.length === 0) return [];
-    let byConstraints = this.#answers.get(spec.tasks);
-    if (!byConstraints) this.#answers.set(spec.tasks, (byConstraints = new WeakMap()));
-    let byFlags = byConstraints.get(spec.constraints);
-    if (!byFlags) byConstraints.set(spec.constraints, (byFlags = new Map()));
-    const flags = `${spec.distinctNodes ? 'd' : ''}${spec.gang ? 'g' : ''}`;
-    let answer = byFlags.get(flags);
-    if (!answer) byFlags.set(flags, (answer = neverRuns(spec, this.#specs)));
+    let byShape = this.#answers.get(spec.constraints);
+    if (!byShape || byShape.size >= MAX_CACHED_SHAPES) this.#answers.set(spec.constraints, (byShape = new Map()));
+    const key = shapeKey(spec);
+    let answer = byShape.get(key);
+    if (!answer) byShape.set(key, (answer = neverRuns(spec, this.#specs)));
     return answer;
   }
 }
