@@ -53,7 +53,7 @@ export interface WireErrorBody {
   readonly leader?: { readonly url: string; readonly epoch: number };
 }
 
-export type EventType = 'submitted' | 'placed' | 'started' | 'task-ended' | 'cancel-requested' | 'ended';
+export type EventType = 'submitted' | 'placed' | 'started' | 'task-ended' | 'cancel-requested' | 'held' | 'released' | 'ended';
 
 /** A job event as `watch` streams it; the fields besides the common ones depend on `type`. */
 export interface JobEvent {
@@ -70,6 +70,8 @@ export interface JobEvent {
   readonly outcome?: string;
   readonly exitCode?: number;
   readonly reason?: string;
+  /** `cancel-requested` of one array element. */
+  readonly element?: number;
 }
 
 export type ServerFrame =
@@ -148,7 +150,7 @@ export interface JobPage {
 
 /**
  * One reason a job waits. The server names it by `kind` (dependency, backoff, queue-limit, cluster-busy,
- * site, nodes, not-tried); the first draft of PROTOCOL.md called that field `reason`, so both are read.
+ * site, nodes, not-tried, held, unsatisfiable, no-nodes, nodes-unavailable); the first draft of PROTOCOL.md called that field `reason`, so both are read.
  */
 export interface WhyReason {
   readonly kind?: string;

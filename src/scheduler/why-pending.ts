@@ -26,7 +26,7 @@ export type PendingReason =
   /** No node has joined yet. */
   | { readonly kind: 'no-nodes'; readonly message: string }
   /** Only nodes that are not ready now (draining, suspect, lost, down) could run it. */
-  | { readonly kind: 'nodes-unavailable'; readonly nodes: readonly { readonly name: string; readonly state: string }[]; readonly message: string };
+  | { readonly kind: 'nodes-unavailable'; readonly unready: readonly { readonly name: string; readonly state: string }[]; readonly message: string };
 
 export interface WhyPending {
   readonly job: string;
@@ -70,7 +70,7 @@ export function explainPending(job: string, q: QueueWhy, cluster?: NodesVerdict)
     reasons.push({ kind: 'no-nodes', message: 'no node has registered yet: the job waits for agents to connect' });
   } else if (cluster && cluster.onlyUnready.length > 0) {
     const listed = cluster.onlyUnready.map((n) => `${n.name} ${n.state}`).join(', ');
-    reasons.push({ kind: 'nodes-unavailable', nodes: cluster.onlyUnready, message: `no ready node could run it; not ready now: ${listed}` });
+    reasons.push({ kind: 'nodes-unavailable', unready: cluster.onlyUnready, message: `no ready node could run it; not ready now: ${listed}` });
   }
   if (q.waitingOn !== undefined) {
     reasons.push({ kind: 'dependency', job: q.waitingOn, message: `waiting for job ${q.waitingOn}` });
