@@ -28,7 +28,7 @@ import type { EventSink } from './durable-sequencer.js';
 import { EventRouter, storeFailed } from './event-router.js';
 import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, Refusal, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
 import { neverRunsMessage } from './feasibility.js';
-import { elementCount } from './tasks.js';
+import { elementCount, elementOf } from './tasks.js';
 import { queueRefusal } from './queue-ownership.js';
 import { answerQuery, isQuery } from './read-model.js';
 import { restoreActors } from './restore.js';
@@ -147,7 +147,9 @@ export class Dispatcher {
         return this.#wake();
       case 'drain-expired':
         // Still drained with this deadline: what runs there now ends (requeued, no retry spent).
-        if (this.#router.drains.deadline(msg.node) === msg.deadline) this.#router.toNode(msg.node, { kind: 'evict', at: this.#o.clock.now(), reason: `node ${msg.node} drained: its deadline passed` });
+        if (this.#router.drains.deadline(msg.node) !== msg.deadline) return;
+        this.#restartGangsOn(msg.node);
+        this.#router.toNode(msg.node, { kind: 'evict', at: this.#o.clock.now(), reason: `node ${msg.node} drained: its deadline passed` });
         return;
       case 'retire':
         return this.#router.retirement?.sweep(this.#o.clock.now());
@@ -311,6 +313,26 @@ export class Dispatcher {
       default:
         return assertNever(msg as never);
     }
+  }
+
+  /**
+   * A gang element starts whole: when its members on an evicted node go back to pending, its members on
+   * other nodes are killed too (reason `gang`; they end `killed`, pending again, no retry spent).
+   */
+  #restartGangsOn(node: string): void {
+    const router = this.#router;
+    const siblings: { job: string; task: number; attempt: number; node: string }[] = [];
+    for (const a of router.live.values()) {
+      if (a.node !== node) continue;
+      const entry = router.directory.get(a.job);
+      if (!entry?.spec.gang) continue;
+      const first = elementOf(entry.perElement, a.task) * entry.perElement;
+      for (let t = first; t < first + entry.perElement; t++) {
+        const other = router.live.get(a.job, t);
+        if (other && other.node !== node) siblings.push({ job: a.job, task: t, attempt: other.attempt, node: other.node });
+      }
+    }
+    for (const s of siblings) router.toNode(s.node, { kind: 'kill', attempt: s, reason: 'gang' });
   }
 
   #submit(tenant: string, spec: JobSpec, now: number, holdUnsatisfiable: boolean): SubmitResult {
