@@ -52,8 +52,8 @@ function track(state: QueueState, job: JobRecord, fromTask: number): void {
     // A held job leaves the service order (so it never blocks an offer's lookahead) until released.
     state.order.remove(job.id);
     state.unplaced.delete(job.id);
-    if (job.held) setCursor(state, job.id, Math.min(state.cursors.get(job.id) ?? 0, fromTask));
-    else state.cursors.delete(job.id);
+    if (isTerminal(job.status)) state.cursors.delete(job.id);
+    else setCursor(state, job.id, Math.min(state.cursors.get(job.id) ?? 0, fromTask));
     return;
   }
   const cursor = state.cursors.get(job.id);
