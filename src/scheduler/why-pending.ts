@@ -59,7 +59,7 @@ export function explainPending(job: string, q: QueueWhy, cluster?: NodesVerdict)
   const reasons: PendingReason[] = [];
   let suggestion: string | undefined;
   if (q.held) {
-    reasons.push({ kind: 'held', message: `held: its pending tasks are not placed until it is released (muster release ${job})` });
+    reasons.push({ kind: 'held', message: `its pending tasks are not placed until it is released (muster release ${job})` });
     suggestion = `release it: muster release ${job}`;
   }
   // "Never" comes first and replaces "busy": no amount of waiting for free capacity would help.
