@@ -37,7 +37,7 @@ t.test('hold: not placed, why says held, survives a restart; release: placed', a
   const why = await http(server.url, `/v1/jobs/${held}/why`, TOKENS.acme);
   t.equal(why.body.status, 'pending');
   t.equal(why.body.reasons[0].kind, 'held');
-  t.match(why.body.reasons[0].message, /held/);
+  t.match(why.body.reasons[0].message, /not placed until it is released/);
 
   agent.client.close();
   await server.stop();
