@@ -45,11 +45,13 @@ export type Action =
   | 'read-cluster'
   | 'metrics'
   /** Speak the agent protocol. */
-  | 'agent';
+  | 'agent'
+  /** Change the cluster: drain and undrain nodes, define queues. */
+  | 'administer';
 
 /** The whole policy: what each role may do. Anything not listed is denied. */
 const GRANTS: Readonly<Record<Role, ReadonlySet<Action>>> = {
-  admin: new Set<Action>(['submit', 'cancel', 'watch', 'read-jobs', 'read-cluster', 'metrics', 'agent']),
+  admin: new Set<Action>(['submit', 'cancel', 'watch', 'read-jobs', 'read-cluster', 'metrics', 'agent', 'administer']),
   submitter: new Set<Action>(['submit', 'cancel', 'watch', 'read-jobs', 'read-cluster']),
   viewer: new Set<Action>(['watch', 'read-jobs', 'read-cluster', 'metrics']),
   agent: new Set<Action>(['agent']),

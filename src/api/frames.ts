@@ -25,7 +25,7 @@ export interface WatchFilter {
 }
 
 export type ClientRequest =
-  | { readonly kind: 'submit'; readonly id: RequestId; readonly jobs: readonly unknown[]; readonly tenant?: string }
+  | { readonly kind: 'submit'; readonly id: RequestId; readonly jobs: readonly unknown[]; readonly tenant?: string; readonly holdUnsatisfiable?: boolean }
   | { readonly kind: 'cancel'; readonly id: RequestId; readonly jobs: readonly string[] }
   | { readonly kind: 'watch'; readonly id: RequestId; readonly filter: WatchFilter; readonly from?: number }
   | { readonly kind: 'unwatch'; readonly id: RequestId; readonly watch: RequestId };
@@ -175,10 +175,14 @@ export function readClientRequest(frame: Fields, limits: Pick<GatewayLimits, 'ma
       const id = maybeId!;
       switch (frame['kind']) {
         case 'submit': {
-          only(frame, ['kind', 'id', 'jobs', 'tenant'], '');
+          only(frame, ['kind', 'id', 'jobs', 'tenant', 'holdUnsatisfiable'], '');
           const jobs = list(present(frame, 'jobs', ''), 'jobs', limits.maxJobsPerSubmit, 'MUSTER_ERR_BATCH_TOO_LARGE');
           const tenant = optional(frame, 'tenant', (v) => string(v, 'tenant', 63));
-          return { kind: 'submit', id, jobs, ...(tenant !== undefined ? { tenant } : {}) };
+          const hold = optional(frame, 'holdUnsatisfiable', (v) => {
+            if (typeof v !== 'boolean') refuse('MUSTER_ERR_INVALID_TYPE', 'holdUnsatisfiable', `expected a boolean, got ${describe(v)}`);
+            return v as boolean;
+          });
+          return { kind: 'submit', id, jobs, ...(tenant !== undefined ? { tenant } : {}), ...(hold === true ? { holdUnsatisfiable: true } : {}) };
         }
         case 'cancel':
           only(frame, ['kind', 'id', 'jobs'], '');

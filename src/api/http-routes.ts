@@ -20,8 +20,10 @@ import { readClientRequest } from './frames.js';
 import { DEFAULT_PAGE, MAX_PAGE } from './limits.js';
 import { readOutput } from './output-read.js';
 import { cancelJobs, completeSubmit, isPrepared, prepareSubmit } from './submissions.js';
+import { ADMIN_ROUTES } from './admin-routes.js';
+import { JOB_CONTROL_ROUTES } from './job-control-routes.js';
 
-interface Call {
+export interface Call {
   readonly principal: Principal;
   readonly params: readonly string[];
   readonly query: URLSearchParams;
@@ -30,11 +32,11 @@ interface Call {
   readonly bodyBytes: number;
 }
 
-type Answer =
+export type Answer =
   | { readonly status: number; readonly json: unknown; readonly headers?: Readonly<Record<string, string>> }
   | { readonly status: number; readonly text: string | Uint8Array; readonly contentType: string; readonly headers?: Readonly<Record<string, string>> };
 
-interface Route {
+export interface Route {
   readonly method: 'get' | 'post';
   readonly pattern: string;
   /** The action the route needs; `public` routes need no token. */
@@ -202,10 +204,10 @@ const ROUTES: readonly Route[] = [
     body: true,
     chargesRate: true,
     handle: async ({ principal, body, bodyBytes }, ctx) => {
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) return refused('MUSTER_ERR_INVALID_TYPE', 'the body must be a JSON object { jobs, tenant? }');
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) return refused('MUSTER_ERR_INVALID_TYPE', 'the body must be a JSON object { jobs, tenant?, holdUnsatisfiable? }');
       const fields = body as Record<string, unknown>;
-      for (const key of Object.keys(fields)) if (key !== 'jobs' && key !== 'tenant') return refused('MUSTER_ERR_UNKNOWN_FIELD', `${key}: unknown field (expected one of: jobs, tenant)`, key);
-      const read = readClientRequest({ kind: 'submit', id: 0, jobs: fields['jobs'], tenant: fields['tenant'] }, ctx.limits);
+      for (const key of Object.keys(fields)) if (key !== 'jobs' && key !== 'tenant' && key !== 'holdUnsatisfiable') return refused('MUSTER_ERR_UNKNOWN_FIELD', `${key}: unknown field (expected one of: jobs, tenant, holdUnsatisfiable)`, key);
+      const read = readClientRequest({ kind: 'submit', id: 0, jobs: fields['jobs'], tenant: fields['tenant'], holdUnsatisfiable: fields['holdUnsatisfiable'] }, ctx.limits);
       if (!read.ok) return failure(read.error);
       if (read.request.kind !== 'submit') return refused('MUSTER_ERR_INTERNAL', 'not a submit');
       // Spec sizes count in msgpack bytes, as on the WebSocket; measured only when the body could hold an oversized one.
@@ -283,6 +285,8 @@ const ROUTES: readonly Route[] = [
       return ok({ nodes: await ctx.core()!.nodeViews({ ...(site !== undefined ? { site } : {}), ...(state !== undefined ? { state } : {}) }) });
     },
   },
+  ...ADMIN_ROUTES,
+  ...JOB_CONTROL_ROUTES,
   { method: 'get', pattern: '/v1/sites', action: 'read-cluster', handle: async (_call, ctx) => ok({ sites: await ctx.core()!.siteViews() }) },
   {
     method: 'get',

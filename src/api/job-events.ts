@@ -29,7 +29,9 @@ export type JobEvent = Common &
         readonly exitCode?: number;
         readonly reason?: string;
       }
-    | { readonly type: 'cancel-requested' }
+    | { readonly type: 'cancel-requested'; readonly element?: number }
+    | { readonly type: 'held' }
+    | { readonly type: 'released' }
     | { readonly type: 'ended'; readonly outcome: JobOutcome; readonly reason?: string }
   );
 
@@ -49,6 +51,8 @@ export function appendJobEvents(e: SchedulerEvent, seq: number, ownerOf: (job: s
     case 'QueueDefined':
     case 'NodeJoined':
     case 'NodeStateChanged':
+    case 'NodeDrainRequested':
+    case 'NodeUndrained':
     // Retention's decisions: the jobs ended before (their `ended` event was streamed then).
     case 'JobsRetired':
     case 'KeysExpired':
@@ -84,7 +88,13 @@ export function appendJobEvents(e: SchedulerEvent, seq: number, ownerOf: (job: s
       break;
     }
     case 'JobCancelRequested':
-      out.push({ seq, at: e.at, job: e.job, tenant, queue, type: 'cancel-requested' });
+      out.push(e.element !== undefined ? { seq, at: e.at, job: e.job, tenant, queue, type: 'cancel-requested', element: e.element } : { seq, at: e.at, job: e.job, tenant, queue, type: 'cancel-requested' });
+      break;
+    case 'JobHeld':
+      out.push({ seq, at: e.at, job: e.job, tenant, queue, type: 'held' });
+      break;
+    case 'JobReleased':
+      out.push({ seq, at: e.at, job: e.job, tenant, queue, type: 'released' });
       break;
     case 'JobEnded':
       out.push(e.reason !== undefined ? { seq, at: e.at, job: e.job, tenant, queue, type: 'ended', outcome: e.outcome, reason: e.reason } : { seq, at: e.at, job: e.job, tenant, queue, type: 'ended', outcome: e.outcome });

@@ -34,6 +34,8 @@ export interface PreparedSubmit {
   readonly specs: readonly JobSpec[];
   /** One per job of the batch: the refusal of an invalid job, or undefined where a spec was accepted. */
   readonly results: (JobResult | undefined)[];
+  /** Keep jobs no known node could ever run, pending, instead of refusing them. */
+  readonly holdUnsatisfiable: boolean;
 }
 
 /** A tenant is named like the model's other names (a DNS label): the same check as a queue's tenant. */
@@ -55,7 +57,7 @@ function invalid(problems: readonly Problem[]): JobResult {
  */
 export function prepareSubmit(
   principal: Principal,
-  request: { readonly jobs: readonly unknown[]; readonly tenant?: string },
+  request: { readonly jobs: readonly unknown[]; readonly tenant?: string; readonly holdUnsatisfiable?: boolean },
   jobSizes: readonly number[] | undefined,
   limits: Pick<GatewayLimits, 'maxSpecBytes'>,
   rate: RateLimiter,
@@ -82,7 +84,7 @@ export function prepareSubmit(
     if (checked.ok) specs.push(checked.value);
     else results[i] = invalid(checked.problems);
   }
-  return { tenant, specs, results };
+  return { tenant, specs, results, holdUnsatisfiable: request.holdUnsatisfiable === true };
 }
 
 export function isPrepared(value: PreparedSubmit | ApiError): value is PreparedSubmit {
@@ -91,13 +93,13 @@ export function isPrepared(value: PreparedSubmit | ApiError): value is PreparedS
 
 /** Step 2: the valid specs to the scheduler; resolves once they are durable, with one result per job. */
 export async function completeSubmit(core: SchedulerCore, prepared: PreparedSubmit): Promise<JobResult[]> {
-  const answers = prepared.specs.length > 0 ? await core.submit(prepared.tenant, prepared.specs) : [];
+  const answers = prepared.specs.length > 0 ? await core.submit(prepared.tenant, prepared.specs, { holdUnsatisfiable: prepared.holdUnsatisfiable }) : [];
   let next = 0;
   return prepared.results.map((result): JobResult => {
     if (result) return result;
     const answer = answers[next++];
     if (!answer) return { ok: false, code: 'MUSTER_ERR_INTERNAL', message: 'the scheduler gave no answer for this job' };
-    if (!answer.ok) return { ok: false, code: answer.code, message: answer.message };
+    if (!answer.ok) return { ok: false, code: answer.code, message: answer.message, ...(answer.problems ? { problems: answer.problems } : {}) };
     return answer.existing ? { ok: true, job: answer.job, existing: true } : { ok: true, job: answer.job };
   });
 }
@@ -110,24 +112,34 @@ async function retiredOrUnknown(core: SchedulerCore, principal: Principal, job: 
   return { job, ok: false, code: 'MUSTER_ERR_JOB_ENDED', message: `job ${job} already ${retired.status} (retired from the live state)` };
 }
 
+/** `j-7[4]`: element 4 of array job j-7 (PROTOCOL.md, `cancel`); anything else names a whole job. */
+const ELEMENT_REF = /^(.+)\[(\d{1,9})\]$/;
+
+export function parseJobRef(ref: string): { readonly job: string; readonly element?: number } {
+  const m = ELEMENT_REF.exec(ref);
+  return m ? { job: m[1]!, element: Number(m[2]) } : { job: ref };
+}
+
 /**
- * Cancels jobs, each on its own: one that does not exist, belongs to a tenant the principal may not touch,
+ * Cancels jobs (or, written `ID[N]`, one element of an array job), each on its own: one that does not exist, belongs to a tenant the principal may not touch,
  * or has ended gets its refusal; the others resolve once their cancel requests are durable.
  */
 export async function cancelJobs(core: SchedulerCore, principal: Principal, jobs: readonly string[]): Promise<CancelResult[] | ApiError> {
   const denied = authorize(principal, 'cancel');
   if (denied) return denied;
-  const owners = await core.jobOwners(jobs);
+  const refs = jobs.map(parseJobRef);
+  const owners = await core.jobOwners(refs.map((r) => r.job));
   const pending = new Map<string, Promise<CancelResult>>();
   return Promise.all(
     jobs.map((job, i): Promise<CancelResult> | CancelResult => {
       const owner = owners[i];
-      if (!owner) return retiredOrUnknown(core, principal, job);
+      const ref = refs[i]!;
+      if (!owner) return retiredOrUnknown(core, principal, ref.job).then((r) => ({ ...r, job }));
       if (!seesTenant(principal, owner.tenant)) return { job, ok: false, code: 'MUSTER_ERR_FORBIDDEN', message: `job ${job} belongs to another tenant` };
       if (owner.outcome) return { job, ok: false, code: 'MUSTER_ERR_JOB_ENDED', message: `job ${job} already ${owner.outcome}` };
       let result = pending.get(job);
       if (!result) {
-        result = core.cancel(job).then(
+        result = core.cancel(ref.job, ref.element).then(
           (): CancelResult => ({ job, ok: true }),
           (err: unknown): CancelResult => ({ job, ok: false, code: codeOf(err) ?? 'MUSTER_ERR_INTERNAL', message: (err as Error).message }),
         );

@@ -6,7 +6,9 @@ export const cancelCommand = clientCommand({
   summary: 'cancel jobs',
   usage: `usage: muster cancel ID...
 
-Asks the server to cancel each job (its running tasks are killed). Prints "cancelled ID" per job once the
+Asks the server to cancel each job (its running tasks are killed). ID[N] (e.g. j-7[4]) cancels only
+element N of an array job; the job ends cancelled once every element was cancelled, else as its other
+elements end. Prints "cancelled ID" per job once the
 request is durable; exits 1 if any job could not be cancelled (unknown, already ended, not yours).`,
   options: {},
   positionals: { min: 1, max: Number.MAX_SAFE_INTEGER, name: 'job ID' },

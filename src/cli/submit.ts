@@ -13,6 +13,7 @@ const OPTIONS = {
   ...CONNECTION_OPTIONS,
   file: { type: 'string', short: 'f', multiple: true },
   tenant: { type: 'string' },
+  'hold-unsatisfiable': { type: 'boolean' },
   queue: { type: 'string', short: 'q' },
   name: { type: 'string' },
   cpu: { type: 'string' },
@@ -39,8 +40,8 @@ const OPTIONS = {
 
 type Values = ParsedCommandLine<typeof OPTIONS>['values'];
 
-/** Flags that build a job (everything but -f, --tenant, --wait and the connection flags). */
-const JOB_FLAGS = Object.keys(OPTIONS).filter((k) => !(k in CONNECTION_OPTIONS) && k !== 'file' && k !== 'tenant' && k !== 'wait') as (keyof Values)[];
+/** Flags that build a job (everything but -f, --tenant, --wait, --hold-unsatisfiable and the connection flags). */
+const JOB_FLAGS = Object.keys(OPTIONS).filter((k) => !(k in CONNECTION_OPTIONS) && k !== 'file' && k !== 'tenant' && k !== 'wait' && k !== 'hold-unsatisfiable') as (keyof Values)[];
 
 /** Defaults of a job built from flags: one core and 512 MiB, as a small interactive task needs. */
 const DEFAULT_QUEUE = 'default';
@@ -207,8 +208,9 @@ async function submit(args: readonly string[], io: Io): Promise<number> {
   }
   const tenant = values.tenant;
   const jobs = submission.jobs;
+  const options = { ...(tenant !== undefined ? { tenant } : {}), ...(values['hold-unsatisfiable'] === true ? { holdUnsatisfiable: true } : {}) };
   return withClient(connection, async (client) => {
-    const results = await client.submit(jobs, tenant !== undefined ? { tenant } : {});
+    const results = await client.submit(jobs, options);
     const accepted = results.every((r) => r.ok);
     if (!values.wait || !accepted) {
       printResults(io, format, submission, results);
@@ -264,6 +266,8 @@ job:
   -f, --file FILE          submit the jobs in FILE instead (JSON or YAML; repeatable)
   --tenant TENANT          admin only: submit on behalf of this tenant
   -W, --wait               wait for the jobs to end; exit with their status (see above)
+  --hold-unsatisfiable     keep a job no node of the cluster could ever run (pending; muster why says
+                           why) instead of having it refused with MUSTER_ERR_UNSATISFIABLE
 
 ${CONNECTION_USAGE}`,
 

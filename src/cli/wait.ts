@@ -76,6 +76,10 @@ export function progressLine(e: JobEvent): string {
       return `${e.job}${task} ${endWords(e.outcome, e.exitCode, e.reason)}`;
     case 'cancel-requested':
       return `${e.job} cancelling`;
+    case 'held':
+      return `${e.job} held (muster release ${e.job} lets it be placed)`;
+    case 'released':
+      return `${e.job} released`;
     case 'ended':
       return `${e.job} ${e.outcome ?? 'ended'}${e.reason !== undefined ? `: ${e.reason}` : ''}`;
   }

@@ -86,6 +86,11 @@ export interface ClientOptions {
 export interface SubmitOptions {
   /** Admin only: submit on behalf of this tenant. */
   readonly tenant?: string;
+  /**
+   * Keep jobs no known node could ever run (pending, `muster why` says why) instead of having them refused
+   * `MUSTER_ERR_UNSATISFIABLE`. Such a submission goes in frames of its own (the option is per frame).
+   */
+  readonly holdUnsatisfiable?: boolean;
 }
 
 export interface JobsQuery {
@@ -158,7 +163,14 @@ export class MusterClient {
    */
   submit(specs: readonly JobSpecInput[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
     const keyed = specs.map((spec) => (typeof spec['idempotencyKey'] === 'string' ? spec : { ...spec, idempotencyKey: this.newIdempotencyKey() }));
+    if (options.holdUnsatisfiable === true) return this.#submitHolding(keyed, options.tenant);
     return this.#batcher.add(keyed, options.tenant);
+  }
+
+  async #submitHolding(jobs: readonly JobSpecInput[], tenant: string | undefined): Promise<SubmitResult[]> {
+    const frames: Promise<readonly SubmitResult[]>[] = [];
+    for (let i = 0; i < jobs.length; i += DEFAULT_MAX_JOBS_PER_FRAME) frames.push(this.#sendSubmit(jobs.slice(i, i + DEFAULT_MAX_JOBS_PER_FRAME), tenant, true));
+    return (await Promise.all(frames)).flat();
   }
 
   /** A fresh idempotency key (unique to this client object). */
@@ -240,6 +252,41 @@ export class MusterClient {
     return (await this.#http.get<{ nodes: NodeView[] }>('/v1/nodes', query as Query)).nodes;
   }
 
+  /**
+   * Admin: defines or updates queues (written form, as in spec files), all or none: an invalid one refuses
+   * the request with every problem (`ServerError.problems`).
+   */
+  applyQueues(queues: readonly Readonly<Record<string, unknown>>[]): Promise<{ readonly applied: readonly { readonly name: string; readonly tenant: string; readonly created: boolean }[] }> {
+    return this.#http.post('/v1/queues', { queues });
+  }
+
+  /** Holds a job: its pending tasks are not placed until `release` (what runs goes on). */
+  hold(id: string): Promise<{ readonly job: string; readonly ok: true }> {
+    return this.#http.post(`/v1/jobs/${encodeURIComponent(id)}/hold`, {});
+  }
+
+  release(id: string): Promise<{ readonly job: string; readonly ok: true }> {
+    return this.#http.post(`/v1/jobs/${encodeURIComponent(id)}/release`, {});
+  }
+
+  /** Kills a job's running tasks; they go back to pending without spending a retry. */
+  requeue(id: string): Promise<{ readonly job: string; readonly ok: true }> {
+    return this.#http.post(`/v1/jobs/${encodeURIComponent(id)}/requeue`, {});
+  }
+
+  /**
+   * Admin: drains node `name` (no new work; what runs finishes; past `deadline`, a duration such as "10m",
+   * what still runs is killed and requeued without spending a retry). Resolves once durable.
+   */
+  drainNode(name: string, deadline?: string): Promise<{ readonly node: string; readonly drained: true; readonly deadlineMs?: number }> {
+    return this.#http.post(`/v1/nodes/${encodeURIComponent(name)}/drain`, deadline !== undefined ? { deadline } : {});
+  }
+
+  /** Admin: ends a drain; the node takes work again once ready. */
+  undrainNode(name: string): Promise<{ readonly node: string; readonly drained: false }> {
+    return this.#http.post(`/v1/nodes/${encodeURIComponent(name)}/undrain`, {});
+  }
+
   async sites(): Promise<SiteView[]> {
     return (await this.#http.get<{ sites: SiteView[] }>('/v1/sites')).sites;
   }
@@ -266,8 +313,8 @@ export class MusterClient {
     await this.#session.close();
   }
 
-  async #sendSubmit(jobs: readonly JobSpecInput[], tenant: string | undefined): Promise<readonly SubmitResult[]> {
-    const reply = await this.#session.request((id) => ({ kind: 'submit', id, jobs, ...(tenant !== undefined ? { tenant } : {}) }));
+  async #sendSubmit(jobs: readonly JobSpecInput[], tenant: string | undefined, holdUnsatisfiable = false): Promise<readonly SubmitResult[]> {
+    const reply = await this.#session.request((id) => ({ kind: 'submit', id, jobs, ...(tenant !== undefined ? { tenant } : {}), ...(holdUnsatisfiable ? { holdUnsatisfiable } : {}) }));
     return expectKind(reply, 'submitted').results;
   }
 }

@@ -23,7 +23,7 @@ export interface WatchFilter {
 }
 
 export type ClientFrame =
-  | { readonly kind: 'submit'; readonly id: RequestId; readonly jobs: readonly JobSpecInput[]; readonly tenant?: string }
+  | { readonly kind: 'submit'; readonly id: RequestId; readonly jobs: readonly JobSpecInput[]; readonly tenant?: string; readonly holdUnsatisfiable?: boolean }
   | { readonly kind: 'cancel'; readonly id: RequestId; readonly jobs: readonly string[] }
   | { readonly kind: 'watch'; readonly id: RequestId; readonly filter?: WatchFilter; readonly from?: number }
   | { readonly kind: 'unwatch'; readonly id: RequestId; readonly watch: RequestId };
@@ -53,7 +53,7 @@ export interface WireErrorBody {
   readonly leader?: { readonly url: string; readonly epoch: number };
 }
 
-export type EventType = 'submitted' | 'placed' | 'started' | 'task-ended' | 'cancel-requested' | 'ended';
+export type EventType = 'submitted' | 'placed' | 'started' | 'task-ended' | 'cancel-requested' | 'held' | 'released' | 'ended';
 
 /** A job event as `watch` streams it; the fields besides the common ones depend on `type`. */
 export interface JobEvent {
@@ -70,6 +70,8 @@ export interface JobEvent {
   readonly outcome?: string;
   readonly exitCode?: number;
   readonly reason?: string;
+  /** `cancel-requested` of one array element. */
+  readonly element?: number;
 }
 
 export type ServerFrame =
@@ -185,7 +187,7 @@ export interface JobPage {
 
 /**
  * One reason a job waits. The server names it by `kind` (dependency, backoff, queue-limit, cluster-busy,
- * site, nodes, not-tried); the first draft of PROTOCOL.md called that field `reason`, so both are read.
+ * site, nodes, not-tried, held, unsatisfiable, no-nodes, nodes-unavailable); the first draft of PROTOCOL.md called that field `reason`, so both are read.
  */
 export interface WhyReason {
   readonly kind?: string;
@@ -238,6 +240,8 @@ export interface NodeView {
   readonly labels: Readonly<Record<string, string>>;
   /** The allocations on the node (a count or the list, as the server gives it). */
   readonly allocations: number | readonly unknown[];
+  /** Present while an operator drains it: until when its work may run (ms), null when unbounded. */
+  readonly drain?: { readonly deadline: number | null };
 }
 
 /** `GET /v1/leader`, as every replica answers it; a server from before replication sends the first three fields. */

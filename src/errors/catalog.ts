@@ -38,8 +38,10 @@ export const ErrorCodes = {
   // Scheduling core (src/scheduler).
   MUSTER_ERR_UNKNOWN_JOB: 'no job has this id',
   MUSTER_ERR_JOB_ENDED: 'the job has already ended',
+  MUSTER_ERR_NOT_RUNNING: 'the job has no task placed or running, so there is nothing to requeue',
   MUSTER_ERR_UNKNOWN_NODE: 'no node of this name has joined',
   MUSTER_ERR_UNKNOWN_SITE: 'no site of this name is configured',
+  MUSTER_ERR_UNSATISFIABLE: 'no node the cluster knows could ever run the job (too big for every node, no node with its labels or in its sites); refused unless the submitter asks to hold it',
   MUSTER_ERR_NODE_HELD: 'the node is registered by another live connection with another token',
 
   // Gateway (src/api) and server: the wire protocol's refusals (PROTOCOL.md lists them with their HTTP

@@ -90,6 +90,12 @@ export class RecordingExtractor {
         attempt.exitCode = e.exitCode;
         break;
       }
+      // A drain shows as the node's state (NodeStateChanged to draining), which is recorded.
+      case 'NodeDrainRequested':
+      case 'NodeUndrained':
+      // Holds are an operator's decisions, like the scheduler's: a what-if runs the workload without them.
+      case 'JobHeld':
+      case 'JobReleased':
       case 'TasksPlaced':
       case 'JobEnded':
       case 'JobsRetired':

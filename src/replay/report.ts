@@ -122,6 +122,10 @@ export class ReportBuilder {
         break;
       }
       case 'QueueDefined':
+      case 'NodeDrainRequested':
+      case 'NodeUndrained':
+      case 'JobHeld':
+      case 'JobReleased':
       case 'JobSubmitted':
       case 'JobCancelRequested':
       case 'JobEnded':

@@ -24,7 +24,7 @@ export interface AttemptRef {
 }
 
 /** Why muster kills an attempt: the agent reports the end with outcome `timeout` for a time limit, else `killed`. */
-export type KillReason = 'cancel' | 'timeout' | 'gang' | 'element-failed' | 'replaced';
+export type KillReason = 'cancel' | 'timeout' | 'gang' | 'element-failed' | 'replaced' | 'drain' | 'requeue';
 
 /** A refused agent report, as the agent hears it (`id`: its report frame's, when it had one). */
 export interface ReportRefusal {

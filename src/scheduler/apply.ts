@@ -94,13 +94,13 @@ function endTask(state: SchedulerState, e: Extract<SchedulerEvent, { kind: 'Task
       task.state = 'succeeded';
       break;
     case 'killed':
-      task.state = job.cancelRequested || isTerminal(job.status) || elementFailed(job, e.task) ? 'cancelled' : 'pending';
+      task.state = job.cancelRequested || isTerminal(job.status) || elementFailed(job, e.task) || elementCancelled(job, e.task) ? 'cancelled' : 'pending';
       break;
     case 'failed':
     case 'timeout':
     case 'lost': {
       task.failures++;
-      if (job.cancelRequested || isTerminal(job.status)) {
+      if (job.cancelRequested || isTerminal(job.status) || elementCancelled(job, e.task)) {
         task.state = 'cancelled';
       } else if (task.failures <= job.spec.retries.max) {
         task.state = 'pending';
@@ -124,6 +124,11 @@ function updateAttempt(task: TaskRecord, attempt: number, change: Partial<Attemp
   const last = list?.[list.length - 1];
   if (!list || !last || last.attempt !== attempt) return;
   task.attempts = [...list.slice(0, -1), { ...last, ...change }];
+}
+
+/** Whether the element of `taskIndex` was cancelled on its own. */
+export function elementCancelled(job: JobRecord, taskIndex: number): boolean {
+  return job.cancelledElements !== undefined && job.cancelledElements.includes(elementOf(job.perElement, taskIndex));
 }
 
 /** A gang restarts as a whole: its pending tasks wait for the same backoff as the one that failed. */
@@ -163,6 +168,8 @@ function submit(state: SchedulerState, e: Extract<SchedulerEvent, { kind: 'JobSu
     perElement,
     status: 'pending',
     cancelRequested: false,
+    held: false,
+    cancelledElements: undefined,
     reason: undefined,
     endedAt: undefined,
     tasks: pendingTasks(total),
@@ -220,7 +227,17 @@ export function applyEvent(state: SchedulerState, e: SchedulerEvent): SchedulerS
     case 'NodeJoined': {
       const node = state.nodes.get(e.node.name);
       if (node) node.spec = e.node;
-      else state.nodes.set(e.node.name, { spec: e.node, state: e.node.state, allocated: emptyResources(), allocations: new Map() });
+      else state.nodes.set(e.node.name, { spec: e.node, state: e.node.state, allocated: emptyResources(), allocations: new Map(), drain: undefined });
+      break;
+    }
+    case 'NodeDrainRequested': {
+      const node = state.nodes.get(e.node);
+      if (node) node.drain = { deadline: e.deadline };
+      break;
+    }
+    case 'NodeUndrained': {
+      const node = state.nodes.get(e.node);
+      if (node) node.drain = undefined;
       break;
     }
     case 'NodeStateChanged': {
@@ -234,8 +251,19 @@ export function applyEvent(state: SchedulerState, e: SchedulerEvent): SchedulerS
     case 'JobCancelRequested': {
       const job = state.jobs.get(e.job);
       if (!job || isTerminal(job.status)) break;
-      job.cancelRequested = true;
-      cancelPending(job);
+      if (e.element === undefined) {
+        job.cancelRequested = true;
+        cancelPending(job);
+      } else if (!job.cancelledElements?.includes(e.element)) {
+        job.cancelledElements = [...(job.cancelledElements ?? []), e.element].sort((a, b) => a - b);
+        cancelPendingInElement(job, e.element * job.perElement);
+      }
+      break;
+    }
+    case 'JobHeld':
+    case 'JobReleased': {
+      const job = state.jobs.get(e.job);
+      if (job && !isTerminal(job.status)) job.held = e.kind === 'JobHeld';
       break;
     }
     case 'TasksPlaced':

@@ -190,6 +190,11 @@ export class SchedulerCore {
     return this.#command((replyTo) => ({ kind: 'defineQueue', spec, replyTo }));
   }
 
+  /** Defines or updates queues, all in one durable batch (`muster queue apply`). */
+  defineQueues(specs: readonly QueueSpec[]): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'defineQueues', specs, replyTo }));
+  }
+
   joinNode(spec: NodeSpec): Promise<void> {
     return this.#command((replyTo) => ({ kind: 'joinNode', spec, replyTo }));
   }
@@ -198,14 +203,49 @@ export class SchedulerCore {
     return this.#command((replyTo) => ({ kind: 'nodeState', node, state, ...(reason ? { reason } : {}), replyTo }));
   }
 
-  /** Submits jobs; each gets an id, or (if its spec is invalid) a coded error. */
-  submit(tenant: string, specs: readonly JobSpec[]): Promise<readonly SubmitResult[]> {
-    // The answer waits for the batch to be durable: the deadline grows with the batch (submitDeadlineMs).
-    return this.#ask((replyTo) => ({ kind: 'submit', tenant, specs, replyTo }), submitDeadlineMs(specs.length));
+  /**
+   * Drains node `node`: nothing new is placed on it; what runs finishes, and `deadlineMs` from now (if
+   * given) what still runs ends `killed` (requeued without spending a retry). Throws `MUSTER_ERR_UNKNOWN_NODE`.
+   */
+  drainNode(node: string, deadlineMs?: number): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'drain', node, ...(deadlineMs !== undefined ? { deadlineMs } : {}), replyTo }));
   }
 
-  cancel(job: string): Promise<void> {
-    return this.#command((replyTo) => ({ kind: 'cancel', job, replyTo }));
+  /** Ends a drain: the node takes work again once ready. Harmless on a node not drained. */
+  undrainNode(node: string): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'undrain', node, replyTo }));
+  }
+
+  /**
+   * Submits jobs; each gets an id, or a coded refusal (another tenant's queue, a job no known node could
+   * ever run: `MUSTER_ERR_UNSATISFIABLE` unless `holdUnsatisfiable`).
+   */
+  submit(tenant: string, specs: readonly JobSpec[], options: { readonly holdUnsatisfiable?: boolean } = {}): Promise<readonly SubmitResult[]> {
+    // The answer waits for the batch to be durable: the deadline grows with the batch (submitDeadlineMs).
+    const hold = options.holdUnsatisfiable === true ? { holdUnsatisfiable: true } : {};
+    return this.#ask((replyTo) => ({ kind: 'submit', tenant, specs, ...hold, replyTo }), submitDeadlineMs(specs.length));
+  }
+
+  /** Cancels a job, or (`element`) one element of an array job. */
+  cancel(job: string, element?: number): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'cancel', job, ...(element !== undefined ? { element } : {}), replyTo }));
+  }
+
+  /** Holds a job: its pending tasks are not placed until `release` (what runs goes on). */
+  hold(job: string): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'hold', job, replyTo }));
+  }
+
+  release(job: string): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'release', job, replyTo }));
+  }
+
+  /**
+   * Requeues a job: its placed and running attempts are killed; each ends `killed` as its agent reports it
+   * and goes back to pending, without spending a retry. Throws `MUSTER_ERR_NOT_RUNNING` when none is live.
+   */
+  requeue(job: string): Promise<void> {
+    return this.#command((replyTo) => ({ kind: 'requeue', job, replyTo }));
   }
 
   /**
@@ -258,7 +298,7 @@ export class SchedulerCore {
   }
 
   async whyPending(job: string): Promise<WhyAnswer> {
-    const where = await this.#ask<JobLocation>((replyTo) => ({ kind: 'locate', job, replyTo }));
+    const where = await this.#ask<JobLocation>((replyTo) => ({ kind: 'locate', job, explain: true, replyTo }));
     if (!where.queue) {
       const retired = await this.#history?.find(job);
       if (retired) return { status: 'ended', message: `job ${job} ${retired.status} (retired from the live state: its record is read from the history)` };
@@ -266,10 +306,10 @@ export class SchedulerCore {
     }
     if (where.outcome) return { status: 'ended', message: `job ${job} ${where.outcome}` };
     const q = await this.#system.ask<QueueWhy, QueueMsg>(where.queue, (replyTo) => ({ kind: 'why', job, replyTo }));
-    if (q.position === undefined && q.unplaced === undefined && q.waitingOn === undefined && q.backoffUntil === undefined) {
+    if (!q.held && q.position === undefined && q.unplaced === undefined && q.waitingOn === undefined && q.backoffUntil === undefined) {
       return { status: 'active', message: `job ${job} has no pending task` };
     }
-    return { status: 'pending', why: explainPending(job, q) };
+    return { status: 'pending', why: explainPending(job, q, where) };
   }
 
   /** The queue actors' refs (fault tests send them what they cannot handle). */
@@ -334,7 +374,7 @@ export class SchedulerCore {
   async nodeViews(filter: { readonly site?: string; readonly state?: string } = {}): Promise<NodeView[]> {
     const listing = await this.nodeListing();
     const chosen = listing.filter((n) => (filter.site === undefined || n.spec.site === filter.site) && (filter.state === undefined || n.spec.state === filter.state));
-    return Promise.all(chosen.map(async (n) => nodeView(n.spec, await this.#system.ask<NodeSnapshot, NodeMsg>(n.ref, (replyTo) => ({ kind: 'inspect', replyTo })))));
+    return Promise.all(chosen.map(async (n) => nodeView(n.spec, await this.#system.ask<NodeSnapshot, NodeMsg>(n.ref, (replyTo) => ({ kind: 'inspect', replyTo })), n.drain)));
   }
 
   /** The attempts the scheduler holds live on a node (placed or running), or undefined for an unknown node. */

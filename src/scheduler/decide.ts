@@ -9,6 +9,7 @@ import type { KillReason } from './agent-port.js';
 import type { JobOutcome, Placement, SchedulerEvent } from './events.js';
 import type { JobRecord, SchedulerState } from './state.js';
 import { isTaskDone, isTerminal } from './state.js';
+import { elementCancelled } from './apply.js';
 import { elementOf } from './tasks.js';
 
 export interface Kill {
@@ -54,9 +55,15 @@ export function dependencies(state: SchedulerState, job: JobRecord): DependencyV
   return waiting ?? { kind: 'met' };
 }
 
+/**
+ * How a job whose tasks are all done ended. Array elements cancelled one by one do not fail it: it is
+ * `cancelled` when every element was, else it ends as its other elements did.
+ */
 function jobOutcome(job: JobRecord): JobOutcome {
   if (job.cancelRequested) return 'cancelled';
-  return job.tasks.some((t) => t.state === 'failed' || t.state === 'cancelled') ? 'failed' : 'succeeded';
+  const cancelled = job.cancelledElements;
+  if (cancelled !== undefined && cancelled.length * job.perElement >= job.tasks.length) return 'cancelled';
+  return job.tasks.some((t, i) => (t.state === 'failed' || t.state === 'cancelled') && !elementCancelled(job, i)) ? 'failed' : 'succeeded';
 }
 
 /** `last`: the task end that made the job done, if one did: it says how the failing task's last attempt ended. */
@@ -91,7 +98,8 @@ export function consequences(state: SchedulerState, e: SchedulerEvent): Conseque
     case 'JobCancelRequested': {
       const job = state.jobs.get(e.job);
       if (!job || isTerminal(job.status)) break;
-      killLive(job, 0, job.tasks.length, 'cancel', out);
+      const from = e.element === undefined ? 0 : e.element * job.perElement;
+      killLive(job, from, e.element === undefined ? job.tasks.length : from + job.perElement, 'cancel', out);
       endIfDone(job, e.at, out);
       break;
     }
@@ -125,6 +133,10 @@ export function consequences(state: SchedulerState, e: SchedulerEvent): Conseque
     }
     case 'QueueDefined':
     case 'NodeJoined':
+    case 'JobHeld':
+    case 'JobReleased':
+    case 'NodeDrainRequested':
+    case 'NodeUndrained':
     case 'TasksPlaced':
     case 'TaskStarted':
     case 'JobsRetired':

@@ -27,6 +27,8 @@ import { CYCLE_DEADLINE_MS, CycleCoordinator } from './cycle-coordinator.js';
 import type { EventSink } from './durable-sequencer.js';
 import { EventRouter, storeFailed } from './event-router.js';
 import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, Refusal, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
+import { neverRunsMessage } from './feasibility.js';
+import { elementCount, elementOf } from './tasks.js';
 import { queueRefusal } from './queue-ownership.js';
 import { answerQuery, isQuery } from './read-model.js';
 import { restoreActors } from './restore.js';
@@ -104,6 +106,7 @@ export class Dispatcher {
       sites: options.sites,
       released: () => this.#wake(),
       retention: options.retention,
+      drainExpired: (node, deadline) => options.system.tell(self, { kind: 'drain-expired', node, deadline }),
     });
     this.#reports = new AgentReports(this.#router, options.agents, tell, options.epoch);
     this.#tables = new SiteTables(this.#router, tell, options.log);
@@ -142,6 +145,12 @@ export class Dispatcher {
         return this.#wake();
       case 'wake':
         return this.#wake();
+      case 'drain-expired':
+        // Still drained with this deadline: what runs there now ends (requeued, no retry spent).
+        if (this.#router.drains.deadline(msg.node) !== msg.deadline) return;
+        this.#restartGangsOn(msg.node);
+        this.#router.toNode(msg.node, { kind: 'evict', at: this.#o.clock.now(), reason: `node ${msg.node} drained: its deadline passed` });
+        return;
       case 'retire':
         return this.#router.retirement?.sweep(this.#o.clock.now());
       case 'kill':
@@ -199,18 +208,47 @@ export class Dispatcher {
       case 'defineQueue':
         router.emit({ kind: 'QueueDefined', at: now, queue: msg.spec });
         return router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
-      case 'joinNode':
+      case 'defineQueues':
+        for (const spec of msg.specs) router.emit({ kind: 'QueueDefined', at: now, queue: spec });
+        router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
+        // A raised weight or limit may let waiting jobs run now.
+        return this.#wake();
+      case 'joinNode': {
         if (!router.registry.site(msg.spec.site)) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_SITE', `site ${msg.spec.site} is not configured`));
-        router.emit({ kind: 'NodeJoined', at: now, node: msg.spec });
+        // A drained node that registers again stays drained.
+        const spec = msg.spec.state === 'ready' && router.drains.has(msg.spec.name) ? { ...msg.spec, state: 'draining' as const } : msg.spec;
+        router.emit({ kind: 'NodeJoined', at: now, node: spec });
         router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
         return this.#wake();
-      case 'nodeState':
+      }
+      case 'nodeState': {
         if (!router.registry.node(msg.node)) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_NODE', `node ${msg.node} has not joined`));
-        router.emit({ kind: 'NodeStateChanged', at: now, node: msg.node, state: msg.state, ...(msg.reason ? { reason: msg.reason } : {}) });
+        // A drained node that liveness finds ready is draining: the operator's drain outlives heartbeats.
+        const state = msg.state === 'ready' && router.drains.has(msg.node) ? 'draining' : msg.state;
+        router.emit({ kind: 'NodeStateChanged', at: now, node: msg.node, state, ...(msg.reason ? { reason: msg.reason } : {}) });
         router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
         return this.#wake();
+      }
+      case 'drain': {
+        const node = router.registry.node(msg.node);
+        if (!node) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_NODE', `node ${msg.node} has not joined`));
+        const deadline = msg.deadlineMs === undefined ? undefined : now + msg.deadlineMs;
+        router.emit({ kind: 'NodeDrainRequested', at: now, node: msg.node, ...(deadline !== undefined ? { deadline } : {}) });
+        if (node.spec.state === 'ready') router.emit({ kind: 'NodeStateChanged', at: now, node: msg.node, state: 'draining', reason: 'drained by an operator' });
+        return router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
+      }
+      case 'undrain': {
+        const node = router.registry.node(msg.node);
+        if (!node) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_NODE', `node ${msg.node} has not joined`));
+        if (router.drains.has(msg.node)) {
+          router.emit({ kind: 'NodeUndrained', at: now, node: msg.node });
+          if (node.spec.state === 'draining') router.emit({ kind: 'NodeStateChanged', at: now, node: msg.node, state: 'ready', reason: 'undrained by an operator' });
+        }
+        router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
+        return this.#wake();
+      }
       case 'submit': {
-        const results: SubmitResult[] = msg.specs.map((spec) => this.#submit(msg.tenant, spec, now));
+        const results: SubmitResult[] = msg.specs.map((spec) => this.#submit(msg.tenant, spec, now, msg.holdUnsatisfiable === true));
         // Every result waits, the `existing` ones too: their jobs' events may be in a batch not yet durable.
         router.replyDurable(msg.replyTo, results, (error) => results.map(() => error));
         return this.#wake();
@@ -219,8 +257,36 @@ export class Dispatcher {
         const entry = router.directory.get(msg.job);
         if (!entry) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_JOB', `job ${msg.job} does not exist`));
         if (entry.outcome) return this.#tell(msg.replyTo, fail('MUSTER_ERR_JOB_ENDED', `job ${msg.job} already ${entry.outcome}`));
-        router.emit({ kind: 'JobCancelRequested', at: now, job: msg.job });
+        if (msg.element !== undefined) {
+          if (entry.spec.array === undefined) return this.#tell(msg.replyTo, fail('MUSTER_ERR_INVALID_VALUE', `element: job ${msg.job} is not an array job (cancel ${msg.job} itself)`));
+          if (msg.element >= entry.spec.array) return this.#tell(msg.replyTo, fail('MUSTER_ERR_INVALID_VALUE', `element: job ${msg.job} has elements 0 to ${entry.spec.array - 1}, not ${msg.element}`));
+        }
+        router.emit({ kind: 'JobCancelRequested', at: now, job: msg.job, ...(msg.element !== undefined ? { element: msg.element } : {}) });
         return router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
+      }
+      case 'hold':
+      case 'release': {
+        const entry = router.directory.get(msg.job);
+        if (!entry) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_JOB', `job ${msg.job} does not exist`));
+        if (entry.outcome) return this.#tell(msg.replyTo, fail('MUSTER_ERR_JOB_ENDED', `job ${msg.job} already ${entry.outcome}`));
+        router.emit({ kind: msg.kind === 'hold' ? 'JobHeld' : 'JobReleased', at: now, job: msg.job });
+        router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
+        return this.#wake();
+      }
+      case 'requeue': {
+        const entry = router.directory.get(msg.job);
+        if (!entry) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_JOB', `job ${msg.job} does not exist`));
+        if (entry.outcome) return this.#tell(msg.replyTo, fail('MUSTER_ERR_JOB_ENDED', `job ${msg.job} already ${entry.outcome}: an ended job is not requeued (submit it again)`));
+        let killed = 0;
+        const tasks = entry.perElement * elementCount(entry.spec);
+        for (let task = 0; task < tasks; task++) {
+          const live = router.live.get(msg.job, task);
+          if (!live) continue;
+          router.toNode(live.node, { kind: 'kill', attempt: { job: msg.job, task, attempt: live.attempt, node: live.node }, reason: 'requeue' });
+          killed++;
+        }
+        if (killed === 0) return this.#tell(msg.replyTo, fail('MUSTER_ERR_NOT_RUNNING', `job ${msg.job} has no task placed or running: nothing to requeue`));
+        return this.#tell(msg.replyTo, { ok: true });
       }
       case 'started':
         return this.#reports.started(msg, now, msg.id);
@@ -249,7 +315,27 @@ export class Dispatcher {
     }
   }
 
-  #submit(tenant: string, spec: JobSpec, now: number): SubmitResult {
+  /**
+   * A gang element starts whole: when its members on an evicted node go back to pending, its members on
+   * other nodes are killed too (reason `gang`; they end `killed`, pending again, no retry spent).
+   */
+  #restartGangsOn(node: string): void {
+    const router = this.#router;
+    const siblings: { job: string; task: number; attempt: number; node: string }[] = [];
+    for (const a of router.live.values()) {
+      if (a.node !== node) continue;
+      const entry = router.directory.get(a.job);
+      if (!entry?.spec.gang) continue;
+      const first = elementOf(entry.perElement, a.task) * entry.perElement;
+      for (let t = first; t < first + entry.perElement; t++) {
+        const other = router.live.get(a.job, t);
+        if (other && other.node !== node) siblings.push({ job: a.job, task: t, attempt: other.attempt, node: other.node });
+      }
+    }
+    for (const s of siblings) router.toNode(s.node, { kind: 'kill', attempt: s, reason: 'gang' });
+  }
+
+  #submit(tenant: string, spec: JobSpec, now: number, holdUnsatisfiable: boolean): SubmitResult {
     // Specs arrive validated and normalized (`validateJob`): the gateway and the CLI check them first.
     const directory = this.#router.directory;
     if (spec.idempotencyKey !== undefined) {
@@ -258,9 +344,15 @@ export class Dispatcher {
     }
     const refusal = queueRefusal(this.#router.queues, tenant, spec.queue);
     if (refusal) return refusal;
+    // Interned here, once: the event, the queue actor's record and the snapshot all share the spec's parts
+    // (and the feasibility cache finds like jobs by their shared constraints).
+    const interned = internJob(spec);
+    if (!holdUnsatisfiable) {
+      const never = this.#router.feasibility.neverRuns(interned);
+      if (never.length > 0) return { ok: false, code: 'MUSTER_ERR_UNSATISFIABLE', message: `${neverRunsMessage(never)} (submit with holdUnsatisfiable to keep it pending)`, problems: never };
+    }
     const job = directory.nextId();
-    // Interned here, once: the event, the queue actor's record and the snapshot all share the spec's parts.
-    this.#router.emit({ kind: 'JobSubmitted', at: now, job, tenant, spec: internJob(spec) });
+    this.#router.emit({ kind: 'JobSubmitted', at: now, job, tenant, spec: interned });
     return { ok: true, job, existing: false };
   }
 

@@ -17,6 +17,8 @@ import type { Clock } from './clock.js';
 import type { EventSink, SinkNotices } from './durable-sequencer.js';
 import { DurableSequencer } from './durable-sequencer.js';
 import type { SchedulerEvent } from './events.js';
+import { Drains } from './drains.js';
+import { FeasibilityCache } from './feasibility.js';
 import { JobDirectory } from './job-directory.js';
 import { launchFor } from './launch.js';
 import { LiveAttempts } from './live-attempts.js';
@@ -46,6 +48,8 @@ export interface RouterOptions {
   readonly released: () => void;
   /** Finished jobs leave the live state and keys expire by this (retention.ts); none: kept for ever. */
   readonly retention?: RetentionPolicy | undefined;
+  /** A drain's deadline passed (drains.ts): what still runs on the node is to be ended. */
+  readonly drainExpired: (node: string, deadline: number) => void;
 }
 
 export interface QueueEntry {
@@ -64,6 +68,10 @@ export class EventRouter {
   readonly queues = new Map<string, QueueEntry>();
   readonly nodes = new Map<string, ActorRef<NodeMsg>>();
   readonly live = new LiveAttempts();
+  /** Whether a job could ever run on the nodes known now (feasibility.ts), cached per job shape. */
+  readonly feasibility = new FeasibilityCache(this.registry);
+  /** Nodes an operator drained, with their deadlines' timers. */
+  readonly drains: Drains;
   /** Numbers events, writes them, and holds what must wait for them to be durable (durable-sequencer.ts). */
   readonly events: DurableSequencer;
   /** Actors routed to since the last barrier began: a barrier waits for each of them. */
@@ -78,6 +86,7 @@ export class EventRouter {
     this.#o = options;
     this.directory = new JobDirectory(options.retention?.keyWindowMs);
     this.retirement = options.retention && new Retirement(this, options.retention, options);
+    this.drains = new Drains(options.clock, options.drainExpired);
     this.events = new DurableSequencer(options.sink, options.lastSeq, options.notices, options.log);
     for (const [name, ref] of options.sites) this.registry.addSite(name, ref);
   }
@@ -165,9 +174,21 @@ export class EventRouter {
         this.toNode(e.node, { kind: 'state', state: e.state, at: e.at });
         break;
       }
+      case 'NodeDrainRequested':
+        this.drains.set(e.node, e.deadline);
+        break;
+      case 'NodeUndrained':
+        this.drains.clear(e.node);
+        break;
       case 'JobSubmitted':
         this.#routeSubmitted(e);
         break;
+      case 'JobHeld':
+      case 'JobReleased': {
+        const entry = this.directory.get(e.job);
+        if (entry) this.toQueue(entry.queue, { kind: 'event', event: e });
+        break;
+      }
       case 'JobCancelRequested':
       case 'TaskStarted': {
         const entry = this.directory.get(e.job);
@@ -261,6 +282,7 @@ export class EventRouter {
     let change: NodeChange;
     if (known && known.site === spec.site) {
       known.spec = spec;
+      this.registry.touch();
       change = { kind: 'update', id: known.id, capacity: spec.capacity, labels: spec.labels, state: spec.state };
     } else {
       if (known) {

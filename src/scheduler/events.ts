@@ -27,8 +27,20 @@ export type SchedulerEvent =
   /** A node joined, or changed capacity or labels (its allocations stay). */
   | { readonly kind: 'NodeJoined'; readonly at: number; readonly node: NodeSpec }
   | { readonly kind: 'NodeStateChanged'; readonly at: number; readonly node: string; readonly state: NodeState; readonly reason?: string }
+  /**
+   * An operator drained (cordoned) a node: nothing new is placed on it; what runs there finishes, and at
+   * `deadline` (ms), if given, what still runs is ended `killed` (requeued, no retry spent). A drain again
+   * replaces the deadline. The node's state is `draining` whenever liveness would say `ready`.
+   */
+  | { readonly kind: 'NodeDrainRequested'; readonly at: number; readonly node: string; readonly deadline?: number }
+  /** The drain ends: the node takes work again (when ready). */
+  | { readonly kind: 'NodeUndrained'; readonly at: number; readonly node: string }
   | { readonly kind: 'JobSubmitted'; readonly at: number; readonly job: string; readonly tenant: string; readonly spec: JobSpec }
-  | { readonly kind: 'JobCancelRequested'; readonly at: number; readonly job: string }
+  /** `element`: only that array element (its pending tasks are cancelled, its live ones killed). */
+  | { readonly kind: 'JobCancelRequested'; readonly at: number; readonly job: string; readonly element?: number }
+  /** The job's pending tasks are not placed until it is released (what runs goes on). */
+  | { readonly kind: 'JobHeld'; readonly at: number; readonly job: string }
+  | { readonly kind: 'JobReleased'; readonly at: number; readonly job: string }
   /** Allocations decided in one dispatch cycle, under the leader's epoch. */
   | { readonly kind: 'TasksPlaced'; readonly at: number; readonly epoch: number; readonly placements: readonly Placement[] }
   | { readonly kind: 'TaskStarted'; readonly at: number; readonly job: string; readonly task: number; readonly attempt: number }

@@ -19,6 +19,7 @@ const STATUSES: readonly JobStatus[] = ['pending', 'placed', 'running', 'succeed
 const DISTINCT_NODES = 1;
 const GANG = 2;
 const CANCEL_REQUESTED = 4;
+const HELD = 8;
 /** "No value" in a numeric column (an absent array size, dependency list or end time). */
 const NONE = -1;
 
@@ -50,6 +51,8 @@ export interface JobColumns {
   readonly reasons: [number, string][];
   /** Only the jobs with a task touched (placed, retried…): `[row, tasks]`. */
   readonly tasks: [number, EncodedTask[]][];
+  /** Only the array jobs with elements cancelled one by one: `[row, elements]`; absent in older snapshots. */
+  cancelledElements?: [number, readonly number[]][];
 }
 
 function untouched(tasks: readonly TaskRecord[]): boolean {
@@ -110,13 +113,14 @@ export function encodeJobs(jobs: Iterable<JobRecord>, count: number): JobColumns
     c.retries[row] = parts.ref(spec.retries);
     c.dependencies[row] = spec.dependencies.length === 0 ? NONE : parts.ref(spec.dependencies);
     c.strategy[row] = STRATEGIES.indexOf(spec.strategy);
-    c.flags[row] = (spec.distinctNodes ? DISTINCT_NODES : 0) | (spec.gang ? GANG : 0) | (job.cancelRequested ? CANCEL_REQUESTED : 0);
+    c.flags[row] = (spec.distinctNodes ? DISTINCT_NODES : 0) | (spec.gang ? GANG : 0) | (job.cancelRequested ? CANCEL_REQUESTED : 0) | (job.held ? HELD : 0);
     c.array[row] = spec.array ?? NONE;
     c.submittedAt[row] = job.submittedAt;
     c.order[row] = job.order;
     c.status[row] = STATUSES.indexOf(job.status);
     c.endedAt[row] = job.endedAt ?? NONE;
     if (job.reason !== undefined) c.reasons.push([row, job.reason]);
+    if (job.cancelledElements !== undefined) (c.cancelledElements ??= []).push([row, job.cancelledElements]);
     if (!untouched(job.tasks)) {
       c.tasks.push([
         row,
@@ -148,6 +152,7 @@ export function decodeJobs(c: JobColumns, each: (job: JobRecord) => void): void 
   const perElementOf: (number | undefined)[] = new Array(c.parts.length);
   let nextReason = 0;
   let nextTasks = 0;
+  let nextCancelled = 0;
   for (let row = 0; row < c.id.length; row++) {
     const flags = c.flags[row]!;
     const dependencies = c.dependencies[row]!;
@@ -176,6 +181,8 @@ export function decodeJobs(c: JobColumns, each: (job: JobRecord) => void): void 
     let encoded: EncodedTask[] | undefined;
     if (c.tasks[nextTasks]?.[0] === row) encoded = c.tasks[nextTasks++]![1];
     const endedAt = c.endedAt[row]!;
+    let cancelledElements: readonly number[] | undefined;
+    if (c.cancelledElements?.[nextCancelled]?.[0] === row) cancelledElements = c.cancelledElements[nextCancelled++]![1];
     each({
       id: c.id[row]!,
       tenant: c.strings[c.tenant[row]!]!,
@@ -186,6 +193,8 @@ export function decodeJobs(c: JobColumns, each: (job: JobRecord) => void): void 
       perElement,
       status: STATUSES[c.status[row]!]!,
       cancelRequested: (flags & CANCEL_REQUESTED) !== 0,
+      held: (flags & HELD) !== 0,
+      cancelledElements,
       reason,
       endedAt: endedAt === NONE ? undefined : endedAt,
       tasks: encoded ? decodeTasks(encoded) : pendingTasks(perElement * (array === NONE ? 1 : array)),

@@ -9,11 +9,12 @@
  */
 import type { ActorRef } from '../actors/index.js';
 import type { ErrorCode } from '../errors/index.js';
-import type { JobSpec, NodeSpec, NodeState, QueueSpec, Resources } from '../model/index.js';
+import type { JobSpec, NodeSpec, NodeState, Problem, QueueSpec, Resources } from '../model/index.js';
 import type { NodeChange, PlacementRequest, ReasonCounts, ReleaseItem } from '../placement/index.js';
 import type { AttemptRef, KillReason, TaskLaunch } from './agent-port.js';
 import type { Candidate } from './candidates.js';
 import type { Kill } from './decide.js';
+import type { Infeasibility } from './feasibility.js';
 import type { JobOutcome, Placement, SchedulerEvent, TaskEndReport, TaskStartReport } from './events.js';
 import type { SiteSummary } from './site-choice.js';
 import type { SchedulerState } from './state.js';
@@ -62,6 +63,8 @@ export interface QueueWhy {
   readonly unplaced: UnplacedInfo | undefined;
   readonly waitingOn: string | undefined;
   readonly backoffUntil: number | undefined;
+  /** Held: its pending tasks wait for a release. */
+  readonly held: boolean;
 }
 
 // ----------------------------------------------------------------------------------------------- node
@@ -76,6 +79,8 @@ export type NodeMsg =
   | { readonly kind: 'ended'; readonly job: string; readonly task: number; readonly attempt: number }
   | { readonly kind: 'state'; readonly state: NodeState; readonly at: number }
   | { readonly kind: 'kill'; readonly attempt: Placement; readonly reason: KillReason }
+  /** A drain's deadline passed: every live attempt ends `killed` now (proposed), and its agent kills it. */
+  | { readonly kind: 'evict'; readonly at: number; readonly reason: string }
   /** The node's agent registered and runs `running`: what to kill, what is lost (see node-actor.ts). */
   | { readonly kind: 'reconcile'; readonly running: readonly AttemptRef[]; readonly replyTo: ActorRef<ReconcileResult> }
   | { readonly kind: 'barrier'; readonly replyTo: ActorRef<DispatcherMsg> }
@@ -157,6 +162,8 @@ export type DispatcherMsg =
   /** Private to the dispatcher: its sink made events up to `seq` durable, or failed. */
   | { readonly kind: 'durable'; readonly seq: number }
   | { readonly kind: 'sink-failed'; readonly message: string }
+  /** Private to the dispatcher: a drain's deadline passed (drains.ts). */
+  | { readonly kind: 'drain-expired'; readonly node: string; readonly deadline: number }
   /** A retry backoff or a dependency's wait is over (auto-cycling servers): something may be placeable. */
   | { readonly kind: 'wake' }
   /** Private to the dispatcher: time for a retirement sweep (retirement.ts). */
@@ -168,7 +175,7 @@ export type DispatcherMsg =
 
 export type SubmitResult =
   | { readonly ok: true; readonly job: string; /** The idempotency key named a job submitted before. */ readonly existing: boolean }
-  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string; /** `MUSTER_ERR_UNSATISFIABLE`: every reason. */ readonly problems?: readonly Problem[] };
 
 export type CommandResult = { readonly ok: true } | Refusal;
 
@@ -189,6 +196,12 @@ export interface JobLocation {
   readonly outcome: JobOutcome | undefined;
   readonly tenant: string | undefined;
   readonly sites: readonly SiteSummary[];
+  /** Why the job can never run on the nodes known now (feasibility.ts); empty when it could. */
+  readonly never: readonly Infeasibility[];
+  /** Nodes that have joined, in any state. */
+  readonly nodes: number;
+  /** When only nodes that are not ready now could run it: those nodes and their states (asked with `explain`). */
+  readonly onlyUnready: readonly { readonly name: string; readonly state: NodeState }[];
 }
 
 /** Who owns a job (for the API's tenant checks), and how it ended. */
@@ -207,14 +220,26 @@ export interface NodeListing {
   /** As joined, with its current state. */
   readonly spec: NodeSpec;
   readonly ref: ActorRef<NodeMsg>;
+  /** Set while an operator drains it. */
+  readonly drain?: { readonly deadline: number | undefined };
 }
 
 export type CoreCommand =
   | { readonly kind: 'defineQueue'; readonly spec: QueueSpec; readonly replyTo: ActorRef<CommandResult> }
+  /** Several queues at once: their events go in one turn, so one durable batch holds them all. */
+  | { readonly kind: 'defineQueues'; readonly specs: readonly QueueSpec[]; readonly replyTo: ActorRef<CommandResult> }
   | { readonly kind: 'joinNode'; readonly spec: NodeSpec; readonly replyTo: ActorRef<CommandResult> }
   | { readonly kind: 'nodeState'; readonly node: string; readonly state: NodeState; readonly reason?: string; readonly replyTo: ActorRef<CommandResult> }
-  | { readonly kind: 'submit'; readonly tenant: string; readonly specs: readonly JobSpec[]; readonly replyTo: ActorRef<readonly SubmitResult[]> }
-  | { readonly kind: 'cancel'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }
+  /** An operator drains a node: no new work; after `deadlineMs` (from now), if given, what still runs ends. */
+  | { readonly kind: 'drain'; readonly node: string; readonly deadlineMs?: number; readonly replyTo: ActorRef<CommandResult> }
+  | { readonly kind: 'undrain'; readonly node: string; readonly replyTo: ActorRef<CommandResult> }
+  /** `holdUnsatisfiable`: keep (pending) a job no known node could ever run, instead of refusing it. */
+  | { readonly kind: 'submit'; readonly tenant: string; readonly specs: readonly JobSpec[]; readonly holdUnsatisfiable?: boolean; readonly replyTo: ActorRef<readonly SubmitResult[]> }
+  /** `element`: only that element of an array job. */
+  | { readonly kind: 'cancel'; readonly job: string; readonly element?: number; readonly replyTo: ActorRef<CommandResult> }
+  | { readonly kind: 'hold' | 'release'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }
+  /** Kills the job's live attempts; they end `killed` and go back to pending (no retry spent). */
+  | { readonly kind: 'requeue'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }
   | ({ readonly kind: 'started' } & TaskStartReport & ReportId)
   | ({ readonly kind: 'ended' } & TaskEndReport & ReportId)
   /**
@@ -230,7 +255,8 @@ export type CoreCommand =
   | { readonly kind: 'unreported'; readonly node: string; readonly attempts: readonly AttemptRef[]; readonly reason: string; readonly replyTo: ActorRef<readonly AttemptRef[]> }
   | { readonly kind: 'cycle'; readonly replyTo: ActorRef<CycleReport> }
   | { readonly kind: 'settle'; readonly replyTo: ActorRef<true> }
-  | { readonly kind: 'locate'; readonly job: string; readonly replyTo: ActorRef<JobLocation> }
+  /** `explain`: also say which nodes could run it (for why-pending; a walk over the nodes). */
+  | { readonly kind: 'locate'; readonly job: string; readonly explain?: boolean; readonly replyTo: ActorRef<JobLocation> }
   | { readonly kind: 'inspectNodes'; readonly replyTo: ActorRef<readonly ActorRef<NodeMsg>[]> }
   | { readonly kind: 'inspectQueues'; readonly replyTo: ActorRef<readonly ActorRef<QueueMsg>[]> }
   /** Replies once every event emitted so far is durable (and everything waiting for them has been sent). */

@@ -109,6 +109,21 @@ export function nodeActor(name: string, initial: NodeState, deps: NodeActorDeps,
           if (live && live.launch.attempt === msg.attempt.attempt) deps.agents.kill(name, live.launch, msg.reason);
           return same();
         }
+        case 'evict': {
+          // Ended here, as killed (no retry spent: they go back to pending), and killed on the agent; a
+          // report of their end that comes later finds nothing live. An agent away now is told at its
+          // registration (they are no longer live here, so its reconcile kills them).
+          if (state.live.size === 0) return same();
+          const events: SchedulerEvent[] = [];
+          for (const { launch, cancelDeadline } of state.live.values()) {
+            cancelDeadline?.();
+            deps.agents.kill(name, launch, 'drain');
+            events.push({ kind: 'TaskEnded', at: msg.at, job: launch.job, task: launch.task, attempt: launch.attempt, node: name, outcome: 'killed', reason: msg.reason });
+          }
+          state.live.clear();
+          ctx.tell(deps.dispatcher, { kind: 'propose', events });
+          return same();
+        }
         case 'state': {
           const was = state.state;
           state.state = msg.state;

@@ -48,10 +48,12 @@ function setCursor(state: QueueState, job: string, cursor: number): void {
 }
 
 function track(state: QueueState, job: JobRecord, fromTask: number): void {
-  if (isTerminal(job.status)) {
+  if (isTerminal(job.status) || job.held) {
+    // A held job leaves the service order (so it never blocks an offer's lookahead) until released.
     state.order.remove(job.id);
-    state.cursors.delete(job.id);
     state.unplaced.delete(job.id);
+    if (isTerminal(job.status)) state.cursors.delete(job.id);
+    else setCursor(state, job.id, Math.min(state.cursors.get(job.id) ?? 0, fromTask));
     return;
   }
   const cursor = state.cursors.get(job.id);
@@ -78,12 +80,21 @@ function onEvent(state: QueueState, e: SchedulerEvent, dispatcher: ActorRef<Disp
       if (job) track(state, job, 0);
       break;
     }
+    case 'JobHeld':
+    case 'JobReleased': {
+      const job = state.slice.jobs.get(e.job);
+      const first = job ? job.tasks.findIndex((t) => t.state === 'pending') : -1;
+      if (job) track(state, job, Math.max(0, first));
+      break;
+    }
     case 'JobCancelRequested':
     case 'TasksPlaced':
     case 'TaskStarted':
     case 'QueueDefined':
     case 'NodeJoined':
     case 'NodeStateChanged':
+    case 'NodeDrainRequested':
+    case 'NodeUndrained':
     // Retired jobs had ended: they were out of the order, cursors and reasons already; the reducer drops the records.
     case 'JobsRetired':
     case 'KeysExpired':
@@ -205,6 +216,7 @@ function why(state: QueueState, id: string): QueueWhy {
     unplaced,
     waitingOn: verdict?.kind === 'waiting' ? verdict.on : undefined,
     backoffUntil,
+    held: job !== undefined && job.held && job.tasks.some((t) => t.state === 'pending'),
   };
 }
 

@@ -5,6 +5,8 @@
  */
 import type { ActorRef } from '../actors/index.js';
 import type { EventRouter } from './event-router.js';
+import type { NodeState } from '../model/index.js';
+import { neverRuns } from './feasibility.js';
 import type { CoreCommand, NodeListing } from './messages.js';
 
 export const QUERY_KINDS = ['locate', 'inspectNodes', 'inspectQueues', 'owners', 'listQueues', 'listNodes'] as const;
@@ -19,11 +21,23 @@ export function answerQuery(router: EventRouter, msg: Query, tell: <T>(to: Actor
   switch (msg.kind) {
     case 'locate': {
       const entry = directory.get(msg.job);
+      const live = entry !== undefined && entry.outcome === undefined;
+      const never = live ? router.feasibility.neverRuns(entry.spec) : [];
+      // Could run, but not on the nodes ready now: name the others (draining, lost, ...). Only for why-pending.
+      let onlyUnready: { name: string; state: NodeState }[] = [];
+      if (live && msg.explain === true && never.length === 0 && registry.size > 0) {
+        const nodes = registry.nodeSpecs();
+        const ready = nodes.filter((n) => n.state === 'ready');
+        if (ready.length === 0 || neverRuns(entry.spec, ready).length > 0) onlyUnready = nodes.filter((n) => n.state !== 'ready').map((n) => ({ name: n.name, state: n.state }));
+      }
       tell(msg.replyTo, {
         queue: entry ? queues.get(entry.queue)?.ref : undefined,
         outcome: entry?.outcome,
         tenant: entry?.tenant,
         sites: [...registry.sites()].map((s) => s.summary),
+        never,
+        nodes: registry.size,
+        onlyUnready,
       });
       return;
     }
@@ -46,7 +60,7 @@ export function answerQuery(router: EventRouter, msg: Query, tell: <T>(to: Actor
       for (const name of msg.names ?? [...nodes.keys()]) {
         const ref = nodes.get(name);
         const entry = registry.node(name);
-        if (ref && entry) listing.push({ spec: entry.spec, ref });
+        if (ref && entry) listing.push(router.drains.has(name) ? { spec: entry.spec, ref, drain: { deadline: router.drains.deadline(name) } } : { spec: entry.spec, ref });
       }
       return tell(msg.replyTo, listing);
     }

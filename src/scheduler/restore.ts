@@ -48,6 +48,8 @@ export function restoreActors(router: EventRouter, whole: SchedulerState, log: L
     // The registry holds the node as it stands now; its site's table is built from it and the live
     // attempts when the dispatcher starts (site-tables.ts).
     router.registry.addNode(site, { ...node.spec, state: node.state });
+    // A drain whose deadline passed while the server was down ends what still runs there at once.
+    if (node.drain) router.drains.set(name, node.drain.deadline);
     router.spawnNode(name, node.state, running.get(name));
   }
 }

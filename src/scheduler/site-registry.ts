@@ -32,6 +32,22 @@ export function emptySummary(site: string): SiteSummary {
 export class SiteRegistry {
   readonly #sites = new Map<string, SiteEntry>();
   readonly #nodes = new Map<string, NodeEntry>();
+  /** Grows whenever a node joins, leaves or changes capacity or labels (feasibility's cache follows it). */
+  #version = 0;
+
+  /** Nodes that have joined. */
+  get size(): number {
+    return this.#nodes.size;
+  }
+
+  get version(): number {
+    return this.#version;
+  }
+
+  /** A node's capacity or labels changed in place. */
+  touch(): void {
+    this.#version++;
+  }
 
   sites(): IterableIterator<SiteEntry> {
     return this.#sites.values();
@@ -51,6 +67,11 @@ export class SiteRegistry {
     return this.#nodes.get(name);
   }
 
+  /** Every node that has joined, in whatever state (its spec carries the state). */
+  nodeSpecs(): NodeSpec[] {
+    return [...this.#nodes.values()].map((n) => n.spec);
+  }
+
   /** Gives a joining node an id in its site's table. */
   addNode(site: SiteEntry, spec: NodeSpec): NodeEntry {
     site.freeIds.sort((a, b) => b - a);
@@ -59,6 +80,7 @@ export class SiteRegistry {
     site.ids.set(spec.name, id);
     const entry: NodeEntry = { spec, site: site.name, id };
     this.#nodes.set(spec.name, entry);
+    this.#version++;
     return entry;
   }
 
@@ -67,6 +89,7 @@ export class SiteRegistry {
     const site = entry && this.#sites.get(entry.site);
     if (!entry || !site) return undefined;
     this.#nodes.delete(name);
+    this.#version++;
     site.ids.delete(name);
     site.names[entry.id] = undefined;
     site.freeIds.push(entry.id);

@@ -35,7 +35,8 @@ interface Encoded {
   readonly now: number;
   readonly jobs: JobColumns;
   readonly queues: [name: string, spec: unknown][];
-  readonly nodes: [name: string, spec: unknown, state: string][];
+  /** `drain`: absent in older snapshots and for nodes not drained; `deadline` null when unbounded. */
+  readonly nodes: [name: string, spec: unknown, state: string, drain?: { deadline: number | null }][];
   /** Outcomes of jobs not in `jobs` (a slice's view of other queues); a whole state has none. */
   readonly outcomes: [string, JobOutcome][];
   /** The idempotency keys that outlive their jobs (key-window.ts); absent in older snapshots. */
@@ -66,7 +67,7 @@ function encodedOf(state: SchedulerState): Encoded {
     now: state.now,
     jobs: encodeJobs(state.jobs.values(), state.jobs.size),
     queues: [...state.queues].map(([name, q]) => [name, q.spec]),
-    nodes: [...state.nodes].map(([name, n]) => [name, n.spec, n.state]),
+    nodes: [...state.nodes].map(([name, n]) => (n.drain ? [name, n.spec, n.state, { deadline: n.drain.deadline ?? null }] : [name, n.spec, n.state])),
     outcomes,
     keys: state.keys.encode(),
   };
@@ -91,7 +92,9 @@ function decodeInto(state: SchedulerState, e: Encoded): SchedulerState {
   state.epoch = e.epoch;
   state.now = e.now;
   for (const [name, spec] of e.queues) state.queues.set(name, { spec: spec as never, usage: emptyResources(), active: 0 });
-  for (const [name, spec, nodeState] of e.nodes) state.nodes.set(name, { spec: spec as never, state: nodeState as never, allocated: emptyResources(), allocations: new Map() });
+  for (const [name, spec, nodeState, drain] of e.nodes) {
+    state.nodes.set(name, { spec: spec as never, state: nodeState as never, allocated: emptyResources(), allocations: new Map(), drain: drain ? { deadline: drain.deadline ?? undefined } : undefined });
+  }
   for (const [id, outcome] of e.outcomes) state.outcomes.set(id, outcome);
   state.keys.merge(e.keys);
   decodeJobs(e.jobs, (job) => {

@@ -60,6 +60,10 @@ export interface JobRecord {
   readonly perElement: number;
   status: JobStatus;
   cancelRequested: boolean;
+  /** Held (`JobHeld`): its pending tasks are not placed until `JobReleased`. */
+  held: boolean;
+  /** Array elements cancelled one by one (`JobCancelRequested` with `element`), ascending; undefined: none. */
+  cancelledElements: readonly number[] | undefined;
   reason: string | undefined;
   endedAt: number | undefined;
   /**
@@ -92,6 +96,12 @@ export interface NodeRecord {
   allocated: Resources;
   /** Live allocations by `job#task`. */
   readonly allocations: Map<string, Allocation>;
+  /** Set while an operator drains the node: until when its work may run (`deadline`, ms), if bounded. */
+  drain: NodeDrain | undefined;
+}
+
+export interface NodeDrain {
+  readonly deadline: number | undefined;
 }
 
 export interface SchedulerState {

@@ -118,6 +118,8 @@ export interface NodeView {
   readonly labels: NodeSpec['labels'];
   /** Live attempts on the node. */
   readonly allocations: number;
+  /** Set while an operator drains it (whatever its liveness state): `deadline` (ms) or null when unbounded. */
+  readonly drain?: { readonly deadline: number | null };
 }
 
 export interface SiteView {
@@ -267,7 +269,7 @@ export function siteView(summary: SiteSummary): SiteView {
 }
 
 /** A node from its spec (the dispatcher's registry) and its actor's live allocations. */
-export function nodeView(spec: NodeSpec, live: NodeSnapshot): NodeView {
+export function nodeView(spec: NodeSpec, live: NodeSnapshot, drain?: { readonly deadline: number | undefined }): NodeView {
   const allocated = { cpu: 0, memory: 0, gpu: 0, extended: {} as Record<string, number> };
   for (const { resources: r } of live.allocations) {
     allocated.cpu += r.cpu;
@@ -275,5 +277,6 @@ export function nodeView(spec: NodeSpec, live: NodeSnapshot): NodeView {
     allocated.gpu += r.gpu;
     for (const name in r.extended) allocated.extended[name] = (allocated.extended[name] ?? 0) + (r.extended[name] ?? 0);
   }
-  return { name: spec.name, site: spec.site, state: live.state, capacity: spec.capacity, allocated, labels: spec.labels, allocations: live.allocations.length };
+  const view: NodeView = { name: spec.name, site: spec.site, state: live.state, capacity: spec.capacity, allocated, labels: spec.labels, allocations: live.allocations.length };
+  return drain ? { ...view, drain: { deadline: drain.deadline ?? null } } : view;
 }

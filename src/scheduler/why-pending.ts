@@ -7,7 +7,9 @@
  * with a sentence, or the site's solver counted, per reason, the nodes that could not take it).
  */
 import type { ReasonCounts } from '../placement/index.js';
-import type { QueueWhy } from './messages.js';
+import type { Infeasibility } from './feasibility.js';
+import { neverRunsMessage } from './feasibility.js';
+import type { JobLocation, QueueWhy } from './messages.js';
 
 export type PendingReason =
   | { readonly kind: 'dependency'; readonly job: string; readonly message: string }
@@ -16,7 +18,15 @@ export type PendingReason =
   | { readonly kind: 'cluster-busy'; readonly message: string }
   | { readonly kind: 'site'; readonly site: string; readonly message: string }
   | { readonly kind: 'nodes'; readonly site: string; readonly group: number; readonly counts: ReasonCounts; readonly message: string }
-  | { readonly kind: 'not-tried'; readonly message: string };
+  | { readonly kind: 'not-tried'; readonly message: string }
+  /** Held by a user or an operator (`muster hold`): not placed until released. */
+  | { readonly kind: 'held'; readonly message: string }
+  /** No node the cluster knows could ever run it (feasibility.ts): every reason, as problems of its spec. */
+  | { readonly kind: 'unsatisfiable'; readonly problems: readonly Infeasibility[]; readonly message: string }
+  /** No node has joined yet. */
+  | { readonly kind: 'no-nodes'; readonly message: string }
+  /** Only nodes that are not ready now (draining, suspect, lost, down) could run it. */
+  | { readonly kind: 'nodes-unavailable'; readonly unready: readonly { readonly name: string; readonly state: string }[]; readonly message: string };
 
 export interface WhyPending {
   readonly job: string;
@@ -42,9 +52,26 @@ function describeCounts(site: string, counts: ReasonCounts): string {
   return `site ${site}: no node fits (${parts.join(', ') || 'no nodes'})`;
 }
 
-export function explainPending(job: string, q: QueueWhy): WhyPending {
+/** What the cluster's nodes say about the job, whatever the last cycle saw (see feasibility.ts). */
+type NodesVerdict = Pick<JobLocation, 'never' | 'nodes' | 'onlyUnready'>;
+
+export function explainPending(job: string, q: QueueWhy, cluster?: NodesVerdict): WhyPending {
   const reasons: PendingReason[] = [];
   let suggestion: string | undefined;
+  if (q.held) {
+    reasons.push({ kind: 'held', message: `its pending tasks are not placed until it is released (muster release ${job})` });
+    suggestion = `release it: muster release ${job}`;
+  }
+  // "Never" comes first and replaces "busy": no amount of waiting for free capacity would help.
+  const never = cluster !== undefined && cluster.never.length > 0;
+  if (never) {
+    reasons.push({ kind: 'unsatisfiable', problems: cluster.never, message: neverRunsMessage(cluster.never) });
+  } else if (cluster?.nodes === 0) {
+    reasons.push({ kind: 'no-nodes', message: 'no node has registered yet: the job waits for agents to connect' });
+  } else if (cluster && cluster.onlyUnready.length > 0) {
+    const listed = cluster.onlyUnready.map((n) => `${n.name} ${n.state}`).join(', ');
+    reasons.push({ kind: 'nodes-unavailable', unready: cluster.onlyUnready, message: `no ready node could run it; not ready now: ${listed}` });
+  }
   if (q.waitingOn !== undefined) {
     reasons.push({ kind: 'dependency', job: q.waitingOn, message: `waiting for job ${q.waitingOn}` });
     suggestion = `waiting for job ${q.waitingOn} to end`;
@@ -57,7 +84,7 @@ export function explainPending(job: string, q: QueueWhy): WhyPending {
     reasons.push({ kind: 'queue-limit', message: info.limit });
     suggestion ??= `${info.limit}: raise the limit or wait for its jobs to finish`;
   }
-  if (info?.busy) reasons.push({ kind: 'cluster-busy', message: info.busy });
+  if (info?.busy && !never && cluster?.nodes !== 0) reasons.push({ kind: 'cluster-busy', message: info.busy });
   for (const [site, why] of Object.entries(info?.sites ?? {})) {
     if (typeof why === 'string') {
       reasons.push({ kind: 'site', site, message: why });
@@ -75,6 +102,7 @@ export function explainPending(job: string, q: QueueWhy): WhyPending {
     }
     suggestion = best?.message;
   }
+  if (never) suggestion ??= 'change the job, or add a node that can run it';
   if (reasons.length === 0) reasons.push({ kind: 'not-tried', message: 'not yet tried by a dispatch cycle' });
   return { job, position: q.position, reasons, suggestion };
 }

@@ -106,6 +106,7 @@ t.test('muster logs reads a task output through the control plane, and follows a
   t.equal(lines.join(''), 'line 1\nline 2\nline 3\nline 4\n', 'every line, once, in order');
   t.ok(lines.length > 1, `in more than one piece (${lines.length}) while it ran`);
 
-  const pending = await submitOne(client, job(['true'], {}, { resources: { cpu: '64', memory: '1Gi' } }));
+  const [kept] = await client.submit([job(['true'], {}, { resources: { cpu: '64', memory: '1Gi' } })], { holdUnsatisfiable: true });
+  const pending = kept?.ok ? kept.job : '';
   await t.rejects(client.logs(pending), { code: 'MUSTER_ERR_LOGS_UNAVAILABLE' }, 'a task that has not run has no output');
 });

@@ -100,9 +100,9 @@ t.test('cancel: own jobs, unknown jobs, ended jobs, another tenant’s jobs', as
   const acme = await WsClient.open(submitUrl(), TOKENS.acme);
   const globex = await WsClient.open(submitUrl(), TOKENS.globex);
   t.teardown(() => (acme.close(), globex.close()));
-  // Needs more than any node has: stays pending.
+  // Needs more than any node has: kept (holdUnsatisfiable), it stays pending.
   const big = jobSpec({ tasks: [{ resources: { cpu: '64', memory: '1Gi' }, command: 'true' }] });
-  const submitted = await acme.request({ kind: 'submit', id: 1, jobs: [big, big] });
+  const submitted = await acme.request({ kind: 'submit', id: 1, jobs: [big, big], holdUnsatisfiable: true });
   const [a, b] = (submitted['results'] as Frame[]).map((r) => r['job'] as string);
 
   const refused = await globex.request({ kind: 'cancel', id: 1, jobs: [a!] });

@@ -155,13 +155,14 @@ t.test('muster start (server and local agent in one process) exits 74 too when i
   const url = (await start.line(/^url: (\S+)$/))[1]!;
   await start.line(/^ready: /);
   const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
-  // Jobs no node can take (nothing runs, so no task is left behind), one submission per group commit.
+  // Jobs no node can take (nothing runs, so no task is left behind), kept pending on request, one
+  // submission per group commit.
   const unplaceable = jobSpec({ tasks: [{ resources: { cpu: '4096', memory: '1Gi' }, command: ['true'] }] });
   const refused = await withDeadline(
     'a refusal',
     (async () => {
       for (;;) {
-        const reply = await http(url, '/v1/jobs', token, { body: { jobs: [unplaceable] } });
+        const reply = await http(url, '/v1/jobs', token, { body: { jobs: [unplaceable], holdUnsatisfiable: true } });
         const code = reply.status === 200 ? (reply.body.results as { code?: string }[])[0]?.code : reply.body.code;
         if (code !== undefined) return code as string;
       }

@@ -58,7 +58,8 @@ async function work(core: SchedulerCore, agents: RecordingAgents, clock: Virtual
     job({ gang: true }, { count: 2 }),
     job({}, { resources: { cpu: '64', memory: '1Gi' } }),
   ];
-  const results = await core.submit('acme', specs);
+  // The 64-cpu job is one no node can run: kept, pending, on purpose.
+  const results = await core.submit('acme', specs, { holdUnsatisfiable: true });
   if (!results.every((r) => r.ok)) throw new Error('a fixture job was refused');
   clock.advanceTo(clock.now() + 100);
   await core.cycle();

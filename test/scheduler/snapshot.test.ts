@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { SchedulerState } from '../../src/scheduler/index.js';
-import { createState, decodeState, encodeState, unpackSnapshot } from '../../src/scheduler/index.js';
+import { applyEvent, createState, decodeState, encodeState, unpackSnapshot } from '../../src/scheduler/index.js';
 import { closeSharedSystem, job, node, queue, simulate } from '../helpers/scheduler.js';
 
 t.teardown(closeSharedSystem);
@@ -101,4 +101,39 @@ t.test('untouched jobs share one frozen task list; a change gives the job its ow
   applyEvent(state, { kind: 'JobCancelRequested', at: 2, job: 'j-2' });
   t.same(b.tasks.map((x) => x.state), ['cancelled', 'cancelled']);
   t.equal(state.jobs.get('j-1')!.tasks[0]!.state, 'pending', 'cancelling one job leaves the shared record alone');
+});
+
+t.test("a node's drain (and its deadline) is in the snapshot, and is gone once undrained", async (t) => {
+  const state = createState();
+  const spec = (name: string) => ({ name, site: 'a', capacity: { cpu: 4000, memory: 4096, gpu: 0, extended: {} }, labels: {}, state: 'ready' as const });
+  for (const name of ['bounded', 'open', 'back']) applyEvent(state, { kind: 'NodeJoined', at: 1, node: spec(name) });
+  applyEvent(state, { kind: 'NodeDrainRequested', at: 2, node: 'bounded', deadline: 60_000 });
+  applyEvent(state, { kind: 'NodeDrainRequested', at: 2, node: 'open' });
+  applyEvent(state, { kind: 'NodeDrainRequested', at: 2, node: 'back', deadline: 5 });
+  applyEvent(state, { kind: 'NodeUndrained', at: 3, node: 'back' });
+  const decoded = decodeState(encodeState(state));
+  t.same(decoded.nodes.get('bounded')?.drain, { deadline: 60_000 });
+  t.same(decoded.nodes.get('open')?.drain, { deadline: undefined });
+  t.equal(decoded.nodes.get('back')?.drain, undefined);
+  t.same(plain(decoded), plain(state));
+});
+
+t.test('a held job and the array elements cancelled one by one are in the snapshot', async (t) => {
+  const state = createState();
+  applyEvent(state, { kind: 'JobSubmitted', at: 1, job: 'j-1', tenant: 'default', spec: job({ array: 4 }) });
+  applyEvent(state, { kind: 'JobSubmitted', at: 1, job: 'j-2', tenant: 'default', spec: job() });
+  applyEvent(state, { kind: 'JobSubmitted', at: 1, job: 'j-3', tenant: 'default', spec: job() });
+  applyEvent(state, { kind: 'JobHeld', at: 2, job: 'j-1' });
+  applyEvent(state, { kind: 'JobCancelRequested', at: 2, job: 'j-1', element: 3 });
+  applyEvent(state, { kind: 'JobCancelRequested', at: 2, job: 'j-1', element: 1 });
+  applyEvent(state, { kind: 'JobHeld', at: 2, job: 'j-3' });
+  applyEvent(state, { kind: 'JobReleased', at: 3, job: 'j-3' });
+  const decoded = decodeState(encodeState(state));
+  t.equal(decoded.jobs.get('j-1')?.held, true);
+  t.same(decoded.jobs.get('j-1')?.cancelledElements, [1, 3]);
+  t.same(decoded.jobs.get('j-1')?.tasks.map((task) => task.state), ['pending', 'cancelled', 'pending', 'cancelled']);
+  t.equal(decoded.jobs.get('j-2')?.held, false);
+  t.equal(decoded.jobs.get('j-3')?.held, false, 'released');
+  t.equal(decoded.jobs.get('j-3')?.cancelledElements, undefined);
+  t.same(plain(decoded), plain(state));
 });

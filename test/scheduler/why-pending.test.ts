@@ -22,6 +22,7 @@ t.test('a job too big for any node: per-site reasons and the smallest change', a
   const w = why(await sim.core.whyPending('j-1'));
   t.equal(w.position, 1);
   t.match(w.reasons, [
+    { kind: 'unsatisfiable', message: 'can never run on the current nodes: tasks[0].resources.gpu: one task needs 4 gpu; the largest eligible node has 2 gpu' },
     { kind: 'site', site: 'a', message: 'needs 3 more gpus on one node in site a' },
     { kind: 'site', site: 'b', message: 'needs 2 more gpus on one node in site b' },
   ]);
@@ -66,9 +67,15 @@ t.test('labels: ruled out by the summary, or counted node by node by the solver'
       { at: 0, spec: job({ constraints: { selectors: ['disk!=hdd'] } }) },
     ],
   });
-  t.match(why(await sim.core.whyPending('j-1')).reasons, [{ kind: 'site', site: 'a', message: 'no ready node in site a has labels matching disk=ssd' }]);
+  t.match(why(await sim.core.whyPending('j-1')).reasons, [
+    { kind: 'unsatisfiable', message: 'can never run on the current nodes: constraints.selectors: no node has labels matching disk=ssd' },
+    { kind: 'site', site: 'a', message: 'no ready node in site a has labels matching disk=ssd' },
+  ]);
   const solver = why(await sim.core.whyPending('j-2'));
-  t.match(solver.reasons, [{ kind: 'nodes', site: 'a', counts: { labels: 3, cpu: 0, notReady: 0 }, message: 'site a: no node fits (3 labels do not match)' }]);
+  t.match(solver.reasons, [
+    { kind: 'unsatisfiable', message: 'can never run on the current nodes: constraints.selectors: no node has labels matching disk!=hdd' },
+    { kind: 'nodes', site: 'a', counts: { labels: 3, cpu: 0, notReady: 0 }, message: 'site a: no node fits (3 labels do not match)' },
+  ]);
 });
 
 t.test('the solver counts nodes per reason when no single node fits; a down node is not ready', async (t) => {

@@ -214,7 +214,12 @@ export class Simulation {
       else byTenant.set(tenant, [k]);
     });
     for (const [tenant, list] of byTenant) {
-      const results = await this.core.submit(tenant, list.map((k) => jobs[k]!.spec));
+      // A script's jobs all run as written, even one no node of the script could ever run (it stays pending).
+      const results = await this.core.submit(
+        tenant,
+        list.map((k) => jobs[k]!.spec),
+        { holdUnsatisfiable: true },
+      );
       results.forEach((r, i) => {
         const k = list[i]!;
         if (!r.ok) return;

@@ -1,0 +1,54 @@
+import { formatProblem, validateQueue } from '../model/index.js';
+import { clientCommand, printJson, UsageError } from './connection.js';
+import { EXIT_OK, EXIT_PROBLEM } from './io.js';
+import { readSpecFile } from './spec-files.js';
+
+export const queueCommand = clientCommand({
+  name: 'queue',
+  summary: 'admin: define or update queues from spec files (weight, priority, limit, ...)',
+  usage: `usage: muster queue apply -f FILE [-f FILE...]
+
+Defines the queues in the files (kind: Queue documents, JSON or YAML; see examples/queue.yaml), or updates
+those that exist. Weight, priority and limit are used from the next scheduling cycle on; guaranteedShare
+and borrow are recorded and shown, but the scheduler does not act on them yet. Changes last across restarts (a queue the server's config file names is set back to the config's
+definition when the server starts). A queue keeps its tenant. All or nothing: every problem of every
+queue is reported (checked here first, then by the server) and none is applied. Prints "created NAME"
+or "updated NAME" per queue. Admin token only.`,
+  options: { file: { type: 'string', short: 'f', multiple: true } },
+  positionals: { min: 1, max: 1, name: 'verb (apply)' },
+  async run({ values, positionals, format, client, io }) {
+    if (positionals[0] !== 'apply') throw new UsageError(`unknown verb ${JSON.stringify(positionals[0])}: use apply`);
+    const files = values.file ?? [];
+    if (files.length === 0) throw new UsageError('name the queue spec files with -f FILE');
+    const queues: Record<string, unknown>[] = [];
+    let invalid = 0;
+    for (const file of files) {
+      const read = await readSpecFile(file);
+      if (!read.ok) {
+        io.err(`${file}: MUSTER_ERR_INVALID_SPEC: ${read.message}`);
+        invalid++;
+        continue;
+      }
+      for (const doc of read.documents) {
+        const kind = (doc.value as { kind?: unknown } | null)?.kind;
+        if (kind !== 'Queue') {
+          io.err(`${doc.where}: MUSTER_ERR_INVALID_VALUE: kind: ${kind === undefined ? 'absent (a job)' : JSON.stringify(kind)}; only kind: Queue documents are applied`);
+          invalid++;
+          continue;
+        }
+        const checked = validateQueue(doc.value);
+        if (!checked.ok) {
+          for (const problem of checked.problems) io.err(`${doc.where}: ${formatProblem(problem)}`);
+          invalid++;
+          continue;
+        }
+        queues.push(doc.value as Record<string, unknown>);
+      }
+    }
+    if (invalid > 0) return EXIT_PROBLEM;
+    const { applied } = await client.applyQueues(queues);
+    if (format === 'json') printJson(io, { applied });
+    else for (const q of applied) io.out(`${q.created ? 'created' : 'updated'} ${q.name} (tenant ${q.tenant})`);
+    return EXIT_OK;
+  },
+});
