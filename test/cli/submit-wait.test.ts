@@ -97,9 +97,10 @@ t.test('with a real server and agent', async (t) => {
       written.push(text);
       writeFileSync(go, '');
     };
-    const io = { out: (line: string) => void out.push(line), err: () => undefined, write, terminal: true };
+    const errors: string[] = [];
+    const io = { out: (line: string) => void out.push(line), err: (line: string) => void errors.push(line), write, terminal: true };
     const code = await run(['submit', '--wait', '--server', cluster.url, '--token', cluster.token, '--shell', '--', `while [ ! -e ${go} ]; do sleep 0.05; done; exit 4`], io);
-    t.equal(code, 4);
+    t.equal(code, 4, `exit status 4 (stderr: ${errors.join(' | ') || 'nothing'}; stdout: ${out.join(' | ')})`);
     t.ok(written.length >= 2, 'several redraws');
     t.ok(written.slice(0, -1).every((w) => w.startsWith('\r\x1b[K') && !w.includes('\n')), 'each redraw returns to the start of the line and erases it');
     t.equal(written[written.length - 1], '\n', 'the line is ended once');
