@@ -5,6 +5,7 @@
 #   npx muster logs JOB                (prints hello)
 #   npx muster jobs                    (lists it, succeeded)
 #   npx muster submit --wait -- sh -c 'exit 3'   (follows the job, exits 3 as the task did)
+#   npx muster node drain NODE, submit, why, node undrain   (no new work while drained; then it runs)
 # and fails unless each step does what the README says. It runs it twice: as written (port 7070, state in
 # ./.muster), then as a user who sets MUSTER_PORT and MUSTER_DATA in both shells (a free port, a temporary
 # folder), whose commands must find that server by the same variables. CI runs it (.ci/run).
@@ -67,6 +68,28 @@ quickstart() {
   waited=$(npx muster submit --wait -- sh -c 'exit 3') || code=$?
   [ "$code" = 3 ] || fail "npx muster submit --wait -- sh -c 'exit 3' exited $code, not 3: $waited"
   echo "$waited" | grep -Eq 'exit status 3$' || fail "npx muster submit --wait did not say how the job ended: $waited"
+
+  # A drain: the node takes no new work until undrained; then the job that waited runs.
+  local node held why
+  node=$(npx muster nodes -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).nodes[0].name))')
+  npx muster node drain "$node" >/dev/null || fail "npx muster node drain $node failed"
+  npx muster nodes | grep -Eq "^$node +.*draining" || fail "npx muster nodes does not show $node draining: $(npx muster nodes)"
+  held=$(npx muster submit -- echo after-drain | awk '/^submitted / {print $2; exit}')
+  [ -n "$held" ] || fail 'npx muster submit printed no job id while the node was drained'
+  for _ in $(seq 1 100); do
+    why=$(npx muster why "$held") || fail "npx muster why $held failed: $why"
+    echo "$why" | grep -qi 'drain' && break
+    sleep 0.2
+  done
+  echo "$why" | grep -qi 'drain' || fail "npx muster why $held does not say the node is draining: $why"
+  npx muster node undrain "$node" >/dev/null || fail "npx muster node undrain $node failed"
+  status=''
+  for _ in $(seq 1 100); do
+    status=$(npx muster job "$held" -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).status))')
+    case "$status" in succeeded|failed|cancelled) break ;; esac
+    sleep 0.2
+  done
+  [ "$status" = succeeded ] || fail "job $held, submitted while $node was drained, ended $status after the undrain, not succeeded"
   stop_starter
   echo "quickstart ($run): ok ($job ran and printed hello)"
 }
