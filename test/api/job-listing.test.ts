@@ -22,9 +22,12 @@ async function pages(server: TestServer, limit: number, filter = ''): Promise<st
   return seen;
 }
 
-/** Submits jobs one per queue named, in that order; their ids. */
+/**
+ * Submits jobs one per queue named, in that order; their ids. By default each is too big for any node and
+ * stays pending: kept with `holdUnsatisfiable` (once a node has registered it would be refused otherwise).
+ */
 async function submit(server: TestServer, queues: readonly string[], task: Record<string, unknown> = { resources: { cpu: '64', memory: '1Gi' }, command: ['true'] }): Promise<string[]> {
-  const posted = await http(server.url, '/v1/jobs', TOKENS.admin, { body: { jobs: queues.map((queue) => jobSpec({ queue, tasks: [task] })) } });
+  const posted = await http(server.url, '/v1/jobs', TOKENS.admin, { body: { jobs: queues.map((queue) => jobSpec({ queue, tasks: [task] })), holdUnsatisfiable: true } });
   return (posted.body.results as Frame[]).map((r) => r['job'] as string);
 }
 
