@@ -251,7 +251,7 @@ job:
   --time-limit DURATION    wall-clock limit per task attempt, e.g. 30s, 1h30m
   --retries N              retries after a failed attempt (default 0)
   --retry-backoff DURATION delay before the first retry (doubles each time)
-  --array N                run N indexed copies (each sees MUSTER_TASK_INDEX)
+  --array N                run N indexed copies (each sees MUSTER_ARRAY_INDEX)
   --priority N             priority within the queue (default 0)
   --gang                   all tasks start together, or none
   --distinct-nodes         no two tasks on one node
