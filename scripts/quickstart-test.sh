@@ -33,6 +33,17 @@ trap cleanup EXIT
 run=''
 fail() { echo "quickstart: FAIL ($run): $*"; echo '--- npm start printed:'; cat "$out"; exit 1; }
 
+# ended_status JOB: the job's status once it has ended (at most 20 s of asking), else the last one seen.
+ended_status() {
+  local status=''
+  for _ in $(seq 1 100); do
+    status=$(npx muster job "$1" -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).status))')
+    case "$status" in succeeded|failed|cancelled) break ;; esac
+    sleep 0.2
+  done
+  echo "$status"
+}
+
 # quickstart NAME PORT: npm start, then the steps, in the current environment; PORT is where it must listen.
 quickstart() {
   run=$1
@@ -52,12 +63,7 @@ quickstart() {
   job=$(echo "$submitted" | awk '/^submitted / {print $2; exit}')
   [ -n "$job" ] || fail "npx muster submit printed no job id: $submitted"
 
-  status=''
-  for _ in $(seq 1 100); do
-    status=$(npx muster job "$job" -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).status))')
-    case "$status" in succeeded|failed|cancelled) break ;; esac
-    sleep 0.2
-  done
+  status=$(ended_status "$job")
   [ "$status" = succeeded ] || fail "job $job ended $status, not succeeded"
 
   logs=$(npx muster logs "$job") || fail "npx muster logs failed: $logs"
@@ -83,12 +89,7 @@ quickstart() {
   done
   echo "$why" | grep -qi 'drain' || fail "npx muster why $held does not say the node is draining: $why"
   npx muster node undrain "$node" >/dev/null || fail "npx muster node undrain $node failed"
-  status=''
-  for _ in $(seq 1 100); do
-    status=$(npx muster job "$held" -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).status))')
-    case "$status" in succeeded|failed|cancelled) break ;; esac
-    sleep 0.2
-  done
+  status=$(ended_status "$held")
   [ "$status" = succeeded ] || fail "job $held, submitted while $node was drained, ended $status after the undrain, not succeeded"
   stop_starter
   echo "quickstart ($run): ok ($job ran and printed hello)"

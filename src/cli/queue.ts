@@ -1,7 +1,7 @@
 import { formatProblem, validateQueue } from '../model/index.js';
 import { clientCommand, printJson, UsageError } from './connection.js';
 import { EXIT_OK, EXIT_PROBLEM } from './io.js';
-import { readSpecFile } from './spec-files.js';
+import { checkedDocuments, documentKind } from './spec-files.js';
 
 export const queueCommand = clientCommand({
   name: 'queue',
@@ -20,32 +20,14 @@ or "updated NAME" per queue. Admin token only.`,
     if (positionals[0] !== 'apply') throw new UsageError(`unknown verb ${JSON.stringify(positionals[0])}: use apply`);
     const files = values.file ?? [];
     if (files.length === 0) throw new UsageError('name the queue spec files with -f FILE');
-    const queues: Record<string, unknown>[] = [];
-    let invalid = 0;
-    for (const file of files) {
-      const read = await readSpecFile(file);
-      if (!read.ok) {
-        io.err(`${file}: MUSTER_ERR_INVALID_SPEC: ${read.message}`);
-        invalid++;
-        continue;
-      }
-      for (const doc of read.documents) {
-        const kind = (doc.value as { kind?: unknown } | null)?.kind;
-        if (kind !== 'Queue') {
-          io.err(`${doc.where}: MUSTER_ERR_INVALID_VALUE: kind: ${kind === undefined ? 'absent (a job)' : JSON.stringify(kind)}; only kind: Queue documents are applied`);
-          invalid++;
-          continue;
-        }
-        const checked = validateQueue(doc.value);
-        if (!checked.ok) {
-          for (const problem of checked.problems) io.err(`${doc.where}: ${formatProblem(problem)}`);
-          invalid++;
-          continue;
-        }
-        queues.push(doc.value as Record<string, unknown>);
-      }
-    }
-    if (invalid > 0) return EXIT_PROBLEM;
+    const docs = await checkedDocuments(files, (line) => io.err(line), (doc) => {
+      const kind = documentKind(doc);
+      if (kind !== 'Queue') return [`MUSTER_ERR_INVALID_VALUE: kind: ${kind === undefined ? 'absent (a job)' : JSON.stringify(kind)}; only kind: Queue documents are applied`];
+      const checked = validateQueue(doc.value);
+      return checked.ok ? [] : checked.problems.map((problem) => formatProblem(problem));
+    });
+    if (docs === undefined) return EXIT_PROBLEM;
+    const queues = docs.map((doc) => doc.value as Record<string, unknown>);
     const { applied } = await client.applyQueues(queues);
     if (format === 'json') printJson(io, { applied });
     else for (const q of applied) io.out(`${q.created ? 'created' : 'updated'} ${q.name} (tenant ${q.tenant})`);

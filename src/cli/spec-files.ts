@@ -55,3 +55,33 @@ export async function readSpecFile(file: string): Promise<SpecFile> {
   }
   return parseSpecText(file, text, isJson(file) ? undefined : await import('yaml'));
 }
+
+/**
+ * The documents of `files` that `check` finds nothing wrong with, in order; `check` gives the problem lines
+ * of one document (none: it is taken). Every unreadable file and every problem is reported, as `muster
+ * validate` would; undefined when there was any, so that nothing is sent.
+ */
+export async function checkedDocuments(files: readonly string[], report: (line: string) => void, check: (doc: SourceDocument) => readonly string[]): Promise<SourceDocument[] | undefined> {
+  const taken: SourceDocument[] = [];
+  let invalid = 0;
+  for (const file of files) {
+    const read = await readSpecFile(file);
+    if (!read.ok) {
+      report(`${file}: MUSTER_ERR_INVALID_SPEC: ${read.message}`);
+      invalid++;
+      continue;
+    }
+    for (const doc of read.documents) {
+      const problems = check(doc);
+      for (const line of problems) report(`${doc.where}: ${line}`);
+      if (problems.length > 0) invalid++;
+      else taken.push(doc);
+    }
+  }
+  return invalid === 0 ? taken : undefined;
+}
+
+/** The `kind` a spec document names (undefined: none, which is a job). */
+export function documentKind(doc: SourceDocument): unknown {
+  return (doc.value as { kind?: unknown } | null)?.kind;
+}

@@ -6,7 +6,7 @@ import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE } from './io.js';
 import { formatProblem, validateJob } from '../model/index.js';
 import type { Problem } from '../model/index.js';
 import type { JobSpecInput, SubmitResult } from '../client/index.js';
-import { readSpecFile } from './spec-files.js';
+import { checkedDocuments, documentKind } from './spec-files.js';
 import { EXIT_CANCELLED, EXIT_LOST, endLine, exitStatusOf, exitStatusOfAll, followJobs } from './wait.js';
 
 const OPTIONS = {
@@ -140,33 +140,14 @@ interface Submission {
 
 /** The jobs in the spec files, each checked as `muster validate` would; any problem stops before sending. */
 async function jobsFromFiles(files: readonly string[], io: Io): Promise<Submission | undefined> {
-  const submission: Submission = { sources: [], jobs: [] };
-  let invalid = 0;
-  for (const file of files) {
-    const read = await readSpecFile(file);
-    if (!read.ok) {
-      io.err(`${file}: MUSTER_ERR_INVALID_SPEC: ${read.message}`);
-      invalid++;
-      continue;
-    }
-    for (const doc of read.documents) {
-      const kind = (doc.value as { kind?: unknown } | null)?.kind;
-      if (kind !== undefined && kind !== 'Job') {
-        io.err(`${doc.where}: MUSTER_ERR_INVALID_VALUE: a ${String(kind)} is not a job; only jobs are submitted`);
-        invalid++;
-        continue;
-      }
-      const result = validateJob(doc.value);
-      if (!result.ok) {
-        for (const problem of result.problems) io.err(`${doc.where}: ${formatProblem(problem)}`);
-        invalid++;
-        continue;
-      }
-      submission.sources.push(doc.where);
-      submission.jobs.push(doc.value as JobSpecInput);
-    }
-  }
-  return invalid === 0 ? submission : undefined;
+  const docs = await checkedDocuments(files, (line) => io.err(line), (doc) => {
+    const kind = documentKind(doc);
+    if (kind !== undefined && kind !== 'Job') return [`MUSTER_ERR_INVALID_VALUE: a ${String(kind)} is not a job; only jobs are submitted`];
+    const result = validateJob(doc.value);
+    return result.ok ? [] : result.problems.map((problem) => formatProblem(problem));
+  });
+  if (docs === undefined) return undefined;
+  return { sources: docs.map((doc) => doc.where), jobs: docs.map((doc) => doc.value as JobSpecInput) };
 }
 
 function printResults(io: Io, format: OutputFormat, submission: Submission, results: readonly SubmitResult[]): void {

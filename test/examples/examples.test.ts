@@ -8,13 +8,13 @@
  */
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from '../../src/client/index.js';
 import type { JobEvent, MusterClient } from '../../src/client/index.js';
-import { MusterChild, ROOT } from '../server/muster-child.js';
+import { ROOT } from '../server/muster-child.js';
+import { localCluster } from '../cli/local-cluster.js';
 
 const run = promisify(execFile);
 const MUSTER = join(ROOT, 'bin', 'muster.js');
@@ -70,17 +70,9 @@ class Events {
 }
 
 t.test('the runnable examples run on muster start and every job succeeds', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'muster-examples-'));
-  const start = new MusterChild(['start'], { MUSTER_DATA: dir, MUSTER_PORT: '0', MUSTER_LOG_LEVEL: 'warn' });
-  t.teardown(async () => {
-    start.signal('SIGTERM');
-    await start.exited;
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const url = (await start.line(/^url: (\S+)$/))[1]!;
-  const token = (await start.line(/^token: (\S+)$/))[1]!;
-  await start.line(/^ready: /);
-  const env = { ...process.env, MUSTER_SERVER: url, MUSTER_TOKEN: token, MUSTER: `${process.execPath} ${MUSTER}` };
+  const cluster = await localCluster(t);
+  const { url, token } = cluster;
+  const env = { ...process.env, ...cluster.env, MUSTER: `${process.execPath} ${MUSTER}` };
   const client = createClient({ endpoints: url, token });
   t.teardown(() => client.close());
   const events = new Events();
