@@ -123,7 +123,13 @@ export function isApiError(value: Principal | ApiError): value is ApiError {
   return 'code' in value;
 }
 
-/** A new random token: 32 bytes, base64url (43 characters). */
+/**
+ * A new random token: 32 bytes, base64url (43 characters). Never one that starts with `-`: one in 64
+ * would otherwise, and `--token TOKEN` on a command line would then read it as an option.
+ */
 export function newToken(): string {
-  return randomBytes(32).toString('base64url');
+  for (;;) {
+    const token = randomBytes(32).toString('base64url');
+    if (!token.startsWith('-')) return token;
+  }
 }

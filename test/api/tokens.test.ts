@@ -6,9 +6,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { newToken } from '../../src/api/index.js';
 import { readTokenEntries, resolveConfig } from '../../src/server/index.js';
 
 const TOKEN = 'a-token-of-enough-length';
+
+t.test('a generated token never starts with "-", so `--token TOKEN` is never read as an option', async (t) => {
+  // One base64url token in 64 would start with "-"; 10,000 draws all miss it by chance with odds of ~1e-68.
+  const tokens = Array.from({ length: 10_000 }, newToken);
+  t.equal(tokens.filter((token) => token.startsWith('-')).length, 0);
+  t.ok(tokens.every((token) => /^[A-Za-z0-9_-]{43}$/.test(token)), 'each is 43 base64url characters');
+});
 
 t.test('agent tokens must name their nodes; other roles may not', async (t) => {
   t.same(readTokenEntries([{ token: TOKEN, tenant: 'infra', role: 'agent', nodes: ['gpu-*', 'db-1'] }], 'tokens'), [{ token: TOKEN, tenant: 'infra', role: 'agent', nodes: ['gpu-*', 'db-1'] }]);
