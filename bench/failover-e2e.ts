@@ -1,8 +1,8 @@
 /**
- * `e2e-etcd-batch-1000` against `e2e-batch-1000`: jobs per second durably acknowledged by one `muster
+ * `accept-etcd-batch-1000` against `accept-batch-1000`: jobs per second durably acknowledged by one `muster
  * server` on the etcd store (a replica with `--etcd`, alone, on a one-member etcd started here on free ports
  * with a temporary folder) and by one on the embedded store, in this run. The workload, client and load
- * generator are the gateway's e2e-batch-1000 (bench/submit-throughput.ts, bench/gateway-load.ts): frames of
+ * generator are the gateway's accept-batch-1000 (bench/submit-throughput.ts, bench/gateway-load.ts): frames of
  * 1,000 jobs, about 8,000 jobs in flight, every ack checked ok, new and distinct.
  *
  * Both servers run side by side (the idle one costs next to nothing) and their samples alternate, embedded
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { EtcdCluster } from '../test/helpers/etcd-cluster.js';
 import { ADMIN } from '../test/ha/replica-fixture.js';
 import type { ServerProcess } from '../test/client/server-process.js';
-import { THROUGHPUT_CASES } from './gateway-e2e.js';
+import { THROUGHPUT_CASES } from './gateway-accept.js';
 import { LoadGenerator } from './load-generator.js';
 import type { BenchContext } from './lib/index.js';
 import { checkJobBudget, freshServer, framesInFlight, throughputSample, throughputSampleCount } from './submit-throughput.js';
@@ -54,16 +54,16 @@ async function etcdCounters(clientUrl: string): Promise<EtcdCounters> {
 
 export async function embeddedVersusEtcdCases(ctx: BenchContext): Promise<void> {
   const base = THROUGHPUT_CASES.find((c) => c.batch === BATCH);
-  if (base === undefined) throw new Error(`the gateway has no e2e-batch-${BATCH} case to compare with`);
+  if (base === undefined) throw new Error(`the gateway has no accept-batch-${BATCH} case to compare with`);
   const jobs = base.jobs[ctx.quick ? 1 : 0];
   const samples = throughputSampleCount(ctx.quick);
-  checkJobBudget(`e2e-batch-${BATCH}`, samples, jobs);
+  checkJobBudget(`accept-batch-${BATCH}`, samples, jobs);
   const scratch = mkdtempSync(join(tmpdir(), 'muster-bench-failover-e2e-'));
   const load = new LoadGenerator();
   let etcd: EtcdCluster | undefined;
   let embedded: ServerProcess | undefined;
   let onEtcd: ServerProcess | undefined;
-  ctx.config({ e2e: { batch: BATCH, jobsPerSample: jobs, framesInFlight: framesInFlight(BATCH), samples, order: 'alternating, embedded first', etcdMembers: 1, leaseTtlSeconds: LEASE_TTL_SECONDS } });
+  ctx.config({ accept: { batch: BATCH, jobsPerSample: jobs, framesInFlight: framesInFlight(BATCH), samples, order: 'alternating, embedded first', etcdMembers: 1, leaseTtlSeconds: LEASE_TTL_SECONDS } });
   try {
     etcd = await EtcdCluster.start({ members: 1 });
     const member = etcd.members[0]!;
@@ -77,8 +77,8 @@ export async function embeddedVersusEtcdCases(ctx: BenchContext): Promise<void> 
     onEtcd.token = ADMIN;
     let seed = 50_000;
     const runs: { server: ServerProcess; run: ThroughputRun; rates: number[] }[] = [
-      { server: embedded, run: { label: `e2e-batch-${BATCH}`, batch: BATCH, jobs, seed: () => seed++ }, rates: [] },
-      { server: onEtcd, run: { label: `e2e-etcd-batch-${BATCH}`, batch: BATCH, jobs, seed: () => seed++ }, rates: [] },
+      { server: embedded, run: { label: `accept-batch-${BATCH}`, batch: BATCH, jobs, seed: () => seed++ }, rates: [] },
+      { server: onEtcd, run: { label: `accept-etcd-batch-${BATCH}`, batch: BATCH, jobs, seed: () => seed++ }, rates: [] },
     ];
     for (let s = 0; s <= samples; s++) {
       for (const r of runs) {
@@ -98,8 +98,8 @@ export async function embeddedVersusEtcdCases(ctx: BenchContext): Promise<void> 
         }
       }
     }
-    ctx.record({ id: `e2e-batch-${BATCH}`, unit: 'jobs/s', samples: runs[0]!.rates });
-    ctx.record({ id: `e2e-etcd-batch-${BATCH}`, unit: 'jobs/s', samples: runs[1]!.rates, baseline: `e2e-batch-${BATCH}` });
+    ctx.record({ id: `accept-batch-${BATCH}`, unit: 'jobs/s', samples: runs[0]!.rates });
+    ctx.record({ id: `accept-etcd-batch-${BATCH}`, unit: 'jobs/s', samples: runs[1]!.rates, baseline: `accept-batch-${BATCH}` });
   } finally {
     load.stop();
     await embedded?.stop();

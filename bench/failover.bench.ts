@@ -6,9 +6,9 @@
  *   new leader was found not to have been following the log does not count and is reported (config
  *   `failoverSteps.discarded`). failover-max's one sample is the slowest counted trial. Targets: p50 ≤ 3 s,
  *   max ≤ 5 s.
- * - `e2e-batch-1000` (baseline) and `e2e-etcd-batch-1000` (bench/failover-e2e.ts): jobs per second durably
+ * - `accept-batch-1000` (baseline) and `accept-etcd-batch-1000` (bench/failover-e2e.ts): jobs per second durably
  *   acknowledged by one server on the embedded store and by one replica on a one-member etcd, alternating,
- *   with the gateway's e2e-batch-1000 workload and client. Target: ≥ 30,000 jobs/s and ≥ 0.3× embedded.
+ *   with the gateway's accept-batch-1000 workload and client. Target: ≥ 30,000 jobs/s and ≥ 0.3× embedded.
  *
  * Each failover is broken down (lease expiry, election, takeover, client reconnection, first ack) from the
  * replicas' logs, an etcd watch and the client; the medians go into the result's config (`failoverSteps`).

@@ -1,6 +1,6 @@
 /**
  * The load generator of the gateway's end-to-end benchmark, in a process of its own (forked by
- * bench/gateway-e2e.ts), so the server under test shares no event loop with the client that drives it.
+ * bench/gateway-accept.ts), so the server under test shares no event loop with the client that drives it.
  * It uses the client library as compiled in dist/ (what a user runs), over real WebSockets.
  *
  * Orders arrive over IPC, one at a time; each answer goes back the same way:

@@ -2,13 +2,13 @@
  * The gateway (src/api). Cases, in run order:
  * - decode-validate and its baselines (bench/gateway-decode.ts): the per-job CPU work of `/v1/submit` on
  *   one core, no sockets.
- * - e2e-batch-1/100/1000, ack-p50, ack-p99 (bench/gateway-e2e.ts): jobs durably acknowledged per second
+ * - accept-batch-1/100/1000, ack-p50, ack-p99 (bench/gateway-accept.ts): jobs durably acknowledged per second
  *   by a real `muster server` process, driven over WebSockets by the client library in a load-generator
  *   process (bench/gateway-load.ts), and the ack latency of frames sent at half that rate.
  */
 import { activeBackend } from '../src/placement/index.js';
 import { decodeValidateCases } from './gateway-decode.js';
-import { endToEndCases } from './gateway-e2e.js';
+import { acceptCases } from './gateway-accept.js';
 import { defineBenchmark } from './lib/index.js';
 
 export default defineBenchmark({
@@ -16,6 +16,6 @@ export default defineBenchmark({
   async run(ctx) {
     ctx.env({ backend: activeBackend(), code: 'dist (tsc output)' });
     await decodeValidateCases(ctx);
-    await endToEndCases(ctx);
+    await acceptCases(ctx);
   },
 });

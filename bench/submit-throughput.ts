@@ -3,7 +3,7 @@
  * over WebSockets by the load generator (bench/load-generator.ts, bench/gateway-load.ts) in closed loop:
  * one warm-up sample, then the measured ones, all on one server. Submit only: with no nodes the jobs stay
  * pending. The server's token-bucket rate limit is lifted (config `limits`): this measures the path, not the
- * limiter. Shared by the gateway's end-to-end cases (bench/gateway-e2e.ts) and the failover benchmark's
+ * limiter. Shared by the gateway's end-to-end cases (bench/gateway-accept.ts) and the failover benchmark's
  * embedded-versus-etcd comparison (bench/failover-e2e.ts), so both measure with the same workload and client.
  *
  * `MUSTER_BENCH_CPU_PROF=DIR` runs the servers under `node --cpu-prof` with their profiles written to DIR
@@ -55,7 +55,7 @@ export function throughputSampleCount(quick: boolean): number {
 }
 
 export interface ThroughputRun {
-  /** The case's id, for the log lines (`e2e-batch-1000`). */
+  /** The case's id, for the log lines (`accept-batch-1000`). */
   readonly label: string;
   readonly batch: number;
   /** Jobs per sample. */

@@ -4,11 +4,11 @@
  * generator in a third process (bench/gateway-load.ts). Submit only: with no nodes the jobs stay pending.
  *
  * Cases, in run order:
- * - `e2e-batch-1` (baseline): one job per frame, 2,000 frames in flight.
- * - `e2e-batch-100`, `e2e-batch-1000`: frames of 100 and 1,000 jobs, about 8,000 jobs in flight
- *   (target for e2e-batch-1000: ≥ 100,000 jobs/s).
+ * - `accept-batch-1` (baseline): one job per frame, 2,000 frames in flight.
+ * - `accept-batch-100`, `accept-batch-1000`: frames of 100 and 1,000 jobs, about 8,000 jobs in flight
+ *   (target for accept-batch-1000: ≥ 100,000 jobs/s).
  * - `ack-p50`, `ack-p99`: the ack latency of a frame of 1,000 jobs, sent open-loop at half the measured
- *   e2e-batch-1000 rate (target p99 ≤ 10 ms). Each sample is one round's quantile.
+ *   accept-batch-1000 rate (target p99 ≤ 10 ms). Each sample is one round's quantile.
  *
  * Each throughput case runs on a fresh server: one warm-up sample, then the measured ones, all on that
  * server, at most `MAX_JOBS_PER_SERVER` jobs in all. Each latency round runs on a fresh server too. The
@@ -25,7 +25,7 @@ import type { BenchContext } from './lib/index.js';
 import { median, quantile } from './lib/index.js';
 import { JOBS_IN_FLIGHT, MAX_JOBS_PER_SERVER, MAX_WINDOW, framesInFlight, freshServer, throughputSampleCount, throughputSamples } from './submit-throughput.js';
 
-/** Frame size of the latency rounds, as in e2e-batch-1000. */
+/** Frame size of the latency rounds, as in accept-batch-1000. */
 const PACED_BATCH = 1_000;
 
 /** Jobs sent to warm up each latency round's fresh server before it is measured (unpaced). */
@@ -37,19 +37,19 @@ export interface ThroughputCase {
   readonly jobs: readonly [number, number];
 }
 
-/** The closed-loop cases; bench/failover-e2e.ts measures e2e-batch-1000's again beside the etcd store. */
+/** The closed-loop cases; bench/failover-e2e.ts measures accept-batch-1000's again beside the etcd store. */
 export const THROUGHPUT_CASES: readonly ThroughputCase[] = [
   { batch: 1, jobs: [10_000, 2_000] },
   { batch: 100, jobs: [30_000, 10_000] },
   { batch: 1_000, jobs: [30_000, 20_000] },
 ];
 
-export async function endToEndCases(ctx: BenchContext): Promise<void> {
-  const scratch = mkdtempSync(join(tmpdir(), 'muster-bench-e2e-'));
+export async function acceptCases(ctx: BenchContext): Promise<void> {
+  const scratch = mkdtempSync(join(tmpdir(), 'muster-bench-accept-'));
   const load = new LoadGenerator();
   const samples = throughputSampleCount(ctx.quick);
-  ctx.env({ e2eServer: 'muster server (dist) in its own process, embedded store', e2eClient: 'src/client (dist) in a separate load-generator process' });
-  ctx.config({ e2eSamples: samples, jobsInFlight: JOBS_IN_FLIGHT, maxWindow: MAX_WINDOW, maxJobsPerServer: MAX_JOBS_PER_SERVER });
+  ctx.env({ acceptServer: 'muster server (dist) in its own process, embedded store', acceptClient: 'src/client (dist) in a separate load-generator process' });
+  ctx.config({ acceptSamples: samples, jobsInFlight: JOBS_IN_FLIGHT, maxWindow: MAX_WINDOW, maxJobsPerServer: MAX_JOBS_PER_SERVER });
   try {
     let seed = 1_000;
     const rates = new Map<number, number[]>();
@@ -58,13 +58,13 @@ export async function endToEndCases(ctx: BenchContext): Promise<void> {
       const server = await freshServer(scratch, `batch-${c.batch}`);
       let caseRates: number[];
       try {
-        caseRates = await throughputSamples(ctx, load, server, { label: `e2e-batch-${c.batch}`, batch: c.batch, jobs, samples, seed: () => seed++ });
+        caseRates = await throughputSamples(ctx, load, server, { label: `accept-batch-${c.batch}`, batch: c.batch, jobs, samples, seed: () => seed++ });
       } finally {
         await server.stop();
       }
       rates.set(c.batch, caseRates);
-      ctx.config({ [`e2eBatch${c.batch}`]: { jobsPerSample: jobs, framesInFlight: framesInFlight(c.batch) } });
-      ctx.record({ id: `e2e-batch-${c.batch}`, unit: 'jobs/s', samples: caseRates, ...(c.batch !== 1 ? { baseline: 'e2e-batch-1' } : {}) });
+      ctx.config({ [`acceptBatch${c.batch}`]: { jobsPerSample: jobs, framesInFlight: framesInFlight(c.batch) } });
+      ctx.record({ id: `accept-batch-${c.batch}`, unit: 'jobs/s', samples: caseRates, ...(c.batch !== 1 ? { baseline: 'accept-batch-1' } : {}) });
     }
 
     const rate = median(rates.get(PACED_BATCH) ?? []) / 2;
