@@ -86,8 +86,11 @@ export class Watch implements AsyncIterableIterator<JobEvent> {
 
   push(events: readonly JobEvent[]): void {
     if (!this.active) return;
+    // Several events share a seq (one placement cycle's `placed` events) and always come in one frame: a
+    // repeat is an event at or before the newest seq of an earlier frame, not one equal to its neighbour's.
+    const floor = this.#received;
     for (const event of events) {
-      if (this.#received !== undefined && event.seq <= this.#received) continue;
+      if (floor !== undefined && event.seq <= floor) continue;
       this.#received = event.seq;
       if (this.#waiter) {
         const waiter = this.#waiter;

@@ -39,6 +39,18 @@ t.test('events come out in order, buffered or awaited; repeats and older events 
   t.equal(watch.lastSeq, 13);
 });
 
+t.test('events that share a seq in one frame all come out; a later frame repeating that seq is dropped', async (t) => {
+  const watch = new Watch(new CountingHost(), {});
+  watch.started(10);
+  const placed = (job: string): JobEvent => ({ seq: 11, at: 1_700_000_000_011, type: 'placed', job, tenant: 't', queue: 'q', task: 0, attempt: 1, node: 'n' });
+  watch.push([placed('a'), placed('b'), placed('c')]);
+  watch.push([placed('a'), event(12)]);
+  const jobs: string[] = [];
+  for (let i = 0; i < 4; i++) jobs.push((await watch.next()).value!.job);
+  t.same(jobs, ['a', 'b', 'c', 'j-12']);
+  t.equal(watch.resumeFrom, 12);
+});
+
 t.test('from: a resubscription resumes after the newest event received, lastSeq after the newest taken', async (t) => {
   const watch = new Watch(new CountingHost(), { queue: 'q' }, { from: 5 });
   watch.started(100);
