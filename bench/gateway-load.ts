@@ -1,6 +1,7 @@
 /**
- * The load generator of the gateway's end-to-end benchmark, in a process of its own (forked by
- * bench/gateway-accept.ts), so the server under test shares no event loop with the client that drives it.
+ * The load generator of the gateway's accept cases and of the end-to-end run cases, in a process of its
+ * own (forked by bench/load-generator.ts), so the server under test shares no event loop with the client
+ * that drives it.
  * It uses the client library as compiled in dist/ (what a user runs), over real WebSockets.
  *
  * Orders arrive over IPC, one at a time; each answer goes back the same way:
@@ -9,17 +10,18 @@
  * - `paced`: send one frame of `batch` jobs every `batch / jobsPerSecond` seconds for `durationMs`
  *   (open loop: on a schedule, whatever is still in flight) and report each frame's ack latency, measured
  *   from when it was due, so a late send counts against the server and nothing hides behind a slow reply.
+ * - `run`, `run-paced`: the same two shapes with jobs followed to their end through a fleet
+ *   (bench/e2e-run-load.ts).
  *
  * Jobs are built before the clock starts (bench/workloads/submit-batches.ts, the same mix as the
  * decode-validate case); every one must come back `ok`, new (not `existing`), with a distinct id.
  */
-import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { runPaced, runToEnd } from './e2e-run-load.js';
+import type { RunAnswer, RunOrder, RunPacedAnswer, RunPacedOrder } from './e2e-run-load.js';
+import { AckCheck, clientModule, inFrames, REQUEST_TIMEOUT_MS, sleepUntil } from './gateway-load-parts.js';
+import type { ClientModule } from './gateway-load-parts.js';
 import { writtenJobs } from './workloads/submit-batches.js';
-
-type ClientModule = typeof import('../src/client/index.js');
-type SubmitResult = import('../src/client/index.js').SubmitResult;
 
 export interface ThroughputOrder {
   readonly kind: 'throughput';
@@ -41,47 +43,18 @@ export interface PacedOrder {
   readonly seed: number;
 }
 
-export type LoadOrder = ThroughputOrder | PacedOrder;
+export type LoadOrder = ThroughputOrder | PacedOrder | RunOrder | RunPacedOrder;
 
 export type LoadAnswer =
   | { readonly kind: 'throughput'; readonly jobs: number; readonly seconds: number; readonly lastJob: string; readonly cpuSeconds: number }
   | { readonly kind: 'paced'; readonly latenciesMs: readonly number[]; readonly jobs: number; readonly lastJob: string; readonly maxLateMs: number }
+  | RunAnswer
+  | RunPacedAnswer
   | { readonly kind: 'failed'; readonly message: string };
-
-/** Replies are awaited up to this long: a frame of 1,000 jobs behind a deep queue can take seconds. */
-const REQUEST_TIMEOUT_MS = 120_000;
-
-async function clientModule(): Promise<ClientModule> {
-  const file = fileURLToPath(new URL('../dist/client/index.js', import.meta.url));
-  if (!existsSync(file)) throw new Error(`${file} is missing; run \`npm run build\` first`);
-  return (await import(file)) as ClientModule;
-}
 
 /** The jobs in frames of `batch`, each job with a key unique to this order (`seed`). */
 function frames(total: number, batch: number, seed: number): Record<string, unknown>[][] {
-  const jobs = writtenJobs(total, seed);
-  const out: Record<string, unknown>[][] = [];
-  for (let i = 0; i < jobs.length; i += batch) out.push(jobs.slice(i, i + batch));
-  return out;
-}
-
-/** Every result ok, new and distinct, else a thrown error naming the first that is not. */
-class AckCheck {
-  readonly #ids = new Set<string>();
-  last = '';
-  add(results: readonly SubmitResult[], expected: number): void {
-    if (results.length !== expected) throw new Error(`${results.length} results for ${expected} jobs`);
-    for (const r of results) {
-      if (!r.ok) throw new Error(`a job was refused: ${r.code}: ${r.message}`);
-      if (r.existing) throw new Error(`job ${r.job} came back as existing: a key was reused`);
-      if (this.#ids.has(r.job)) throw new Error(`job id ${r.job} was given twice`);
-      this.#ids.add(r.job);
-      this.last = r.job;
-    }
-  }
-  get size(): number {
-    return this.#ids.size;
-  }
+  return inFrames(writtenJobs(total, seed), batch);
 }
 
 async function throughput(lib: ClientModule, order: ThroughputOrder): Promise<LoadAnswer> {
@@ -107,11 +80,6 @@ async function throughput(lib: ClientModule, order: ThroughputOrder): Promise<Lo
   } finally {
     await client.close();
   }
-}
-
-function sleepUntil(t: number): Promise<void> {
-  const ms = t - performance.now();
-  return ms > 0.5 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }
 
 async function paced(lib: ClientModule, order: PacedOrder): Promise<LoadAnswer> {
@@ -148,7 +116,7 @@ async function paced(lib: ClientModule, order: PacedOrder): Promise<LoadAnswer> 
 
 const lib = await clientModule();
 process.on('message', (order: LoadOrder) => {
-  const run = order.kind === 'throughput' ? throughput(lib, order) : paced(lib, order);
+  const run = order.kind === 'throughput' ? throughput(lib, order) : order.kind === 'paced' ? paced(lib, order) : order.kind === 'run' ? runToEnd(lib, order) : runPaced(lib, order);
   run.then(
     (answer) => process.send?.(answer),
     (err: Error) => process.send?.({ kind: 'failed', message: err.stack ?? err.message } satisfies LoadAnswer),

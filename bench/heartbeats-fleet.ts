@@ -52,11 +52,20 @@ export function heartbeatRoundBytes(options: Pick<FleetOptions, 'nodes' | 'conne
   return bytes;
 }
 
+/** A fleet's own counts of simulated attempts. */
+export interface FleetCounts {
+  readonly started: number;
+  readonly ended: number;
+  readonly running: number;
+}
+
 export class FleetProcess {
   readonly options: FleetOptions;
   readonly #child: ChildProcess;
   readonly #exited: Promise<void>;
   #stderr = '';
+  /** Called with each `sim: started S, ended E, running R` line (printed every 5 s). */
+  readonly #countWaiters = new Set<(counts: FleetCounts) => void>();
 
   private constructor(options: FleetOptions, child: ChildProcess) {
     this.options = options;
@@ -76,6 +85,8 @@ export class FleetProcess {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`muster sim (${options.prefix}) not connected after ${CONNECT_TIMEOUT_MS} ms: ${fleet.#stderr}`)), CONNECT_TIMEOUT_MS);
       createInterface({ input: child.stdout! }).on('line', (line) => {
+        const counts = /^sim: started (\d+), ended (\d+), running (\d+)$/.exec(line);
+        if (counts) for (const w of fleet.#countWaiters) w({ started: Number(counts[1]), ended: Number(counts[2]), running: Number(counts[3]) });
         if (!/^sim: \d+ nodes connected/.test(line)) return;
         clearTimeout(timer);
         resolve();
@@ -102,6 +113,25 @@ export class FleetProcess {
    */
   heartbeatsWritten(): number {
     return (processWrittenBytes(this.pid) / heartbeatRoundBytes(this.options)) * this.options.nodes;
+  }
+
+  /**
+   * The attempts the fleet has started and ended so far, as it next prints them (every 5 s): a count
+   * kept by the agents themselves, to hold against what the server says ran.
+   */
+  nextCounts(timeoutMs: number): Promise<FleetCounts> {
+    return new Promise((resolve, reject) => {
+      const done = (counts: FleetCounts): void => {
+        clearTimeout(timer);
+        this.#countWaiters.delete(done);
+        resolve(counts);
+      };
+      const timer = setTimeout(() => {
+        this.#countWaiters.delete(done);
+        reject(new Error(`muster sim (${this.options.prefix}) printed no counts in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#countWaiters.add(done);
+    });
   }
 
   /** SIGKILL, as a crash of every agent in it: the kernel closes its connections, nothing says goodbye. */

@@ -1,0 +1,291 @@
+/**
+ * The load generator's run-to-the-end orders (sent by bench/e2e-run.ts, run in the load generator process
+ * by bench/gateway-load.ts). Jobs go in with one client; their events come back on a watch held by a
+ * second client (a WebSocket of its own, so events never queue behind acks on the submitting one). Every
+ * job must come back from its submission `ok` and new, then have exactly one `placed`, one `started`, one
+ * `task-ended` and one `ended`, all of attempt 1 and `succeeded`: none lost, none run twice.
+ *
+ * - `run`: `total` jobs in frames of `batch`, `window` frames in flight (closed loop, as the accept cases);
+ *   answers with the seconds from the first frame sent to the receipt here of the last job's `ended` event.
+ * - `run-paced`: one frame of `batch` jobs every `batch / jobsPerSecond` seconds for `durationMs` (open loop);
+ *   answers, per job, the milliseconds from when its frame was due to the `at` of its `started` event (the
+ *   server records it when the agent reports the attempt started) and of its `placed` event (dispatched).
+ *   `at` is the server's `Date.now()`; the due time is turned into this process's `Date.now()` as the frame
+ *   is sent. Both are the one wall clock (CLOCK_REALTIME) of the machine that runs both processes, read
+ *   at 1 ms resolution: no clock of another machine is compared.
+ *
+ * The jobs are one short task each, with a distinct argument per job (as the accept cases'): `muster sim`
+ * runs a command that is not `sleep N`, with no `MUSTER_SIM_DURATION`, for no time at all, so what is
+ * measured is the control plane's round trip, not the jobs.
+ */
+import { performance } from 'node:perf_hooks';
+import type { JobEvent } from '../src/client/index.js';
+import { AckCheck, inFrames, REQUEST_TIMEOUT_MS, sleepUntil } from './gateway-load-parts.js';
+import type { ClientModule } from './gateway-load-parts.js';
+
+/** The queue every run job goes to (made by the first job; the watch follows it). */
+export const RUN_QUEUE = 'e2e-run';
+
+export interface RunOrder {
+  readonly kind: 'run';
+  readonly url: string;
+  readonly token: string;
+  readonly batch: number;
+  readonly total: number;
+  readonly window: number;
+  readonly seed: number;
+  /** Past this, waiting for the jobs' ends is a failure that says how far they got. */
+  readonly deadlineMs: number;
+}
+
+export interface RunPacedOrder {
+  readonly kind: 'run-paced';
+  readonly url: string;
+  readonly token: string;
+  readonly batch: number;
+  readonly jobsPerSecond: number;
+  readonly durationMs: number;
+  readonly seed: number;
+  readonly deadlineMs: number;
+}
+
+export interface RunAnswer {
+  readonly kind: 'run';
+  readonly jobs: number;
+  /** First frame sent to the last job's `ended` received. */
+  readonly seconds: number;
+  /** First frame sent to the last ack. */
+  readonly ackSeconds: number;
+  readonly lastJob: string;
+  /** This process's CPU over `seconds`. */
+  readonly cpuSeconds: number;
+}
+
+export interface RunPacedAnswer {
+  readonly kind: 'run-paced';
+  readonly jobs: number;
+  /** Per job: its frame's due time to its `started` event's `at`. */
+  readonly startLatenciesMs: readonly number[];
+  /** Per job: its frame's due time to its `placed` event's `at`. */
+  readonly placedLatenciesMs: readonly number[];
+  /** The latest a frame was sent after it was due. */
+  readonly maxLateMs: number;
+}
+
+/** `count` one-task jobs, each with its own name, key (unique to `seed`) and argument. */
+export function runJobs(count: number, seed: number): Record<string, unknown>[] {
+  return Array.from({ length: count }, (_, i) => ({
+    name: `run-${seed}-${i}`,
+    queue: RUN_QUEUE,
+    idempotencyKey: `run-${seed}:${i}`,
+    tasks: [{ resources: { cpu: '250m', memory: '256Mi' }, command: ['/usr/bin/true', `--shard=${i}`] }],
+  }));
+}
+
+/** What the watch has told of one job. */
+interface JobTrace {
+  placed: number;
+  started: number;
+  taskEnded: number;
+  ended: number;
+  placedAt: number;
+  startedAt: number;
+  /** The first event that should not have happened (another attempt, an outcome other than succeeded). */
+  wrong: string | undefined;
+}
+
+/**
+ * The events of one order's jobs, by job. `ended` resolves (with the performance.now() of its receipt) once
+ * `expected` distinct jobs have ended; `verify` then checks each job's history against its ack.
+ */
+class RunLedger {
+  readonly #jobs = new Map<string, JobTrace>();
+  readonly #expected: number;
+  #endedJobs = 0;
+  #events = 0;
+  #resolve!: (at: number) => void;
+  readonly ended: Promise<number>;
+
+  constructor(expected: number) {
+    this.#expected = expected;
+    this.ended = new Promise((resolve) => (this.#resolve = resolve));
+  }
+
+  event(e: JobEvent): void {
+    this.#events++;
+    let t = this.#jobs.get(e.job);
+    if (!t) {
+      t = { placed: 0, started: 0, taskEnded: 0, ended: 0, placedAt: NaN, startedAt: NaN, wrong: undefined };
+      this.#jobs.set(e.job, t);
+    }
+    if (e.attempt !== undefined && e.attempt !== 1) t.wrong ??= `${e.type} of attempt ${e.attempt}`;
+    switch (e.type) {
+      case 'placed':
+        t.placed++;
+        t.placedAt = e.at;
+        break;
+      case 'started':
+        t.started++;
+        t.startedAt = e.at;
+        break;
+      case 'task-ended':
+        t.taskEnded++;
+        if (e.outcome !== 'succeeded') t.wrong ??= `task-ended ${e.outcome} (${e.reason ?? 'no reason'})`;
+        break;
+      case 'ended':
+        t.ended++;
+        if (e.outcome !== 'succeeded') t.wrong ??= `ended ${e.outcome} (${e.reason ?? 'no reason'})`;
+        if (t.ended === 1 && ++this.#endedJobs === this.#expected) this.#resolve(performance.now());
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Where the order stands, for a failure message. */
+  progress(): string {
+    let placed = 0;
+    let started = 0;
+    for (const t of this.#jobs.values()) {
+      if (t.placed > 0) placed++;
+      if (t.started > 0) started++;
+    }
+    return `${this.#events} events: ${this.#jobs.size} jobs seen, ${placed} placed, ${started} started, ${this.#endedJobs} ended of ${this.#expected}`;
+  }
+
+  /** Throws unless the jobs seen are exactly the acked ones and each ran once, to success. */
+  verify(acks: AckCheck): void {
+    if (acks.size !== this.#expected) throw new Error(`${acks.size} jobs acknowledged of ${this.#expected}`);
+    for (const [job, t] of this.#jobs) {
+      if (!acks.has(job)) throw new Error(`events for job ${job}, which this order did not submit`);
+      if (t.wrong !== undefined) throw new Error(`job ${job}: ${t.wrong}`);
+      if (t.placed !== 1 || t.started !== 1 || t.taskEnded !== 1 || t.ended !== 1) {
+        throw new Error(`job ${job}: placed ${t.placed}, started ${t.started}, task-ended ${t.taskEnded}, ended ${t.ended} times (each should be once)`);
+      }
+    }
+    if (this.#jobs.size !== this.#expected) throw new Error(`events for ${this.#jobs.size} jobs of ${this.#expected}`);
+  }
+
+  trace(job: string): JobTrace | undefined {
+    return this.#jobs.get(job);
+  }
+}
+
+type Client = ReturnType<ClientModule['createClient']>;
+
+/** A submitting client and a watching one, the watch confirmed before anything is submitted. */
+class RunSession {
+  readonly submitter: Client;
+  readonly #watcher: Client;
+  readonly ledger: RunLedger;
+  #following: Promise<void> = Promise.resolve();
+
+  constructor(lib: ClientModule, order: { readonly url: string; readonly token: string; readonly batch: number }, expected: number) {
+    const options = { endpoints: order.url, token: order.token, requestTimeoutMs: REQUEST_TIMEOUT_MS };
+    this.submitter = lib.createClient({ ...options, batch: { maxJobs: order.batch, windowMs: 0 } });
+    this.#watcher = lib.createClient(options);
+    this.ledger = new RunLedger(expected);
+  }
+
+  async open(): Promise<void> {
+    await Promise.all([this.submitter.connect(), this.#watcher.connect()]);
+    // The buffer holds a whole order's events: the ledger keeps up, but a slow turn must not end the watch.
+    const watch = this.#watcher.watch({ queue: RUN_QUEUE }, { maxBuffered: 10_000_000 });
+    this.#following = (async () => {
+      for await (const e of watch) this.ledger.event(e);
+    })();
+    this.#following.catch(() => undefined);
+    await watch.ready;
+  }
+
+  /** performance.now() at the receipt of the last job's `ended`; fails after `deadlineMs` saying how far it got. */
+  async ended(deadlineMs: number): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the jobs had not all ended after ${deadlineMs} ms: ${this.ledger.progress()}`)), deadlineMs);
+    });
+    const watchEnded = this.#following.then(() => {
+      throw new Error(`the watch ended first: ${this.ledger.progress()}`);
+    });
+    try {
+      return await Promise.race([this.ledger.ended, late, watchEnded]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.submitter.close(), this.#watcher.close()]);
+  }
+}
+
+export async function runToEnd(lib: ClientModule, order: RunOrder): Promise<RunAnswer> {
+  const work = inFrames(runJobs(order.total, order.seed), order.batch);
+  const session = new RunSession(lib, order, order.total);
+  try {
+    await session.open();
+    const check = new AckCheck();
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < work.length) {
+        const jobs = work[next++]!;
+        check.add(await session.submitter.submit(jobs), jobs.length);
+      }
+    };
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    await Promise.all(Array.from({ length: Math.min(order.window, work.length) }, lane));
+    const acked = performance.now();
+    const end = await session.ended(order.deadlineMs);
+    const used = process.cpuUsage(cpu);
+    session.ledger.verify(check);
+    return { kind: 'run', jobs: check.size, seconds: (end - start) / 1000, ackSeconds: (acked - start) / 1000, lastJob: check.last, cpuSeconds: (used.user + used.system) / 1e6 };
+  } finally {
+    await session.close();
+  }
+}
+
+export async function runPaced(lib: ClientModule, order: RunPacedOrder): Promise<RunPacedAnswer> {
+  const intervalMs = (order.batch / order.jobsPerSecond) * 1000;
+  const count = Math.max(1, Math.floor(order.durationMs / intervalMs));
+  const work = inFrames(runJobs(count * order.batch, order.seed), order.batch);
+  const session = new RunSession(lib, order, count * order.batch);
+  try {
+    await session.open();
+    const check = new AckCheck();
+    /** Per frame: when it was due, on the wall clock (Date.now()). */
+    const dueWall = new Array<number>(count);
+    const frameOf = new Map<string, number>();
+    const acks: Promise<void>[] = [];
+    let maxLateMs = 0;
+    // A short lead so the first frame is not due while this loop is still being set up.
+    const start = performance.now() + 20;
+    for (let i = 0; i < count; i++) {
+      const due = start + i * intervalMs;
+      await sleepUntil(due);
+      const late = performance.now() - due;
+      maxLateMs = Math.max(maxLateMs, late);
+      dueWall[i] = Date.now() - late;
+      const jobs = work[i]!;
+      acks.push(
+        session.submitter.submit(jobs).then((results) => {
+          check.add(results, jobs.length);
+          for (const r of results) if (r.ok) frameOf.set(r.job, i);
+        }),
+      );
+    }
+    await Promise.all(acks);
+    await session.ended(order.deadlineMs);
+    session.ledger.verify(check);
+    const startLatenciesMs: number[] = [];
+    const placedLatenciesMs: number[] = [];
+    for (const [job, frame] of frameOf) {
+      const t = session.ledger.trace(job)!;
+      startLatenciesMs.push(t.startedAt - dueWall[frame]!);
+      placedLatenciesMs.push(t.placedAt - dueWall[frame]!);
+    }
+    return { kind: 'run-paced', jobs: check.size, startLatenciesMs, placedLatenciesMs, maxLateMs };
+  } finally {
+    await session.close();
+  }
+}
