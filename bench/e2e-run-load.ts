@@ -10,8 +10,8 @@
  * - `run-paced`: one frame of `batch` jobs every `batch / jobsPerSecond` seconds for `durationMs` (open loop);
  *   answers, per job, the milliseconds from when its frame was due to the `at` of its `started` event (the
  *   server records it when the agent reports the attempt started) and of its `placed` event (dispatched).
- *   `at` is the server's `Date.now()`; the due time is turned into this process's `Date.now()` as the frame
- *   is sent. Both are the one wall clock (CLOCK_REALTIME) of the machine that runs both processes, read
+ *   `at` is the server's `Date.now()`; the due time is turned into this process's `Date.now()` as the frame's
+ *   ack comes in. Both are the one wall clock (CLOCK_REALTIME) of the machine that runs both processes, read
  *   at 1 ms resolution: no clock of another machine is compared.
  *
  * The jobs are one short task each, with a distinct argument per job (as the accept cases'): `muster sim`
@@ -20,32 +20,20 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { JobEvent } from '../src/client/index.js';
-import { AckCheck, inFrames, REQUEST_TIMEOUT_MS, sleepUntil } from './gateway-load-parts.js';
-import type { ClientModule } from './gateway-load-parts.js';
+import { AckCheck, inFrames, REQUEST_TIMEOUT_MS, submitClosedLoop, submitPaced } from './gateway-load-parts.js';
+import type { ClientModule, ClosedLoop, OpenLoop } from './gateway-load-parts.js';
 
 /** The queue every run job goes to (made by the first job; the watch follows it). */
 export const RUN_QUEUE = 'e2e-run';
 
-export interface RunOrder {
+export interface RunOrder extends ClosedLoop {
   readonly kind: 'run';
-  readonly url: string;
-  readonly token: string;
-  readonly batch: number;
-  readonly total: number;
-  readonly window: number;
-  readonly seed: number;
   /** Past this, waiting for the jobs' ends is a failure that says how far they got. */
   readonly deadlineMs: number;
 }
 
-export interface RunPacedOrder {
+export interface RunPacedOrder extends OpenLoop {
   readonly kind: 'run-paced';
-  readonly url: string;
-  readonly token: string;
-  readonly batch: number;
-  readonly jobsPerSecond: number;
-  readonly durationMs: number;
-  readonly seed: number;
   readonly deadlineMs: number;
 }
 
@@ -225,16 +213,8 @@ export async function runToEnd(lib: ClientModule, order: RunOrder): Promise<RunA
   try {
     await session.open();
     const check = new AckCheck();
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < work.length) {
-        const jobs = work[next++]!;
-        check.add(await session.submitter.submit(jobs), jobs.length);
-      }
-    };
     const cpu = process.cpuUsage();
-    const start = performance.now();
-    await Promise.all(Array.from({ length: Math.min(order.window, work.length) }, lane));
+    const start = await submitClosedLoop((jobs) => session.submitter.submit(jobs), work, order.window, check);
     const acked = performance.now();
     const end = await session.ended(order.deadlineMs);
     const used = process.cpuUsage(cpu);
@@ -253,28 +233,13 @@ export async function runPaced(lib: ClientModule, order: RunPacedOrder): Promise
   try {
     await session.open();
     const check = new AckCheck();
-    /** Per frame: when it was due, on the wall clock (Date.now()). */
+    /** Per frame: when it was due, on the wall clock (Date.now()), read as its ack comes in. */
     const dueWall = new Array<number>(count);
     const frameOf = new Map<string, number>();
-    const acks: Promise<void>[] = [];
-    let maxLateMs = 0;
-    // A short lead so the first frame is not due while this loop is still being set up.
-    const start = performance.now() + 20;
-    for (let i = 0; i < count; i++) {
-      const due = start + i * intervalMs;
-      await sleepUntil(due);
-      const late = performance.now() - due;
-      maxLateMs = Math.max(maxLateMs, late);
-      dueWall[i] = Date.now() - late;
-      const jobs = work[i]!;
-      acks.push(
-        session.submitter.submit(jobs).then((results) => {
-          check.add(results, jobs.length);
-          for (const r of results) if (r.ok) frameOf.set(r.job, i);
-        }),
-      );
-    }
-    await Promise.all(acks);
+    const maxLateMs = await submitPaced((jobs) => session.submitter.submit(jobs), work, intervalMs, check, (i, results, due) => {
+      dueWall[i] = Date.now() - (performance.now() - due);
+      for (const r of results) if (r.ok) frameOf.set(r.job, i);
+    });
     await session.ended(order.deadlineMs);
     session.ledger.verify(check);
     const startLatenciesMs: number[] = [];

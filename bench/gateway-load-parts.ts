@@ -10,6 +10,27 @@ import { fileURLToPath } from 'node:url';
 export type ClientModule = typeof import('../src/client/index.js');
 type SubmitResult = import('../src/client/index.js').SubmitResult;
 
+/** What a closed-loop order asks for: `total` jobs in frames of `batch`, `window` frames in flight. */
+export interface ClosedLoop {
+  readonly url: string;
+  readonly token: string;
+  readonly batch: number;
+  readonly total: number;
+  readonly window: number;
+  /** Every job's idempotency key is unique to its order's seed. */
+  readonly seed: number;
+}
+
+/** What an open-loop order asks for: a frame of `batch` jobs every `batch / jobsPerSecond` s for `durationMs`. */
+export interface OpenLoop {
+  readonly url: string;
+  readonly token: string;
+  readonly batch: number;
+  readonly jobsPerSecond: number;
+  readonly durationMs: number;
+  readonly seed: number;
+}
+
 /** Replies are awaited up to this long: a frame of 1,000 jobs behind a deep queue can take seconds. */
 export const REQUEST_TIMEOUT_MS = 120_000;
 
@@ -50,7 +71,58 @@ export class AckCheck {
 }
 
 /** Resolves at `t` (performance.now() time), at once if it is past. */
-export function sleepUntil(t: number): Promise<void> {
+function sleepUntil(t: number): Promise<void> {
   const ms = t - performance.now();
   return ms > 0.5 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
+type Submit = (jobs: Record<string, unknown>[]) => Promise<readonly SubmitResult[]>;
+
+/**
+ * Submits the frames of `work` keeping `window` in flight (closed loop), each ack checked into `check`.
+ * Resolves with the performance.now() of the first send once every ack is in.
+ */
+export async function submitClosedLoop(submit: Submit, work: readonly Record<string, unknown>[][], window: number, check: AckCheck): Promise<number> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < work.length) {
+      const jobs = work[next++]!;
+      check.add(await submit(jobs), jobs.length);
+    }
+  };
+  const start = performance.now();
+  await Promise.all(Array.from({ length: Math.min(window, work.length) }, lane));
+  return start;
+}
+
+/**
+ * Sends frame i of `work` when it is due, `intervalMs` after the one before (open loop: whatever is still
+ * in flight), each ack checked into `check` and then handed to `acked` with the frame's due time
+ * (performance.now()). Resolves with the latest a frame was sent after it was due, once every ack is in.
+ */
+export async function submitPaced(
+  submit: Submit,
+  work: readonly Record<string, unknown>[][],
+  intervalMs: number,
+  check: AckCheck,
+  acked: (frame: number, results: readonly SubmitResult[], due: number) => void,
+): Promise<number> {
+  const acks: Promise<void>[] = [];
+  let maxLateMs = 0;
+  // A short lead so the first frame is not due while this loop is still being set up.
+  const start = performance.now() + 20;
+  for (let i = 0; i < work.length; i++) {
+    const due = start + i * intervalMs;
+    await sleepUntil(due);
+    maxLateMs = Math.max(maxLateMs, performance.now() - due);
+    const jobs = work[i]!;
+    acks.push(
+      submit(jobs).then((results) => {
+        check.add(results, jobs.length);
+        acked(i, results, due);
+      }),
+    );
+  }
+  await Promise.all(acks);
+  return maxLateMs;
 }

@@ -19,28 +19,16 @@
 import { performance } from 'node:perf_hooks';
 import { runPaced, runToEnd } from './e2e-run-load.js';
 import type { RunAnswer, RunOrder, RunPacedAnswer, RunPacedOrder } from './e2e-run-load.js';
-import { AckCheck, clientModule, inFrames, REQUEST_TIMEOUT_MS, sleepUntil } from './gateway-load-parts.js';
-import type { ClientModule } from './gateway-load-parts.js';
+import { AckCheck, clientModule, inFrames, REQUEST_TIMEOUT_MS, submitClosedLoop, submitPaced } from './gateway-load-parts.js';
+import type { ClientModule, ClosedLoop, OpenLoop } from './gateway-load-parts.js';
 import { writtenJobs } from './workloads/submit-batches.js';
 
-export interface ThroughputOrder {
+export interface ThroughputOrder extends ClosedLoop {
   readonly kind: 'throughput';
-  readonly url: string;
-  readonly token: string;
-  readonly batch: number;
-  readonly total: number;
-  readonly window: number;
-  readonly seed: number;
 }
 
-export interface PacedOrder {
+export interface PacedOrder extends OpenLoop {
   readonly kind: 'paced';
-  readonly url: string;
-  readonly token: string;
-  readonly batch: number;
-  readonly jobsPerSecond: number;
-  readonly durationMs: number;
-  readonly seed: number;
 }
 
 export type LoadOrder = ThroughputOrder | PacedOrder | RunOrder | RunPacedOrder;
@@ -63,16 +51,8 @@ async function throughput(lib: ClientModule, order: ThroughputOrder): Promise<Lo
   try {
     await client.connect();
     const check = new AckCheck();
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < work.length) {
-        const jobs = work[next++]!;
-        check.add(await client.submit(jobs), jobs.length);
-      }
-    };
     const cpu = process.cpuUsage();
-    const start = performance.now();
-    await Promise.all(Array.from({ length: Math.min(order.window, work.length) }, lane));
+    const start = await submitClosedLoop((jobs) => client.submit(jobs), work, order.window, check);
     const seconds = (performance.now() - start) / 1000;
     const used = process.cpuUsage(cpu);
     if (check.size !== order.total) throw new Error(`${check.size} distinct jobs acknowledged of ${order.total}`);
@@ -91,23 +71,9 @@ async function paced(lib: ClientModule, order: PacedOrder): Promise<LoadAnswer> 
     await client.connect();
     const check = new AckCheck();
     const latencies = new Array<number>(count);
-    const acks: Promise<void>[] = [];
-    let maxLateMs = 0;
-    // A short lead so the first frame is not due while this loop is still being set up.
-    const start = performance.now() + 20;
-    for (let i = 0; i < count; i++) {
-      const due = start + i * intervalMs;
-      await sleepUntil(due);
-      maxLateMs = Math.max(maxLateMs, performance.now() - due);
-      const jobs = work[i]!;
-      acks.push(
-        client.submit(jobs).then((results) => {
-          latencies[i] = performance.now() - due;
-          check.add(results, jobs.length);
-        }),
-      );
-    }
-    await Promise.all(acks);
+    const maxLateMs = await submitPaced((jobs) => client.submit(jobs), work, intervalMs, check, (i, _results, due) => {
+      latencies[i] = performance.now() - due;
+    });
     return { kind: 'paced', latenciesMs: latencies, jobs: check.size, lastJob: check.last, maxLateMs };
   } finally {
     await client.close();
