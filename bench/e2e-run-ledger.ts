@@ -18,8 +18,11 @@ export interface JobTrace {
   started: number;
   taskEnded: number;
   ended: number;
+  /** The `at` of each event of the job's life (the last of its kind). */
+  submittedAt: number;
   placedAt: number;
   startedAt: number;
+  endedAt: number;
   /** The first event that should not have happened (another attempt, an outcome other than succeeded). */
   wrong: string | undefined;
 }
@@ -45,11 +48,14 @@ export class RunLedger {
     this.#events++;
     let t = this.#jobs.get(e.job);
     if (!t) {
-      t = { placed: 0, started: 0, taskEnded: 0, ended: 0, placedAt: NaN, startedAt: NaN, wrong: undefined };
+      t = { placed: 0, started: 0, taskEnded: 0, ended: 0, submittedAt: NaN, placedAt: NaN, startedAt: NaN, endedAt: NaN, wrong: undefined };
       this.#jobs.set(e.job, t);
     }
     if (e.attempt !== undefined && e.attempt !== 1) t.wrong ??= `${e.type} of attempt ${e.attempt}`;
     switch (e.type) {
+      case 'submitted':
+        t.submittedAt = e.at;
+        break;
       case 'placed':
         t.placed++;
         t.placedAt = e.at;
@@ -64,6 +70,7 @@ export class RunLedger {
         break;
       case 'ended':
         t.ended++;
+        t.endedAt = e.at;
         if (e.outcome !== 'succeeded') t.wrong ??= `ended ${e.outcome} (${e.reason ?? 'no reason'})`;
         if (t.ended === 1 && ++this.#endedJobs === this.#expected) this.#resolve(performance.now());
         break;

@@ -9,7 +9,8 @@
  *   answers with the seconds from the first frame sent to the receipt here of the last job's `ended` event.
  * - `run-paced`: one frame of `batch` jobs every `batch / jobsPerSecond` seconds for `durationMs` (open loop);
  *   answers, per job, the milliseconds from when its frame was due to the `at` of its `started` event (the
- *   server records it when the agent reports the attempt started) and of its `placed` event (dispatched).
+ *   server records it when the agent reports the attempt started), and each step of the way: due →
+ *   `submitted` (durable) → `placed` (dispatched) → `started` → `ended`.
  *   `at` is the server's `Date.now()`; the due time is turned into this process's `Date.now()` as the frame's
  *   ack comes in. Both are the one wall clock (CLOCK_REALTIME) of the machine that runs both processes, read
  *   at 1 ms resolution: no clock of another machine is compared.
@@ -49,13 +50,17 @@ export interface RunAnswer {
   readonly cpuSeconds: number;
 }
 
+/** The steps of a job's life, each to the event it is named after from the one before (`submitted`: from due). */
+export const RUN_STEPS = ['submitted', 'placed', 'started', 'ended'] as const;
+export type RunStep = (typeof RUN_STEPS)[number];
+
 export interface RunPacedAnswer {
   readonly kind: 'run-paced';
   readonly jobs: number;
   /** Per job: its frame's due time to its `started` event's `at`. */
   readonly startLatenciesMs: readonly number[];
-  /** Per job: its frame's due time to its `placed` event's `at`. */
-  readonly placedLatenciesMs: readonly number[];
+  /** Per job, each step of its life: the `at` of one event to the next (the first from its frame's due time). */
+  readonly stepsMs: Readonly<Record<RunStep, readonly number[]>>;
   /** The latest a frame was sent after it was due. */
   readonly maxLateMs: number;
 }
@@ -154,13 +159,16 @@ export async function runPaced(lib: ClientModule, order: RunPacedOrder): Promise
     await session.ended(order.deadlineMs);
     session.ledger.verify(check);
     const startLatenciesMs: number[] = [];
-    const placedLatenciesMs: number[] = [];
+    const stepsMs: Record<RunStep, number[]> = { submitted: [], placed: [], started: [], ended: [] };
     for (const [job, frame] of frameOf) {
       const t = session.ledger.trace(job)!;
       startLatenciesMs.push(t.startedAt - dueWall[frame]!);
-      placedLatenciesMs.push(t.placedAt - dueWall[frame]!);
+      stepsMs.submitted.push(t.submittedAt - dueWall[frame]!);
+      stepsMs.placed.push(t.placedAt - t.submittedAt);
+      stepsMs.started.push(t.startedAt - t.placedAt);
+      stepsMs.ended.push(t.endedAt - t.startedAt);
     }
-    return { kind: 'run-paced', jobs: check.size, startLatenciesMs, placedLatenciesMs, maxLateMs };
+    return { kind: 'run-paced', jobs: check.size, startLatenciesMs, stepsMs, maxLateMs };
   } finally {
     await session.close();
   }
