@@ -3,7 +3,7 @@
  * `npm run bench -- NAME` starts it through scripts/bench.mjs.
  *
  * A plain run writes bench/results/NAME.json and appends a line to bench/history.jsonl. A profiled run
- * (`--profile`: scripts/bench.mjs runs this process and every Node process it starts under `--cpu-prof`)
+ * (`--profile`: scripts/bench.mjs turns on V8's CPU profiler in this process and in every Node process it starts)
  * measures with a profiler attached, so its numbers are not comparable: its result goes next to the
  * profiles (bench/profiles/NAME/NAME.json) and neither the results nor the history see it.
  */

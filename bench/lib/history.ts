@@ -1,7 +1,7 @@
 /**
  * bench/history.jsonl: one line per run of a benchmark, appended by the runner, committed with the results,
  * so a case's value can be followed across commits (the report plots it). A line holds what identifies the
- * run (name, commit, dirty, date, environment) and each case's id, value and unit; samples stay in the
+ * run (name, commit, dirty, date, quick, environment) and each case's id, value and unit; samples stay in the
  * result file. Lines marked `seeded` were derived from result files written before the history existed.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
@@ -18,6 +18,8 @@ export interface HistoryLine {
   readonly commit: string;
   readonly dirty: boolean | 'unknown';
   readonly date: string;
+  /** A `--quick` run: a smoke run, fewer and smaller samples (the report leaves it out of the history plots). */
+  readonly quick: boolean;
   readonly env: Record<string, unknown>;
   readonly cases: readonly HistoryCase[];
   readonly seeded?: true;
@@ -32,6 +34,7 @@ export function historyLine(result: BenchResult, options: { seeded?: boolean } =
     commit: String(env['commit'] ?? 'unknown'),
     dirty: typeof dirty === 'boolean' ? dirty : 'unknown',
     date: String(env['date'] ?? 'unknown'),
+    quick: result.config['quick'] === true,
     env,
     cases: result.cases.map((c) => ({ id: c.id, value: c.value, unit: c.unit })),
     ...(options.seeded ? { seeded: true as const } : {}),
