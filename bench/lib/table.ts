@@ -24,7 +24,7 @@ const HEADER = ['benchmark', 'case', 'value', 'spread', 'vs baseline (same run)'
 const LEGEND =
   'value: median of the samples; spread: half their range around the median; target ✔/✘ computed from the value ' +
   '(bench/catalog.ts); measured at: the commit, _stale_ when a later commit changed the code the benchmark measures, ' +
-  '_dirty_ when the tree held uncommitted changes.';
+  '_dirty_ when the tree held uncommitted changes, _quick_ for a smoke run (--quick).';
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -43,6 +43,7 @@ function measuredAt(result: BenchResult, stale: boolean | undefined): string {
   if (stale === true) marks.push('**stale**');
   if (stale === undefined) marks.push('commit unknown here');
   if (wasDirty(result)) marks.push('**dirty**');
+  if (result.config['quick'] === true) marks.push('**quick**');
   return marks.join(' ');
 }
 

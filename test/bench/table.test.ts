@@ -79,15 +79,16 @@ t.test('rows: value with unit, spread, ratio to the baseline, target mark, commi
   t.same(third, ['gateway', 'ack-p99 — p99 ack', '12.3 ms', '', '', '≤ 10 ms ✘', '`abc1234`']);
 });
 
-t.test('measured at: stale when the measured code changed after, dirty when the tree was, unknown commit', async (t) => {
+t.test('measured at: stale when the measured code changed after, dirty when the tree was, quick, unknown commit', async (t) => {
   const results = [
     aResult('gateway', [aCase('accept-batch-1000', 1)]),
     aResult('store', [aCase('group-commit', 1)], { commit: 'def5678', dirty: true }),
     aResult('old', [aCase('x', 1)], { commit: '0123abc', dirty: undefined, uncommittedSources: [' M src/a.ts'] }),
     aResult('older', [aCase('y', 1)], { commit: '9999999', dirty: undefined, uncommittedSources: [] }),
+    { ...aResult('smoke', [aCase('z', 1)]), config: { quick: true } },
   ];
-  const at = rows(benchTable(results, CATALOG, { stale: { gateway: true, store: false, old: undefined, older: false } })).map((r) => r[6]);
-  t.same(at, ['`abc1234` **stale**', '`def5678` **dirty**', '`0123abc` commit unknown here **dirty**', '`9999999`']);
+  const at = rows(benchTable(results, CATALOG, { stale: { gateway: true, store: false, old: undefined, older: false, smoke: true } })).map((r) => r[6]);
+  t.same(at, ['`abc1234` **stale**', '`def5678` **dirty**', '`0123abc` commit unknown here **dirty**', '`9999999`', '`abc1234` **stale** **quick**']);
 });
 
 t.test('order: the catalog\'s benchmarks in its order, then the others by name; cases as recorded', async (t) => {
