@@ -27,11 +27,24 @@ if (dir && threads.isMainThread) {
   fs.writeFileSync(path.join(dir, `process-${process.pid}.json`), JSON.stringify({ pid: process.pid, ppid: process.ppid, argv: process.argv, execArgv: process.execArgv }));
 
   const Worker = threads.Worker;
-  threads.Worker = class ProfiledWorker extends Worker {
-    constructor(filename, options = {}) {
-      super(filename, { ...options, execArgv: [...(options.execArgv ?? process.execArgv), '--cpu-prof', `--cpu-prof-dir=${dir}`] });
-    }
-  };
+  const profiled = (options, execArgv) => ({ ...options, execArgv: [...execArgv, '--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  // A Proxy rather than a subclass: construction is retried when Node refuses flags (below), which a
+  // constructor cannot do after a failed super().
+  threads.Worker = new Proxy(Worker, {
+    construct(target, [filename, options = {}], newTarget) {
+      const execArgv = options.execArgv ?? process.execArgv;
+      try {
+        return Reflect.construct(target, [filename, profiled(options, execArgv)], newTarget);
+      } catch (err) {
+        if (!err || err.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+        // Naming execArgv makes Node check each flag, and a worker refuses V8 and process-wide ones
+        // (--expose-gc, --max-old-space-size) that it would have inherited silently: they are set for the
+        // whole process already, so leaving them out changes nothing for the thread.
+        const refused = new Set(String(err.message).split('flags: ').slice(1).join('flags: ').split(', '));
+        return Reflect.construct(target, [filename, profiled(options, execArgv.filter((a) => !refused.has(a)))], newTarget);
+      }
+    },
+  });
   // ES modules import builtins' named exports from a copy: bring it up to date with the patched class.
   require('node:module').syncBuiltinESMExports();
 
