@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
+import { createContext, Script } from 'node:vm';
 import type { CpuProfile, FlameNode } from '../../bench/lib/flame.js';
 import { flameTree, frameName } from '../../bench/lib/flame.js';
 import { flameAssets, flameIndex, flamePage } from '../../bench/lib/flame-page.js';
@@ -95,6 +95,20 @@ t.test('the flame graph page inlines its libraries and the tree, and its script 
   t.equal(scripts.length, 15, 'thirteen d3 modules, d3-flame-graph, the page\'s own');
   t.match(scripts[13]!, 'flamegraph', 'd3-flame-graph is inlined');
   for (const [i, s] of scripts.entries()) t.doesNotThrow(() => new Script(s), `script ${i} parses`);
+
+  // The libraries load in order into one global scope and offer what the page's script calls (no DOM here:
+  // the chart is built, not drawn).
+  const element = (): object => ({ textContent: '', appendChild: () => undefined, setAttribute: () => undefined, style: {} });
+  const scope: Record<string, unknown> = { document: { createElement: element, head: element() } };
+  scope['window'] = scope;
+  scope['self'] = scope;
+  const context = createContext(scope);
+  for (const s of scripts.slice(0, 14)) new Script(s).runInContext(context);
+  const api = new Script(
+    "const c = flamegraph.default().width(800).cellHeight(18).minFrameSize(1).sort(true).setDetailsElement(null).setLabelHandler((d) => d.data.name); [typeof d3.select, typeof c, typeof c.search, typeof c.resetZoom]",
+  ).runInContext(context) as string[];
+  t.same(api, ['function', 'function', 'function', 'function'], 'd3.select and the chart\'s methods the page uses');
+
   const index = flameIndex('bench x', [{ meta: { file: 'f', pid: 3, thread: 1, process: 'muster server --data' }, page: 'flame-3-1-001.html', tree }], 'x.json');
   t.match(index, 'href="flame-3-1-001.html"');
   t.match(index, 'muster server --data');
