@@ -15,7 +15,7 @@ import { createActorSystem, defaultWorkerCount, MAX_BATCH_MESSAGES, producer, si
 import type { ActorRef } from '../src/actors/index.js';
 import { createLogger } from '../src/log/index.js';
 import type { makeSink, makeSource, SinkMsg, SourceMsg, StreamReport } from '../test/actors/fixtures/traffic.js';
-import { defineBenchmark, sampleRate } from './lib/index.js';
+import { defineBenchmark, sampleRate, RUNNER } from './lib/index.js';
 
 const traffic = siblingModule(import.meta.url, '../test/actors/fixtures/traffic');
 const rawSink = siblingModule(import.meta.url, '../test/actors/fixtures/raw-sink');
@@ -34,6 +34,7 @@ function check(report: StreamReport, total: number, id: string): void {
 
 export default defineBenchmark({
   name: 'actors',
+  measures: ['src/actors', 'src/log', 'src/errors', 'test/actors/fixtures', 'bench/actors.bench.ts', ...RUNNER],
   async run(ctx) {
     const quick = ctx.quick;
     const runs = { warmup: quick ? 1 : 3, samples: quick ? 3 : 7 };

@@ -21,7 +21,7 @@ import { createClient } from '../src/client/index.js';
 import { keyedJob } from '../test/faults/submitter.js';
 import { MusterChild, ROOT } from '../test/server/muster-child.js';
 import type { BenchContext } from './lib/index.js';
-import { defineBenchmark, median, uncommitted } from './lib/index.js';
+import { defineBenchmark, median, uncommitted, MUSTER_PROCESS, RUNNER } from './lib/index.js';
 
 /** DESIGN.md §9 and issue 15. */
 const TARGET = { versionMs: 300, jobsMs: 500 } as const;
@@ -128,4 +128,4 @@ async function run(ctx: BenchContext): Promise<void> {
   }
 }
 
-export default defineBenchmark({ name: 'cli', run });
+export default defineBenchmark({ name: 'cli', measures: [...MUSTER_PROCESS, 'bench/cli.bench.ts', 'test/server/muster-child.ts', 'test/faults/submitter.ts', ...RUNNER], run });

@@ -9,10 +9,11 @@
  */
 import { activeBackend } from '../src/placement/index.js';
 import { runCases } from './e2e-run.js';
-import { defineBenchmark } from './lib/index.js';
+import { defineBenchmark, MUSTER_PROCESS, RUNNER } from './lib/index.js';
 
 export default defineBenchmark({
   name: 'e2e',
+  measures: [...MUSTER_PROCESS, 'bench/e2e*', 'bench/gateway-load*', 'bench/load-generator.ts', 'bench/submit-throughput.ts', 'bench/heartbeats-fleet.ts', 'bench/heartbeats-probe.ts', 'bench/workloads', 'test/client/server-process.ts', ...RUNNER],
   async run(ctx) {
     ctx.env({ backend: activeBackend(), code: 'dist (tsc output)' });
     await runCases(ctx);

@@ -22,7 +22,7 @@ import { embeddedVersusEtcdCases } from './failover-e2e.js';
 import { JOBS_PER_FRAME, SUBMIT_EVERY_MS } from './failover-submitter.js';
 import type { TrialResult } from './failover-trials.js';
 import { LEASE_TTL_SECONDS, TRIAL_BOUNDS, runFailoverTrials } from './failover-trials.js';
-import { defineBenchmark, median, uncommitted } from './lib/index.js';
+import { defineBenchmark, median, uncommitted, MUSTER_PROCESS, RUNNER } from './lib/index.js';
 
 /** Trials of a full run: the issue asks for at least 20. */
 const TRIALS = 20;
@@ -40,6 +40,7 @@ const load = (): string => loadavg().map((n) => n.toFixed(2)).join(' ');
 
 export default defineBenchmark({
   name: 'failover',
+  measures: [...MUSTER_PROCESS, 'bench/failover*', 'bench/gateway-*', 'bench/load-generator.ts', 'bench/submit-throughput.ts', 'bench/workloads', 'test/ha', 'test/helpers', 'test/client/server-process.ts', 'test/server/muster-child.ts', ...RUNNER],
   async run(ctx) {
     ctx.env({ backend: activeBackend(), code: 'dist (tsc output)', etcd: etcdVersion(), uncommittedSources: uncommitted(['src']) ?? 'not a checkout', loadAverageAtStart: load() });
     const trials = ctx.quick ? QUICK_TRIALS : TRIALS;

@@ -33,7 +33,7 @@ import { serverKillRun } from '../test/faults/server-kills.js';
 import { ROOT } from '../test/server/muster-child.js';
 import { measureRestarts } from './faults-restart.js';
 import type { BenchContext } from './lib/index.js';
-import { defineBenchmark, median, quantile } from './lib/index.js';
+import { defineBenchmark, median, quantile, MUSTER_PROCESS, RUNNER } from './lib/index.js';
 
 /** Issue 12, "Done when"; DESIGN.md §9. */
 const TARGET = { serverKills: 50, restartP50Seconds: 2 } as const;
@@ -112,6 +112,7 @@ async function restartCases(ctx: BenchContext, plan: Plan): Promise<void> {
 
 export default defineBenchmark({
   name: 'faults',
+  measures: [...MUSTER_PROCESS, 'bench/faults*', 'test/faults', 'test/server', 'test/helpers', ...RUNNER],
   async run(ctx) {
     const plan = ctx.quick ? QUICK : FULL;
     ctx.env({

@@ -9,10 +9,11 @@
 import { activeBackend } from '../src/placement/index.js';
 import { decodeValidateCases } from './gateway-decode.js';
 import { acceptCases } from './gateway-accept.js';
-import { defineBenchmark } from './lib/index.js';
+import { defineBenchmark, MUSTER_PROCESS, RUNNER } from './lib/index.js';
 
 export default defineBenchmark({
   name: 'gateway',
+  measures: [...MUSTER_PROCESS, 'bench/gateway*', 'bench/load-generator.ts', 'bench/submit-throughput.ts', 'bench/workloads', 'test/client/server-process.ts', ...RUNNER],
   async run(ctx) {
     ctx.env({ backend: activeBackend(), code: 'dist (tsc output)' });
     await decodeValidateCases(ctx);

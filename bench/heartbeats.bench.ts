@@ -29,7 +29,7 @@ import { FLEET_SITE, FleetProcess } from './heartbeats-fleet.js';
 import type { FleetOptions } from './heartbeats-fleet.js';
 import { CLOCK_TICKS, ControlPlaneProbe, processCpuSeconds, until } from './heartbeats-probe.js';
 import type { BenchContext } from './lib/index.js';
-import { defineBenchmark, median } from './lib/index.js';
+import { defineBenchmark, median, MUSTER_PROCESS, RUNNER } from './lib/index.js';
 
 /** Tokens of the servers under test (throwaway: each server lives for one case). */
 const ADMIN_TOKEN = 'bench-heartbeats-admin-token';
@@ -317,6 +317,7 @@ async function detectCase(ctx: BenchContext, children: Children, plan: Plan): Pr
 
 export default defineBenchmark({
   name: 'heartbeats',
+  measures: [...MUSTER_PROCESS, 'bench/heartbeats*', 'test/client/server-process.ts', ...RUNNER],
   async run(ctx) {
     const plan = ctx.quick ? QUICK : FULL;
     ctx.env({

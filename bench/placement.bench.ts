@@ -10,7 +10,7 @@
  * that prefix. Each fast case names its ts case as baseline.
  */
 import { performance } from 'node:perf_hooks';
-import { defineBenchmark } from './lib/index.js';
+import { defineBenchmark, RUNNER } from './lib/index.js';
 import type { BenchContext } from './lib/index.js';
 import { activeBackend, availableBackends, backend } from '../src/placement/index.js';
 import type { BackendName, NodeTable, PlacementRequest, PlacementResult, ReleaseItem } from '../src/placement/index.js';
@@ -112,4 +112,4 @@ async function run(ctx: BenchContext): Promise<void> {
   }
 }
 
-export default defineBenchmark({ name: 'placement', run });
+export default defineBenchmark({ name: 'placement', measures: ['src/placement', 'src/model', 'src/errors', 'src/log', 'native', 'wasm', 'bench/placement*', 'test/placement/workloads.ts', ...RUNNER], run });

@@ -19,13 +19,14 @@
 import { performance } from 'node:perf_hooks';
 import { activeBackend } from '../src/placement/index.js';
 import { Simulation } from '../src/scheduler/index.js';
-import { defineBenchmark, quantile } from './lib/index.js';
+import { defineBenchmark, quantile, RUNNER } from './lib/index.js';
 import { clusterScript, taskCount } from './workloads/cluster.js';
 import { rssGrowthCase } from './scheduler-rss.js';
 import { snapshotStallCase } from './scheduler-snapshot.js';
 
 export default defineBenchmark({
   name: 'scheduler',
+  measures: ['src/scheduler', 'src/placement', 'src/model', 'src/actors', 'src/store', 'src/errors', 'src/log', 'native', 'wasm', 'bench/scheduler*', 'bench/workloads', ...RUNNER],
   async run(ctx) {
     const workload = ctx.quick ? { sites: 3, nodes: 1000, jobs: 50_000, batch: 5000, seed: 7 } : { sites: 3, nodes: 10_000, jobs: 1_000_000, batch: 20_000, seed: 7 };
     ctx.config({ ...workload });

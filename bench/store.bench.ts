@@ -22,7 +22,7 @@ import { pack } from 'msgpackr';
 import { createLogger } from '../src/log/index.js';
 import { GROUP_COMMIT_MAX_BYTES, GROUP_COMMIT_MAX_EVENTS, GROUP_COMMIT_WINDOW_MS, openEmbeddedStore, type EmbeddedStoreOptions } from '../src/store/index.js';
 import { isJobSubmitted, jobSubmitted } from '../test/store/fixtures/events.js';
-import { defineBenchmark, sampleRate, type BenchContext } from './lib/index.js';
+import { defineBenchmark, sampleRate, type BenchContext, RUNNER } from './lib/index.js';
 import { pendingMemoryCase, recoveryCase } from './store-state.js';
 
 /** Temporary data folders for one run; all removed when the run ends. */
@@ -128,6 +128,7 @@ const CASES: readonly StoreCase[] = [fsyncPerEvent, groupCommit, recoveryCase, p
 
 export default defineBenchmark({
   name: 'store',
+  measures: ['src/store', 'src/model', 'src/scheduler', 'src/placement', 'src/actors', 'src/errors', 'src/log', 'native', 'wasm', 'bench/store*', 'test/store/fixtures', ...RUNNER],
   async run(ctx) {
     const scratch = new Scratch();
     ctx.env({ dataFolder: tmpdir() });

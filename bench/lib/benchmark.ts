@@ -1,6 +1,6 @@
 /**
  * The benchmark contract. A benchmark is a file `bench/NAME.bench.ts` whose default export is
- * `defineBenchmark({ name, run })`. `run` measures and calls `ctx.record` once per case; the runner adds
+ * `defineBenchmark({ name, measures, run })`. `run` measures and calls `ctx.record` once per case; the runner adds
  * the environment, computes value (median), spread and ratios to baselines, prints a table and writes
  * `bench/results/NAME.json`. A benchmark checks that what it measured is correct before it records it.
  */
@@ -29,6 +29,12 @@ export interface BenchContext {
 
 export interface Benchmark {
   readonly name: string;
+  /**
+   * The paths (git pathspecs, from the repository's root: `src/api`, `bench/gateway*`) whose changes can
+   * change this benchmark's results. Stored with every result; the README's table marks a result stale when
+   * a commit after it touched one of them. Generous rather than short: a path left out hides a stale number.
+   */
+  readonly measures: readonly string[];
   run(ctx: BenchContext): Promise<void>;
 }
 

@@ -1,7 +1,13 @@
 export { defineBenchmark, sampleRate } from './benchmark.js';
 export type { Benchmark, BenchContext, CaseInput } from './benchmark.js';
 export { median, spread, quantile } from './stats.js';
-export { environment } from './env.js';
+export { environment, loadAverage } from './env.js';
 export { cpuSeconds, percentOfCore } from './process-cpu.js';
 export { importBuilt } from './built.js';
 export { uncommitted } from './worktree.js';
+export { checkout, changedAfter } from './git.js';
+export { appendHistory, historyLine, readHistory } from './history.js';
+export type { HistoryLine, HistoryCase } from './history.js';
+export type { BenchResult, CaseResult } from './report.js';
+export { formatNumber, formatRatio, formatSpread } from './format.js';
+export { MUSTER_PROCESS, RUNNER } from './measures.js';

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CaseInput } from './benchmark.js';
+import { formatNumber } from './format.js';
 import { median, spread } from './stats.js';
 
 export interface CaseResult {
@@ -15,6 +16,8 @@ export interface CaseResult {
 
 export interface BenchResult {
   readonly name: string;
+  /** The benchmark's `measures` when it ran (results from before the field lack it). */
+  readonly measures?: readonly string[];
   readonly env: Record<string, unknown>;
   readonly config: Record<string, unknown>;
   readonly cases: readonly CaseResult[];
@@ -38,12 +41,6 @@ export function summarize(cases: readonly CaseInput[]): CaseResult[] {
   return out;
 }
 
-function formatNumber(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString('en-US');
-  if (Math.abs(n) >= 10) return n.toFixed(1);
-  return n.toPrecision(3);
-}
 
 export function table(result: BenchResult): string {
   const rows = [['case', 'value', 'unit', 'spread', 'samples', 'vs baseline']];
