@@ -33,7 +33,7 @@ export function checkout(cwd: string): Checkout | undefined {
 }
 
 /**
- * Whether a commit after `commit` (up to HEAD) touched one of `paths` (git pathspecs: `src/api`,
+ * Whether a commit after `commit` (up to HEAD), or a change not yet committed, touched one of `paths` (git pathspecs: `src/api`,
  * `bench/gateway*`); undefined when git does not know `commit` (a shallow clone, a rewritten history).
  */
 export function changedAfter(cwd: string, commit: string, paths: readonly string[]): boolean | undefined {
@@ -42,5 +42,8 @@ export function changedAfter(cwd: string, commit: string, paths: readonly string
   } catch {
     return undefined;
   }
-  return git(cwd, ['log', '--format=%H', `${commit}..HEAD`, '--', ...paths]).trim() !== '';
+  if (git(cwd, ['log', '--format=%H', `${commit}..HEAD`, '--', ...paths]).trim() !== '') return true;
+  // Uncommitted changes count too: a table regenerated in the same commit as a code change then says what it
+  // will say once that change is committed.
+  return git(cwd, ['status', '--porcelain', '--', ...paths]).trim() !== '';
 }

@@ -60,7 +60,7 @@ t.test('dirty: changes to sources, not to results, the history or node_modules',
 });
 
 t.test('stale: a commit after touched a measured path', async (t) => {
-  const { dir, git, commit } = repo(t);
+  const { dir, git, commit, write } = repo(t);
   const measured = commit('measured here', { 'src/api/a.ts': 'one', 'src/store/b.ts': 'one', 'bench/gateway-e2e.ts': 'one' });
   const paths = ['src/api', 'bench/gateway*'];
 
@@ -71,6 +71,9 @@ t.test('stale: a commit after touched a measured path', async (t) => {
   commit('a measured helper, by glob', { 'bench/gateway-e2e.ts': 'two' });
   t.equal(changedAfter(dir, measured, paths), true);
   t.equal(changedAfter(dir, measured, ['src/api']), false);
+  write({ 'src/api/a.ts': 'uncommitted' });
+  t.equal(changedAfter(dir, measured, ['src/api']), true, 'an uncommitted change to a measured path (a table regenerated with the change it ships with)');
+  t.equal(changedAfter(dir, measured, ['src/model']), false, 'not one to another path');
   commit('measured code', { 'src/api/a.ts': 'two' });
   t.equal(changedAfter(dir, measured, ['src/api']), true);
   t.equal(changedAfter(dir, 'deadbee', paths), undefined, 'a commit git does not know');
