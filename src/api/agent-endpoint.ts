@@ -19,7 +19,7 @@
  */
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { formatProblem, validateNode } from '../model/index.js';
-import type { TaskEndReport } from '../scheduler/index.js';
+import type { AgentReport, TaskEndReport } from '../scheduler/index.js';
 import type { AgentLink } from './agent-hub.js';
 import { AgentLink as Link } from './agent-hub.js';
 import type { ApiError } from './api-error.js';
@@ -165,24 +165,38 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
     return false;
   }
 
-  function handle(link: AgentLink, principal: Principal, frame: Readonly<Record<string, unknown>>): void {
+  /**
+   * Handles one frame of a connection. `reports` gathers the frame's `started` and `ended` reports (a batch
+   * of a simulated fleet carries thousands): they go to the scheduler together, in one message, before any
+   * other request of the frame is handled, so the scheduler sees the frame's requests in their order.
+   */
+  /** The reports gathered so far leave for the scheduler as one message (and the list is emptied). */
+  function sendReports(reports: AgentReport[]): void {
+    if (reports.length === 0) return;
+    ctx.core()!.taskReports(reports.splice(0));
+  }
+
+  function handle(link: AgentLink, principal: Principal, frame: Readonly<Record<string, unknown>>, reports: AgentReport[]): void {
     const read = readAgentRequest(frame);
     if (!read.ok) return refuse(link, read.error, read.id);
     const request = read.request;
     metrics.request('agent', request.kind);
     const core = ctx.core()!;
+    if (request.kind === 'started') {
+      if (owns(link, request.node, request.id)) reports.push({ kind: 'started', job: request.job, task: request.task, attempt: request.attempt, node: request.node, ...(request.id !== undefined ? { id: request.id } : {}) });
+      return;
+    }
+    if (request.kind === 'ended') {
+      if (owns(link, request.node, request.id)) reports.push({ kind: 'ended', ...endReport(request.node, request), ...(request.id !== undefined ? { id: request.id } : {}) });
+      return;
+    }
+    sendReports(reports);
     switch (request.kind) {
       case 'register':
         void register(link, principal, request);
         return;
       case 'heartbeat':
         for (const node of request.nodes) if (owns(link, node, request.id)) agents.heartbeat(node);
-        return;
-      case 'started':
-        if (owns(link, request.node, request.id)) core.taskStarted({ job: request.job, task: request.task, attempt: request.attempt, node: request.node }, request.id);
-        return;
-      case 'ended':
-        if (owns(link, request.node, request.id)) core.taskEnded(endReport(request.node, request), request.id);
         return;
       case 'log':
         agents.logChunk(link, request.id, request.data, request.eof);
@@ -215,10 +229,14 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
       const decoded = decodeFrame(new Uint8Array(message), false);
       if (!decoded.ok) return refuse(link, decoded.error);
       if (ctx.phase() !== 'ready') return refuseAll(link, decoded.frame, unavailableError(ctx));
-      if (decoded.frame['kind'] !== 'batch') return handle(link, principal, decoded.frame);
-      const batch = readBatch(decoded.frame, MAX_BATCH_FRAMES);
-      if (!batch.ok) return refuse(link, batch.error, batch.id);
-      for (const frame of batch.request) handle(link, principal, frame);
+      const reports: AgentReport[] = [];
+      if (decoded.frame['kind'] !== 'batch') handle(link, principal, decoded.frame, reports);
+      else {
+        const batch = readBatch(decoded.frame, MAX_BATCH_FRAMES);
+        if (!batch.ok) return refuse(link, batch.error, batch.id);
+        for (const frame of batch.request) handle(link, principal, frame, reports);
+      }
+      sendReports(reports);
     },
     close(ws) {
       closed(ws);
