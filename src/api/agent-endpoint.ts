@@ -41,6 +41,12 @@ export interface AgentSocket extends SocketState {
 
 type Ws = WebSocket<AgentSocket>;
 
+/** What one frame's requests gather as they are handled, for after the frame (see `handle`). */
+interface FrameWork {
+  readonly reports: AgentReport[];
+  readonly counts: Map<AgentRequest['kind'], number>;
+}
+
 /** Most frames in one agent batch: a fleet's heartbeats and reports of one tick fit many times over. */
 export const MAX_BATCH_FRAMES = 100_000;
 
@@ -165,23 +171,25 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
     return false;
   }
 
-  /**
-   * Handles one frame of a connection. `reports` gathers the frame's `started` and `ended` reports (a batch
-   * of a simulated fleet carries thousands): they go to the scheduler together, in one message, before any
-   * other request of the frame is handled, so the scheduler sees the frame's requests in their order.
-   */
   /** The reports gathered so far leave for the scheduler as one message (and the list is emptied). */
   function sendReports(reports: AgentReport[]): void {
     if (reports.length === 0) return;
     ctx.core()!.taskReports(reports.splice(0));
   }
 
-  function handle(link: AgentLink, principal: Principal, frame: Readonly<Record<string, unknown>>, reports: AgentReport[]): void {
+  /**
+   * Handles one request of a connection's frame. `work.reports` gathers the frame's `started` and `ended`
+   * reports (a batch of a simulated fleet carries thousands): they go to the scheduler together, in one
+   * message, before any other request of the frame that reaches the scheduler (a registration, a piece of
+   * output), so the scheduler sees them in the frame's order. `work.counts` tallies the requests per kind,
+   * counted in the metrics once per frame.
+   */
+  function handle(link: AgentLink, principal: Principal, frame: Readonly<Record<string, unknown>>, work: FrameWork): void {
     const read = readAgentRequest(frame);
     if (!read.ok) return refuse(link, read.error, read.id);
     const request = read.request;
-    metrics.request('agent', request.kind);
-    const core = ctx.core()!;
+    work.counts.set(request.kind, (work.counts.get(request.kind) ?? 0) + 1);
+    const { reports } = work;
     if (request.kind === 'started') {
       if (owns(link, request.node, request.id)) reports.push({ kind: 'started', job: request.job, task: request.task, attempt: request.attempt, node: request.node, ...(request.id !== undefined ? { id: request.id } : {}) });
       return;
@@ -190,9 +198,9 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
       if (owns(link, request.node, request.id)) reports.push({ kind: 'ended', ...endReport(request.node, request), ...(request.id !== undefined ? { id: request.id } : {}) });
       return;
     }
-    sendReports(reports);
     switch (request.kind) {
       case 'register':
+        sendReports(reports);
         void register(link, principal, request);
         return;
       case 'heartbeat':
@@ -202,6 +210,7 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
         agents.logChunk(link, request.id, request.data, request.eof);
         return;
       case 'output':
+        sendReports(reports);
         if (owns(link, request.node, request.id)) void storeOutput(link, request);
         return;
       case 'error':
@@ -229,14 +238,15 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
       const decoded = decodeFrame(new Uint8Array(message), false);
       if (!decoded.ok) return refuse(link, decoded.error);
       if (ctx.phase() !== 'ready') return refuseAll(link, decoded.frame, unavailableError(ctx));
-      const reports: AgentReport[] = [];
-      if (decoded.frame['kind'] !== 'batch') handle(link, principal, decoded.frame, reports);
+      const work: FrameWork = { reports: [], counts: new Map() };
+      if (decoded.frame['kind'] !== 'batch') handle(link, principal, decoded.frame, work);
       else {
         const batch = readBatch(decoded.frame, MAX_BATCH_FRAMES);
         if (!batch.ok) return refuse(link, batch.error, batch.id);
-        for (const frame of batch.request) handle(link, principal, frame, reports);
+        for (const frame of batch.request) handle(link, principal, frame, work);
       }
-      sendReports(reports);
+      sendReports(work.reports);
+      for (const [kind, count] of work.counts) metrics.request('agent', kind, count);
     },
     close(ws) {
       closed(ws);
