@@ -14,7 +14,8 @@
  *    `registered` before any `start`), except frames about the attempts the registration ended.
  *
  * Reports (`started`, `ended`) are checked by the scheduler against the attempt's node; `ended` is
- * acknowledged (`acked`) once durable, through the agent hub. Chunks of ended attempts' output (`output`)
+ * acknowledged (`acked`) once durable, through the agent hub. A frame's reports go to the scheduler as one
+ * message, in order (see `handle`). Chunks of ended attempts' output (`output`)
  * go to the output keeper when the attempt ran on the shipping node, and are answered `output-stored`.
  */
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
