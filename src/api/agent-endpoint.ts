@@ -14,12 +14,13 @@
  *    `registered` before any `start`), except frames about the attempts the registration ended.
  *
  * Reports (`started`, `ended`) are checked by the scheduler against the attempt's node; `ended` is
- * acknowledged (`acked`) once durable, through the agent hub. Chunks of ended attempts' output (`output`)
+ * acknowledged (`acked`) once durable, through the agent hub. A frame's reports go to the scheduler as one
+ * message, in order (see `handle`). Chunks of ended attempts' output (`output`)
  * go to the output keeper when the attempt ran on the shipping node, and are answered `output-stored`.
  */
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { formatProblem, validateNode } from '../model/index.js';
-import type { TaskEndReport } from '../scheduler/index.js';
+import type { AgentReport, TaskEndReport } from '../scheduler/index.js';
 import type { AgentLink } from './agent-hub.js';
 import { AgentLink as Link } from './agent-hub.js';
 import type { ApiError } from './api-error.js';
@@ -40,6 +41,12 @@ export interface AgentSocket extends SocketState {
 }
 
 type Ws = WebSocket<AgentSocket>;
+
+/** What one frame's requests gather as they are handled, for after the frame (see `handle`). */
+interface FrameWork {
+  readonly reports: AgentReport[];
+  readonly counts: Map<AgentRequest['kind'], number>;
+}
 
 /** Most frames in one agent batch: a fleet's heartbeats and reports of one tick fit many times over. */
 export const MAX_BATCH_FRAMES = 100_000;
@@ -165,29 +172,46 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
     return false;
   }
 
-  function handle(link: AgentLink, principal: Principal, frame: Readonly<Record<string, unknown>>): void {
+  /** The reports gathered so far leave for the scheduler as one message (and the list is emptied). */
+  function sendReports(reports: AgentReport[]): void {
+    if (reports.length === 0) return;
+    ctx.core()!.taskReports(reports.splice(0));
+  }
+
+  /**
+   * Handles one request of a connection's frame. `work.reports` gathers the frame's `started` and `ended`
+   * reports (a batch of a simulated fleet carries thousands): they go to the scheduler together, in one
+   * message, before any other request of the frame that reaches the scheduler (a registration, a piece of
+   * output), so the scheduler sees them in the frame's order. `work.counts` tallies the requests per kind,
+   * counted in the metrics once per frame.
+   */
+  function handle(link: AgentLink, principal: Principal, frame: Readonly<Record<string, unknown>>, work: FrameWork): void {
     const read = readAgentRequest(frame);
     if (!read.ok) return refuse(link, read.error, read.id);
     const request = read.request;
-    metrics.request('agent', request.kind);
-    const core = ctx.core()!;
+    work.counts.set(request.kind, (work.counts.get(request.kind) ?? 0) + 1);
+    const { reports } = work;
+    if (request.kind === 'started') {
+      if (owns(link, request.node, request.id)) reports.push({ kind: 'started', job: request.job, task: request.task, attempt: request.attempt, node: request.node, ...(request.id !== undefined ? { id: request.id } : {}) });
+      return;
+    }
+    if (request.kind === 'ended') {
+      if (owns(link, request.node, request.id)) reports.push({ kind: 'ended', ...endReport(request.node, request), ...(request.id !== undefined ? { id: request.id } : {}) });
+      return;
+    }
     switch (request.kind) {
       case 'register':
+        sendReports(reports);
         void register(link, principal, request);
         return;
       case 'heartbeat':
         for (const node of request.nodes) if (owns(link, node, request.id)) agents.heartbeat(node);
         return;
-      case 'started':
-        if (owns(link, request.node, request.id)) core.taskStarted({ job: request.job, task: request.task, attempt: request.attempt, node: request.node }, request.id);
-        return;
-      case 'ended':
-        if (owns(link, request.node, request.id)) core.taskEnded(endReport(request.node, request), request.id);
-        return;
       case 'log':
         agents.logChunk(link, request.id, request.data, request.eof);
         return;
       case 'output':
+        sendReports(reports);
         if (owns(link, request.node, request.id)) void storeOutput(link, request);
         return;
       case 'error':
@@ -215,10 +239,15 @@ export function agentEndpoint(app: TemplatedApp, ctx: GatewayContext): void {
       const decoded = decodeFrame(new Uint8Array(message), false);
       if (!decoded.ok) return refuse(link, decoded.error);
       if (ctx.phase() !== 'ready') return refuseAll(link, decoded.frame, unavailableError(ctx));
-      if (decoded.frame['kind'] !== 'batch') return handle(link, principal, decoded.frame);
-      const batch = readBatch(decoded.frame, MAX_BATCH_FRAMES);
-      if (!batch.ok) return refuse(link, batch.error, batch.id);
-      for (const frame of batch.request) handle(link, principal, frame);
+      const work: FrameWork = { reports: [], counts: new Map() };
+      if (decoded.frame['kind'] !== 'batch') handle(link, principal, decoded.frame, work);
+      else {
+        const batch = readBatch(decoded.frame, MAX_BATCH_FRAMES);
+        if (!batch.ok) return refuse(link, batch.error, batch.id);
+        for (const frame of batch.request) handle(link, principal, frame, work);
+      }
+      sendReports(work.reports);
+      for (const [kind, count] of work.counts) metrics.request('agent', kind, count);
     },
     close(ws) {
       closed(ws);

@@ -197,8 +197,9 @@ export class GatewayMetrics {
     if (count > 0) this.#submitted.inc({ outcome }, count);
   }
 
-  request(endpoint: 'submit' | 'agent' | 'http', kind: string): void {
-    this.#requests.inc({ endpoint, kind });
+  /** `count` requests of one kind (an agent's batch counts its frames once per kind, not once per frame). */
+  request(endpoint: 'submit' | 'agent' | 'http', kind: string, count = 1): void {
+    this.#requests.inc({ endpoint, kind }, count);
   }
 
   rejected(code: ErrorCode): void {

@@ -18,6 +18,7 @@ import type { EventSink } from './durable-sequencer.js';
 import type { TaskEndReport, TaskStartReport } from './events.js';
 import type { AttemptRef } from './agent-port.js';
 import type {
+  AgentReport,
   CommandResult,
   CycleReport,
   DispatcherInbox,
@@ -263,6 +264,14 @@ export class SchedulerCore {
    */
   taskEnded(report: TaskEndReport, id?: string | number): void {
     this.#system.tell(this.#dispatcher, { kind: 'ended', ...report, ...(id !== undefined ? { id } : {}) });
+  }
+
+  /**
+   * Starts and ends reported together (one agent frame), in order: each as `taskStarted` or `taskEnded`
+   * would, in one message to the dispatcher, so their events go to the store as one batch.
+   */
+  taskReports(reports: readonly AgentReport[]): void {
+    if (reports.length > 0) this.#system.tell(this.#dispatcher, { kind: 'reports', reports });
   }
 
   /**

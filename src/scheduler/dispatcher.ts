@@ -292,6 +292,12 @@ export class Dispatcher {
         return this.#reports.started(msg, now, msg.id);
       case 'ended':
         return this.#reports.ended(msg, now, msg.id);
+      case 'reports':
+        for (const r of msg.reports) {
+          if (r.kind === 'started') this.#reports.started(r, now, r.id);
+          else this.#reports.ended(r, now, r.id);
+        }
+        return;
       case 'reconcile':
         return this.#reports.reconcile(msg, now);
       case 'unreported':

@@ -8,6 +8,7 @@
  * and nothing is written, acknowledged or dispatched again. The process must restart and recover from what
  * is durable.
  */
+import { RingBuffer } from '../actors/index.js';
 import type { Logger } from '../log/index.js';
 import type { SchedulerEvent } from './events.js';
 
@@ -40,7 +41,8 @@ export class DurableSequencer {
   #seq: number;
   #durable: number;
   #unwritten: SchedulerEvent[] = [];
-  readonly #waiting: Waiting[] = [];
+  /** A ring buffer: each durable notice takes from its head (an array's `splice` moved the rest each time). */
+  readonly #waiting = new RingBuffer<Waiting>();
   #failed: string | undefined;
 
   constructor(sink: EventSink, lastSeq: number, notices: SinkNotices, log: Logger) {
@@ -104,10 +106,8 @@ export class DurableSequencer {
   /** Events up to `seq` are durable: run what waited for them, in order. */
   durable(seq: number): void {
     if (seq > this.#durable) this.#durable = seq;
-    let i = 0;
     const waiting = this.#waiting;
-    while (i < waiting.length && waiting[i]!.seq <= this.#durable) waiting[i++]!.action();
-    if (i > 0) waiting.splice(0, i);
+    while (waiting.size !== 0 && waiting.peek()!.seq <= this.#durable) waiting.shift()!.action();
   }
 
   /**
@@ -120,7 +120,7 @@ export class DurableSequencer {
     const failure = String((err as Error)?.message ?? err);
     this.#failed = failure;
     this.#unwritten = [];
-    const waiting = this.#waiting.splice(0);
+    const waiting = this.#waiting.drain();
     let refused = 0;
     for (const w of waiting) {
       if (w.refuse === undefined) continue;

@@ -98,6 +98,9 @@ export type ReconcileResult =
 /** An agent's report may carry its frame's id, so a refusal can name it. */
 type ReportId = { readonly id?: string | number };
 
+/** An agent's report of an attempt starting or ending (`id`: the report's, to name in a refusal). */
+export type AgentReport = ({ readonly kind: 'started' } & TaskStartReport & ReportId) | ({ readonly kind: 'ended' } & TaskEndReport & ReportId);
+
 export interface NodeSnapshot {
   readonly name: string;
   readonly state: NodeState;
@@ -240,8 +243,12 @@ export type CoreCommand =
   | { readonly kind: 'hold' | 'release'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }
   /** Kills the job's live attempts; they end `killed` and go back to pending (no retry spent). */
   | { readonly kind: 'requeue'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }
-  | ({ readonly kind: 'started' } & TaskStartReport & ReportId)
-  | ({ readonly kind: 'ended' } & TaskEndReport & ReportId)
+  | AgentReport
+  /**
+   * An agent connection's reports of one frame, in order: one message, one turn and one durable batch for
+   * a frame that carries thousands (a simulated fleet's connection), instead of one of each per report.
+   */
+  | { readonly kind: 'reports'; readonly reports: readonly AgentReport[] }
   /**
    * A node's agent (re)registered: apply the ends it had not had acknowledged, then reconcile what it runs
    * with what the node holds live. Answered once those ends are durable.

@@ -3,7 +3,8 @@
  * (PROTOCOL.md `/v1/agent`): ends reported after a disconnection keep their real outcome; every end is
  * acknowledged once durable and recorded once; reports about another node's attempt are refused; who may
  * speak for a node; replaced attempts are killed when a lost node is heard from again; a node that comes
- * back smaller does not break its site; starts on their way at a registration are not lost.
+ * back smaller does not break its site; starts on their way at a registration are not lost; one frame's
+ * reports are recorded in order and their ends acknowledged together.
  */
 import t from 'tap';
 import type { Test } from 'tap';
@@ -113,6 +114,32 @@ t.test('a lost node heard from again: its replaced attempts are killed before it
   const start2 = await agent.client.next((f) => f.kind === 'start' && f['job'] === job && f['attempt'] === 2, mark);
   t.ok(agent.client.received.indexOf(kill) < agent.client.received.indexOf(start2), 'the kill precedes any new work on the node');
   agent.beat();
+});
+
+t.test("one frame's reports: each recorded once in the frame's order, the ends acknowledged together, counted per kind", async (t) => {
+  const server = await serverFor(t);
+  const client = await watcher(t, server);
+  const agent = await fakeAgent(server, 'batcher');
+  t.teardown(() => agent.client.close());
+  const jobs = [await submit(client, jobSpec()), await submit(client, jobSpec()), await submit(client, jobSpec())];
+  for (const job of jobs) await agent.client.next((f) => f.kind === 'start' && f['job'] === job);
+  const [a, b, c] = jobs as [string, string, string];
+  const end = (job: string, attempt = 1): Frame => ({ kind: 'ended', node: 'batcher', job, task: 0, attempt, outcome: 'succeeded', exitCode: 0 });
+  const started = (job: string): Frame => ({ kind: 'started', node: 'batcher', job, task: 0, attempt: 1 });
+  const mark = agent.client.received.length;
+  // A heartbeat between the reports, and an end of an attempt that was never live (acknowledged, recorded nothing).
+  agent.client.send({ kind: 'batch', frames: [started(a), started(b), { kind: 'heartbeat', node: 'batcher' }, end(a), started(c), end(b), end(c, 9)] });
+  const acked = await agent.client.next((f) => f.kind === 'acked', mark);
+  t.same(acked['attempts'], [{ job: a, task: 0, attempt: 1 }, { job: b, task: 0, attempt: 1 }, { job: c, task: 0, attempt: 9 }], "the frame's ends are acknowledged in one frame, in order");
+  await client.event('w', (e) => e['job'] === b && e['type'] === 'ended');
+  await server.lastSeq();
+  const steps = (job: string): unknown[] => client.events('w').filter((e) => e['job'] === job && (e['type'] === 'started' || e['type'] === 'task-ended')).map((e) => e['type']);
+  t.same(steps(a), ['started', 'task-ended'], 'a: started, then ended, once each');
+  t.same(steps(b), ['started', 'task-ended'], 'b: started, then ended, once each');
+  t.same(steps(c), ['started'], 'c: started; the end of an attempt never live records nothing');
+  const metrics = (await http(server.url, '/metrics', TOKENS.admin)).body as string;
+  t.match(metrics, /muster_requests_total\{endpoint="agent",kind="started"\} 3\n/, 'three started reports counted');
+  t.match(metrics, /muster_requests_total\{endpoint="agent",kind="ended"\} 3\n/, 'three ended reports counted');
 });
 
 t.test('a report about an attempt live on another node is refused and changes nothing', async (t) => {
