@@ -201,9 +201,8 @@ function load(): string {
 /** Heartbeats/s taken in and offered, and CPU used, over `ms`; the /metrics scrapes fall outside the CPU window. */
 async function measureWindow(probe: ControlPlaneProbe, server: ServerProcess, fleets: readonly FleetProcess[], ms: number): Promise<Window> {
   const scraped = async (): Promise<{ at: number; heartbeats: number; rejections: number }> => {
-    const sent = performance.now();
-    const m = await probe.metrics();
-    return { at: (sent + performance.now()) / 2, heartbeats: m.value('muster_heartbeats_total'), rejections: m.total('muster_rejections_total') };
+    const { at, scrape } = await probe.timedMetrics();
+    return { at, heartbeats: scrape.value('muster_heartbeats_total'), rejections: scrape.total('muster_rejections_total') };
   };
   const fleetState = (): { written: number; cpu: number } =>
     fleets.reduce((sum, f) => ({ written: sum.written + f.heartbeatsWritten(), cpu: sum.cpu + processCpuSeconds(f.pid) }), { written: 0, cpu: 0 });
