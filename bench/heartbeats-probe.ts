@@ -67,6 +67,18 @@ export class MetricsScrape {
     return this.#samples.get(name) ?? 0;
   }
 
+  /** The sum over the label sets of a metric that hold every pair of `labels` (whatever order they are written in). */
+  matching(metric: string, labels: Readonly<Record<string, string>>): number {
+    const pairs = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+    let sum = 0;
+    for (const [name, value] of this.#samples) {
+      if (!name.startsWith(`${metric}{`)) continue;
+      const set = name.slice(metric.length + 1, -1).split(',');
+      if (pairs.every((p) => set.includes(p))) sum += value;
+    }
+    return sum;
+  }
+
   /** The sum over every label set of a metric (`muster_rejections_total`). */
   total(metric: string): number {
     let sum = 0;
