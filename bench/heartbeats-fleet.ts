@@ -3,9 +3,9 @@
  * agents share no event loop with the server under test or with the benchmark that watches both.
  *
  * What the fleet offers is measured, not assumed from its interval: every heartbeat round is one
- * WebSocket frame per connection (nothing else flows once the nodes have registered and no job runs), so
- * the bytes the process has written (/proc/PID/io) divided by the bytes of one round, times the nodes,
- * are the heartbeats it has put on the wire.
+ * WebSocket frame per connection followed by one ping (nothing else flows once the nodes have registered
+ * and no job runs), so the bytes the process has written (/proc/PID/io) divided by the bytes of one round,
+ * times the nodes, are the heartbeats it has put on the wire.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -19,6 +19,12 @@ const CONNECT_TIMEOUT_MS = 30_000;
 
 /** How long a fleet may take to close its connections and exit on SIGTERM before it is killed. */
 const STOP_TIMEOUT_MS = 5_000;
+
+/**
+ * The payload of the ping each connection sends after its heartbeat frame (src/agent/link.ts: a monotonic
+ * timestamp, 8 bytes). Beside a heartbeat frame of one node it is a third of the round's bytes.
+ */
+const PING_PAYLOAD_BYTES = 8;
 
 /** The site every benchmark node is on (the server's default, and only, site). */
 export const FLEET_SITE = 'local';
@@ -34,10 +40,16 @@ export interface FleetOptions {
   readonly heartbeatMs?: number;
 }
 
+/** Bytes of one client (masked) WebSocket frame with a payload of `payload` bytes: header, length, mask. */
+function clientFrameBytes(payload: number): number {
+  const lengthBytes = payload > 0xffff ? 8 : payload > 125 ? 2 : 0;
+  return 2 + lengthBytes + 4 + payload;
+}
+
 /**
- * The bytes a fleet writes for one heartbeat round: on each connection, one client (masked) WebSocket
- * frame holding `{ kind: 'heartbeat', nodes }` for the nodes on it, spread round robin as `muster sim`
- * spreads them (src/agent/sim-fleet.ts).
+ * The bytes a fleet writes for one heartbeat round: on each connection, one client WebSocket frame holding
+ * `{ kind: 'heartbeat', nodes }` for the nodes on it (spread round robin as `muster sim` spreads them,
+ * src/agent/sim-fleet.ts), then one ping.
  */
 export function heartbeatRoundBytes(options: Pick<FleetOptions, 'nodes' | 'connections' | 'prefix'>): number {
   const links = Math.max(1, Math.min(options.connections, options.nodes));
@@ -45,9 +57,7 @@ export function heartbeatRoundBytes(options: Pick<FleetOptions, 'nodes' | 'conne
   for (let link = 0; link < links; link++) {
     const nodes: string[] = [];
     for (let i = link; i < options.nodes; i += links) nodes.push(`${options.prefix}-${FLEET_SITE}-${i}`);
-    const payload = pack({ kind: 'heartbeat', nodes }).length;
-    const lengthBytes = payload > 0xffff ? 8 : payload > 125 ? 2 : 0;
-    bytes += 2 + lengthBytes + 4 + payload;
+    bytes += clientFrameBytes(pack({ kind: 'heartbeat', nodes }).length) + clientFrameBytes(PING_PAYLOAD_BYTES);
   }
   return bytes;
 }

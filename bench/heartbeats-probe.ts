@@ -5,10 +5,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** An HTTP request to the server under test that takes longer than this is a failure, not a slow sample. */
 const REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * A scrape the server answers 503 `MUSTER_ERR_BUSY` (its node listing did not come in time: a server
+ * saturated by a fleet) is asked again, after the `retryAfterMs` it gives, up to this many times in all.
+ */
+const SCRAPE_ATTEMPTS = 5;
 
 /** How often `until` looks again: often enough not to add to a wait, rarely enough not to load the server. */
 const POLL_MS = 100;
@@ -60,12 +67,50 @@ export class MetricsScrape {
     return this.#samples.get(name) ?? 0;
   }
 
+  /** The sum over the label sets of a metric that hold every pair of `labels` (whatever order they are written in). */
+  matching(metric: string, labels: Readonly<Record<string, string>>): number {
+    const pairs = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+    let sum = 0;
+    for (const [name, value] of this.#samples) {
+      if (!name.startsWith(`${metric}{`)) continue;
+      const set = name.slice(metric.length + 1, -1).split(',');
+      if (pairs.every((p) => set.includes(p))) sum += value;
+    }
+    return sum;
+  }
+
   /** The sum over every label set of a metric (`muster_rejections_total`). */
   total(metric: string): number {
     let sum = 0;
     for (const [name, value] of this.#samples) if (name === metric || name.startsWith(`${metric}{`)) sum += value;
     return sum;
   }
+}
+
+/** A refused request to the server under test: its status and, for an API error, its code and retry hint. */
+export class ProbeError extends Error {
+  readonly status: number;
+  readonly code: string | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(path: string, status: number, body: string) {
+    super(`GET ${path}: ${status} ${body}`);
+    this.status = status;
+    let parsed: { code?: unknown; retryAfterMs?: unknown } = {};
+    try {
+      parsed = JSON.parse(body) as typeof parsed;
+    } catch {
+      // not an API error body
+    }
+    this.code = typeof parsed.code === 'string' ? parsed.code : undefined;
+    this.retryAfterMs = typeof parsed.retryAfterMs === 'number' ? parsed.retryAfterMs : undefined;
+  }
+}
+
+/** A scrape and when it was taken: the midpoint of the request that the server answered. */
+export interface TimedScrape {
+  readonly at: number;
+  readonly scrape: MetricsScrape;
 }
 
 export interface NodeView {
@@ -86,12 +131,26 @@ export class ControlPlaneProbe {
 
   async #get(path: string): Promise<Response> {
     const res = await fetch(new URL(path, this.#url), { headers: { authorization: `Bearer ${this.#token}` }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-    if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+    if (!res.ok) throw new ProbeError(path, res.status, await res.text());
     return res;
   }
 
   async metrics(): Promise<MetricsScrape> {
     return new MetricsScrape(await (await this.#get('/metrics')).text());
+  }
+
+  /** A scrape timed by the request the server answered; a busy server is asked again (SCRAPE_ATTEMPTS). */
+  async timedMetrics(): Promise<TimedScrape> {
+    for (let attempt = 1; ; attempt++) {
+      const sent = performance.now();
+      try {
+        const scrape = await this.metrics();
+        return { at: (sent + performance.now()) / 2, scrape };
+      } catch (err) {
+        if (!(err instanceof ProbeError) || err.code !== 'MUSTER_ERR_BUSY' || attempt === SCRAPE_ATTEMPTS) throw err;
+        await sleep(err.retryAfterMs ?? POLL_MS);
+      }
+    }
   }
 
   /** Nodes in `state` (`GET /v1/nodes?state=`). */
@@ -103,12 +162,12 @@ export class ControlPlaneProbe {
   /** Waits until `nodes` nodes have a connected agent and are ready, and heartbeats are coming in. */
   async fleetReady(nodes: number, timeoutMs: number): Promise<MetricsScrape> {
     const first = await until(`${nodes} nodes connected and ready`, timeoutMs, async () => {
-      const m = await this.metrics();
+      const m = (await this.timedMetrics()).scrape;
       return m.value('muster_agent_nodes') === nodes && m.value('muster_nodes{state="ready"}') === nodes ? m : undefined;
     });
     const before = first.value('muster_heartbeats_total');
     return until('heartbeats to come in', timeoutMs, async () => {
-      const m = await this.metrics();
+      const m = (await this.timedMetrics()).scrape;
       return m.value('muster_heartbeats_total') > before ? m : undefined;
     });
   }

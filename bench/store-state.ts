@@ -1,10 +1,15 @@
 /**
- * The scheduler-state cases of the store benchmark (bench/store.bench.ts runs them):
+ * The scheduler-state cases of the store benchmark (bench/store.bench.ts runs them), each on two workloads:
  *
  * - `recovery-1m`: seconds to rebuild a state of 1,000,000 jobs from the store: the newest snapshot
  *   (900,000 jobs) decoded, and the 100,000 JobSubmitted events after it replayed with the reducer.
  * - `bytes-per-pending-job`: resident memory the running scheduler core holds per pending job, with every
  *   job's spec its own object (as specs decoded from clients' frames are).
+ *
+ * The workloads: without a suffix, `shared`: single-task jobs whose task lists take 256 forms (128
+ * arguments × 2 CPU requests: the best case for interning, which keeps one copy of each); with `-distinct`, the gateway's workload
+ * (bench/workloads/submit-batches.ts: every job has an argument of its own, and arrays, environments,
+ * constraints, retries and sidecars in its mix), where interning shares little.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +23,8 @@ import type { SchedulerEvent } from '../src/scheduler/index.js';
 import { applyEvent, createState, recoverScheduler, SchedulerCore, snapshotBytes } from '../src/scheduler/index.js';
 import { openEmbeddedStore } from '../src/store/index.js';
 import type { BenchContext } from './lib/index.js';
+import { inFreshProcess, isFreshProcessOf, reportFromFreshProcess } from './lib/fresh-process.js';
+import { writtenJobs } from './workloads/submit-batches.js';
 
 const quiet = createLogger({ name: 'bench', level: 'warn' });
 
@@ -33,11 +40,35 @@ function jobSpec(i: number): JobSpec {
   return v.value;
 }
 
-function submitted(i: number): SchedulerEvent {
-  return { kind: 'JobSubmitted', at: i, job: `j-${i + 1}`, tenant: 'acme', spec: jobSpec(i) };
+/** Jobs `first..first + count - 1` of a workload, as specs; `suffix` ends its case ids; `sites` are the ones its constraints name. */
+interface Workload {
+  readonly suffix: '' | '-distinct';
+  readonly sites: readonly string[];
+  specs(first: number, count: number): JobSpec[];
 }
 
-export async function recoveryCase(ctx: BenchContext): Promise<void> {
+const SHARED: Workload = {
+  suffix: '',
+  sites: ['a'],
+  specs: (first, count) => Array.from({ length: count }, (_, k) => jobSpec(first + k)),
+};
+
+const DISTINCT: Workload = {
+  suffix: '-distinct',
+  // Its constraints name sites a and b (submit-batches.ts); the core must know both or refuse those jobs.
+  sites: ['a', 'b'],
+  specs: (first, count) =>
+    writtenJobs(count, first + 1, first).map((written) => {
+      const v = validateJob(written);
+      if (!v.ok) throw new Error(`bench spec ${String(written['name'])} is invalid`);
+      return v.value;
+    }),
+};
+
+/** Jobs built and written (or submitted) at a time: the rest of a million is not held while one slice is. */
+const SLICE = 10_000;
+
+async function recovery(ctx: BenchContext, workload: Workload): Promise<void> {
   const jobs = ctx.quick ? 100_000 : 1_000_000;
   const inSnapshot = Math.floor(jobs * 0.9);
   const dir = await mkdtemp(join(tmpdir(), 'muster-bench-recovery-'));
@@ -46,16 +77,14 @@ export async function recoveryCase(ctx: BenchContext): Promise<void> {
     let store = await openEmbeddedStore({ dir, logger: quiet });
     let { epoch } = await store.recover();
     const state = createState(false);
-    const batch = 10_000;
-    for (let i = 0; i < jobs; i += batch) {
-      const events: SchedulerEvent[] = [];
-      for (let k = i; k < Math.min(jobs, i + batch); k++) events.push(submitted(k));
+    for (let i = 0; i < jobs; i += SLICE) {
+      const events: SchedulerEvent[] = workload.specs(i, Math.min(SLICE, jobs - i)).map((spec, k) => ({ kind: 'JobSubmitted', at: i + k, job: `j-${i + k + 1}`, tenant: 'acme', spec }));
       await store.append(epoch, events);
-      if (i + batch <= inSnapshot) for (const e of events) applyEvent(state, e);
-      if (i + batch === inSnapshot) {
+      if (i + SLICE <= inSnapshot) for (const e of events) applyEvent(state, e);
+      if (i + SLICE === inSnapshot) {
         const bytes = snapshotBytes(state);
         await store.writeSnapshot(inSnapshot, bytes);
-        ctx.log(`snapshot of ${inSnapshot} jobs: ${(bytes.length / 2 ** 20).toFixed(1)} MiB`);
+        ctx.log(`recovery${workload.suffix}: snapshot of ${inSnapshot} jobs: ${(bytes.length / 2 ** 20).toFixed(1)} MiB`);
       }
     }
     await store.compact();
@@ -74,7 +103,7 @@ export async function recoveryCase(ctx: BenchContext): Promise<void> {
       samples.push(seconds);
       ({ epoch } = recovered);
     }
-    ctx.record({ id: ctx.quick ? 'recovery-100k' : 'recovery-1m', unit: 's', samples });
+    ctx.record({ id: `${ctx.quick ? 'recovery-100k' : 'recovery-1m'}${workload.suffix}`, unit: 's', samples });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -87,17 +116,21 @@ function settleMemory(): NodeJS.MemoryUsage {
   return process.memoryUsage();
 }
 
-export async function pendingMemoryCase(ctx: BenchContext): Promise<void> {
-  const jobs = ctx.quick ? 100_000 : 1_000_000;
+/** What a fresh process measured for `bytes-per-pending-job`: resident and heap bytes added, for `jobs` pending jobs. */
+interface PendingMemory {
+  readonly jobs: number;
+  readonly rssBytes: number;
+  readonly heapBytes: number;
+}
+
+/** In the fresh process: submits `jobs` jobs of `workload` to a core with no nodes and measures what they hold. */
+async function measurePendingMemory(workload: Workload, jobs: number): Promise<PendingMemory> {
   const system = await createActorSystem({ workers: 1, log: quiet });
   try {
-    const core = await SchedulerCore.create({ system, sites: ['a'], agents: { start() {}, kill() {}, acknowledge() {}, refuse() {} }, log: quiet });
+    const core = await SchedulerCore.create({ system, sites: [...workload.sites], agents: { start() {}, kill() {}, acknowledge() {}, refuse() {} }, log: quiet });
     const before = settleMemory();
-    const batch = 10_000;
-    for (let i = 0; i < jobs; i += batch) {
-      const specs: JobSpec[] = [];
-      for (let k = i; k < Math.min(jobs, i + batch); k++) specs.push(jobSpec(k));
-      const results = await core.submit('acme', specs);
+    for (let i = 0; i < jobs; i += SLICE) {
+      const results = await core.submit('acme', workload.specs(i, Math.min(SLICE, jobs - i)));
       if (results.some((r) => !r.ok)) throw new Error('a submission was refused');
     }
     await core.settle();
@@ -105,12 +138,34 @@ export async function pendingMemoryCase(ctx: BenchContext): Promise<void> {
     const slices = await core.queueSlices();
     const pending = slices.reduce((n, s) => n + [...s.jobs.values()].filter((j) => j.status === 'pending').length, 0);
     if (pending !== jobs) throw new Error(`${pending} pending jobs, expected ${jobs}`);
-    const rss = (after.rss - before.rss) / jobs;
-    const heap = (after.heapUsed - before.heapUsed) / jobs;
-    ctx.log(`pending jobs: ${jobs}; rss +${((after.rss - before.rss) / 2 ** 20).toFixed(0)} MiB, heap +${((after.heapUsed - before.heapUsed) / 2 ** 20).toFixed(0)} MiB`);
-    ctx.record({ id: 'bytes-per-pending-job', unit: 'bytes', samples: [rss] });
-    ctx.record({ id: 'heap-bytes-per-pending-job', unit: 'bytes', samples: [heap] });
+    return { jobs, rssBytes: after.rss - before.rss, heapBytes: after.heapUsed - before.heapUsed };
   } finally {
     await system.shutdown();
   }
 }
+
+const WORKLOADS = { shared: SHARED, distinct: DISTINCT } as const;
+type WorkloadName = keyof typeof WORKLOADS;
+
+/**
+ * Each workload in a fresh process (bench/lib/fresh-process.ts): the heap that the recovery cases, or the
+ * other workload, left behind would otherwise hold pages that the jobs then reuse without growing the RSS.
+ */
+async function pendingMemory(ctx: BenchContext, name: WorkloadName): Promise<void> {
+  const { suffix } = WORKLOADS[name];
+  const m = await inFreshProcess<PendingMemory>(ctx, import.meta.url, [name, String(ctx.quick ? 100_000 : 1_000_000)]);
+  ctx.log(`pending jobs${suffix}: ${m.jobs}; rss +${(m.rssBytes / 2 ** 20).toFixed(0)} MiB, heap +${(m.heapBytes / 2 ** 20).toFixed(0)} MiB`);
+  ctx.record({ id: `bytes-per-pending-job${suffix}`, unit: 'bytes', samples: [m.rssBytes / m.jobs] });
+  ctx.record({ id: `heap-bytes-per-pending-job${suffix}`, unit: 'bytes', samples: [m.heapBytes / m.jobs] });
+}
+
+if (isFreshProcessOf(import.meta.url)) {
+  const [name, jobs] = process.argv.slice(2);
+  if (name !== 'shared' && name !== 'distinct') throw new Error(`store-state: no workload ${String(name)}`);
+  reportFromFreshProcess(() => measurePendingMemory(WORKLOADS[name], Number(jobs)));
+}
+
+export const recoveryCase = (ctx: BenchContext): Promise<void> => recovery(ctx, SHARED);
+export const recoveryDistinctCase = (ctx: BenchContext): Promise<void> => recovery(ctx, DISTINCT);
+export const pendingMemoryCase = (ctx: BenchContext): Promise<void> => pendingMemory(ctx, 'shared');
+export const pendingMemoryDistinctCase = (ctx: BenchContext): Promise<void> => pendingMemory(ctx, 'distinct');

@@ -1,8 +1,10 @@
 /**
  * The embedded store (src/store): durable events per second.
  *
- * - `fsync-per-event` (baseline, recorded first): one appender, one event per append, a zero group-commit
- *   window, so every event costs one write and one fsync: what a log without group commit does.
+ * - `fsync-per-append` (baseline, recorded first): the appenders and appends of `group-commit` (1,024
+ *   concurrent appenders, 4 events per append), but a zero window and a group limit of one append's
+ *   events, so every append costs one write and one fsync of its own: what a log without group commit
+ *   does. The ratio of the two is what group commit alone buys.
  * - `group-commit`: 1,024 concurrent appenders, 4 events per append, the default window and batch limits:
  *   appends that arrive together share one write and one fsync.
  *
@@ -12,7 +14,7 @@
  * every event must be there, in order, exactly as written.
  *
  * Cases are functions in `CASES`, run in order with a shared `Scratch` (temporary folders, removed at the
- * end). To add one (e.g. `recovery-1m`, `bytes-per-pending-job`): write `async function name(ctx, scratch)`
+ * end). To add one: write `async function name(ctx, scratch)`
  * that measures, verifies and calls `ctx.record`, and append it to `CASES` (after its baseline, if any).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,7 +25,7 @@ import { createLogger } from '../src/log/index.js';
 import { GROUP_COMMIT_MAX_BYTES, GROUP_COMMIT_MAX_EVENTS, GROUP_COMMIT_WINDOW_MS, openEmbeddedStore, type EmbeddedStoreOptions } from '../src/store/index.js';
 import { isJobSubmitted, jobSubmitted } from '../test/store/fixtures/events.js';
 import { defineBenchmark, sampleRate, type BenchContext, RUNNER } from './lib/index.js';
-import { pendingMemoryCase, recoveryCase } from './store-state.js';
+import { pendingMemoryCase, pendingMemoryDistinctCase, recoveryCase, recoveryDistinctCase } from './store-state.js';
 
 /** Temporary data folders for one run; all removed when the run ends. */
 export class Scratch {
@@ -108,23 +110,31 @@ async function measure(scratch: Scratch, label: string, samples: number, count: 
   return rates;
 }
 
-const fsyncPerEvent: StoreCase = async (ctx, scratch) => {
-  const count = ctx.quick ? 200 : 1_000;
-  ctx.config({ fsyncPerEventEvents: count });
-  const rates = await measure(scratch, 'fsync-per-event', ctx.quick ? 3 : 5, count, 1, 1, { commitWindowMs: 0 });
-  ctx.record({ id: 'fsync-per-event', unit: 'events/s', samples: rates });
+/**
+ * Appends each appender makes in the baseline: at least one, so that every appender takes part (an fsync
+ * each: ~1,000/s here, so 2 are a few seconds per sample).
+ */
+const BASELINE_APPENDS_PER_APPENDER = { quick: 1, full: 2 } as const;
+
+const fsyncPerAppend: StoreCase = async (ctx, scratch) => {
+  const count = APPENDERS * EVENTS_PER_APPEND * (ctx.quick ? BASELINE_APPENDS_PER_APPENDER.quick : BASELINE_APPENDS_PER_APPENDER.full);
+  // A group is never split and is sealed once it holds maxEvents: one append per group, one fsync per append.
+  const options = { commitWindowMs: 0, commitMaxEvents: EVENTS_PER_APPEND };
+  ctx.config({ fsyncPerAppendEvents: count, fsyncPerAppend: { appenders: APPENDERS, eventsPerAppend: EVENTS_PER_APPEND, ...options } });
+  const rates = await measure(scratch, 'fsync-per-append', ctx.quick ? 3 : 5, count, APPENDERS, EVENTS_PER_APPEND, options);
+  ctx.record({ id: 'fsync-per-append', unit: 'events/s', samples: rates });
 };
 
 const groupCommit: StoreCase = async (ctx, scratch) => {
   const count = ctx.quick ? 50_000 : 200_000;
   ctx.config({ groupCommitEvents: count, appenders: APPENDERS, eventsPerAppend: EVENTS_PER_APPEND, windowMs: GROUP_COMMIT_WINDOW_MS, maxBatchBytes: GROUP_COMMIT_MAX_BYTES, maxBatchEvents: GROUP_COMMIT_MAX_EVENTS });
   const rates = await measure(scratch, 'group-commit', ctx.quick ? 3 : 5, count, APPENDERS, EVENTS_PER_APPEND, {});
-  ctx.record({ id: 'group-commit', unit: 'events/s', samples: rates, baseline: 'fsync-per-event' });
+  ctx.record({ id: 'group-commit', unit: 'events/s', samples: rates, baseline: 'fsync-per-append' });
 };
 
 /** In run order; a case's baseline comes before it. */
-// recovery-1m and bytes-per-pending-job measure the scheduler's state on the store (bench/store-state.ts).
-const CASES: readonly StoreCase[] = [fsyncPerEvent, groupCommit, recoveryCase, pendingMemoryCase];
+// recovery-1m and bytes-per-pending-job, on each workload, measure the scheduler's state on the store (bench/store-state.ts).
+const CASES: readonly StoreCase[] = [fsyncPerAppend, groupCommit, recoveryCase, recoveryDistinctCase, pendingMemoryCase, pendingMemoryDistinctCase];
 
 export default defineBenchmark({
   name: 'store',

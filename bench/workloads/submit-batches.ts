@@ -9,10 +9,15 @@ const CPUS = ['250m', '500m', '1', '2', '4'];
 const MEMORY = ['256Mi', '512Mi', '1Gi', '2Gi', '8Gi'];
 const QUEUES = ['default', 'batch', 'research/ml', 'etl'];
 
-export function writtenJobs(count: number, seed = 1): Record<string, unknown>[] {
+/**
+ * `count` jobs of the mix, numbered from `first` (names, keys and `--shard=` arguments): a caller that
+ * builds a million in slices numbers them on so that no two share an argument.
+ */
+export function writtenJobs(count: number, seed = 1, first = 0): Record<string, unknown>[] {
   const random = seeded(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-  return Array.from({ length: count }, (_, i) => {
+  return Array.from({ length: count }, (_, k) => {
+    const i = first + k;
     const shape = random();
     const task: Record<string, unknown> = { resources: { cpu: pick(CPUS), memory: pick(MEMORY) }, command: ['/usr/bin/env', 'python3', 'train.py', `--shard=${i}`] };
     const job: Record<string, unknown> = { name: `job-${seed}-${i}`, queue: pick(QUEUES), idempotencyKey: `client-${seed}:${i}`, tasks: [task] };

@@ -1,8 +1,8 @@
 /**
  * Every bound of the stores, with why it has its value: the embedded store's first, the etcd store's after.
  * Options may override the segment size, the group-commit bounds, the history's size and the etcd store's
- * bytes per transaction (tests use small ones; the fsync-per-event baseline uses a zero window); the record
- * limit is part of the file format.
+ * bytes per transaction (tests use small ones; the benchmark's fsync-per-append baseline uses a zero window
+ * and groups of one append); the record limit is part of the file format.
  */
 
 /**
