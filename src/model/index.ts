@@ -35,6 +35,6 @@ export { STRATEGIES, DEPENDENCY_TYPES, DEFAULT_BACKOFF_MS, validateJob, jobTaskC
 export { JOB_FIELDS, TASK_FIELDS, CONSTRAINT_FIELDS, DEPENDENCY_FIELDS, RETRY_FIELDS } from './job.js';
 export { RESOURCE_FIELDS } from './resource-spec.js';
 export type { Mutable } from './mutable.js';
-export { SpecInterner, specInterner, internJob, INTERN_TABLE_LIMIT, NO_DEPENDENCIES } from './intern.js';
+export { SpecInterner, specInterner, internJob, isSharedPart, INTERN_TABLE_LIMIT, NO_DEPENDENCIES } from './intern.js';
 export type { SpecDocument, DocumentKind } from './document.js';
 export { DOCUMENT_KINDS, validateDocument } from './document.js';

@@ -21,6 +21,8 @@ export const INTERN_TABLE_LIMIT = 65_536;
 export class SpecInterner {
   readonly #table = new Map<string, object>();
   readonly #canonical = new WeakSet<object>();
+  /** Canonical parts found again at least once: shared by several jobs (the log writer keeps their bytes). */
+  readonly #shared = new WeakSet<object>();
   readonly #limit: number;
   #lookups = 0;
   #hits = 0;
@@ -59,6 +61,11 @@ export class SpecInterner {
     return out;
   }
 
+  /** Whether `part` is a canonical part that more than one spec has shared (immutable, so safe to cache by). */
+  isShared(part: object): boolean {
+    return this.#shared.has(part);
+  }
+
   internTasks(groups: readonly TaskGroup[]): readonly TaskGroup[] {
     return this.#part(TASKS, groups);
   }
@@ -83,7 +90,10 @@ export class SpecInterner {
     const key = kind + JSON.stringify(value);
     const found = this.#table.get(key);
     if (kind === TASKS) this.#judge(found !== undefined);
-    if (found) return found as T;
+    if (found) {
+      this.#shared.add(found);
+      return found as T;
+    }
     if (this.#table.size >= this.#limit) this.#table.clear();
     this.#table.set(key, value);
     this.#canonical.add(value);
@@ -121,4 +131,9 @@ export const specInterner = new SpecInterner();
 
 export function internJob(spec: JobSpec): JobSpec {
   return specInterner.internJob(spec);
+}
+
+/** Whether the process-wide interner shares `part` between specs (src/store's log writer caches its bytes). */
+export function isSharedPart(part: object): boolean {
+  return specInterner.isShared(part);
 }
