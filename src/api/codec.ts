@@ -67,8 +67,9 @@ function withoutJobs(bytes: Uint8Array, jobs: JobsRange): Uint8Array {
 }
 
 function rawJobs(bytes: Uint8Array, jobs: JobsRange): RawJob[] {
+  const frame = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength); // a view, not a copy
   const out = new Array<RawJob>(jobs.starts.length);
-  for (let i = 0; i < out.length; i++) out[i] = new RawJob(bytes, jobs.starts[i]!, jobs.starts[i + 1] ?? jobs.end);
+  for (let i = 0; i < out.length; i++) out[i] = new RawJob(frame, jobs.starts[i]!, jobs.starts[i + 1] ?? jobs.end);
   return out;
 }
 

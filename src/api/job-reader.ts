@@ -20,7 +20,8 @@ import { DEFAULT_BACKOFF_MS, isEnvKey, isName, isQueueName, limits, parseCount, 
 /** A job of a submit frame, not yet decoded: its bytes `[start, end)` in the frame. */
 export class RawJob {
   constructor(
-    readonly bytes: Uint8Array,
+    /** The whole frame (a Buffer view, for its native Latin-1 slice; one per frame, shared by its jobs). */
+    readonly bytes: Buffer,
     readonly start: number,
     readonly end: number,
   ) {}
@@ -29,8 +30,33 @@ export class RawJob {
 /** Thrown inside the reader when the job is not one it proves valid; caught at the top. */
 const BAIL: unique symbol = Symbol('bail');
 
-let b: Uint8Array = new Uint8Array(0);
+const NOTHING = Buffer.alloc(0);
+/** The frame being read (only during `readRawJob`: never kept past it, the socket reuses its memory). */
+let b: Buffer = NOTHING;
 let p = 0;
+
+/** A map key's bytes compared with the expected keys' (no string made per key): the index of the match, or -1. */
+function key(expected: readonly Uint8Array[]): number {
+  const c = b[p++]!;
+  if (c < 0xa0 || c > 0xbf) return bail(); // every expected key is a fixstr
+  const n = c & 0x1f;
+  const at = p;
+  p += n;
+  next: for (let k = 0; k < expected.length; k++) {
+    const e = expected[k]!;
+    if (e.length !== n) continue;
+    for (let i = 0; i < n; i++) if (b[at + i] !== e[i]) continue next;
+    return k;
+  }
+  return -1;
+}
+
+const keys = (...names: string[]): readonly Uint8Array[] => names.map((k) => Buffer.from(k, 'latin1'));
+const JOB_KEYS = keys('name', 'queue', 'priority', 'tasks', 'constraints', 'strategy', 'distinctNodes', 'gang', 'array', 'retries', 'idempotencyKey');
+const TASK_KEYS = keys('name', 'count', 'resources', 'command', 'args', 'shell', 'env', 'workingDir', 'timeLimit');
+const RESOURCE_KEYS = keys('cpu', 'memory', 'gpu');
+const CONSTRAINT_KEYS = keys('sites', 'selectors');
+const RETRY_KEYS = keys('max', 'backoff');
 
 /** The job's spec when the fast path proves it valid; `undefined` to ask `validateJob`. */
 export function readRawJob(job: RawJob): JobSpec | undefined {
@@ -42,6 +68,8 @@ export function readRawJob(job: RawJob): JobSpec | undefined {
   } catch (err) {
     if (err === BAIL) return undefined;
     throw err;
+  } finally {
+    b = NOTHING;
   }
 }
 
@@ -80,21 +108,10 @@ function string(): string {
   else return bail();
   const end = p + n;
   if (end > b.length) return bail();
-  let text = '';
-  // Short strings by char codes (no call into the runtime); longer ones in chunks of 16.
-  while (p < end) {
-    const left = end - p;
-    if (left >= 8) {
-      const c0 = b[p]!, c1 = b[p + 1]!, c2 = b[p + 2]!, c3 = b[p + 3]!, c4 = b[p + 4]!, c5 = b[p + 5]!, c6 = b[p + 6]!, c7 = b[p + 7]!;
-      if ((c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7) & 0x80) return bail();
-      text += String.fromCharCode(c0, c1, c2, c3, c4, c5, c6, c7);
-      p += 8;
-    } else {
-      const c0 = b[p++]!;
-      if (c0 & 0x80) return bail();
-      text += String.fromCharCode(c0);
-    }
-  }
+  for (let i = p; i < end; i++) if (b[i]! & 0x80) return bail();
+  // ASCII is its own Latin-1: one native call makes a flat string (no pieces joined in JavaScript).
+  const text = n === 0 ? '' : b.toString('latin1', p, end);
+  p = end;
   return text;
 }
 
@@ -177,16 +194,16 @@ function readResources(): Resources {
   let gpu = 0;
   let seen = 0;
   for (let n = mapLength(); n > 0; n--) {
-    switch (string()) {
-      case 'cpu':
+    switch (key(RESOURCE_KEYS)) {
+      case 0: // cpu
         seen = once(seen, 1);
         cpu = parsed(parseCpu(scalar()));
         break;
-      case 'memory':
+      case 1: // memory
         seen = once(seen, 2);
         memory = parsed(parseMemory(scalar(), 'up'));
         break;
-      case 'gpu':
+      case 2: // gpu
         seen = once(seen, 4);
         gpu = parsed(parseCount(scalar()));
         break;
@@ -230,41 +247,41 @@ function readTask(index: number): TaskGroup {
   let workingDir: string | undefined;
   let timeLimitMs: number | undefined;
   for (let n = mapLength(); n > 0; n--) {
-    switch (string()) {
-      case 'name':
+    switch (key(TASK_KEYS)) {
+      case 0: // name
         seen = once(seen, 1);
         groupName = name();
         break;
-      case 'count':
+      case 1: // count
         seen = once(seen, 2);
         count = integer(1, limits.MAX_TASKS_PER_JOB);
         break;
-      case 'resources':
+      case 2: // resources
         seen = once(seen, 4);
         resources = readResources();
         break;
-      case 'command':
+      case 3: // command
         seen = once(seen, 8);
         if (atString()) command = boundedString(limits.MAX_COMMAND_BYTES);
         else words = stringList(limits.MAX_COMMAND_ARGS + 1, limits.MAX_COMMAND_BYTES);
         break;
-      case 'args':
+      case 4: // args
         seen = once(seen, 16);
         args = stringList(limits.MAX_COMMAND_ARGS, limits.MAX_COMMAND_BYTES);
         break;
-      case 'shell':
+      case 5: // shell
         seen = once(seen, 32);
         shell = boolean();
         break;
-      case 'env':
+      case 6: // env
         seen = once(seen, 64);
         env = readEnv();
         break;
-      case 'workingDir':
+      case 7: // workingDir
         seen = once(seen, 128);
         workingDir = boundedString(limits.MAX_PATH_LENGTH);
         break;
-      case 'timeLimit':
+      case 8: // timeLimit
         seen = once(seen, 256);
         timeLimitMs = parsed(parseDuration(scalar()));
         if (timeLimitMs === 0) return bail();
@@ -319,15 +336,15 @@ function readConstraints(): { sites: string[]; selectors: Selector[] } {
   const selectors: Selector[] = [];
   let seen = 0;
   for (let n = mapLength(); n > 0; n--) {
-    switch (string()) {
-      case 'sites': {
+    switch (key(CONSTRAINT_KEYS)) {
+      case 0: { // sites
         seen = once(seen, 1);
         const count = arrayLength();
         if (count > limits.MAX_SITES_PER_JOB) return bail();
         for (let i = 0; i < count; i++) sites.push(name());
         break;
       }
-      case 'selectors': {
+      case 1: { // selectors
         seen = once(seen, 2);
         const count = arrayLength();
         if (count > limits.MAX_SELECTORS) return bail();
@@ -350,12 +367,12 @@ function readRetries(): { max: number; backoffMs: number } {
   let backoffMs = DEFAULT_BACKOFF_MS;
   let seen = 0;
   for (let n = mapLength(); n > 0; n--) {
-    switch (string()) {
-      case 'max':
+    switch (key(RETRY_KEYS)) {
+      case 0: // max
         seen = once(seen, 1);
         max = integer(0, limits.MAX_RETRIES);
         break;
-      case 'backoff':
+      case 1: // backoff
         seen = once(seen, 2);
         backoffMs = parsed(parseDuration(scalar()));
         break;
@@ -380,52 +397,52 @@ function readJob(): JobSpec {
   let retries: { max: number; backoffMs: number } | undefined;
   let idempotencyKey: string | undefined;
   for (let n = mapLength(); n > 0; n--) {
-    switch (string()) {
-      case 'name':
+    switch (key(JOB_KEYS)) {
+      case 0: // name
         seen = once(seen, 1);
         jobName = name();
         break;
-      case 'queue':
+      case 1: // queue
         seen = once(seen, 2);
         queue = string();
         if (!isQueueName(queue)) return bail();
         break;
-      case 'priority':
+      case 2: // priority
         seen = once(seen, 4);
         priority = integer(-limits.MAX_PRIORITY, limits.MAX_PRIORITY);
         break;
-      case 'tasks':
+      case 3: // tasks
         seen = once(seen, 8);
         tasks = readTasks();
         break;
-      case 'constraints':
+      case 4: // constraints
         seen = once(seen, 16);
         constraints = readConstraints();
         break;
-      case 'strategy': {
+      case 5: { // strategy
         seen = once(seen, 32);
         const s = string();
         if (s !== 'binpack' && s !== 'spread') return bail();
         strategy = s;
         break;
       }
-      case 'distinctNodes':
+      case 6: // distinctNodes
         seen = once(seen, 64);
         distinctNodes = boolean();
         break;
-      case 'gang':
+      case 7: // gang
         seen = once(seen, 128);
         gang = boolean();
         break;
-      case 'array':
+      case 8: // array
         seen = once(seen, 256);
         array = integer(1, limits.MAX_ARRAY_SIZE);
         break;
-      case 'retries':
+      case 9: // retries
         seen = once(seen, 512);
         retries = readRetries();
         break;
-      case 'idempotencyKey':
+      case 10: // idempotencyKey
         seen = once(seen, 1024);
         idempotencyKey = boundedString(limits.MAX_IDEMPOTENCY_KEY_LENGTH);
         if (idempotencyKey === '') return bail();

@@ -13,6 +13,8 @@
  * an already interned spec (the reducer sees the dispatcher's specs again) costs no key building.
  */
 import type { Constraints, Dependency, JobSpec, RetryPolicy, TaskGroup } from './job.js';
+import { DEFAULT_BACKOFF_MS } from './job.js';
+import type { Selector } from './selector.js';
 import type { Mutable } from './mutable.js';
 
 /** Distinct parts kept before the table starts over; far more than the shapes a real workload repeats. */
@@ -30,6 +32,10 @@ export class SpecInterner {
 
   constructor(limit = INTERN_TABLE_LIMIT) {
     this.#limit = limit;
+    for (const usual of [NO_CONSTRAINTS, NO_RETRIES]) {
+      this.#canonical.add(usual);
+      this.#shared.add(usual);
+    }
   }
 
   /** Distinct parts in the table now. */
@@ -71,10 +77,13 @@ export class SpecInterner {
   }
 
   internConstraints(constraints: Constraints): Constraints {
+    // Most jobs have none: recognised by two lengths, not by a JSON key.
+    if (constraints.sites.length === 0 && constraints.selectors.length === 0) return NO_CONSTRAINTS;
     return this.#part('c', constraints);
   }
 
   internRetries(retries: RetryPolicy): RetryPolicy {
+    if (retries.max === 0 && retries.backoffMs === DEFAULT_BACKOFF_MS) return NO_RETRIES;
     return this.#part('r', retries);
   }
 
@@ -122,6 +131,10 @@ const JUDGE_WINDOW = 4096;
 const JUDGE_MIN_HIT_RATE = 0.05;
 /** …for this many parts. */
 const SKIP_AFTER_MISSES = 65_536;
+
+/** The constraints of every job without constraints, and the retries of every job with the default ones. */
+const NO_CONSTRAINTS: Constraints = { sites: Object.freeze([]) as readonly string[], selectors: Object.freeze([]) as readonly Selector[] };
+const NO_RETRIES: RetryPolicy = { max: 0, backoffMs: DEFAULT_BACKOFF_MS };
 
 /** The dependency list of every job without dependencies. */
 export const NO_DEPENDENCIES: readonly Dependency[] = Object.freeze([]);
