@@ -90,7 +90,17 @@ export function prepareSubmit(
       specs.push(fast);
       continue;
     }
-    const checked = validateJob(job instanceof RawJob ? decodeRawJob(job) : job);
+    let input: unknown = job;
+    if (job instanceof RawJob) {
+      try {
+        input = decodeRawJob(job);
+      } catch (err) {
+        // Not expected: the frame scan checked these bytes. Refused alone rather than thrown in the handler.
+        results[i] = { ok: false, code: 'MUSTER_ERR_BAD_FRAME', message: `the job is not msgpack: ${(err as Error).message}` };
+        continue;
+      }
+    }
+    const checked = validateJob(input);
     if (checked.ok) specs.push(checked.value);
     else results[i] = invalid(checked.problems);
   }

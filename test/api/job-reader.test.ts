@@ -238,3 +238,10 @@ t.test('frames other than submit keep their jobs decoded; a frame with two jobs 
   const decoded = decodeFrame(twice, false);
   t.same(decoded.ok && decoded.frame['jobs'], [{ queue: 'q' }], 'the last jobs key, as msgpackr decodes it');
 });
+
+t.test('a job whose bytes do not decode (the scan would have refused them) gets its own refusal, not a throw', async (t) => {
+  const frame = Buffer.from([0x81, 0xa5, 0x71, 0x75]); // a map of one entry, cut inside its key
+  const prepared = prepareSubmit(principal, { jobs: [new RawJob(frame, 0, frame.length)] }, undefined, DEFAULT_LIMITS, rate);
+  t.ok(isPrepared(prepared));
+  t.match(isPrepared(prepared) && prepared.results[0], { ok: false, code: 'MUSTER_ERR_BAD_FRAME' });
+});
