@@ -110,9 +110,36 @@ function string(): string {
   if (end > b.length) return bail();
   for (let i = p; i < end; i++) if (b[i]! & 0x80) return bail();
   // ASCII is its own Latin-1: one native call makes a flat string (no pieces joined in JavaScript).
-  const text = n === 0 ? '' : b.toString('latin1', p, end);
+  const text = n <= SHORT ? short(p, n) : b.toString('latin1', p, end);
   p = end;
   return text;
+}
+
+/** Strings this short are made in JavaScript (one call, a flat string); longer ones by a native slice. */
+const SHORT = 8;
+
+function short(at: number, n: number): string {
+  const f = String.fromCharCode;
+  switch (n) {
+    case 0:
+      return '';
+    case 1:
+      return f(b[at]!);
+    case 2:
+      return f(b[at]!, b[at + 1]!);
+    case 3:
+      return f(b[at]!, b[at + 1]!, b[at + 2]!);
+    case 4:
+      return f(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!);
+    case 5:
+      return f(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!);
+    case 6:
+      return f(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!, b[at + 5]!);
+    case 7:
+      return f(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!, b[at + 5]!, b[at + 6]!);
+    default:
+      return f(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!, b[at + 5]!, b[at + 6]!, b[at + 7]!);
+  }
 }
 
 /** A number as msgpackr reads it; 64-bit integers and 32-bit floats are left to the reference. */
