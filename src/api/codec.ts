@@ -6,7 +6,9 @@
 import { Packr, Unpackr } from 'msgpackr';
 import type { ApiError } from './api-error.js';
 import { apiError } from './api-error.js';
+import type { JobsRange } from './frame-scan.js';
 import { scanFrame } from './frame-scan.js';
+import { RawJob } from './job-reader.js';
 import { MAX_FRAME_DEPTH } from './limits.js';
 import { integersAsIntegers } from './wire-integers.js';
 
@@ -39,7 +41,9 @@ export function decodeFrame(bytes: Uint8Array, measureJobs: boolean): Decoded {
   if (scan.error !== undefined) return { ok: false, error: apiError('MUSTER_ERR_BAD_FRAME', `not a msgpack frame: ${scan.error}`) };
   let value: unknown;
   try {
-    value = unpackr.unpack(bytes);
+    // A frame with a `jobs` array is decoded without it; a submit's jobs stay bytes (RawJob) for the
+    // one-pass reader (job-reader.ts), any other frame's jobs are decoded on their own.
+    value = unpackr.unpack(scan.jobs ? withoutJobs(bytes, scan.jobs) : bytes);
   } catch (err) {
     return { ok: false, error: apiError('MUSTER_ERR_BAD_FRAME', `not a msgpack frame: ${(err as Error).message}`) };
   }
@@ -48,5 +52,28 @@ export function decodeFrame(bytes: Uint8Array, measureJobs: boolean): Decoded {
   }
   const frame = value as Record<string, unknown>;
   if (typeof frame['kind'] !== 'string') return { ok: false, error: apiError('MUSTER_ERR_BAD_FRAME', 'a frame must have a string `kind`') };
+  const jobs = scan.jobs;
+  if (jobs) frame['jobs'] = frame['kind'] === 'submit' ? rawJobs(bytes, jobs) : unpackr.unpack(bytes.subarray(jobs.start, jobs.end));
   return { ok: true, frame, jobSizes: scan.jobSizes };
+}
+
+/** The frame with its `jobs` array replaced by an empty one (a few bytes: the frame's other fields). */
+function withoutJobs(bytes: Uint8Array, jobs: JobsRange): Uint8Array {
+  const out = new Uint8Array(bytes.length - (jobs.end - jobs.start) + 1);
+  out.set(bytes.subarray(0, jobs.start));
+  out[jobs.start] = 0x90; // fixarray of 0
+  out.set(bytes.subarray(jobs.end), jobs.start + 1);
+  return out;
+}
+
+function rawJobs(bytes: Uint8Array, jobs: JobsRange): RawJob[] {
+  const frame = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength); // a view, not a copy
+  const out = new Array<RawJob>(jobs.starts.length);
+  for (let i = 0; i < out.length; i++) out[i] = new RawJob(frame, jobs.starts[i]!, jobs.starts[i + 1] ?? jobs.end);
+  return out;
+}
+
+/** A job left as bytes, decoded as the whole frame would have decoded it (for `validateJob`). */
+export function decodeRawJob(job: RawJob): unknown {
+  return unpackr.unpack(job.bytes.subarray(job.start, job.end));
 }

@@ -14,6 +14,15 @@ export interface ScanResult {
   readonly error: string | undefined;
   /** Encoded size of each element of the top-level map's `jobs` array (when asked for and present). */
   readonly jobSizes: readonly number[] | undefined;
+  /** Where the top-level map's `jobs` array lies (when it is one, under the only `jobs` key). */
+  readonly jobs?: JobsRange;
+}
+
+/** The `jobs` array of a frame: its bytes `[start, end)` and where each element starts. */
+export interface JobsRange {
+  readonly start: number;
+  readonly end: number;
+  readonly starts: readonly number[];
 }
 
 const OK_NO_JOBS: ScanResult = { error: undefined, jobSizes: undefined };
@@ -183,24 +192,34 @@ export function scanFrame(bytes: Uint8Array, maxDepth: number, measureJobs: bool
       return OK_NO_JOBS; // not a map: the caller refuses it with a clearer message after decoding
     }
     let jobSizes: number[] | undefined;
+    let jobs: JobsRange | undefined;
+    let jobsKeys = 0;
     for (let i = 0; i < entries; i++) {
       const isJobs = s.key();
-      if (isJobs && measureJobs) {
+      if (isJobs) {
+        jobsKeys++;
+        const start = s.pos;
         const n = s.arrayHeader();
         if (n >= 0) {
-          jobSizes = [];
+          // Each element's start (for the one-pass job reader, job-reader.ts); sizes only when asked for.
+          const starts: number[] = [];
+          if (measureJobs) jobSizes = [];
           for (let j = 0; j < n; j++) {
-            const start = s.pos;
+            const at = s.pos;
+            starts.push(at);
             s.value(2);
-            jobSizes.push(s.pos - start);
+            jobSizes?.push(s.pos - at);
           }
+          jobs = { start, end: s.pos, starts };
           continue;
         }
       }
       s.value(1);
     }
     if (!s.done) return { error: `${bytes.length - s.pos} bytes follow the frame's value`, jobSizes: undefined };
-    return jobSizes ? { error: undefined, jobSizes } : OK_NO_JOBS;
+    // A repeated `jobs` key: the decoder keeps the last; no range is given, so the frame is decoded whole.
+    if (jobsKeys > 1) jobs = undefined;
+    return jobSizes || jobs ? { error: undefined, jobSizes, ...(jobs ? { jobs } : {}) } : OK_NO_JOBS;
   } catch (err) {
     if (err instanceof ScanError) return { error: err.message, jobSizes: undefined };
     if (err instanceof RangeError) return { error: 'malformed msgpack', jobSizes: undefined };

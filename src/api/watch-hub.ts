@@ -40,8 +40,10 @@ export type Subscribed = { readonly ok: true; readonly watch: Watch; readonly se
 
 export class WatchHub {
   readonly #o: WatchHubOptions;
-  readonly #ownerIndex = new Map<string, number>();
+  /** Tenant → queue → index into `#owners`. */
+  readonly #ownerIndex = new Map<string, Map<string, number>>();
   readonly #owners: Owner[] = [];
+  #lastOwner = 0;
   readonly #ownerOf = new Map<string, number>();
   readonly #ended: string[] = [];
   #endedHead = 0;
@@ -89,14 +91,27 @@ export class WatchHub {
   }
 
   #own(job: string, tenant: string, queue: string): void {
-    const key = `${tenant}\u0000${queue}`;
-    let index = this.#ownerIndex.get(key);
+    this.#ownerOf.set(job, this.#ownerIndexOf(tenant, queue));
+  }
+
+  /**
+   * The index of (tenant, queue) in the owner table. A batch's jobs nearly always share one owner: the last
+   * one answers without a lookup, and a lookup is by tenant, then queue, never by a key string built per job
+   * (building and hashing that string was most of this bookkeeping's cost on the accept path).
+   */
+  #ownerIndexOf(tenant: string, queue: string): number {
+    const last = this.#owners[this.#lastOwner];
+    if (last !== undefined && last.tenant === tenant && last.queue === queue) return this.#lastOwner;
+    let queues = this.#ownerIndex.get(tenant);
+    if (queues === undefined) this.#ownerIndex.set(tenant, (queues = new Map()));
+    let index = queues.get(queue);
     if (index === undefined) {
       index = this.#owners.length;
       this.#owners.push({ tenant, queue });
-      this.#ownerIndex.set(key, index);
+      queues.set(queue, index);
     }
-    this.#ownerOf.set(job, index);
+    this.#lastOwner = index;
+    return index;
   }
 
   #jobEnded(job: string): void {

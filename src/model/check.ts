@@ -15,6 +15,11 @@ export const MISSING: unique symbol = Symbol('missing');
 
 const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
+/** Whether `text` is a lower-case DNS-label style name (the length is the caller's bound). */
+export function isName(text: string): boolean {
+  return NAME.test(text);
+}
+
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
@@ -74,7 +79,7 @@ export class Checker {
   name(value: unknown, path: string, maxLength: number): string | undefined {
     const text = this.string(value, path, maxLength);
     if (text === undefined) return undefined;
-    if (!NAME.test(text)) {
+    if (!isName(text)) {
       return this.report(path, 'MUSTER_ERR_INVALID_NAME', `${quote(text)} is not a name (lower-case letters, digits and '-', starting and ending with a letter or digit)`);
     }
     return text;

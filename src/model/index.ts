@@ -28,13 +28,14 @@ export { SITE_FIELDS, validateSite } from './site.js';
 export type { NodeSpec, NodeState } from './node.js';
 export { NODE_STATES, NODE_FIELDS, validateNode } from './node.js';
 export type { QueueSpec } from './queue.js';
-export { MAX_QUEUE_DEPTH, QUEUE_FIELDS, validateQueue } from './queue.js';
+export { MAX_QUEUE_DEPTH, QUEUE_FIELDS, validateQueue, isQueueName } from './queue.js';
+export { isName } from './check.js';
 export type { JobSpec, TaskGroup, Constraints, Dependency, DependencyType, RetryPolicy, Strategy } from './job.js';
-export { STRATEGIES, DEPENDENCY_TYPES, DEFAULT_BACKOFF_MS, validateJob, jobTaskCount } from './job.js';
+export { STRATEGIES, DEPENDENCY_TYPES, DEFAULT_BACKOFF_MS, validateJob, jobTaskCount, isEnvKey } from './job.js';
 // The fields each spec reader accepts: what the spec reference (scripts/spec-reference.ts) is rendered from.
 export { JOB_FIELDS, TASK_FIELDS, CONSTRAINT_FIELDS, DEPENDENCY_FIELDS, RETRY_FIELDS } from './job.js';
 export { RESOURCE_FIELDS } from './resource-spec.js';
 export type { Mutable } from './mutable.js';
-export { SpecInterner, specInterner, internJob, INTERN_TABLE_LIMIT, NO_DEPENDENCIES } from './intern.js';
+export { SpecInterner, specInterner, internJob, isSharedPart, INTERN_TABLE_LIMIT, NO_DEPENDENCIES } from './intern.js';
 export type { SpecDocument, DocumentKind } from './document.js';
 export { DOCUMENT_KINDS, validateDocument } from './document.js';

@@ -13,6 +13,8 @@
  * an already interned spec (the reducer sees the dispatcher's specs again) costs no key building.
  */
 import type { Constraints, Dependency, JobSpec, RetryPolicy, TaskGroup } from './job.js';
+import { DEFAULT_BACKOFF_MS } from './job.js';
+import type { Selector } from './selector.js';
 import type { Mutable } from './mutable.js';
 
 /** Distinct parts kept before the table starts over; far more than the shapes a real workload repeats. */
@@ -21,6 +23,8 @@ export const INTERN_TABLE_LIMIT = 65_536;
 export class SpecInterner {
   readonly #table = new Map<string, object>();
   readonly #canonical = new WeakSet<object>();
+  /** Canonical parts found again at least once: shared by several jobs (the log writer keeps their bytes). */
+  readonly #shared = new WeakSet<object>();
   readonly #limit: number;
   #lookups = 0;
   #hits = 0;
@@ -28,6 +32,10 @@ export class SpecInterner {
 
   constructor(limit = INTERN_TABLE_LIMIT) {
     this.#limit = limit;
+    for (const usual of [NO_CONSTRAINTS, NO_RETRIES]) {
+      this.#canonical.add(usual);
+      this.#shared.add(usual);
+    }
   }
 
   /** Distinct parts in the table now. */
@@ -59,15 +67,23 @@ export class SpecInterner {
     return out;
   }
 
+  /** Whether `part` is a canonical part that more than one spec has shared (immutable, so safe to cache by). */
+  isShared(part: object): boolean {
+    return this.#shared.has(part);
+  }
+
   internTasks(groups: readonly TaskGroup[]): readonly TaskGroup[] {
     return this.#part(TASKS, groups);
   }
 
   internConstraints(constraints: Constraints): Constraints {
+    // Most jobs have none: recognised by two lengths, not by a JSON key.
+    if (constraints.sites.length === 0 && constraints.selectors.length === 0) return NO_CONSTRAINTS;
     return this.#part('c', constraints);
   }
 
   internRetries(retries: RetryPolicy): RetryPolicy {
+    if (retries.max === 0 && retries.backoffMs === DEFAULT_BACKOFF_MS) return NO_RETRIES;
     return this.#part('r', retries);
   }
 
@@ -83,7 +99,10 @@ export class SpecInterner {
     const key = kind + JSON.stringify(value);
     const found = this.#table.get(key);
     if (kind === TASKS) this.#judge(found !== undefined);
-    if (found) return found as T;
+    if (found) {
+      this.#shared.add(found);
+      return found as T;
+    }
     if (this.#table.size >= this.#limit) this.#table.clear();
     this.#table.set(key, value);
     this.#canonical.add(value);
@@ -113,6 +132,10 @@ const JUDGE_MIN_HIT_RATE = 0.05;
 /** …for this many parts. */
 const SKIP_AFTER_MISSES = 65_536;
 
+/** The constraints of every job without constraints, and the retries of every job with the default ones. */
+const NO_CONSTRAINTS: Constraints = { sites: Object.freeze([]) as readonly string[], selectors: Object.freeze([]) as readonly Selector[] };
+const NO_RETRIES: RetryPolicy = { max: 0, backoffMs: DEFAULT_BACKOFF_MS };
+
 /** The dependency list of every job without dependencies. */
 export const NO_DEPENDENCIES: readonly Dependency[] = Object.freeze([]);
 
@@ -121,4 +144,9 @@ export const specInterner = new SpecInterner();
 
 export function internJob(spec: JobSpec): JobSpec {
   return specInterner.internJob(spec);
+}
+
+/** Whether the process-wide interner shares `part` between specs (src/store's log writer caches its bytes). */
+export function isSharedPart(part: object): boolean {
+  return specInterner.isShared(part);
 }

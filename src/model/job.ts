@@ -115,6 +115,11 @@ export const RETRY_FIELDS = ['max', 'backoff'] as const;
 export const DEFAULT_BACKOFF_MS = 10_000;
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Whether `key` may name an environment variable (the length is checked beside it). */
+export function isEnvKey(key: string): boolean {
+  return ENV_KEY.test(key);
+}
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 
 function readCommand(check: Checker, f: Readonly<Record<string, unknown>>, path: string): { command: string; args: string[] } | undefined {
@@ -157,7 +162,7 @@ function readEnv(check: Checker, value: unknown, path: string): Record<string, s
     const at = fieldPath(path, key);
     if (key.length > MAX_ENV_KEY_LENGTH) {
       check.report(at, 'MUSTER_ERR_LIMIT_EXCEEDED', `variable name is ${key.length} characters long; the most is ${MAX_ENV_KEY_LENGTH}`);
-    } else if (!ENV_KEY.test(key)) {
+    } else if (!isEnvKey(key)) {
       check.report(at, 'MUSTER_ERR_INVALID_NAME', `${quote(key)} is not an environment variable name`);
     } else if (typeof raw !== 'string') {
       check.report(at, 'MUSTER_ERR_INVALID_TYPE', 'expected a string (quote numbers in YAML)');

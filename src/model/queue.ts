@@ -53,6 +53,11 @@ export function readQueueName(check: Checker, value: unknown, path: string): str
   return text;
 }
 
+/** Whether `text` is a valid queue name (what `readQueueName` accepts), without a report. */
+export function isQueueName(text: string): boolean {
+  return validQueueNames.has(text) || readQueueName(new Checker(), text, '') !== undefined;
+}
+
 function readWeight(check: Checker, value: unknown, path: string): number | undefined {
   const weight = check.number(value, path, 0, MAX_QUEUE_WEIGHT);
   if (weight === 0) return check.report(path, 'MUSTER_ERR_INVALID_VALUE', 'a weight must be greater than 0');

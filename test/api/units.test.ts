@@ -130,6 +130,24 @@ t.test('watch hub: filters, window, resume, gaps, trailing events after a job en
   t.equal(hub.dropped, 1, 'the forgotten one is dropped, not shown to anyone');
 });
 
+t.test('watch hub: a watcher that connects after jobs were submitted with nobody watching gets their later events, each to its owner', async (t) => {
+  const hub = new WatchHub({ window: 100, recentlyEnded: 10, lastSeq: 0 });
+  t.equal(hub.watches, 0);
+  // Owners alternate within and across batches (the hub remembers the last owner; the others are looked up).
+  hub.publish([submitted('j1', 'acme', 'q'), submitted('j2', 'globex', 'q'), submitted('j3', 'acme', 'r'), submitted('j4', 'acme', 'q')], 1);
+  hub.publish([submitted('j5', 'globex', 'q'), submitted('j6', 'acme', 'q')], 5);
+  const acme: string[] = [];
+  const globex: string[] = [];
+  const fromStart = hub.subscribe({ tenant: 'acme', role: 'submitter' }, { queue: 'q' }, 0, (events) => acme.push(...events.map((e) => `${e.job}:${e.type}:${e.queue}`)));
+  t.same(fromStart.ok && fromStart.replay.map((e) => e.job), ['j1', 'j4', 'j6'], 'a resume from before it connected replays its own submissions');
+  hub.subscribe({ tenant: 'globex', role: 'submitter' }, {}, undefined, (events) => globex.push(...events.map((e) => `${e.job}:${e.type}:${e.tenant}`)));
+  const placements = ['j1', 'j2', 'j3', 'j4', 'j5', 'j6'].map((job) => ({ job, task: 0, attempt: 1, node: 'n' }));
+  hub.publish([{ kind: 'TasksPlaced', at: 3, epoch: 1, placements }], 7);
+  t.same(acme, ['j1:placed:q', 'j4:placed:q', 'j6:placed:q'], 'its tenant and queue only');
+  t.same(globex, ['j2:placed:globex', 'j5:placed:globex']);
+  t.equal(hub.dropped, 0, 'every event attributed');
+});
+
 t.test('an agent link holds a registering node\'s frames, and drops those about attempts the registration ended, then and later', async (t) => {
   const sent: unknown[] = [];
   const link = new AgentLink((frame) => sent.push(frame));

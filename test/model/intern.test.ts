@@ -25,7 +25,15 @@ t.test('jobs asking for the same things share one copy of each part, and stay eq
   t.equal(ia.name, 'a');
   t.equal(ib.array, 4);
   t.notOk('array' in ia, 'an absent optional field stays absent');
-  t.equal(interner.size, 3, 'three distinct parts: tasks, constraints, retries');
+  t.equal(interner.size, 1, 'one part in the table: the task list (no constraints and the default retries are found without a key)');
+  const elsewhere = new SpecInterner().internJob(valid(jobSpec({ name: 'c' })));
+  t.equal(elsewhere.constraints, ia.constraints, 'no constraints: one copy for every interner');
+  t.equal(elsewhere.retries, ia.retries, 'the default retries: one copy for every interner');
+  t.equal(interner.internJob(ia), ia, 'a spec with the usual parts counts as interned already');
+  const retried = interner.internJob(valid(jobSpec({ name: 'd', retries: { max: 2 } })));
+  t.not(retried.retries, ia.retries, 'other retries are their own part');
+  t.same(retried.retries, { max: 2, backoffMs: 10_000 });
+  t.equal(interner.size, 2, 'and go through the table');
 });
 
 t.test('parts that differ in anything are not shared', async (t) => {
