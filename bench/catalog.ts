@@ -40,7 +40,7 @@ function placementCases(): Record<string, CaseEntry> {
 export const CATALOG: Catalog = {
   gateway: {
     'json-parse': { description: 'JSON.parse of the same jobs as a JSON array (a reference for decoding cost)' },
-    'decode-only': { description: 'msgpack decoding of 1,000-job frames, no validation' },
+    'msgpack-unpack': { description: 'msgpackr\'s generic unpack of the same 1,000-job frames into objects, no checks (a reference for decoding cost)' },
     'per-job-frames': { description: 'decode and validate, one job per frame' },
     'decode-validate': { description: 'decode and validate 1,000-job frames into job specs', target: { atLeast: 500_000 } },
     'accept-batch-1': { description: 'jobs/s submitted and acknowledged (durable) by a real server, 1 job per frame; submit-only (no nodes)' },
