@@ -84,6 +84,15 @@ const fail = (status: number, index: number): never => {
   throw new KernelStatus(status, index);
 };
 
+/** Runs one entry point; a kernel status it failed with leaves as the coded error the other ports throw. */
+function coded(what: string, run: () => void): void {
+  try {
+    run();
+  } catch (err) {
+    throw err instanceof KernelStatus ? err.error(what) : err;
+  }
+}
+
 const balance = (cpu: number, memory: number): number => {
   const m = memory >> BALANCE_SHIFT;
   return cpu < m ? cpu : m;
@@ -336,11 +345,7 @@ export class TsKernelPort implements KernelPort {
   }
 
   apply(ops: Int32Array): void {
-    try {
-      this.#apply(ops);
-    } catch (err) {
-      throw err instanceof KernelStatus ? err.error('apply') : err;
-    }
+    coded('apply', () => this.#apply(ops));
   }
 
   #apply(ops: Int32Array): void {
@@ -408,11 +413,7 @@ export class TsKernelPort implements KernelPort {
   }
 
   release(records: Int32Array): void {
-    try {
-      this.#release(records);
-    } catch (err) {
-      throw err instanceof KernelStatus ? err.error('release') : err;
-    }
+    coded('release', () => this.#release(records));
   }
 
   #release(records: Int32Array): void {
@@ -476,11 +477,7 @@ export class TsKernelPort implements KernelPort {
   }
 
   place(batch: Int32Array, out: Int32Array): void {
-    try {
-      this.#place(batch, out);
-    } catch (err) {
-      throw err instanceof KernelStatus ? err.error('place') : err;
-    }
+    coded('place', () => this.#place(batch, out));
   }
 
   #place(batch: Int32Array, out: Int32Array): void {
