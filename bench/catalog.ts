@@ -29,9 +29,8 @@ function placementCases(): Record<string, CaseEntry> {
         description: `the C kernel as WebAssembly; ${where}`,
         ...(size === '10k' ? { target: { ratio: { atLeast: 0.6, of: `native-${size}-${shape}` } } } : {}),
       };
-      out[`ts-same-${size}-${shape}`] = { description: `baseline: the kernel's algorithm (same index, same scores) in plain TypeScript; ${where}` };
+      out[`ts-kernel-${size}-${shape}`] = { description: `baseline: the kernel's algorithm (same table, index, searches and tie-breaks) in plain TypeScript; ${where}` };
       out[`oracle-${size}-${shape}`] = { description: `the TypeScript reference that scans every node for every task (a correctness reference, not a baseline); ${where}` };
-      out[`ts-${size}-${shape}`] = { description: `the TypeScript reference that scans every node for every task (the baseline before ts-same-*); ${where}` };
     }
   }
   return out;
@@ -63,7 +62,7 @@ export const CATALOG: Catalog = {
       description: 'the whole scheduling core on a virtual clock (queues, fair share, placement, bookkeeping) with the embedded store and verification on; 10,000 nodes on 3 sites',
       target: { atLeast: 100_000, ratio: { atLeast: 0.3 } },
     },
-    'core-no-store': { description: 'the core without the store and without verification (what `core` measured before)' },
+    'core-no-store': { description: 'the core without the store and without verification (what `core` measured before; its ratio is to `core`)' },
     'core-overall': { description: 'the core over the whole run, start to drained' },
     'cycle-p50': { description: 'median scheduling cycle' },
     'cycle-p99': { description: 'p99 scheduling cycle' },

@@ -12,6 +12,7 @@ export type {
   PlacementRequest,
   ReasonCounts,
   ReleaseItem,
+  SolverName,
   TableOptions,
   TaskRequest,
 } from './types.js';

@@ -1,6 +1,6 @@
 /**
  * A node table whose decisions are made by the C kernel, through a port: the Node-API addon or the wasm
- * instance. One call per batch: changes, releases and requests cross the boundary as Int32Arrays built in
+ * instance (or the kernel's algorithm transcribed to TypeScript, ts-kernel.ts, the benchmarks' baseline). One call per batch: changes, releases and requests cross the boundary as Int32Arrays built in
  * reused scratch buffers; the result comes back as one Int32Array.
  */
 import { NODE_STATES } from '../model/index.js';
@@ -10,7 +10,7 @@ import { JOB_OUT } from './limits.js';
 import { PlacementResult } from './result.js';
 import { BaseTable } from './table.js';
 import type { Compiled } from './table.js';
-import type { BackendName, NodeChange, NodeView, ReleaseItem, TableOptions } from './types.js';
+import type { NodeChange, NodeView, ReleaseItem, SolverName, TableOptions } from './types.js';
 
 /** The kernel's entry points for one table (native/src/placement.h). Errors are thrown coded. */
 export interface KernelPort {
@@ -25,12 +25,12 @@ export interface KernelPort {
 export type PortFactory = (capacity: number, dims: number, labelWords: number) => KernelPort;
 
 export class KernelTable extends BaseTable {
-  readonly backend: BackendName;
+  readonly backend: SolverName;
   readonly #port: KernelPort;
   readonly #scratch = new Scratch();
   readonly #nodeOut: Int32Array;
 
-  constructor(backend: BackendName, options: TableOptions, factory: PortFactory) {
+  constructor(backend: SolverName, options: TableOptions, factory: PortFactory) {
     super(options);
     this.backend = backend;
     this.#port = factory(this.capacity, this.interner.dims, this.interner.labelWords);

@@ -8,17 +8,18 @@ import { MusterError, rangeError } from '../errors/index.js';
 import { createLogger } from '../log/index.js';
 import { loadAddon, nativeBackend } from './native-backend.js';
 import { referenceBackend } from './reference.js';
-import type { BackendName, PlacementBackend } from './types.js';
+import { tsKernelBackend } from './ts-kernel.js';
+import type { BackendName, PlacementBackend, SolverName } from './types.js';
 import { BACKENDS } from './types.js';
 import { loadWasmModule, wasmBackend } from './wasm-backend.js';
 
 /** The environment variable that forces a backend. */
 export const BACKEND_ENV = 'MUSTER_PLACEMENT';
 
-const loaded = new Map<BackendName, { backend?: PlacementBackend; error?: string }>();
-let active: { backend: PlacementBackend; reason: string } | undefined;
+const loaded = new Map<SolverName, { backend?: PlacementBackend; error?: string }>();
+let active: { backend: PlacementBackend; name: BackendName; reason: string } | undefined;
 
-function tryLoad(name: BackendName): { backend?: PlacementBackend; error?: string } {
+function tryLoad(name: SolverName): { backend?: PlacementBackend; error?: string } {
   let entry = loaded.get(name);
   if (entry) return entry;
   switch (name) {
@@ -35,18 +36,21 @@ function tryLoad(name: BackendName): { backend?: PlacementBackend; error?: strin
     case 'ts':
       entry = { backend: referenceBackend };
       break;
+    case 'ts-kernel':
+      entry = { backend: tsKernelBackend };
+      break;
   }
   loaded.set(name, entry);
   return entry;
 }
 
-/** One backend by name, or undefined (with no fallback) if it cannot load here. */
-export function backend(name: BackendName): PlacementBackend | undefined {
+/** One backend by name (or `ts-kernel`, the benchmarks' baseline), or undefined (with no fallback) if it cannot load here. */
+export function backend(name: SolverName): PlacementBackend | undefined {
   return tryLoad(name).backend;
 }
 
 /** Why a backend cannot load here, or undefined if it can. */
-export function unavailableReason(name: BackendName): string | undefined {
+export function unavailableReason(name: SolverName): string | undefined {
   return tryLoad(name).error;
 }
 
@@ -55,7 +59,7 @@ export function availableBackends(): BackendName[] {
   return BACKENDS.filter((name) => tryLoad(name).backend);
 }
 
-function choose(): { backend: PlacementBackend; reason: string } {
+function choose(): { backend: PlacementBackend; name: BackendName; reason: string } {
   const forced = process.env[BACKEND_ENV];
   if (forced !== undefined && forced !== '') {
     if (!(BACKENDS as readonly string[]).includes(forced)) {
@@ -63,27 +67,31 @@ function choose(): { backend: PlacementBackend; reason: string } {
     }
     const { backend: b, error } = tryLoad(forced as BackendName);
     if (!b) throw new MusterError('MUSTER_ERR_PLACEMENT_BACKEND_UNAVAILABLE', `${BACKEND_ENV}=${forced}: ${error}`);
-    return { backend: b, reason: `forced by ${BACKEND_ENV}` };
+    return { backend: b, name: forced as BackendName, reason: `forced by ${BACKEND_ENV}` };
   }
   const skipped: string[] = [];
   for (const name of BACKENDS) {
     const { backend: b, error } = tryLoad(name);
-    if (b) return { backend: b, reason: skipped.length ? `fallback: ${skipped.join('; ')}` : 'fastest available' };
+    if (b) return { backend: b, name, reason: skipped.length ? `fallback: ${skipped.join('; ')}` : 'fastest available' };
     skipped.push(`${name}: ${error}`);
   }
-  return { backend: referenceBackend, reason: skipped.join('; ') };
+  return { backend: referenceBackend, name: 'ts', reason: skipped.join('; ') };
+}
+
+function chosen(): { backend: PlacementBackend; name: BackendName; reason: string } {
+  if (!active) {
+    active = choose();
+    createLogger({ name: 'placement' }).info({ backend: active.name, reason: active.reason }, 'placement backend');
+  }
+  return active;
 }
 
 /** The active backend: chosen on first call, then fixed for the process. */
 export function load(): PlacementBackend {
-  if (!active) {
-    active = choose();
-    createLogger({ name: 'placement' }).info({ backend: active.backend.name, reason: active.reason }, 'placement backend');
-  }
-  return active.backend;
+  return chosen().backend;
 }
 
 /** Name of the active backend (loads it if no one has yet): for logs, metrics and benchmark output. */
 export function activeBackend(): BackendName {
-  return load().name;
+  return chosen().name;
 }

@@ -7,7 +7,7 @@ import { typeError } from '../errors/index.js';
 import { Interner } from './interner.js';
 import { internChanges } from './encode.js';
 import type { PlacementResult } from './result.js';
-import type { BackendName, CompiledBatch, NodeChange, NodeTable, NodeView, PlacementRequest, ReleaseItem, TableOptions } from './types.js';
+import type { CompiledBatch, NodeChange, NodeTable, NodeView, PlacementRequest, ReleaseItem, SolverName, TableOptions } from './types.js';
 import { checkChanges, checkNodeId, checkReleases, checkRequests, checkTableOptions } from './validate.js';
 import type { TableShape } from './validate.js';
 
@@ -31,7 +31,7 @@ export class Compiled implements CompiledBatch {
 }
 
 export abstract class BaseTable implements NodeTable {
-  abstract readonly backend: BackendName;
+  abstract readonly backend: SolverName;
   readonly capacity: number;
   protected readonly interner: Interner;
   protected disposed = false;

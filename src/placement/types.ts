@@ -2,8 +2,14 @@
 import type { Labels, NodeState, Resources, Selector, Strategy } from '../model/index.js';
 import type { PlacementResult } from './result.js';
 
+/** The backends the server chooses among (MUSTER_PLACEMENT), fastest first. */
 export const BACKENDS = ['native', 'wasm', 'ts'] as const;
 export type BackendName = (typeof BACKENDS)[number];
+/**
+ * Every implementation of the contract: the backends, plus `ts-kernel`, the kernel's algorithm in plain
+ * TypeScript (ts-kernel.ts), a benchmark baseline and a second differential check that no server chooses.
+ */
+export type SolverName = BackendName | 'ts-kernel';
 
 export interface TableOptions {
   /** Node slots: ids run from 0 to capacity − 1. At most MAX_TABLE_NODES. */
@@ -96,7 +102,7 @@ export interface CompiledBatch {
 
 /** A site's node table with its solver. One owner: nothing else writes it. */
 export interface NodeTable {
-  readonly backend: BackendName;
+  readonly backend: SolverName;
   readonly capacity: number;
   /** Nodes present. */
   readonly size: number;
@@ -114,6 +120,6 @@ export interface NodeTable {
 }
 
 export interface PlacementBackend {
-  readonly name: BackendName;
+  readonly name: SolverName;
   createTable(options: TableOptions): NodeTable;
 }

@@ -1,19 +1,20 @@
 /**
- * The backends the contract suite runs against. The ts reference always runs. A kernel backend that
+ * The backends the contract suite runs against. The ts reference always runs, and so does ts-kernel (the
+ * kernel's algorithm in TypeScript, the benchmarks' baseline), held to the same decisions. A kernel backend that
  * cannot load is reported, not silently dropped: its tests are skipped with the reason, and with
  * MUSTER_REQUIRE_NATIVE=1 (set by scripts/ci-placement.sh) a missing native addon fails the suite.
  */
 import { backend, unavailableReason } from '../../src/placement/index.js';
-import type { BackendName, PlacementBackend } from '../../src/placement/index.js';
+import type { PlacementBackend, SolverName } from '../../src/placement/index.js';
 
-export const ALL: readonly BackendName[] = ['native', 'wasm', 'ts'];
+export const ALL: readonly SolverName[] = ['native', 'wasm', 'ts-kernel', 'ts'];
 
 export function requireAll(): boolean {
   return process.env['MUSTER_REQUIRE_NATIVE'] === '1';
 }
 
 export interface Under {
-  readonly name: BackendName;
+  readonly name: SolverName;
   readonly backend?: PlacementBackend;
   readonly skip?: string;
 }

@@ -23,7 +23,8 @@ export interface CaseStats {
   errors: number;
 }
 
-function normal(view: NodeView | undefined): string {
+/** A node view as one comparable string (extended amounts of 0 left out). */
+export function normal(view: NodeView | undefined): string {
   if (!view) return 'absent';
   const r = (x: Resources): string => `${x.cpu}/${x.memory}/${x.gpu}/${Object.entries(x.extended).filter(([, v]) => v !== 0).sort().map(([k, v]) => `${k}=${v}`).join(',')}`;
   const labels = Object.entries(view.labels).sort().map(([k, v]) => `${k}=${v}`).join(',');
@@ -31,7 +32,7 @@ function normal(view: NodeView | undefined): string {
 }
 
 /** Runs `action` on every table; throws if they disagree on whether and with which code it failed. */
-function lockstep(tables: NodeTable[], what: string, action: (t: NodeTable) => void): boolean {
+export function lockstep(tables: readonly NodeTable[], what: string, action: (t: NodeTable) => void): boolean {
   const codes = tables.map((table) => {
     try {
       action(table);

@@ -3,7 +3,8 @@
  * solver on worker threads) driven by a script on a virtual clock. Time jumps from one scheduled thing to
  * the next (an arrival, a task's end, a backoff, a deadline), and at each instant the harness waits for the
  * actors to settle and runs dispatch cycles until nothing more is placed. Every step is awaited, so a run is
- * deterministic: the same script gives the same events.
+ * deterministic: the same script gives the same events. (With a store behind it, `sink`, the order in which
+ * a cycle's events and the reports of earlier, now durable placements interleave depends on the disk.)
  *
  * Alongside, it rebuilds the whole state from the event stream with the reducer (as recovery would) and
  * checks, after every placement, that no node holds more than its capacity.
@@ -17,6 +18,7 @@ import { applyEvent } from '../apply.js';
 import { VirtualClock } from '../clock.js';
 import { SchedulerCore } from '../core.js';
 import type { SchedulerCoreOptions } from '../core.js';
+import type { EventSink } from '../durable-sequencer.js';
 import type { SchedulerEvent } from '../events.js';
 import type { RetentionPolicy } from '../retention.js';
 import type { SchedulerState } from '../state.js';
@@ -41,6 +43,13 @@ export interface SimulationOptions {
   readonly verify?: boolean;
   /** Finished jobs leave the live state by this (retention.ts); none: they stay. */
   readonly retention?: RetentionPolicy;
+  /**
+   * A store behind the simulation's own record of the events (benchmarks: the embedded store, as a server
+   * writes it). The fleet hears of a placement only once it is durable; cycles at one instant go on while
+   * the store writes (as a server's do), and before the clock moves everything emitted is durable and its
+   * consequences handled. Default: none, events are durable at once.
+   */
+  readonly sink?: EventSink;
   /** Passed to the core (fault tests: a short cycle deadline and site actors that fail on purpose). */
   readonly core?: Pick<SchedulerCoreOptions, 'cycleDeadlineMs' | 'siteActor'>;
 }
@@ -84,6 +93,8 @@ export class Simulation {
   #actions: (() => Promise<unknown>)[] = [];
   #cycles = 0;
   #placements = 0;
+  /** Events the core has emitted so far. */
+  #emitted = 0;
 
   private constructor(options: SimulationOptions) {
     this.#options = options;
@@ -100,9 +111,10 @@ export class Simulation {
       agents: sim.fleet,
       clock: sim.clock,
       sink: {
-        write: (events) => {
+        write: (events, firstSeq) => {
+          sim.#emitted += events.length;
           for (const e of events) sim.#record(e);
-          return undefined;
+          return options.sink?.write(events, firstSeq);
         },
       },
       ...(options.backend ? { backend: options.backend } : {}),
@@ -262,6 +274,22 @@ export class Simulation {
     await this.#system!.mainIdle();
   }
 
+  /**
+   * With a sink: waits until every event emitted so far is durable and what waited for it (dispatches,
+   * then the fleet's reports) is handled, until nothing new is emitted. True when something was: a report
+   * may have freed capacity at this instant (a kill ends an attempt at once), so cycles run again.
+   */
+  async #durable(): Promise<boolean> {
+    if (!this.#options.sink) return false;
+    const before = this.#emitted;
+    for (let seen = -1; seen !== this.#emitted; ) {
+      seen = this.#emitted;
+      await this.core.sync();
+      await this.#settle();
+    }
+    return this.#emitted !== before;
+  }
+
   async run(until = Infinity): Promise<SimulationReport> {
     const core = this.core;
     for (;;) {
@@ -271,15 +299,18 @@ export class Simulation {
         for (const action of actions) await action();
       }
       await this.#settle();
-      for (let i = 0; i < MAX_CYCLES_PER_INSTANT; i++) {
-        const started = performance.now();
-        const report = await core.cycle();
-        this.cycleMs.push(performance.now() - started);
-        this.#cycles++;
-        await this.#settle();
-        if (report.wakeAt !== undefined) this.clock.schedule(report.wakeAt, () => {});
-        if (report.placed === 0) break;
-      }
+      let cycles = 0;
+      do {
+        for (; cycles < MAX_CYCLES_PER_INSTANT; cycles++) {
+          const started = performance.now();
+          const report = await core.cycle();
+          this.cycleMs.push(performance.now() - started);
+          this.#cycles++;
+          await this.#settle();
+          if (report.wakeAt !== undefined) this.clock.schedule(report.wakeAt, () => {});
+          if (report.placed === 0) break;
+        }
+      } while ((await this.#durable()) && ++cycles < MAX_CYCLES_PER_INSTANT);
       const now = this.clock.now();
       const next = this.clock.nextAt();
       if (next === undefined || next > until) break;
