@@ -120,8 +120,21 @@ export class Dispatcher {
   receive(msg: DispatcherInbox): void {
     this.#handle(msg);
     this.#reports.flush();
-    this.#router.events.write();
+    // One sink batch per tick of the actor host, not per message: a tick gives the dispatcher up to
+    // `throughput` messages (agents' reports, placements, submissions), and each batch costs an append, a
+    // promise and a durable notice back through the mailbox. The microtask runs once the tick's synchronous
+    // work is done, before any I/O, so nothing waits longer than that tick for its write to start.
+    if (!this.#writeQueued) {
+      this.#writeQueued = true;
+      queueMicrotask(this.#writeTurn);
+    }
   }
+
+  #writeQueued = false;
+  readonly #writeTurn = (): void => {
+    this.#writeQueued = false;
+    this.#router.events.write();
+  };
 
   #handle(msg: DispatcherInbox): void {
     const failed = this.#router.events.failed;

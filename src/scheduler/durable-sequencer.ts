@@ -13,7 +13,7 @@ import type { Logger } from '../log/index.js';
 import type { SchedulerEvent } from './events.js';
 
 /**
- * Where the dispatcher's events go, in order, one batch per dispatcher turn. `write` returns a promise
+ * Where the dispatcher's events go, in order, one batch per tick of the dispatcher's actor host (dispatcher.ts). `write` returns a promise
  * that resolves once the batch is durable, or undefined when it already is (an in-memory sink).
  */
 export interface EventSink {

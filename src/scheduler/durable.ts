@@ -11,7 +11,7 @@ import { unpackSnapshot } from './snapshot.js';
 import type { SchedulerState } from './state.js';
 import { createState } from './state.js';
 
-/** The dispatcher's sink on a store: one append per dispatcher turn, under this opening's epoch. */
+/** The dispatcher's sink on a store: one append per tick of the dispatcher's host, under this opening's epoch. */
 export function storeSink(store: EventStore, epoch: number): EventSink {
   return {
     write: (events) => store.append(epoch, events).then(() => undefined),

@@ -103,3 +103,16 @@ t.test('a failing sink: every waiting request is answered MUSTER_ERR_STORE_FAILE
   t.equal((await core.nodeListing()).length, 1, 'queries still answer');
   t.same(sink.kinds(), [], 'nothing is written after the failure');
 });
+
+t.test('the messages of one actor-host tick go to the sink as one batch, not one batch per message', async (t) => {
+  const sink = new GatedSink();
+  const core = await SchedulerCore.create({ system: await sharedSystem(), sites: ['a'], agents: new RecordingAgents(), clock: new VirtualClock(0), sink });
+  // Ten submissions sent in the same synchronous stretch reach the dispatcher in one tick.
+  const submitted = Array.from({ length: 10 }, () => tracked(core.submit('acme', [job()])));
+  await core.settle();
+  t.same(sink.kinds(), Array(10).fill('JobSubmitted'), 'every event written, in order');
+  t.equal(sink.batches.length, 1, 'in one batch: one append and one durable notice for the tick');
+  t.notOk(submitted.some((s) => s.done()), 'none acknowledged before the batch is durable');
+  sink.release();
+  t.same((await Promise.all(submitted.map((s) => s.value))).map((r) => r[0]!.ok), Array(10).fill(true));
+});
