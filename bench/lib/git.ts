@@ -8,6 +8,9 @@ import { execFileSync } from 'node:child_process';
 /** Paths whose changes never make a result dirty: the results themselves, and node_modules (a link in a worktree). */
 export const NOT_SOURCES: readonly string[] = ['bench/results', 'bench/history.jsonl', 'node_modules'];
 
+/** Documentation inside measured folders (a folder's README) runs nothing: changing it leaves results fresh. */
+const NOT_MEASURED: readonly string[] = [':(exclude,glob)**/*.md'];
+
 function git(cwd: string, args: readonly string[]): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 2 ** 20 });
 }
@@ -42,8 +45,9 @@ export function changedAfter(cwd: string, commit: string, paths: readonly string
   } catch {
     return undefined;
   }
-  if (git(cwd, ['log', '--format=%H', `${commit}..HEAD`, '--', ...paths]).trim() !== '') return true;
+  const specs = [...paths, ...NOT_MEASURED];
+  if (git(cwd, ['log', '--format=%H', `${commit}..HEAD`, '--', ...specs]).trim() !== '') return true;
   // Uncommitted changes count too: a table regenerated in the same commit as a code change then says what it
   // will say once that change is committed.
-  return git(cwd, ['status', '--porcelain', '--', ...paths]).trim() !== '';
+  return git(cwd, ['status', '--porcelain', '--', ...specs]).trim() !== '';
 }

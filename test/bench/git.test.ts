@@ -74,6 +74,8 @@ t.test('stale: a commit after touched a measured path', async (t) => {
   write({ 'src/api/a.ts': 'uncommitted' });
   t.equal(changedAfter(dir, measured, ['src/api']), true, 'an uncommitted change to a measured path (a table regenerated with the change it ships with)');
   t.equal(changedAfter(dir, measured, ['src/model']), false, 'not one to another path');
+  commit('a measured folder\'s README', { 'src/api/README.md': 'docs', 'src/api/a.ts': 'one' });
+  t.equal(changedAfter(dir, measured, ['src/api']), false, 'documentation in a measured folder does not make it stale');
   commit('measured code', { 'src/api/a.ts': 'two' });
   t.equal(changedAfter(dir, measured, ['src/api']), true);
   t.equal(changedAfter(dir, 'deadbee', paths), undefined, 'a commit git does not know');
