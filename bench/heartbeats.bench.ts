@@ -117,6 +117,8 @@ interface Window {
   readonly fleetShare: number;
   /** Nodes registered during the window: each had its agent reconnect (see `validWindow`). */
   readonly registered: number;
+  /** Agent frames the server refused during the window (`muster_rejections_total` is a running count). */
+  readonly rejected: number;
 }
 
 /** The children of one run: stopped case by case, and killed if the benchmark fails or is interrupted. */
@@ -226,8 +228,6 @@ async function measureWindow(probe: ControlPlaneProbe, server: ServerProcess, fl
   const t1 = performance.now();
   const f1 = fleetState();
   const m1 = await scraped();
-  // Every heartbeat names a node registered on its connection: a refusal means the fleet is not what it seems.
-  if (m1.rejections !== 0) throw new Error(`the server refused ${m1.rejections} agent frames (see muster_rejections_total)`);
   const seconds = (t1 - t0) / 1000;
   return {
     seconds,
@@ -236,6 +236,7 @@ async function measureWindow(probe: ControlPlaneProbe, server: ServerProcess, fl
     serverShare: (cpu1 - cpu0) / seconds,
     fleetShare: (f1.cpu - f0.cpu) / seconds,
     registered: m1.registrations - m0.registrations,
+    rejected: m1.rejections - m0.rejections,
   };
 }
 
@@ -273,6 +274,10 @@ async function validWindow(ctx: BenchContext, label: string, measure: () => Prom
   for (let attempt = 1; ; attempt++) {
     const w = await measure();
     ctx.log(`${label}: ${describe(w)}${w.registered > 0 ? `; DISCARDED: ${w.registered} nodes registered again (their agents reconnected)` : ''}`);
+    // Every heartbeat names a node registered on its connection: in a window where no node registered
+    // again, a refusal means the fleet is not what it seems. While nodes register again, a heartbeat
+    // racing its node's new registration may be refused: that window is discarded anyway.
+    if (w.registered === 0 && w.rejected !== 0) throw new Error(`${label}: the server refused ${w.rejected} agent frames (see muster_rejections_total)`);
     if (w.registered === 0) return w;
     if (attempt === WINDOW_ATTEMPTS) throw new Error(`${label}: agents reconnected in each of ${WINDOW_ATTEMPTS} windows (load ${load()}): run it on a quieter machine`);
   }
