@@ -19,7 +19,7 @@ export interface Checkout {
   /** Full hash of HEAD. */
   readonly commit: string;
   readonly shortCommit: string;
-  /** `git status --porcelain` lines outside NOT_SOURCES: empty when the tree is the commit. */
+  /** `git status --porcelain` lines outside NOT_SOURCES and Markdown files: empty when the code is the commit's. */
   readonly dirtyPaths: readonly string[];
 }
 
@@ -28,7 +28,7 @@ export function checkout(cwd: string): Checkout | undefined {
   try {
     const commit = git(cwd, ['rev-parse', 'HEAD']).trim();
     const shortCommit = git(cwd, ['rev-parse', '--short', 'HEAD']).trim();
-    const status = git(cwd, ['status', '--porcelain', '--', '.', ...NOT_SOURCES.map((p) => `:(exclude)${p}`)]);
+    const status = git(cwd, ['status', '--porcelain', '--', '.', ...NOT_SOURCES.map((p) => `:(exclude)${p}`), ...NOT_MEASURED]);
     return { commit, shortCommit, dirtyPaths: status.split('\n').filter((line) => line.trim() !== '') };
   } catch {
     return undefined;

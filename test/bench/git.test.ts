@@ -55,6 +55,9 @@ t.test('dirty: changes to sources, not to results, the history or node_modules',
   write({ 'bench/results/gateway.json': '{"new": 1}', 'bench/results/store.json': '{}', 'bench/history.jsonl': '{}\n', 'node_modules/x/index.js': '' });
   t.same(checkout(dir)!.dirtyPaths, [], 'a run\'s own output does not make it dirty');
 
+  write({ 'README.md': 'edited prose', 'src/api/README.md': 'edited' });
+  t.same(checkout(dir)!.dirtyPaths, [], 'nor does documentation (it runs nothing)');
+
   write({ 'src/api/a.ts': 'two', 'src/api/new.ts': 'new' });
   t.same(checkout(dir)!.dirtyPaths, [' M src/api/a.ts', '?? src/api/new.ts'], 'a changed and an untracked source do');
 });
