@@ -23,10 +23,15 @@ function sleeper(seconds: number): Record<string, unknown> {
   return { queue: 'default', tasks: [{ resources: { cpu: '1', memory: '64Mi' }, command: ['sleep', String(seconds)] }] };
 }
 
+// The restart below leaves the agent without a server for as long as a stop and a start take, which on a
+// loaded machine has passed the default 3 s fence (the agent then kills its work, rightly): this test is
+// about the drain surviving a restart, so its fence is far longer than any restart.
+const LIVENESS = { lostAfterMs: 60_000, fenceMs: 50_000 };
+
 t.test('drain: no new placements, running work goes on, survives a restart, the deadline requeues; undrain', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'muster-drain-'));
   const work = mkdtempSync(join(tmpdir(), 'muster-drain-work-'));
-  let server: TestServer = await startTestServer({ dir });
+  let server: TestServer = await startTestServer({ dir, config: { liveness: LIVENESS } });
   // The restarted server listens on another port, which the agent knows as its second endpoint.
   const port = await freePort();
   const agent = new Agent({ endpoints: agentUrls([server.url, `http://127.0.0.1:${port}`]), token: TOKENS.agent, name: 'box', site: 'local', capacity: { cpu: 4000, memory: 4096, gpu: 0, extended: {} }, workDir: work, graceMs: 500, log: quiet });
@@ -72,7 +77,7 @@ t.test('drain: no new placements, running work goes on, survives a restart, the 
   // A restart (same data folder): the agent registers again and the node is still drained.
   await client.close();
   await server.stop();
-  server = await startTestServer({ dir, config: { port } });
+  server = await startTestServer({ dir, config: { port, liveness: LIVENESS } });
   client = admin();
   await until('the agent back, the node still draining', box, (n) => n?.state === 'draining' && n.drain !== undefined);
   t.equal((await client.job(running)).status, 'running', 'adopted after the restart, not killed');
