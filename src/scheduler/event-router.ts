@@ -125,10 +125,15 @@ export class EventRouter {
 
   /** Messages towards a node (and so its agent) leave only once every event so far is durable. */
   toNode(name: string, message: NodeMsg): void {
+    const ref = this.#touchNode(name);
+    if (ref) this.afterDurable(() => this.#o.tell(ref, message));
+  }
+
+  /** The node's actor, marked touched by this event (undefined: no such node). */
+  #touchNode(name: string): ActorRef<NodeMsg> | undefined {
     const ref = this.nodes.get(name);
-    if (!ref) return;
-    this.touched.add(ref);
-    this.afterDurable(() => this.#o.tell(ref, message));
+    if (ref) this.touched.add(ref);
+    return ref;
   }
 
   /** The queue's actor, made on first use (an implicit queue of default weight) from `slice` if given. */
@@ -316,10 +321,8 @@ export class EventRouter {
     // the same order as `toNode` each, with one entry waiting for durability instead of thousands.
     const tells: [ActorRef<NodeMsg>, NodeMsg][] = [];
     for (const [node, allocations] of byNode) {
-      const ref = this.nodes.get(node);
-      if (!ref) continue;
-      this.touched.add(ref);
-      tells.push([ref, { kind: 'allocate', allocations }]);
+      const ref = this.#touchNode(node);
+      if (ref) tells.push([ref, { kind: 'allocate', allocations }]);
     }
     if (tells.length > 0) this.afterDurable(() => {
       for (const [ref, message] of tells) this.#o.tell(ref, message);

@@ -3,7 +3,7 @@
  * PROTOCOL.md's agent side as each test needs. It unwraps `batch` frames, records every frame the agent
  * sends with its arrival time, answers `register` with `registered` (the epoch, heartbeat and fence the
  * test set; `holdRegistered` keeps the reply back until the test releases it), acknowledges `ended`
- * frames when `ackEnds` is set, answers pings only while `answering`, and refuses new connections while
+ * frames when `ackEnds` is set, records pings and answers them only while `answering`, and refuses new connections while
  * `refusing`. Tests that need the real server use test/api/helpers.ts instead.
  */
 import type { AddressInfo } from 'node:net';
@@ -36,6 +36,8 @@ export class AgentPeer {
   readonly received: Received[] = [];
   readonly options: PeerOptions;
   connections = 0;
+  /** performance.now() of every ping received, answered or not. */
+  readonly pings: number[] = [];
   /** Pings are answered with pongs while true. */
   answering = true;
   /** New connections are refused (HTTP 503) while true. */
@@ -56,6 +58,7 @@ export class AgentPeer {
     server.on('connection', (socket) => {
       this.connections++;
       socket.on('ping', (data: Buffer) => {
+        this.pings.push(performance.now());
         if (this.answering) socket.pong(data);
       });
       socket.on('message', (data: Buffer) => {

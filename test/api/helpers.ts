@@ -45,9 +45,16 @@ export interface TestServer {
 /** A server on a fresh data folder, removed at stop; or on `dir` (a restart), which the caller owns. */
 export async function startTestServer(options: { limits?: Partial<GatewayLimits>; config?: Partial<ServerConfig>; dir?: string } = {}): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'muster-api-'));
-  const base = await resolveConfig({ data: dir, port: 0 });
-  const config: ServerConfig = { ...base, tokens: ENTRIES, workers: 1, limits: options.limits ?? {}, ...options.config };
-  const server = await startServer(config, {}, createLogger({ name: 'test-server', level: (process.env['TEST_SERVER_LOG'] as 'silent' | undefined) ?? 'silent' }));
+  let server: RunningServer;
+  try {
+    const base = await resolveConfig({ data: dir, port: 0 });
+    const config: ServerConfig = { ...base, tokens: ENTRIES, workers: 1, limits: options.limits ?? {}, ...options.config };
+    server = await startServer(config, {}, createLogger({ name: 'test-server', level: (process.env['TEST_SERVER_LOG'] as 'silent' | undefined) ?? 'silent' }));
+  } catch (err) {
+    // A server refused at start (a test of a bad configuration) leaves no folder behind either.
+    if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   let stopped = false;
   return {
     server,
