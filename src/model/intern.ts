@@ -46,7 +46,10 @@ export class SpecInterner {
   internJob(spec: JobSpec): JobSpec {
     // Already interned (the reducer sees the specs the dispatcher interned): nothing to do.
     const depsCanonical = spec.dependencies.length > 0 || spec.dependencies === NO_DEPENDENCIES;
-    if (depsCanonical && this.#canonical.has(spec.tasks) && this.#canonical.has(spec.constraints) && this.#canonical.has(spec.retries)) {
+    // While task lists are not interned (skipping), a spec whose other parts are canonical went through here
+    // (or was built the same way): its task list is its own either way.
+    const tasksCanonical = this.#skipping > 0 || this.#canonical.has(spec.tasks);
+    if (depsCanonical && tasksCanonical && this.#canonical.has(spec.constraints) && this.#canonical.has(spec.retries)) {
       return spec;
     }
     const out: Mutable<JobSpec> = {
@@ -91,8 +94,9 @@ export class SpecInterner {
     if (this.#canonical.has(value)) return value;
     if (kind === TASKS && this.#skipping > 0) {
       // Task lists have not repeated lately: keying them costs more than sharing saves. Each is its own copy.
+      // Not remembered as canonical either: a WeakSet of a million lists made every collection slower (an
+      // ephemeron each); `internJob` takes a spec as it is while skipping instead.
       this.#skipping--;
-      this.#canonical.add(value);
       return value;
     }
     // JSON of the part is its identity: parts are plain data whose field order validation fixes.
