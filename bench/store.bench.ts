@@ -138,7 +138,7 @@ const CASES: readonly StoreCase[] = [fsyncPerAppend, groupCommit, recoveryCase, 
 
 export default defineBenchmark({
   name: 'store',
-  measures: ['src/store', 'src/model', 'src/scheduler', 'src/placement', 'src/actors', 'src/errors', 'src/log', 'native', 'wasm', 'bench/store*', 'test/store/fixtures', ...RUNNER],
+  measures: ['src/store', 'src/model', 'src/api', 'src/scheduler', 'src/placement', 'src/actors', 'src/errors', 'src/log', 'native', 'wasm', 'bench/store*', 'test/store/fixtures', ...RUNNER],
   async run(ctx) {
     const scratch = new Scratch();
     ctx.env({ dataFolder: tmpdir() });

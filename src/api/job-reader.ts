@@ -15,7 +15,7 @@
  * read (or decoded) within that turn, never kept.
  */
 import type { JobSpec, Mutable, Resources, Selector, TaskGroup } from '../model/index.js';
-import { DEFAULT_BACKOFF_MS, isEnvKey, isName, isQueueName, limits, parseCount, parseCpu, parseDuration, parseMemory, parseSelector } from '../model/index.js';
+import { DEFAULT_BACKOFF_MS, isEnvKey, isName, isQueueName, limits, NO_ENV, parseCount, parseCpu, parseDuration, parseMemory, parseSelector, recurringWord, sharedRequest } from '../model/index.js';
 
 /** A job of a submit frame, not yet decoded: its bytes `[start, end)` in the frame. */
 export class RawJob {
@@ -238,14 +238,18 @@ function readResources(): Resources {
         return bail();
     }
   }
-  return { cpu, memory, gpu, extended: {} };
+  return sharedRequest(cpu, memory, gpu);
 }
 
+/**
+ * A list of words (a command's, its arguments), each the process's shared copy when it recurs. Made at its
+ * length: an array grown by `push` keeps room for 17 elements, which a pending job would hold for its life.
+ */
 function stringList(maxItems: number, maxLength: number): string[] {
   const n = arrayLength();
   if (n > maxItems) return bail();
-  const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push(boundedString(maxLength));
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) out[i] = recurringWord(boundedString(maxLength));
   return out;
 }
 
@@ -289,7 +293,7 @@ function readTask(index: number): TaskGroup {
         break;
       case 3: // command
         seen = once(seen, 8);
-        if (atString()) command = boundedString(limits.MAX_COMMAND_BYTES);
+        if (atString()) command = recurringWord(boundedString(limits.MAX_COMMAND_BYTES));
         else words = stringList(limits.MAX_COMMAND_ARGS + 1, limits.MAX_COMMAND_BYTES);
         break;
       case 4: // args
@@ -331,7 +335,7 @@ function readTask(index: number): TaskGroup {
   let bytes = command.length; // ASCII: characters are bytes
   for (let i = 0; i < args.length; i++) bytes += args[i]!.length;
   if (bytes > limits.MAX_COMMAND_BYTES) return bail();
-  const group: Mutable<TaskGroup> = { name: groupName ?? (index === 0 ? 'main' : `group-${index}`), count, resources, command, args, shell, env: env ?? {} };
+  const group: Mutable<TaskGroup> = { name: groupName ?? (index === 0 ? 'main' : `group-${index}`), count, resources, command, args, shell, env: env ?? NO_ENV };
   if (workingDir !== undefined) group.workingDir = workingDir;
   if (timeLimitMs !== undefined) group.timeLimitMs = timeLimitMs;
   return group;
@@ -340,12 +344,12 @@ function readTask(index: number): TaskGroup {
 function readTasks(): TaskGroup[] {
   const n = arrayLength();
   if (n === 0 || n > limits.MAX_TASK_GROUPS) return bail();
-  const tasks: TaskGroup[] = [];
+  const tasks = new Array<TaskGroup>(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
     const group = readTask(i);
     total += group.count;
-    tasks.push(group);
+    tasks[i] = group;
   }
   if (total > limits.MAX_TASKS_PER_JOB) return bail();
   if (n > 1) {

@@ -37,5 +37,6 @@ export { JOB_FIELDS, TASK_FIELDS, CONSTRAINT_FIELDS, DEPENDENCY_FIELDS, RETRY_FI
 export { RESOURCE_FIELDS } from './resource-spec.js';
 export type { Mutable } from './mutable.js';
 export { SpecInterner, specInterner, internJob, isSharedPart, INTERN_TABLE_LIMIT, NO_DEPENDENCIES } from './intern.js';
+export { sharedRequest, recurringWord, NO_ENV } from './shared-request.js';
 export type { SpecDocument, DocumentKind } from './document.js';
 export { DOCUMENT_KINDS, validateDocument } from './document.js';

@@ -16,6 +16,7 @@ import type { Constraints, Dependency, JobSpec, RetryPolicy, TaskGroup } from '.
 import { DEFAULT_BACKOFF_MS } from './job.js';
 import type { Selector } from './selector.js';
 import type { Mutable } from './mutable.js';
+import { recurringWord } from './shared-request.js';
 
 /** Distinct parts kept before the table starts over; far more than the shapes a real workload repeats. */
 export const INTERN_TABLE_LIMIT = 65_536;
@@ -53,7 +54,7 @@ export class SpecInterner {
       return spec;
     }
     const out: Mutable<JobSpec> = {
-      queue: spec.queue,
+      queue: recurringWord(spec.queue),
       priority: spec.priority,
       tasks: this.internTasks(spec.tasks),
       constraints: this.internConstraints(spec.constraints),

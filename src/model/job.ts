@@ -28,6 +28,7 @@ import { fieldPath, indexPath, quote } from './problems.js';
 import { parseDuration } from './quantity.js';
 import { readQueueName } from './queue.js';
 import { readResources } from './resource-spec.js';
+import { NO_ENV } from './shared-request.js';
 import type { Resources } from './resources.js';
 import type { Selector } from './selector.js';
 import { readSelector } from './selector.js';
@@ -184,7 +185,7 @@ function readTaskGroup(check: Checker, input: unknown, path: string, index: numb
   const resources = readResources(check, check.required(f, 'resources', path), at('resources'), 'up');
   const cmd = readCommand(check, f, path);
   const shell = f['shell'] === undefined ? false : check.boolean(f['shell'], at('shell'));
-  const env = f['env'] === undefined ? {} : readEnv(check, f['env'], at('env'));
+  const env = f['env'] === undefined ? NO_ENV : readEnv(check, f['env'], at('env'));
   const workingDir = f['workingDir'] === undefined ? undefined : check.string(f['workingDir'], at('workingDir'), MAX_PATH_LENGTH);
   const timeLimitMs = f['timeLimit'] === undefined ? undefined : check.parsed(parseDuration(f['timeLimit']), at('timeLimit'), 'MUSTER_ERR_INVALID_DURATION');
   if (timeLimitMs === 0) check.report(at('timeLimit'), 'MUSTER_ERR_INVALID_DURATION', 'a time limit must be longer than 0');

@@ -5,6 +5,7 @@ import { fieldPath, quote } from './problems.js';
 import type { Rounding } from './quantity.js';
 import { parseCount, parseCpu, parseMemory } from './quantity.js';
 import type { ResourceLimit, Resources } from './resources.js';
+import { sharedRequest } from './shared-request.js';
 
 export const RESOURCE_FIELDS = ['cpu', 'memory', 'gpu', 'extended'] as const;
 const EXTENDED_NAME = /^([a-z0-9]([a-z0-9.-]*[a-z0-9])?\/)?[a-z0-9]([a-z0-9_.-]*[a-z0-9])?$/;
@@ -53,6 +54,8 @@ function readAmounts(check: Checker, value: unknown, path: string, rounding: Rou
 export function readResources(check: Checker, value: unknown, path: string, rounding: Rounding): Resources | undefined {
   const a = readAmounts(check, value, path, rounding);
   if (!a) return undefined;
+  // A request (rounded up) without extended resources is shared (shared-request.ts); capacities are a node's own.
+  if (rounding === 'up' && Object.keys(a.extended).length === 0) return sharedRequest(a.cpu ?? 0, a.memory ?? 0, a.gpu ?? 0);
   return { cpu: a.cpu ?? 0, memory: a.memory ?? 0, gpu: a.gpu ?? 0, extended: a.extended };
 }
 
