@@ -3,15 +3,17 @@
  * agents share no event loop with the server under test or with the benchmark that watches both.
  *
  * What the fleet offers is measured, not assumed from its interval: every heartbeat round is one
- * WebSocket frame per connection followed by one ping (nothing else flows once the nodes have registered
- * and no job runs), so the bytes the process has written (/proc/PID/io) divided by the bytes of one round,
- * times the nodes, are the heartbeats it has put on the wire.
+ * WebSocket frame per connection, and every few rounds a ping follows it (nothing else flows once the
+ * nodes have registered and no job runs), so the bytes the process has written (/proc/PID/io) divided by
+ * the bytes of one round (its share of a ping included), times the nodes, are the heartbeats it has put on
+ * the wire.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { pack } from 'msgpackr';
 import { MUSTER, ROOT } from '../test/client/server-process.js';
+import { resolveLiveness } from '../src/scheduler/index.js';
 import { processWrittenBytes } from './heartbeats-probe.js';
 
 /** How long a fleet may take to connect its first connection before the benchmark gives up on it. */
@@ -21,10 +23,21 @@ const CONNECT_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
 
 /**
- * The payload of the ping each connection sends after its heartbeat frame (src/agent/link.ts: a monotonic
- * timestamp, 8 bytes). Beside a heartbeat frame of one node it is a third of the round's bytes.
+ * The payload of the ping a connection sends after a heartbeat frame (src/agent/link.ts: a monotonic
+ * timestamp, 8 bytes). Beside a heartbeat frame of one node it is a third of a round's bytes.
  */
 const PING_PAYLOAD_BYTES = 8;
+
+/**
+ * Heartbeat rounds per ping, as src/agent/link.ts schedules pings (`pingMs`: the heartbeat's interval, but
+ * at least a second or a quarter of the fence when that is shorter; a ping goes once `pingMs` less half a
+ * tick has passed). Should the two part, the benchmark's own check that the server took in what the
+ * fleet offered fails loudly.
+ */
+export function roundsPerPing(heartbeatMs: number, fenceMs: number): number {
+  const pingMs = Math.max(heartbeatMs, Math.min(1_000, Math.floor(fenceMs / 4)));
+  return Math.max(1, Math.ceil((pingMs - heartbeatMs / 2) / heartbeatMs));
+}
 
 /** The site every benchmark node is on (the server's default, and only, site). */
 export const FLEET_SITE = 'local';
@@ -36,9 +49,12 @@ export interface FleetOptions {
   readonly connections: number;
   /** Node names are `PREFIX-local-I`. */
   readonly prefix: string;
-  /** Heartbeat interval; absent: the server's. */
+  /** Heartbeat interval; absent: the server's (the default liveness's, in every benchmark). */
   readonly heartbeatMs?: number;
 }
+
+/** The server's timing the benchmarks run with (no `liveness` key): what the agents' pings follow. */
+const SERVER_LIVENESS = resolveLiveness({}).options;
 
 /** Bytes of one client (masked) WebSocket frame with a payload of `payload` bytes: header, length, mask. */
 function clientFrameBytes(payload: number): number {
@@ -49,15 +65,16 @@ function clientFrameBytes(payload: number): number {
 /**
  * The bytes a fleet writes for one heartbeat round: on each connection, one client WebSocket frame holding
  * `{ kind: 'heartbeat', nodes }` for the nodes on it (spread round robin as `muster sim` spreads them,
- * src/agent/sim-fleet.ts), then one ping.
+ * src/agent/sim-fleet.ts), and its share of the ping that follows every `roundsPerPing` rounds.
  */
-export function heartbeatRoundBytes(options: Pick<FleetOptions, 'nodes' | 'connections' | 'prefix'>): number {
+export function heartbeatRoundBytes(options: Pick<FleetOptions, 'nodes' | 'connections' | 'prefix' | 'heartbeatMs'>): number {
   const links = Math.max(1, Math.min(options.connections, options.nodes));
+  const pingShare = clientFrameBytes(PING_PAYLOAD_BYTES) / roundsPerPing(options.heartbeatMs ?? SERVER_LIVENESS.heartbeatMs, SERVER_LIVENESS.fenceMs);
   let bytes = 0;
   for (let link = 0; link < links; link++) {
     const nodes: string[] = [];
     for (let i = link; i < options.nodes; i += links) nodes.push(`${options.prefix}-${FLEET_SITE}-${i}`);
-    bytes += clientFrameBytes(pack({ kind: 'heartbeat', nodes }).length) + clientFrameBytes(PING_PAYLOAD_BYTES);
+    bytes += clientFrameBytes(pack({ kind: 'heartbeat', nodes }).length) + pingShare;
   }
   return bytes;
 }
