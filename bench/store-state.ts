@@ -21,7 +21,6 @@ import { createActorSystem } from '../src/actors/index.js';
 import { decodeFrame, DEFAULT_LIMITS, isPrepared, prepareSubmit, RateLimiter, readClientRequest } from '../src/api/index.js';
 import { createLogger } from '../src/log/index.js';
 import type { JobSpec } from '../src/model/index.js';
-import { validateJob } from '../src/model/index.js';
 import type { SchedulerEvent } from '../src/scheduler/index.js';
 import { applyEvent, createState, recoverScheduler, SchedulerCore, snapshotBytes } from '../src/scheduler/index.js';
 import { openEmbeddedStore } from '../src/store/index.js';
