@@ -5,7 +5,7 @@
  */
 import { codeOf } from '../errors/index.js';
 import type { Problem, QueueSpec } from '../model/index.js';
-import { parseDuration, validateQueue } from '../model/index.js';
+import { parseDuration, queueSetProblems, validateQueue } from '../model/index.js';
 import { apiError, httpStatus } from './api-error.js';
 import type { Answer, Call, Route } from './http-routes.js';
 
@@ -73,6 +73,20 @@ function queueProblems(input: readonly unknown[], tenants: ReadonlyMap<string, s
   return { specs, problems };
 }
 
+/**
+ * How the applied queues agree with the rest once applied (model/queue-set.ts): parents exist, children
+ * stay with their parent's tenant, a parent's guarantee bounds its children's.
+ */
+function treeProblems(existing: readonly QueueSpec[], applied: readonly QueueSpec[], input: readonly unknown[]): Problem[] {
+  const all = new Map(existing.map((q) => [q.name, q]));
+  const where = new Map<string, string>();
+  for (const q of applied) {
+    all.set(q.name, q);
+    where.set(q.name, `queues[${input.findIndex((raw) => (raw as { name?: unknown } | null)?.name === q.name)}]`);
+  }
+  return queueSetProblems(all, where);
+}
+
 export const ADMIN_ROUTES: readonly Route[] = [
   {
     method: 'post',
@@ -87,8 +101,10 @@ export const ADMIN_ROUTES: readonly Route[] = [
       if (!Array.isArray(list)) return refuse('MUSTER_ERR_INVALID_TYPE', 'queues: expected a list of queue specs', 'queues');
       if (list.length === 0 || list.length > MAX_QUEUES_PER_APPLY) return refuse('MUSTER_ERR_INVALID_VALUE', `queues: 1 to ${MAX_QUEUES_PER_APPLY} queue specs, not ${list.length}`, 'queues');
       const core = ctx.core()!;
-      const known = new Map((await core.queueViews()).map((q) => [q.name, q.tenant]));
+      const existing = await core.queueSpecs();
+      const known = new Map(existing.map((q) => [q.name, q.tenant]));
       const { specs, problems } = queueProblems(list, known);
+      problems.push(...treeProblems(existing, specs, list));
       if (problems.length > 0) {
         const first = problems[0]!;
         const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';

@@ -9,10 +9,12 @@ export const queueCommand = clientCommand({
   usage: `usage: muster queue apply -f FILE [-f FILE...]
 
 Defines the queues in the files (kind: Queue documents, JSON or YAML; see examples/queue.yaml), or updates
-those that exist. Weight, priority and limit are used from the next scheduling cycle on; guaranteedShare
-and borrow are recorded and shown, but the scheduler does not act on them yet. Changes last across restarts (a queue the server's config file names is set back to the config's
-definition when the server starts). A queue keeps its tenant. All or nothing: every problem of every
-queue is reported (checked here first, then by the server) and none is applied. Prints "created NAME"
+those that exist; every field is used from the next scheduling cycle on. Queues nest by name (acme/ml is
+the parent of acme/ml/train): a parent is defined before its children or in the same apply, a child has
+its parent's tenant, and children's guarantees fit in their parent's. Changes last across restarts (a
+queue the server's config file names is set back to the config's definition when the server starts). A
+queue keeps its tenant. All or nothing: every problem of every queue is reported (checked here first,
+then by the server, which also checks the queues as a tree) and none is applied. Prints "created NAME"
 or "updated NAME" per queue. Admin token only.`,
   options: { file: { type: 'string', short: 'f', multiple: true } },
   positionals: { min: 1, max: 1, name: 'verb (apply)' },

@@ -5,8 +5,8 @@ import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE } from './io.js';
 import { codeOf, type ErrorCode } from '../errors/index.js';
 import { createLogger } from '../log/index.js';
 import { STRATEGIES, type Strategy } from '../model/index.js';
-import type { NodeChange, Parsed, PolicyChanges, QueueWeightChange } from '../replay/index.js';
-import { formatJson, formatTables, parseNodeChange, parseQueueWeight, replayHistory } from '../replay/index.js';
+import type { NodeChange, Parsed, PolicyChanges, QueueFieldChange, QueueWeightChange } from '../replay/index.js';
+import { formatJson, formatTables, parseNodeChange, parseQueueField, parseQueueWeight, replayHistory } from '../replay/index.js';
 
 const OUTPUTS = ['table', 'json'] as const;
 
@@ -31,8 +31,8 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
 export const replayCommand: Command = {
   name: 'replay',
   summary: "rebuild a data folder's event history and report it; with changed policy, compare a what-if run",
-  usage: `usage: muster replay --data DIR [--queue-weight QUEUE=WEIGHT]... [--strategy binpack|spread]
-                     [--nodes CHANGE]... [-o table|json]
+  usage: `usage: muster replay --data DIR [--queue-weight QUEUE=WEIGHT]... [--queue-set QUEUE:FIELD=VALUE]...
+                     [--strategy binpack|spread] [--nodes CHANGE]... [-o table|json]
 
 Reads the event history of the data folder DIR (read-only: a running server may hold it) from seq 1,
 rebuilds it and prints what happened: jobs by status at the end, waits per queue (submission to the first
@@ -41,6 +41,10 @@ task running), each queue's share of cpu·time, and cpu utilisation per site ove
 With any change below, it re-runs the recorded submissions, node events and task lengths in simulated
 time twice — under the recorded policy (baseline) and under the changed one (what-if) — and prints both:
   --queue-weight QUEUE=WEIGHT   the queue's weight (above 0); repeatable
+  --queue-set QUEUE:FIELD=VALUE one field of the queue's spec, read as a spec reads it; repeatable:
+                                weight, priority, guaranteedShare, borrow, or one resource of
+                                guarantee, limit or borrowLimit (batch:guarantee.cpu=64,
+                                batch:borrowLimit.gpu=2, batch:guaranteedShare=0.3, batch:borrow=false)
   --strategy binpack|spread     every job's placement strategy
   --nodes site=SITE:+N          N more nodes in SITE, copies of its first node   (repeatable)
   --nodes site=SITE:-N          N fewer: SITE's last N nodes to join never join
@@ -63,6 +67,7 @@ Exits 0 on success, 1 when the history cannot be replayed (trimmed, damaged), 2 
         options: {
           data: { type: 'string' },
           'queue-weight': { type: 'string', multiple: true },
+          'queue-set': { type: 'string', multiple: true },
           strategy: { type: 'string' },
           nodes: { type: 'string', multiple: true },
           output: { type: 'string', short: 'o' },
@@ -76,8 +81,9 @@ Exits 0 on success, 1 when the history cannot be replayed (trimmed, damaged), 2 
       output = oneOf('--output', values.output, OUTPUTS) ?? 'table';
       const strategy: Strategy | undefined = oneOf('--strategy', values.strategy, STRATEGIES);
       const queueWeights: QueueWeightChange[] = parsedAll(values['queue-weight'], parseQueueWeight);
+      const queueFields: QueueFieldChange[] = parsedAll(values['queue-set'], parseQueueField);
       const nodes: NodeChange[] = parsedAll(values.nodes, parseNodeChange);
-      changes = { queueWeights, strategy, nodes };
+      changes = { queueWeights, queueFields, strategy, nodes };
     } catch (err) {
       io.err(`muster replay: MUSTER_ERR_USAGE: ${(err as Error).message}`);
       if (!(err instanceof UsageError)) io.err(this.usage);

@@ -224,8 +224,12 @@ export interface QueueView {
   readonly weight: number;
   readonly priority: number;
   readonly guaranteedShare: number;
+  readonly guarantee?: Readonly<Record<string, unknown>>;
   readonly borrow: boolean;
+  readonly borrowLimit?: Readonly<Record<string, unknown>>;
   readonly limit?: Readonly<Record<string, unknown>>;
+  /** The guarantee in absolute amounts on the cluster as it is now. */
+  readonly guaranteed: ResourceAmounts;
   readonly active: number;
   readonly pending: number;
   readonly usage: ResourceAmounts;

@@ -1,8 +1,10 @@
 /**
- * A queue: where a tenant's jobs wait. Queues may nest (`org/team`): the name is a path of names. The
- * dispatcher shares capacity between queues by weight (dominant-resource fairness); a queue's guaranteed
- * share is the fraction of the cluster it may always reclaim; its limit caps what it may hold at once; with
- * `borrow` it may use idle capacity beyond its share.
+ * A queue: where a tenant's jobs wait. Queues nest by name (`acme/ml/train` is a child of `acme/ml`), and
+ * the dispatcher shares capacity top-down through the tree by weight (hierarchical dominant-resource
+ * fairness, src/scheduler/queue-tree.ts). A queue's guarantee is what it is always entitled to (absolute per
+ * resource, or a share of its parent's guarantee; at the top, of the cluster); its limit caps what its whole
+ * subtree may hold; beyond its guarantee it may borrow idle capacity (`borrow`), at most `borrowLimit` more.
+ * How a set of queues must agree with each other (parents, guarantees) is queue-set.ts.
  */
 import { Checker } from './check.js';
 import { MAX_NAME_LENGTH, MAX_PRIORITY, MAX_QUEUE_WEIGHT } from './limits.js';
@@ -17,16 +19,22 @@ export interface QueueSpec {
   readonly name: string;
   readonly weight: number;
   readonly priority: number;
-  /** Fraction of the cluster, in [0, 1]. */
+  /** The guarantee as a fraction, in [0, 1], of the parent's guarantee in every resource (top level: of the cluster). */
   readonly guaranteedShare: number;
+  /** The guarantee as absolute amounts (absent resources: none); not with `guaranteedShare`. */
+  readonly guarantee?: ResourceLimit;
+  /** The most the queue and its children may hold at once; absent resources are unlimited. */
   readonly limit?: ResourceLimit;
+  /** Whether the queue may hold more than its guarantee when capacity is idle. */
   readonly borrow: boolean;
+  /** With `borrow`, the most it may hold beyond its guarantee; absent resources are unlimited. */
+  readonly borrowLimit?: ResourceLimit;
 }
 
 /** Deepest nesting of queue names (`a/b/c/d`): deeper trees are rarely what an operator means. */
 export const MAX_QUEUE_DEPTH = 4;
 
-export const QUEUE_FIELDS = ['kind', 'tenant', 'name', 'weight', 'priority', 'guaranteedShare', 'limit', 'borrow'] as const;
+export const QUEUE_FIELDS = ['kind', 'tenant', 'name', 'weight', 'priority', 'guaranteedShare', 'guarantee', 'limit', 'borrow', 'borrowLimit'] as const;
 
 /**
  * Queue names found valid lately: every job names its queue, and a cluster has few of them. Only valid
@@ -73,11 +81,42 @@ export function readQueue(check: Checker, input: unknown, path = ''): QueueSpec 
   const weight = f['weight'] === undefined ? 1 : readWeight(check, f['weight'], at('weight'));
   const priority = f['priority'] === undefined ? 0 : check.integer(f['priority'], at('priority'), -MAX_PRIORITY, MAX_PRIORITY);
   const guaranteedShare = f['guaranteedShare'] === undefined ? 0 : check.number(f['guaranteedShare'], at('guaranteedShare'), 0, 1);
+  const guarantee = f['guarantee'] === undefined ? undefined : readResourceLimit(check, f['guarantee'], at('guarantee'));
   const limit = f['limit'] === undefined ? undefined : readResourceLimit(check, f['limit'], at('limit'));
   const borrow = f['borrow'] === undefined ? true : check.boolean(f['borrow'], at('borrow'));
+  const borrowLimit = f['borrowLimit'] === undefined ? undefined : readResourceLimit(check, f['borrowLimit'], at('borrowLimit'));
+  if (guarantee && guaranteedShare) {
+    check.report(at('guarantee'), 'MUSTER_ERR_INVALID_VALUE', 'give the guarantee as amounts (guarantee) or as a share of the parent (guaranteedShare), not both');
+  }
+  if (borrowLimit && borrow === false) check.report(at('borrowLimit'), 'MUSTER_ERR_INVALID_VALUE', 'a borrowing limit needs borrow: true');
+  if (guarantee && limit) {
+    const over = overLimit(guarantee, limit);
+    if (over) check.report(at('guarantee'), 'MUSTER_ERR_INVALID_VALUE', `the guarantee of ${over} is more than the queue's limit`);
+  }
   if (tenant === undefined || name === undefined || weight === undefined || priority === undefined) return undefined;
-  if (guaranteedShare === undefined || borrow === undefined || (f['limit'] !== undefined && limit === undefined)) return undefined;
-  return { tenant, name, weight, priority, guaranteedShare, borrow, ...(limit ? { limit } : {}) };
+  if (guaranteedShare === undefined || borrow === undefined) return undefined;
+  if ((f['limit'] !== undefined && limit === undefined) || (f['guarantee'] !== undefined && guarantee === undefined)) return undefined;
+  if (f['borrowLimit'] !== undefined && borrowLimit === undefined) return undefined;
+  return {
+    tenant, name, weight, priority, guaranteedShare, borrow,
+    ...(guarantee ? { guarantee } : {}),
+    ...(limit ? { limit } : {}),
+    ...(borrowLimit ? { borrowLimit } : {}),
+  };
+}
+
+/** The first resource in which amounts `a` are more than limit `b` caps it (both as limits: absent is none / unlimited). */
+export function overLimit(a: ResourceLimit, b: ResourceLimit): string | undefined {
+  for (const dim of ['cpu', 'memory', 'gpu'] as const) {
+    const x = a[dim];
+    const cap = b[dim];
+    if (x !== undefined && cap !== undefined && x > cap) return dim;
+  }
+  for (const [name, x] of Object.entries(a.extended)) {
+    const cap = b.extended[name];
+    if (cap !== undefined && x > cap) return name;
+  }
+  return undefined;
 }
 
 export function validateQueue(input: unknown): Validated<QueueSpec> {

@@ -10,10 +10,11 @@
  * lets the runner check the assumption after the run.
  */
 import { MusterError } from '../errors/index.js';
-import type { NodeSpec, NodeState, QueueSpec } from '../model/index.js';
+import type { Mutable, NodeSpec, NodeState, QueueSpec, ResourceLimit } from '../model/index.js';
+import { queueSetProblems } from '../model/index.js';
 import type { SimJob, SimScript } from '../scheduler/index.js';
 import { attemptBehaviour, measuredLengths, median } from './attempt-behaviour.js';
-import type { NodeChange, PolicyChanges } from './changes.js';
+import type { NodeChange, PolicyChanges, QueueFieldChange } from './changes.js';
 import type { RecordedJob, Recording } from './recording.js';
 
 export interface WhatIfScript {
@@ -69,18 +70,48 @@ function submissionOrder(jobs: readonly RecordedJob[]): RecordedJob[] {
 
 function changedQueues(recording: Recording, changes: PolicyChanges): QueueSpec[] {
   const queues = new Map(recording.queues);
-  for (const change of changes.queueWeights) {
-    const defined = queues.get(change.queue);
-    const user = recording.jobs.find((j) => j.spec.queue === change.queue);
-    if (!defined && !user) {
+  const where = new Map<string, string>();
+  const base = (queue: string, source: string): QueueSpec => {
+    const defined = queues.get(queue);
+    if (defined) return defined;
+    const user = recording.jobs.find((j) => j.spec.queue === queue);
+    if (!user) {
       const known = [...new Set([...recording.queues.keys(), ...recording.jobs.map((j) => j.spec.queue)])].sort();
-      throw new MusterError('MUSTER_ERR_USAGE', `${change.source}: the history has no queue ${change.queue} (it has ${known.join(', ') || 'none'})`);
+      throw new MusterError('MUSTER_ERR_USAGE', `${source}: the history has no queue ${queue} (it has ${known.join(', ') || 'none'})`);
     }
     // A queue jobs named without a definition has the reducer's defaults, owned by its first job's tenant.
-    const base: QueueSpec = defined ?? { tenant: (user as RecordedJob).tenant, name: change.queue, weight: 1, priority: 0, guaranteedShare: 0, borrow: true };
-    queues.set(change.queue, { ...base, weight: change.weight });
+    return { tenant: user.tenant, name: queue, weight: 1, priority: 0, guaranteedShare: 0, borrow: true };
+  };
+  for (const change of changes.queueWeights) queues.set(change.queue, { ...base(change.queue, change.source), weight: change.weight });
+  for (const change of changes.queueFields) {
+    queues.set(change.queue, withField(base(change.queue, change.source), change));
+    where.set(change.queue, change.source);
   }
+  // The changed queues must still agree with the rest (parents, guarantees that fit), as an apply must.
+  const problems = queueSetProblems(queues, where);
+  if (problems.length > 0) throw new MusterError('MUSTER_ERR_USAGE', problems.map((p) => `${p.path.replace(/\.[a-zA-Z]+$/, '')}: ${p.message}`).join('; '));
   return [...queues.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * The spec with one field changed. A resource of a guarantee, limit or borrowing limit is set beside the
+ * others it has; a guarantee in amounts replaces a share and a share replaces amounts (a spec has one form).
+ */
+function withField(spec: QueueSpec, change: QueueFieldChange): QueueSpec {
+  const { field, value } = change;
+  if (field === 'guarantee' || field === 'limit' || field === 'borrowLimit') {
+    const given = value as ResourceLimit;
+    const before = spec[field];
+    const merged: ResourceLimit = { ...before, ...given, extended: { ...before?.extended, ...given.extended } };
+    const out: Mutable<QueueSpec> = { ...spec, [field]: merged };
+    if (field === 'guarantee') out.guaranteedShare = 0;
+    if (field === 'borrowLimit') out.borrow = true;
+    return out;
+  }
+  const out: Mutable<QueueSpec> = { ...spec, [field]: value };
+  if (field === 'guaranteedShare') delete out.guarantee;
+  if (field === 'borrow' && value === false) delete out.borrowLimit;
+  return out;
 }
 
 interface Fleet {

@@ -8,6 +8,7 @@ import { producer, siblingModule } from '../actors/index.js';
 import { MusterError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { createLogger } from '../log/index.js';
+import { add, ZERO } from '../model/index.js';
 import type { JobSpec, NodeSpec, NodeState, QueueSpec } from '../model/index.js';
 import type { BackendName } from '../placement/index.js';
 import type { AgentPort } from './agent-port.js';
@@ -47,6 +48,7 @@ import type { WhyPending } from './why-pending.js';
 import { explainPending } from './why-pending.js';
 import type { JobDetail, JobPage, JobQuery, JobSlicePage, NodeView, QueueView, SiteView } from './views.js';
 import { mergeJobPages, nodeView, siteView } from './views.js';
+import { QueueTree } from './queue-tree.js';
 
 export interface SchedulerCoreOptions {
   readonly system: ActorSystem;
@@ -369,9 +371,22 @@ export class SchedulerCore {
     return answer.node;
   }
 
+  /** Every queue, with its effective guarantee on the cluster as it is now. */
   async queueViews(): Promise<QueueView[]> {
     const queues = await this.#ask<readonly QueueListing[]>((replyTo) => ({ kind: 'listQueues', replyTo }));
-    return Promise.all(queues.map((q) => this.#system.ask<QueueView, QueueMsg>(q.ref, (replyTo) => ({ kind: 'queueView', spec: q.spec, replyTo }))));
+    const [views, sites] = await Promise.all([
+      Promise.all(queues.map((q) => this.#system.ask<QueueView, QueueMsg>(q.ref, (replyTo) => ({ kind: 'queueView', spec: q.spec, replyTo })))),
+      this.siteViews(),
+    ]);
+    const total = sites.reduce((sum, s) => add(sum, s.capacity), ZERO);
+    const tree = new QueueTree(queues.map((q) => q.spec), new Map(), total);
+    return views.map((v) => ({ ...v, guaranteed: tree.account(v.name)?.guarantee ?? v.guaranteed }));
+  }
+
+  /** Every queue's spec (cheap: one message). */
+  async queueSpecs(): Promise<QueueSpec[]> {
+    const queues = await this.#ask<readonly QueueListing[]>((replyTo) => ({ kind: 'listQueues', replyTo }));
+    return queues.map((q) => q.spec);
   }
 
   /** Every node's spec (with its current state), or those named: cheap, one message. */

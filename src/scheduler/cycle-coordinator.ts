@@ -20,8 +20,8 @@ import type { Candidate } from './candidates.js';
 import type { QueueOffer } from './cycle-plan.js';
 import { planRound } from './cycle-plan.js';
 import type { Placement } from './events.js';
-import { charge } from './fair-share.js';
-import type { ShareAccount } from './fair-share.js';
+import type { QueueAccount } from './queue-tree.js';
+import { chargePath, QueueTree } from './queue-tree.js';
 import type { QueueEntry } from './event-router.js';
 import type { DispatcherMsg, QueueMsg, SiteMsg, UnplacedInfo } from './messages.js';
 import { SiteView } from './site-choice.js';
@@ -83,7 +83,8 @@ export class CycleCoordinator {
   readonly #waitingSites = new Set<string>();
   readonly #waitingQueues = new Set<string>();
   readonly #offers = new Map<string, { candidates: readonly Candidate[]; usage: Resources }>();
-  readonly #accounts = new Map<string, ShareAccount>();
+  /** Queue → the account its own candidates are charged to (the cycle's queue tree). */
+  readonly #accounts = new Map<string, QueueAccount>();
   readonly #tried = new Map<Candidate, Set<string>>();
   readonly #placements: Placement[] = [];
   readonly #unplaced = new Map<Candidate, UnplacedInfo>();
@@ -187,11 +188,12 @@ export class CycleCoordinator {
 
   #plan(): void {
     this.#phase = 'rounds';
-    for (const [name, offer] of this.#offers) {
-      const spec = this.#host.queues.get(name)?.spec;
-      if (!spec) continue;
-      const u = offer.usage;
-      this.#accounts.set(name, { name, weight: spec.weight, priority: spec.priority, limit: spec.limit, usage: { cpu: u.cpu, memory: u.memory, gpu: u.gpu, extended: { ...u.extended } } });
+    const usage = new Map<string, Resources>();
+    for (const [name, offer] of this.#offers) usage.set(name, offer.usage);
+    const tree = new QueueTree([...this.#host.queues.values()].map((q) => q.spec), usage, this.#total());
+    for (const name of this.#offers.keys()) {
+      const leaf = tree.leaf(name);
+      if (leaf) this.#accounts.set(name, leaf);
     }
     this.#refreshViews();
     const offers: QueueOffer[] = [];
@@ -223,7 +225,7 @@ export class CycleCoordinator {
 
   #sendRound(offers: readonly QueueOffer[], round: number): void {
     const plan = planRound(offers, this.#views, this.#total(), this.#tried);
-    for (const c of plan.limited) this.#unplaced.set(c, { job: c.job, at: this.now, sites: {}, limit: `queue ${c.queue} is at its limit` });
+    for (const { candidate: c, why } of plan.limited) this.#unplaced.set(c, { job: c.job, at: this.now, sites: {}, limit: why });
     for (const { candidate, reasons } of plan.excluded) {
       const info = this.#unplaced.get(candidate);
       const sites: Record<string, UnplacedInfo['sites'][string]> = { ...(info?.sites ?? {}) };
@@ -256,7 +258,7 @@ export class CycleCoordinator {
         return;
       }
       const account = this.#accounts.get(c.queue);
-      if (account) charge(account, scaleDemand(c, c.tasks.length - placedTasks), -1);
+      if (account) chargePath(account, scaleDemand(c, c.tasks.length - placedTasks), -1);
       this.#notPlaced(c, site.name, { ...result.reasons(j)!, group: result.failedGroup(j) });
       this.#triedOn(c, site.name);
       // Only a candidate with nothing placed retries whole; a partly placed one waits for the next cycle.
@@ -267,7 +269,7 @@ export class CycleCoordinator {
   /** A candidate a site did not place at all, for `why`: refunded, noted, and tried on another site. */
   #unsent(c: Candidate, site: string, why: string): void {
     const account = this.#accounts.get(c.queue);
-    if (account) charge(account, c.demand, -1);
+    if (account) chargePath(account, c.demand, -1);
     this.#notPlaced(c, site, why);
     this.#triedOn(c, site);
     this.#retry.push(c);

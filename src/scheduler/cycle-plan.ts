@@ -2,29 +2,33 @@
  * Planning one round of a dispatch cycle: which candidates go to which site, in fair-share order.
  *
  * Pipeline, in run order:
- *   1. service order   — the queue furthest below its weighted fair share (DRF) gives its next candidate;
- *   2. limit check     — a candidate that would take its queue past its limit is held back ("queue at its limit");
+ *   1. service order   — top-down through the queue tree (fair-share.ts): guarantees first, then weighted
+ *                        dominant-resource fairness, at every level; the queue reached gives its next candidate;
+ *   2. cap check       — a candidate that would take its queue or an ancestor past its limit or its borrowing
+ *                        limit is held back, with the reason (queue-tree.ts `capBlocking`);
  *   3. site choice     — the summaries rule sites out; binpack picks the fullest remaining site, spread the emptiest;
- *   4. charge          — the candidate's demand is charged to its queue and taken off the site's view at once,
+ *   4. charge          — the candidate's demand is charged to its queue and ancestors and taken off the site's view at once,
  *                        so the next pick sees it (refunded later if the site cannot place it).
  */
 import type { Resources } from '../model/index.js';
 import type { Candidate } from './candidates.js';
-import type { ShareAccount } from './fair-share.js';
-import { charge, fitsLimit, ServiceOrder } from './fair-share.js';
+import { ServiceOrder } from './fair-share.js';
+import type { QueueAccount } from './queue-tree.js';
+import { capBlocking, chargePath } from './queue-tree.js';
 import type { SiteView } from './site-choice.js';
 import { chooseSite } from './site-choice.js';
 
 export interface QueueOffer {
-  readonly account: ShareAccount;
+  /** The account the queue's own candidates are charged to (queue-tree.ts `leaf`). */
+  readonly account: QueueAccount;
   readonly candidates: readonly Candidate[];
 }
 
 export interface RoundPlan {
   /** Site → candidates, in the order they were picked. */
   readonly batches: Map<string, Candidate[]>;
-  /** Candidates held back by their queue's limit. */
-  readonly limited: Candidate[];
+  /** Candidates held back by a cap of their queue or an ancestor, with the reason. */
+  readonly limited: { readonly candidate: Candidate; readonly why: string }[];
   /** Candidates no site can take, with each site's reason. */
   readonly excluded: { readonly candidate: Candidate; readonly reasons: ReadonlyMap<string, string> }[];
 }
@@ -32,17 +36,18 @@ export interface RoundPlan {
 export function planRound(offers: readonly QueueOffer[], views: readonly SiteView[], total: Resources, tried: ReadonlyMap<Candidate, ReadonlySet<string>>): RoundPlan {
   const plan: RoundPlan = { batches: new Map(), limited: [], excluded: [] };
   const order = new ServiceOrder(total);
-  const next = new Map<ShareAccount, { readonly list: readonly Candidate[]; at: number }>();
+  const next = new Map<QueueAccount, { readonly list: readonly Candidate[]; at: number }>();
   for (const offer of offers) {
     if (offer.candidates.length === 0) continue;
     next.set(offer.account, { list: offer.candidates, at: 0 });
-    order.push(offer.account);
+    order.add(offer.account, offer.candidates.length);
   }
   for (let account = order.pop(); account; account = order.pop()) {
     const cursor = next.get(account)!;
     const candidate = cursor.list[cursor.at++]!;
-    if (!fitsLimit(account, candidate.demand)) {
-      plan.limited.push(candidate);
+    const capped = capBlocking(account, candidate.demand);
+    if (capped !== undefined) {
+      plan.limited.push({ candidate, why: capped });
     } else {
       const choice = chooseSite(candidate, views, tried.get(candidate));
       if ('site' in choice) {
@@ -51,12 +56,11 @@ export function planRound(offers: readonly QueueOffer[], views: readonly SiteVie
         if (batch) batch.push(candidate);
         else plan.batches.set(site, [candidate]);
         choice.site.take(candidate.demand);
-        charge(account, candidate.demand, 1);
+        chargePath(account, candidate.demand, 1);
       } else {
         plan.excluded.push({ candidate, reasons: choice.excluded });
       }
     }
-    if (cursor.at < cursor.list.length) order.push(account);
   }
   return plan;
 }

@@ -99,8 +99,15 @@ export interface QueueView {
   readonly weight: number;
   readonly priority: number;
   readonly guaranteedShare: number;
+  readonly guarantee?: QueueSpec['guarantee'];
   readonly borrow: boolean;
+  readonly borrowLimit?: QueueSpec['borrowLimit'];
   readonly limit?: QueueSpec['limit'];
+  /**
+   * The guarantee in absolute amounts on the cluster as it is now (shares resolved down the tree, scaled
+   * to fit: src/scheduler/queue-tree.ts).
+   */
+  readonly guaranteed: Resources;
   /** Jobs that have not ended. */
   readonly active: number;
   /** Jobs with at least one task waiting to be placed. */
@@ -246,8 +253,11 @@ export function queueView(spec: QueueSpec, record: QueueRecord | undefined, pend
     weight: spec.weight,
     priority: spec.priority,
     guaranteedShare: spec.guaranteedShare,
+    ...(spec.guarantee ? { guarantee: spec.guarantee } : {}),
     borrow: spec.borrow,
+    ...(spec.borrowLimit ? { borrowLimit: spec.borrowLimit } : {}),
     ...(spec.limit ? { limit: spec.limit } : {}),
+    guaranteed: zero,
     active: record?.active ?? 0,
     pending,
     usage: record?.usage ?? zero,

@@ -29,7 +29,7 @@ import { MusterError } from '../errors/index.js';
 import type { QueueSpec } from '../model/index.js';
 import type { LivenessOptions, RetentionPolicy } from '../scheduler/index.js';
 import { DEFAULT_LIVENESS, DEFAULT_RETENTION, resolveLiveness } from '../scheduler/index.js';
-import { formatProblem, parseDuration, validateQueue } from '../model/index.js';
+import { formatProblem, parseDuration, queueSetProblems, validateQueue } from '../model/index.js';
 import type { EtcdTls } from '../store/index.js';
 
 /**
@@ -245,6 +245,9 @@ export async function resolveConfig(flags: ServerFlags): Promise<ServerConfig> {
         if (checked.ok) queues.push(checked.value);
         else for (const problem of checked.problems) p.add(`queues[${i}]`, formatProblem(problem));
       });
+    // The configured queues as one tree (parents named too, guarantees that fit): model/queue-set.ts.
+    const where = new Map(queues.map((q) => [q.name, `queues[${(raw['queues'] as unknown[]).findIndex((r) => isMap(r) && r['name'] === q.name)}]`]));
+    for (const problem of queueSetProblems(new Map(queues.map((q) => [q.name, q])), where)) p.add(problem.path, `${problem.code}: ${problem.message}`);
   }
   const limits: Record<string, number> = {};
   if (raw['limits'] !== undefined) {

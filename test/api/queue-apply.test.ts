@@ -17,11 +17,14 @@ t.test('apply: admin only, every problem at once, a new limit acts at once, dura
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   let server = await startTestServer({ dir });
   t.teardown(() => server.stop());
+  const parent = { kind: 'Queue', tenant: 'acme', name: 'acme', guarantee: { cpu: '4' } };
   const batch = { kind: 'Queue', tenant: 'acme', name: 'acme/batch', weight: 2, limit: { cpu: '1' } };
 
-  t.equal((await http(server.url, '/v1/queues', TOKENS.acme, { body: { queues: [batch] } })).status, 403, 'a submitter may not');
-  const created = await http(server.url, '/v1/queues', TOKENS.admin, { body: { queues: [batch] } });
-  t.same(created.body, { applied: [{ name: 'acme/batch', tenant: 'acme', created: true }] });
+  t.equal((await http(server.url, '/v1/queues', TOKENS.acme, { body: { queues: [parent, batch] } })).status, 403, 'a submitter may not');
+  const orphan = await http(server.url, '/v1/queues', TOKENS.admin, { body: { queues: [batch] } });
+  t.match(orphan.body.problems, [{ path: 'queues[0].name', code: 'MUSTER_ERR_NOT_FOUND', message: /parent queue acme is not defined/ }], 'a child needs its parent');
+  const created = await http(server.url, '/v1/queues', TOKENS.admin, { body: { queues: [batch, parent] } });
+  t.same(created.body, { applied: [{ name: 'acme/batch', tenant: 'acme', created: true }, { name: 'acme', tenant: 'acme', created: true }] }, 'a parent in the same apply will do');
   t.match(await queueOf(server.url, 'acme/batch'), { tenant: 'acme', weight: 2, limit: { cpu: 1000 } });
 
   const bad = await http(server.url, '/v1/queues', TOKENS.admin, {
@@ -31,13 +34,25 @@ t.test('apply: admin only, every problem at once, a new limit acts at once, dura
         { tenant: 'acme', name: 'acme/other', weight: 0, limit: { cpu: 'lots' } },
         { tenant: 'acme', name: 'acme/other' },
         { kind: 'Job', tenant: 'acme', name: 'acme/third' },
+        { tenant: 'acme', name: 'acme/big', guarantee: { cpu: '3' } },
+        { tenant: 'acme', name: 'acme/bigger', guarantee: { cpu: '2' } },
+        { tenant: 'globex', name: 'acme/theirs' },
       ],
     },
   });
   t.equal(bad.status, 400);
   t.same(
-    (bad.body.problems as { path: string }[]).map((p) => p.path),
-    ['queues[0].tenant', 'queues[1].weight', 'queues[1].limit.cpu', 'queues[2].name', 'queues[3].kind'],
+    (bad.body.problems as { path: string; message: string }[]).map((p) => `${p.path}: ${p.message}`),
+    [
+      'queues[0].tenant: queue acme/batch belongs to tenant acme; a queue\'s tenant does not change',
+      'queues[1].weight: a weight must be greater than 0',
+      'queues[1].limit.cpu: "lots" is not a cpu quantity (write 500m, 2 or 1.5)',
+      'queues[2].name: queue acme/other is also queues[1]',
+      'queues[3].kind: "Job" is not Queue',
+      'queues[0].tenant: its parent queue acme belongs to tenant acme; a child queue has its parent\'s tenant',
+      'queues[6].tenant: its parent queue acme belongs to tenant acme; a child queue has its parent\'s tenant',
+      'queues[4].guarantee: the cpu guarantees of acme/big, acme/bigger add up to 5, more than queue acme\'s guarantee of 4',
+    ],
     'every problem, each with its path',
   );
   t.match(await queueOf(server.url, 'acme/batch'), { tenant: 'acme', weight: 2 }, 'nothing applied');

@@ -2,7 +2,7 @@
 import t from 'tap';
 import type { SchedulerEvent } from '../../src/scheduler/index.js';
 import { attemptBehaviour, DEFAULT_ATTEMPT_MS } from '../../src/replay/attempt-behaviour.js';
-import { NO_CHANGES, parseNodeChange, parseQueueWeight, type NodeChange, type PolicyChanges } from '../../src/replay/changes.js';
+import { NO_CHANGES, parseNodeChange, parseQueueField, parseQueueWeight, type NodeChange, type PolicyChanges } from '../../src/replay/changes.js';
 import { RecordingExtractor, type Recording } from '../../src/replay/recording.js';
 import { StepSeries } from '../../src/replay/step-series.js';
 import { buildScript } from '../../src/replay/what-if.js';
@@ -36,6 +36,20 @@ t.test('flag forms: queue weights and node changes', async (t) => {
     ['batch=2000000', { ok: false, message: /at most 1000000/ }],
   ];
   for (const [text, expected] of weights) t.match(parseQueueWeight(text), expected, text);
+  const fields: [string, unknown][] = [
+    ['batch:guaranteedShare=0.3', { ok: true, value: { kind: 'queueField', queue: 'batch', field: 'guaranteedShare', value: 0.3 } }],
+    ['org/team:guarantee.memory=16Gi', { ok: true, value: { queue: 'org/team', field: 'guarantee', value: { memory: 16384, extended: {} } } }],
+    ['batch:borrowLimit.fpga=2', { ok: true, value: { field: 'borrowLimit', value: { extended: { fpga: 2 } } } }],
+    ['batch:borrow=false', { ok: true, value: { field: 'borrow', value: false } }],
+    ['batch:guaranteedShare=2', { ok: false, message: /--queue-set batch:guaranteedShare=2: guaranteedShare: / }],
+    ['batch:guarantee.cpu=lots', { ok: false, message: /guarantee.cpu: "lots" is not a cpu quantity/ }],
+    ['batch:guarantee=8', { ok: false, message: /name one resource/ }],
+    ['batch:weight.cpu=8', { ok: false, message: /weight has no parts/ }],
+    ['batch:colour=red', { ok: false, message: /colour is not one of weight, priority/ }],
+    ['batch:borrow=maybe', { ok: false, message: /borrow: / }],
+    ['batch=3', { ok: false, message: /write QUEUE:FIELD=VALUE/ }],
+  ];
+  for (const [text, expected] of fields) t.match(parseQueueField(text), expected, text);
   const nodes: [string, unknown][] = [
     ['site=a:+10', { ok: true, value: { kind: 'addNodes', site: 'a', count: 10 } }],
     ['site=a:-5', { ok: true, value: { kind: 'removeNodes', site: 'a', count: 5 } }],

@@ -6,7 +6,7 @@ import t from 'tap';
 import { run } from '../../src/cli/main.js';
 import { createLogger } from '../../src/log/index.js';
 import type { PolicyChanges, ReplayReport } from '../../src/replay/index.js';
-import { formatJson, formatTables, NO_CHANGES, parseNodeChange, parseQueueWeight, replayHistory } from '../../src/replay/index.js';
+import { formatJson, formatTables, NO_CHANGES, parseNodeChange, parseQueueField, parseQueueWeight, replayHistory } from '../../src/replay/index.js';
 import { closeSharedSystem, sharedSystem } from '../helpers/scheduler.js';
 import { recordHistory } from './record.js';
 
@@ -88,6 +88,22 @@ t.test('raising a queue weight raises its cpu share in the what-if', async (t) =
   const wait = (r: ReplayReport, q: string): number => r.queues.find((x) => x.queue === q)?.wait?.p90Ms ?? 0;
   t.ok(wait(whatIf, 'beta') > wait(baseline, 'beta'), 'beta waits longer');
   t.comment(formatTables(result));
+});
+
+t.test('a guarantee, a limit and a borrowing limit in the what-if (--queue-set)', async (t) => {
+  const field = (text: string): PolicyChanges['queueFields'][number] => {
+    const parsed = parseQueueField(text);
+    if (!parsed.ok) throw new Error(parsed.message);
+    return parsed.value;
+  };
+  const share = (r: ReplayReport, q: string): number => r.queues.find((x) => x.queue === q)?.share ?? 0;
+  const promised = whatIfReports(await replay({ queueFields: [field('alpha:guaranteedShare=0.9')] }));
+  t.ok(share(promised.whatIf, 'alpha') - share(promised.baseline, 'alpha') >= 0.1, `a guarantee raises alpha's share: ${share(promised.baseline, 'alpha').toFixed(3)} → ${share(promised.whatIf, 'alpha').toFixed(3)}`);
+  const cappedRun = await replay({ queueFields: [field('alpha:guarantee.cpu=1'), field('alpha:borrowLimit.cpu=1')] });
+  const capped = whatIfReports(cappedRun);
+  t.ok(share(capped.whatIf, 'alpha') < share(capped.baseline, 'alpha') - 0.1, `a borrowing limit lowers it: ${share(capped.baseline, 'alpha').toFixed(3)} → ${share(capped.whatIf, 'alpha').toFixed(3)}`);
+  t.match(formatTables(cappedRun), /--queue-set alpha:guarantee.cpu=1/, 'the report names the changes');
+  await t.rejects(replay({ queueFields: [field('alpha:guaranteedShare=0.7'), field('beta:guaranteedShare=0.7')] }), { code: 'MUSTER_ERR_USAGE', message: /add up to 140% of the cluster/ });
 });
 
 t.test('spread instead of binpack keeps more nodes busy', async (t) => {
