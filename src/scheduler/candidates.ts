@@ -29,6 +29,20 @@ export interface Candidate {
   readonly demand: Resources;
   /** Sites the job allows; empty means any. */
   readonly sites: readonly string[];
+  /** The longest time limit of its tasks (ms), Infinity when one has none: how long it may hold what it takes. */
+  readonly runsFor: number;
+}
+
+/** The longest time limit of the job's task groups, Infinity when one has none (interned specs: kept per spec). */
+const runsForOf = new WeakMap<JobRecord['spec'], number>();
+function runsFor(spec: JobRecord['spec']): number {
+  let ms = runsForOf.get(spec);
+  if (ms === undefined) {
+    ms = 0;
+    for (const g of spec.tasks) ms = Math.max(ms, g.timeLimitMs ?? Infinity);
+    runsForOf.set(spec, ms);
+  }
+  return ms;
 }
 
 function sumDemand(groups: readonly TaskRequest[]): Resources {
@@ -75,7 +89,7 @@ function build(job: JobRecord, tasks: number[]): Candidate {
     gang: spec.gang,
   };
   const attempts = ordered.map((t) => (job.tasks[t]?.attempt ?? 0) + 1);
-  return { queue: spec.queue, job: job.id, tasks: ordered, attempts, request, demand: sumDemand(taskRequests), sites: spec.constraints.sites };
+  return { queue: spec.queue, job: job.id, tasks: ordered, attempts, request, demand: sumDemand(taskRequests), sites: spec.constraints.sites, runsFor: runsFor(spec) };
 }
 
 export interface CandidateScan {
@@ -101,7 +115,7 @@ function buildOneGroup(job: JobRecord, tasks: number[]): Candidate {
     gang: spec.gang,
   };
   const demand = n === 1 ? r : { cpu: r.cpu * n, memory: r.memory * n, gpu: r.gpu * n, extended: scaleExtended(r.extended, n) };
-  return { queue: spec.queue, job: job.id, tasks, attempts, request, demand, sites: spec.constraints.sites };
+  return { queue: spec.queue, job: job.id, tasks, attempts, request, demand, sites: spec.constraints.sites, runsFor: runsFor(spec) };
 }
 
 function scaleExtended(e: Readonly<Record<string, number>>, n: number): Record<string, number> {

@@ -77,6 +77,8 @@ export interface SchedulerCoreOptions {
   readonly cycleDeadlineMs?: number;
   /** Finished jobs leave the live state and idempotency keys expire by this (retention.ts); none: kept for ever. */
   readonly retention?: RetentionPolicy;
+  /** Backfill with reservations for blocked queue heads (reservations.ts). Default on; off only to compare. */
+  readonly reservations?: boolean;
   /** Where retired jobs are read back from (job-history.ts); none: a retired job is unknown. */
   readonly history?: JobHistory;
   /**
@@ -175,6 +177,7 @@ export class SchedulerCore {
         autoCycle: options.autoCycle ?? false,
         ...(options.cycleDeadlineMs !== undefined ? { cycleDeadlineMs: options.cycleDeadlineMs } : {}),
         ...(options.retention ? { retention: options.retention } : {}),
+        reservations: options.reservations ?? true,
       }),
     );
     return new SchedulerCore(system, dispatcher, sites, options.history);

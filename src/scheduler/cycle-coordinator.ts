@@ -21,7 +21,8 @@ import type { QueueOffer } from './cycle-plan.js';
 import { planRound } from './cycle-plan.js';
 import type { Placement } from './events.js';
 import type { QueueAccount } from './queue-tree.js';
-import { chargePath, QueueTree } from './queue-tree.js';
+import type { ReservationBook } from './reservations.js';
+import { capBlocking, chargePath, QueueTree } from './queue-tree.js';
 import type { QueueEntry } from './event-router.js';
 import type { DispatcherMsg, QueueMsg, SiteMsg, UnplacedInfo } from './messages.js';
 import { SiteView } from './site-choice.js';
@@ -53,6 +54,8 @@ export interface CycleHost {
   tell<T>(to: ActorRef<T>, message: T): void;
   /** A site that missed an earlier deadline and has not answered since: asked, not waited for, not planned on. */
   silent(site: string): boolean;
+  /** Queue heads' reservations (backfill), or undefined when reservations are off. */
+  readonly reservations: ReservationBook | undefined;
 }
 
 export interface CycleOutcome {
@@ -64,6 +67,11 @@ export interface CycleOutcome {
   readonly wakeAt: number;
   /** Sites and queues that did not answer by the deadline. */
   readonly silent: readonly string[];
+  /**
+   * Each queue's first candidate (its head), and whether it was blocked for want of capacity: offered, not
+   * a task of it placed, not held back by a cap.
+   */
+  readonly heads: ReadonlyMap<string, { readonly head: Candidate; readonly blocked: boolean }>;
 }
 
 type Offered = Extract<DispatcherMsg, { kind: 'offered' }>;
@@ -82,7 +90,7 @@ export class CycleCoordinator {
   #phase: 'summaries' | 'offers' | 'rounds' | 'done' = 'summaries';
   readonly #waitingSites = new Set<string>();
   readonly #waitingQueues = new Set<string>();
-  readonly #offers = new Map<string, { candidates: readonly Candidate[]; usage: Resources }>();
+  readonly #offers = new Map<string, { candidates: readonly Candidate[]; head: Candidate | undefined; usage: Resources }>();
   /** Queue → the account its own candidates are charged to (the cycle's queue tree). */
   readonly #accounts = new Map<string, QueueAccount>();
   readonly #tried = new Map<Candidate, Set<string>>();
@@ -130,7 +138,7 @@ export class CycleCoordinator {
 
   offered(msg: Offered): void {
     if (this.#phase !== 'offers' || !this.#waitingQueues.delete(msg.queue)) return;
-    this.#offers.set(msg.queue, { candidates: msg.candidates, usage: msg.usage });
+    this.#offers.set(msg.queue, { candidates: msg.candidates, head: msg.head, usage: msg.usage });
     this.#wakeAt = Math.min(this.#wakeAt, msg.wakeAt);
     if (this.#waitingQueues.size === 0) this.#plan();
   }
@@ -237,7 +245,8 @@ export class CycleCoordinator {
     this.#round = current;
     for (const [site, candidates] of plan.batches) {
       const entry = this.#host.registry.site(site)!;
-      this.#host.tell<SiteMsg>(entry.ref, { kind: 'place', generation: this.generation, round, requests: candidates.map((c) => c.request), replyTo: this.#host.self });
+      const held = this.#host.reservations?.forBatch(site, candidates, this.now);
+      this.#host.tell<SiteMsg>(entry.ref, { kind: 'place', generation: this.generation, round, requests: candidates.map((c) => c.request), ...held, replyTo: this.#host.self });
     }
   }
 
@@ -307,7 +316,25 @@ export class CycleCoordinator {
   #finish(): void {
     if (this.#phase === 'done') return;
     this.#phase = 'done';
-    this.#done({ generation: this.generation, now: this.now, placements: this.#placements, unplaced: this.#unplaced, wakeAt: this.#wakeAt, silent: [...this.#silent] });
+    this.#done({ generation: this.generation, now: this.now, placements: this.#placements, unplaced: this.#unplaced, wakeAt: this.#wakeAt, silent: [...this.#silent], heads: this.#heads() });
+  }
+
+  #heads(): Map<string, { head: Candidate; blocked: boolean }> {
+    const heads = new Map<string, { head: Candidate; blocked: boolean }>();
+    if (!this.#host.reservations) return heads;
+    const placed = new Set<string>();
+    for (const p of this.#placements) placed.add(p.job);
+    const capped = new Set<string>();
+    for (const [c, info] of this.#unplaced) if (info.limit !== undefined) capped.add(c.job);
+    for (const [queue, offer] of this.#offers) {
+      const head = offer.head;
+      if (!head) continue;
+      // Blocked for capacity: nothing of it placed, and neither its queue's caps nor an ancestor's hold it back.
+      const leaf = this.#accounts.get(queue);
+      const blocked = !placed.has(head.job) && !capped.has(head.job) && (!leaf || capBlocking(leaf, head.demand) === undefined);
+      heads.set(queue, { head, blocked });
+    }
+    return heads;
   }
 }
 

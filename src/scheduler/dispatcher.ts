@@ -33,6 +33,10 @@ import { queueRefusal } from './queue-ownership.js';
 import { answerQuery, isQuery } from './read-model.js';
 import { restoreActors } from './restore.js';
 import type { RetentionPolicy } from './retention.js';
+import type { Candidate } from './candidates.js';
+import type { PlanNode, Release } from './reservation-plan.js';
+import type { ClusterView } from './reservations.js';
+import { ReservationBook } from './reservations.js';
 import { SiteTables } from './site-tables.js';
 import { SnapshotCoordinator } from './snapshot-coordinator.js';
 import type { SchedulerState } from './state.js';
@@ -59,6 +63,8 @@ export interface DispatcherOptions {
   readonly cycleDeadlineMs?: number;
   /** Finished jobs leave the live state and keys expire by this (retention.ts); none: kept for ever. */
   readonly retention?: RetentionPolicy;
+  /** Backfill with reservations for blocked queue heads (reservations.ts). */
+  readonly reservations: boolean;
 }
 
 
@@ -85,10 +91,13 @@ export class Dispatcher {
   #lastCycleAt = Date.now();
   #cycleStartedAt: number | undefined;
   #cyclesCut = 0;
+  /** Blocked queue heads' reservations (backfill); undefined when off. */
+  readonly #reservations: ReservationBook | undefined;
 
   constructor(options: DispatcherOptions, self: ActorRef<DispatcherInbox>, tell: <T>(to: ActorRef<T>, message: T) => void) {
     this.#o = options;
     this.#self = self;
+    this.#reservations = options.reservations ? new ReservationBook() : undefined;
     this.#tell = tell;
     this.#router = new EventRouter({
       system: options.system,
@@ -387,7 +396,14 @@ export class Dispatcher {
   #startCycle(): void {
     const generation = ++this.#generation;
     const cycle = new CycleCoordinator(
-      { registry: this.#router.registry, queues: this.#router.queues, self: this.#self, tell: this.#tell, silent: (site) => this.#tables.isSilent(site) },
+      {
+        registry: this.#router.registry,
+        queues: this.#router.queues,
+        self: this.#self,
+        tell: this.#tell,
+        silent: (site) => this.#tables.isSilent(site),
+        reservations: this.#reservations,
+      },
       generation,
       this.#o.clock.now(),
       (outcome) => this.#finishCycle(outcome),
@@ -404,6 +420,14 @@ export class Dispatcher {
     this.#deadline = setTimeout(() => this.#o.system.tell(self, { kind: 'cycle-deadline', generation }), deadlineMs);
     this.#deadline.unref();
     cycle.start(releases);
+  }
+
+  /** A blocked head's why-pending names its reservation. */
+  #withReservation(c: Candidate, info: UnplacedInfo): UnplacedInfo {
+    if (!this.#reservations) return info;
+    const r = this.#reservations.of(c.queue);
+    if (!r || r.job !== c.job) return info;
+    return { ...info, reservation: { start: r.start, site: r.site, nodes: r.holds.length } };
   }
 
   #finishCycle(outcome: CycleOutcome): void {
@@ -427,11 +451,24 @@ export class Dispatcher {
     for (let i = 0; i < outcome.placements.length; i += PLACEMENTS_PER_EVENT) {
       this.#router.emit({ kind: 'TasksPlaced', at: outcome.now, epoch: this.#o.epoch, placements: outcome.placements.slice(i, i + PLACEMENTS_PER_EVENT) });
     }
+    // After the placements are live, so the plans see what this cycle placed.
+    this.#reservations?.update(outcome.heads, outcome.placements.length > 0, outcome.now, clusterView(this.#router));
     const byQueue = new Map<string, UnplacedInfo[]>();
-    for (const [c, info] of outcome.unplaced) {
+    const told = new Set<string>();
+    for (const [c, found] of outcome.unplaced) {
+      const info = this.#withReservation(c, found);
+      told.add(c.job);
       const list = byQueue.get(c.queue);
       if (list) list.push(info);
       else byQueue.set(c.queue, [info]);
+    }
+    // A head too big to be offered this cycle still hears of its reservation.
+    for (const r of this.#reservations?.all() ?? []) {
+      if (told.has(r.job)) continue;
+      const info: UnplacedInfo = { job: r.job, at: outcome.now, sites: {}, reservation: { start: r.start, site: r.site, nodes: r.holds.length } };
+      const list = byQueue.get(r.queue);
+      if (list) list.push(info);
+      else byQueue.set(r.queue, [info]);
     }
     for (const [q, items] of byQueue) this.#router.toQueue(q, { kind: 'unplaced', items });
     const report: CycleReport = { placed: outcome.placements.length, unplaced: outcome.unplaced.size, wakeAt: Number.isFinite(outcome.wakeAt) ? outcome.wakeAt : undefined };
@@ -444,6 +481,31 @@ export class Dispatcher {
     // A site that must be rebuilt is rebuilt at the next cycle's start: make sure there is one.
     if (this.#cycleQueued || (this.#o.autoCycle && (report.placed > 0 || this.#tables.anyDue()))) this.#startCycle();
   }
+}
+
+/** The cluster as reservation planning reads it: each site's nodes, and what each node's live attempts hold until when. */
+function clusterView(router: EventRouter): ClusterView {
+  return {
+    sites: () => {
+      const bySite = new Map<string, PlanNode[]>();
+      for (const entry of router.registry.nodeEntries()) {
+        const { spec } = entry;
+        const list = bySite.get(entry.site) ?? [];
+        list.push({ id: entry.id, name: spec.name, capacity: spec.capacity, labels: spec.labels, state: spec.state });
+        bySite.set(entry.site, list);
+      }
+      return [...bySite].sort(([a], [b]) => (a < b ? -1 : 1)).map(([site, nodes]) => ({ site, nodes }));
+    },
+    live: () => {
+      const byNode = new Map<string, Release[]>();
+      for (const a of router.live.values()) {
+        const list = byNode.get(a.node);
+        if (list) list.push(a);
+        else byNode.set(a.node, [a]);
+      }
+      return byNode;
+    },
+  };
 }
 
 /** Commands a failed dispatcher still answers: queries and barriers, which write nothing. */

@@ -310,8 +310,8 @@ export class EventRouter {
       const entry = this.directory.get(p.job);
       if (!entry) continue;
       queues.add(entry.queue);
-      this.live.placed(p.job, p.task, p.attempt, p.node);
       const launch = launchFor(entry.spec, entry.perElement, p.job, p.task, p.attempt, p.node, e.epoch);
+      this.live.placed(p.job, p.task, p.attempt, p.node, launch.resources, e.at + (launch.timeLimitMs ?? Infinity));
       const list = byNode.get(p.node);
       if (list) list.push({ launch });
       else byNode.set(p.node, [{ launch }]);

@@ -5,6 +5,7 @@
  * records nothing; a report about an attempt live on another node is refused), and says what each node
  * holds when a site's table must be rebuilt.
  */
+import type { Resources } from '../model/index.js';
 import type { AttemptRef } from './agent-port.js';
 
 export interface LiveAttempt {
@@ -13,6 +14,10 @@ export interface LiveAttempt {
   readonly node: string;
   readonly attempt: number;
   started: boolean;
+  /** What it holds on its node. */
+  readonly resources: Resources;
+  /** When it is sure to have ended (scheduler time: its placement or start plus its time limit), Infinity without a limit. */
+  readonly until: number;
 }
 
 /** How a report about an attempt stands: the node's live attempt, no live attempt at all, or another node's. */
@@ -25,8 +30,8 @@ export class LiveAttempts {
     return this.#byTask.size;
   }
 
-  placed(job: string, task: number, attempt: number, node: string, started = false): void {
-    this.#byTask.set(`${job}#${task}`, { job, task, node, attempt, started });
+  placed(job: string, task: number, attempt: number, node: string, resources: Resources, until: number, started = false): void {
+    this.#byTask.set(`${job}#${task}`, { job, task, node, attempt, started, resources, until });
   }
 
   /** The task's live attempt, if it has one. */

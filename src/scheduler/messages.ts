@@ -15,6 +15,7 @@ import type { AttemptRef, KillReason, TaskLaunch } from './agent-port.js';
 import type { Candidate } from './candidates.js';
 import type { Kill } from './decide.js';
 import type { Infeasibility } from './feasibility.js';
+import type { Hold } from './reservation-plan.js';
 import type { JobOutcome, Placement, SchedulerEvent, TaskEndReport, TaskStartReport } from './events.js';
 import type { SiteSummary } from './site-choice.js';
 import type { SchedulerState } from './state.js';
@@ -26,8 +27,10 @@ export interface UnplacedInfo {
   readonly at: number;
   /** Site → a sentence (ruled out from its summary) or the solver's per-reason node counts. */
   readonly sites: Readonly<Record<string, string | (ReasonCounts & { readonly group: number })>>;
-  /** Set when the queue's limit held the job back. */
+  /** Set when a cap of the queue or an ancestor held the job back (which, as a sentence). */
   readonly limit?: string;
+  /** Set when the job is its queue's blocked head and has a reservation (reservations.ts). */
+  readonly reservation?: { readonly start: number; readonly site: string; readonly nodes: number };
   /** Set when all ready nodes together had too little free capacity, so no site was asked. */
   readonly busy?: string;
 }
@@ -114,7 +117,19 @@ export type SiteMsg =
   | { readonly kind: 'release'; readonly items: readonly ReleaseItem[] }
   /** The whole table from the dispatcher's truth (site-tables.ts): what the site had is replaced. */
   | { readonly kind: 'reset'; readonly changes: readonly NodeChange[] }
-  | { readonly kind: 'place'; readonly generation: number; readonly round: number; readonly requests: readonly PlacementRequest[]; readonly replyTo: ActorRef<DispatcherMsg> }
+  /**
+   * `reserved` (with `bound`, one bit mask per request): the holds of the site's reservations; each request
+   * is placed with the holds of the reservations its mask names taken off the table (held-placement.ts).
+   */
+  | {
+      readonly kind: 'place';
+      readonly generation: number;
+      readonly round: number;
+      readonly requests: readonly PlacementRequest[];
+      readonly reserved?: readonly (readonly Hold[])[];
+      readonly bound?: readonly number[];
+      readonly replyTo: ActorRef<DispatcherMsg>;
+    }
   /** `generation`: the cycle asking (absent: a query for the API). */
   | { readonly kind: 'summary'; readonly generation?: number; readonly replyTo: ActorRef<DispatcherMsg> }
   | { readonly kind: 'stats'; readonly replyTo: ActorRef<SiteStats> };
@@ -146,6 +161,8 @@ export type DispatcherMsg =
       readonly generation: number;
       readonly queue: string;
       readonly candidates: readonly Candidate[];
+      /** The queue's head (its first job that could run but for capacity), whole, offered or not (reservations.ts). */
+      readonly head?: Candidate;
       readonly usage: Resources;
       readonly wakeAt: number;
     }

@@ -131,10 +131,12 @@ function per(left: number, each: number): number {
 /**
  * Candidates in service order, at most `max`, and no more in all than the cluster's free `budget` could
  * hold (more would only be turned away). A candidate larger than what is left is passed over, so a big job
- * at the head does not hold back small ones this cycle.
+ * at the head does not hold back small ones this cycle; it is named as the queue's `head`, whole, so it can
+ * get a reservation (reservations.ts) and the small ones cannot starve it.
  */
-function offer(state: QueueState, now: number, max: number, budget: Budget): { candidates: Candidate[]; wakeAt: number } {
+function offer(state: QueueState, now: number, max: number, budget: Budget): { candidates: Candidate[]; head: Candidate | undefined; wakeAt: number } {
   const candidates: Candidate[] = [];
+  let head: Candidate | undefined;
   const left = { cpu: budget.cpu, memory: budget.memory, gpu: budget.gpu };
   let wakeAt = Infinity;
   let lookahead = MAX_OFFER_LOOKAHEAD;
@@ -147,8 +149,12 @@ function offer(state: QueueState, now: number, max: number, budget: Budget): { c
       return true;
     }
     if (dependencies(state.slice, job).kind !== 'met') return --lookahead > 0;
-    if (!someTaskFits(job, left)) return --lookahead > 0;
+    if (!someTaskFits(job, left)) {
+      head ??= candidatesOf(job, now, 1, state.cursors.get(id) ?? 0).candidates[0];
+      return --lookahead > 0;
+    }
     const scan = candidatesOf(job, now, max - candidates.length, state.cursors.get(id) ?? 0);
+    head ??= scan.candidates[0];
     setCursor(state, id, scan.next);
     wakeAt = Math.min(wakeAt, scan.wakeAt);
     if (scan.candidates.length === 0 && scan.next >= job.tasks.length) done.push(id);
@@ -174,7 +180,7 @@ function offer(state: QueueState, now: number, max: number, budget: Budget): { c
   });
   for (const id of done) state.order.remove(id);
   state.lastBudget = budget;
-  return { candidates, wakeAt };
+  return { candidates, head, wakeAt };
 }
 
 /** Whether the job's smallest task (per group) fits in what is left: a cheap test before building candidates. */
@@ -209,7 +215,7 @@ function why(state: QueueState, id: string): QueueWhy {
   let unplaced = state.unplaced.get(id);
   const demand = job && pendingDemand(job);
   if (demand && state.lastBudget && !within(demand, state.lastBudget)) {
-    unplaced = { job: id, at: state.slice.now, sites: unplaced?.sites ?? {}, busy: shortOf(demand, state.lastBudget) };
+    unplaced = { ...unplaced, job: id, at: state.slice.now, sites: unplaced?.sites ?? {}, busy: shortOf(demand, state.lastBudget) };
   }
   return {
     position: state.order.position(id),
@@ -261,9 +267,9 @@ export function queueActor(name: string, dispatcher: ActorRef<DispatcherMsg>, sl
           onEvent(state, msg.event, dispatcher, (to, m) => ctx.tell(to, m));
           return same();
         case 'offer': {
-          const { candidates, wakeAt } = offer(state, msg.now, msg.max, msg.budget);
+          const { candidates, head, wakeAt } = offer(state, msg.now, msg.max, msg.budget);
           const usage = state.slice.queues.get(name)?.usage ?? { cpu: 0, memory: 0, gpu: 0, extended: {} };
-          return reply(msg.replyTo, { kind: 'offered', generation: msg.generation, queue: name, candidates, usage, wakeAt });
+          return reply(msg.replyTo, { kind: 'offered', generation: msg.generation, queue: name, candidates, ...(head ? { head } : {}), usage, wakeAt });
         }
         case 'unplaced':
           for (const item of msg.items) if (state.slice.jobs.has(item.job)) state.unplaced.set(item.job, item);

@@ -33,8 +33,9 @@ export function restoreActors(router: EventRouter, whole: SchedulerState, log: L
   const running = new Map<string, RecoveredAttempt[]>();
   for (const { job, task, record } of liveAttempts(whole)) {
     const entry = router.directory.get(job)!;
-    router.live.placed(job, task, record.attempt, record.node!, record.state === 'running');
     const launch = launchFor(entry.spec, entry.perElement, job, task, record.attempt, record.node!, whole.epoch);
+    const until = (record.startedAt ?? whole.now) + (launch.timeLimitMs ?? Infinity);
+    router.live.placed(job, task, record.attempt, record.node!, launch.resources, until, record.state === 'running');
     const list = running.get(record.node!);
     if (list) list.push({ launch, startedAt: record.startedAt });
     else running.set(record.node!, [{ launch, startedAt: record.startedAt }]);

@@ -16,7 +16,8 @@ import type { ActorDefinition } from '../actors/index.js';
 import { performance } from 'node:perf_hooks';
 import { assertNever, defineActor, reply, same } from '../actors/index.js';
 import type { BackendName, NodeChange, NodeTable, PlacementBackend } from '../placement/index.js';
-import { backend, load, PlacementResult, placementLimits } from '../placement/index.js';
+import { backend, load, PlacementResult } from '../placement/index.js';
+import { placeBatch, placeWithHolds } from './held-placement.js';
 import { emptySummary } from './site-registry.js';
 import type { SiteMsg } from './messages.js';
 import { SiteMirror } from './site-mirror.js';
@@ -109,20 +110,20 @@ export function makeSiteActor(args: SiteActorArgs): ActorDefinition<SiteState, S
             return reply(msg.replyTo, { kind: 'placed', site: args.site, generation: msg.generation, round: msg.round, synced: false, result: none.data, taskStart: none.taskStart, summary: emptySummary(args.site) });
           }
           const start = performance.now();
-          const batch = state.table.compile(msg.requests);
-          const result = state.table.place(batch);
+          const placed = msg.reserved && msg.bound
+            ? placeWithHolds(state.table, state.mirror, msg.requests, msg.reserved, msg.bound)
+            : placeBatch(state.table, state.mirror, msg.requests);
           state.placeMs += performance.now() - start;
           state.calls++;
-          state.placedTasks += result.placedTasks();
-          state.mirror.placed(msg.requests, batch.taskStart, result.data, result.jobCount * placementLimits.JOB_OUT);
+          state.placedTasks += placed.placedTasks;
           return reply(msg.replyTo, {
             kind: 'placed',
             site: args.site,
             generation: msg.generation,
             round: msg.round,
             synced: true,
-            result: result.data,
-            taskStart: batch.taskStart,
+            result: placed.data,
+            taskStart: placed.taskStart,
             summary: state.mirror.summary(),
           });
         }

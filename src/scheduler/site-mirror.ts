@@ -160,6 +160,34 @@ export class SiteMirror {
     return [...touched].map((id) => ({ kind: 'update', id, free: copy(this.#nodes.get(id)!.free) }));
   }
 
+  /**
+   * For the table, the free amounts with reservations' holds taken off (never below zero), for placing work
+   * that may not use them; `truth` gives the real ones back. The mirror itself does not change.
+   */
+  held(holds: readonly { readonly id: number; readonly resources: Resources }[]): NodeChange[] {
+    const out: NodeChange[] = [];
+    const byNode = new Map<number, Amounts>();
+    for (const { id, resources } of holds) {
+      const node = this.#nodes.get(id);
+      if (!node) continue;
+      let free = byNode.get(id);
+      if (!free) byNode.set(id, (free = copy(node.free)));
+      add(free, resources, -1);
+    }
+    for (const [id, free] of byNode) out.push({ kind: 'update', id, free });
+    return out;
+  }
+
+  /** For the table, the real free amounts of these nodes. */
+  truth(ids: Iterable<number>): NodeChange[] {
+    const out: NodeChange[] = [];
+    for (const id of new Set(ids)) {
+      const node = this.#nodes.get(id);
+      if (node) out.push({ kind: 'update', id, free: copy(node.free) });
+    }
+    return out;
+  }
+
   get size(): number {
     return this.#nodes.size;
   }

@@ -67,6 +67,11 @@ export class SiteRegistry {
     return this.#nodes.get(name);
   }
 
+  /** Every node that has joined, with its site and id. */
+  nodeEntries(): IterableIterator<NodeEntry> {
+    return this.#nodes.values();
+  }
+
   /** Every node that has joined, in whatever state (its spec carries the state). */
   nodeSpecs(): NodeSpec[] {
     return [...this.#nodes.values()].map((n) => n.spec);

@@ -15,6 +15,8 @@ export type PendingReason =
   | { readonly kind: 'dependency'; readonly job: string; readonly message: string }
   | { readonly kind: 'backoff'; readonly until: number; readonly message: string }
   | { readonly kind: 'queue-limit'; readonly message: string }
+  /** Its queue's blocked head, with a reservation: where and by when it will fit (reservations.ts). */
+  | { readonly kind: 'reservation'; readonly start: number; readonly site: string; readonly nodes: number; readonly message: string }
   | { readonly kind: 'cluster-busy'; readonly message: string }
   | { readonly kind: 'site'; readonly site: string; readonly message: string }
   | { readonly kind: 'nodes'; readonly site: string; readonly group: number; readonly counts: ReasonCounts; readonly message: string }
@@ -82,7 +84,12 @@ export function explainPending(job: string, q: QueueWhy, cluster?: NodesVerdict)
   const info = q.unplaced;
   if (info?.limit) {
     reasons.push({ kind: 'queue-limit', message: info.limit });
-    suggestion ??= `${info.limit}: raise the limit or wait for its jobs to finish`;
+    suggestion ??= `${info.limit}: raise it or wait for its jobs to finish`;
+  }
+  if (info?.reservation) {
+    const { start, site, nodes } = info.reservation;
+    const message = `waiting for its reservation at ${new Date(start).toISOString()} on ${nodes} node${nodes === 1 ? '' : 's'} of site ${site}; only work sure to end before then runs there meanwhile`;
+    reasons.push({ kind: 'reservation', start, site, nodes, message });
   }
   if (info?.busy && !never && cluster?.nodes !== 0) reasons.push({ kind: 'cluster-busy', message: info.busy });
   for (const [site, why] of Object.entries(info?.sites ?? {})) {

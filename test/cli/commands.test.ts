@@ -164,8 +164,8 @@ t.test('watch prints the events after it started, then stops at --count', async 
 
 t.test('queues, sites and nodes print tables (and JSON)', async (t) => {
   const queues = await muster(['queues']);
-  t.match(queues.stdout, /^NAME\s+TENANT\s+WEIGHT\s+PRIORITY\s+GUARANTEED\s+BORROW\s+ACTIVE\s+PENDING\s+CPU\s+MEMORY\s+GPU\n/);
-  t.match(queues.stdout, /^cli\s+default\s+1\s+0\s+0%\s+yes/m);
+  t.match(queues.stdout, /^NAME\s+TENANT\s+WEIGHT\s+PRIORITY\s+GUARANTEED\s+BORROW\s+LIMIT\s+ACTIVE\s+PENDING\s+CPU\s+MEMORY\s+GPU\n/);
+  t.match(queues.stdout, /^cli\s+default\s+1\s+0\s+-\s+yes\s+-/m);
   const sites = await muster(['sites']);
   t.match(sites.stdout, /^NAME\s+NODES\s+READY\s+CPU\s+MEMORY\s+GPU\nlocal\s+0\s+0\s/);
   const nodes = await muster(['nodes', '-o', 'json']);

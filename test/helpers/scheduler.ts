@@ -7,7 +7,7 @@ import { createActorSystem } from '../../src/actors/index.js';
 import { createLogger } from '../../src/log/index.js';
 import type { JobSpec, NodeSpec, QueueSpec } from '../../src/model/index.js';
 import { formatProblem, validateJob, validateNode, validateQueue } from '../../src/model/index.js';
-import type { AgentPort, SchedulerState, SimScript, TaskLaunch } from '../../src/scheduler/index.js';
+import type { AgentPort, SchedulerState, SimScript, SimulationOptions, TaskLaunch } from '../../src/scheduler/index.js';
 import { Simulation } from '../../src/scheduler/index.js';
 import { jobSpec, nodeSpec, queueSpec, taskSpec } from './specs.js';
 import type { Raw } from './specs.js';
@@ -43,8 +43,8 @@ export async function closeSharedSystem(): Promise<void> {
   shared = undefined;
 }
 
-export async function simulate(script: SimScript, until = Infinity): Promise<Simulation> {
-  const sim = await Simulation.create({ script, system: await sharedSystem(), keepEvents: true });
+export async function simulate(script: SimScript, until = Infinity, core?: SimulationOptions['core']): Promise<Simulation> {
+  const sim = await Simulation.create({ script, system: await sharedSystem(), keepEvents: true, ...(core ? { core } : {}) });
   await sim.run(until);
   return sim;
 }

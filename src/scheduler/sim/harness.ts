@@ -51,7 +51,7 @@ export interface SimulationOptions {
    */
   readonly sink?: EventSink;
   /** Passed to the core (fault tests: a short cycle deadline and site actors that fail on purpose). */
-  readonly core?: Pick<SchedulerCoreOptions, 'cycleDeadlineMs' | 'siteActor'>;
+  readonly core?: Pick<SchedulerCoreOptions, 'cycleDeadlineMs' | 'siteActor' | 'reservations'>;
 }
 
 export interface Overcommit {
