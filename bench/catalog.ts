@@ -86,6 +86,29 @@ export const CATALOG: Catalog = {
     'snapshot-mib': { description: 'size of the snapshot' },
   },
   placement: placementCases(),
+  policy: {
+    utilisation: {
+      description: 'mixed workload (4 queues of 3 tenants, single tasks, arrays and gangs with time limits, 1.2× the cluster for 20 min) on 1,000 nodes on 3 sites, simulated: useful busy resource-time in the arrival window ÷ an offline upper bound for the same workload (capacity and arrivals)',
+      target: { atLeast: 0.95, unit: 'ratio' },
+    },
+    'share-error': {
+      description: 'the same run: largest gap between a queue\'s used and entitled dominant share (weighted, among queues with pending work) over one-minute windows in which it had pending work',
+      target: { atMost: 5, unit: 'pp' },
+    },
+    'gang-wait-p99-no-reservations': { description: 'baseline: gang-wait-p99 with reservations off (not recorded until the scheduler has the switch)' },
+    'gang-wait-p99': {
+      description: 'seconds a gang of 64-256 tasks waits (p99) while another queue floods 1,000 nodes with small short jobs at 1.3× their capacity, simulated',
+      target: { ratio: { atMost: 0.25, of: 'gang-wait-p99-no-reservations' } },
+    },
+    'reclaim-cycles': {
+      description: 'dispatch cycles from a queue\'s submission to its guarantee (50 %) being met, on 1,000 nodes filled by a borrowing queue; without preemption, met only as the borrower\'s work ends',
+      target: { atMost: 2, unit: 'cycles' },
+    },
+    'preemptions-per-reclaim': {
+      description: 'attempts preempted for that reclaim ÷ the tasks it needed (recorded only when the run preempted something)',
+      target: { atMost: 1.1, unit: 'ratio' },
+    },
+  },
   store: {
     'fsync-per-append': { description: 'baseline: the same appenders and batch sizes as group-commit, one fsync per append' },
     'group-commit': { description: 'events/s appended durably by concurrent appenders, one fsync per group', target: { atLeast: 200_000 } },
