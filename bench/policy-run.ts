@@ -17,11 +17,9 @@ import type { Amounts, CycleShare, Dimension, ShareSample, TaskDemand } from './
 import { DIMENSIONS } from './policy-metrics.js';
 
 /**
- * THE POLICY SWITCHES: the one place the scheduler's policy features are turned on or off for a run.
- * Absent fields: the scheduler as it is. `reservations: false` (backfill without reservations, the
- * baseline of gang-wait-p99) needs a switch the scheduler does not have yet: asking for it throws, so no
- * baseline can be recorded from a run that did not turn anything off. When the scheduler has the switch,
- * pass it on where `Simulation.create` is called below.
+ * The policy switches: the one place the scheduler's policy features are turned off for a run. Absent
+ * fields: the scheduler as it is. `reservations: false`: backfill without reservations (the baseline of
+ * gang-wait-p99), the core's `reservations` option.
  */
 export interface PolicySwitches {
   readonly reservations?: false;
@@ -113,9 +111,6 @@ function preemptedAttempts(e: SchedulerEvent): number | undefined {
 }
 
 export async function runPolicy(options: PolicyRunOptions): Promise<PolicyRun> {
-  if (options.policy?.reservations === false) {
-    throw new Error('the scheduler has no reservation switch yet: a run without reservations cannot be made (bench/policy-run.ts, PolicySwitches)');
-  }
   const { script, horizonMs } = options;
   const capacity = zero();
   for (const n of script.nodes) add(capacity, amounts(n.spec.capacity), 1);
@@ -201,7 +196,7 @@ export async function runPolicy(options: PolicyRunOptions): Promise<PolicyRun> {
 
   const sim = await Simulation.create({
     script,
-    // The policy switches go here (PolicySwitches above), once the scheduler has them.
+    ...(options.policy?.reservations === false ? { core: { reservations: false } } : {}),
     onEvent,
   });
   cyclesRun = () => sim.cycleMs.length;

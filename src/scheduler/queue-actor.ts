@@ -142,14 +142,16 @@ function offer(state: QueueState, now: number, max: number, budget: Budget): { c
   let lookahead = MAX_OFFER_LOOKAHEAD;
   const done: string[] = [];
   state.order.forEach((id) => {
-    if (left.cpu <= 0 && left.memory <= 0 && left.gpu <= 0) return false;
+    // With the budget spent, the scan goes on only to name the head.
+    const spent = left.cpu <= 0 && left.memory <= 0 && left.gpu <= 0;
+    if (spent && head) return false;
     const job = state.slice.jobs.get(id);
     if (!job || isTerminal(job.status) || job.cancelRequested) {
       done.push(id);
       return true;
     }
     if (dependencies(state.slice, job).kind !== 'met') return --lookahead > 0;
-    if (!someTaskFits(job, left)) {
+    if (spent || !someTaskFits(job, left)) {
       head ??= candidatesOf(job, now, 1, state.cursors.get(id) ?? 0).candidates[0];
       return --lookahead > 0;
     }

@@ -55,8 +55,12 @@ export interface ReservationPlan {
   readonly holds: readonly Hold[];
 }
 
-/** Most distinct end times one plan sweeps through: past them the head waits without a reservation. */
-export const MAX_PLAN_STEPS = 4096;
+/**
+ * Most distinct end times one plan sweeps through: past them the head waits without a reservation. A site
+ * of a few thousand nodes running small work has tens of thousands of ends; each step costs a few
+ * operations (the slot totals move with each end), the full fit test runs only when the totals say it may.
+ */
+export const MAX_PLAN_STEPS = 65_536;
 
 interface Free {
   cpu: number;
@@ -113,16 +117,38 @@ function assign(head: HeadShape, nodes: readonly PlanNode[], free: readonly Free
   return out;
 }
 
-/** Whether the head fits `free` at all, cheaply: enough slots in total for each group (necessary, not sufficient). */
-function mayFit(head: HeadShape, free: readonly Free[]): boolean {
-  return head.tasks.every((g) => {
-    let total = 0;
-    for (const f of free) {
-      total += head.distinctNodes ? Math.min(1, slots(f, g.resources)) : slots(f, g.resources);
-      if (total >= g.count) return true;
-    }
-    return false;
-  });
+/**
+ * Slots for each task group summed over the nodes, kept as nodes gain free room: the cheap test of whether
+ * the head may fit (enough slots for every group: necessary, not sufficient) before the greedy assignment.
+ */
+class SlotTotals {
+  readonly #head: HeadShape;
+  readonly #per: number[][];
+  readonly #totals: number[];
+
+  constructor(head: HeadShape, free: readonly Free[]) {
+    this.#head = head;
+    this.#per = free.map((f) => head.tasks.map((g) => this.#slots(f, g.resources)));
+    this.#totals = head.tasks.map((_, g) => this.#per.reduce((sum, row) => sum + row[g]!, 0));
+  }
+
+  #slots(f: Free, r: Resources): number {
+    const n = slots(f, r);
+    return this.#head.distinctNodes ? Math.min(1, n) : Math.min(n, 1 << 20);
+  }
+
+  /** Node k's free room changed. */
+  update(k: number, f: Free): void {
+    this.#head.tasks.forEach((g, i) => {
+      const now = this.#slots(f, g.resources);
+      this.#totals[i]! += now - this.#per[k]![i]!;
+      this.#per[k]![i] = now;
+    });
+  }
+
+  mayFit(): boolean {
+    return this.#head.tasks.every((g, i) => this.#totals[i]! >= g.count);
+  }
 }
 
 /** The earliest time at or after `now` the head fits on the site, and where; undefined when it never does by the known ends. */
@@ -144,14 +170,16 @@ export function planReservation(head: HeadShape, now: number, input: SitePlanInp
     free.push(f);
   });
   ends.sort((a, b) => a.until - b.until);
+  const totals = new SlotTotals(head, free);
   let i = 0;
   for (let step = 0, t = now; step <= MAX_PLAN_STEPS; step++) {
     // Everything sure to have ended by t gives its resources back.
     while (i < ends.length && ends[i]!.until <= t) {
       const e = ends[i++]!;
       give(free[e.k]!, e.r, 1, nodes[e.k]!.capacity);
+      totals.update(e.k, free[e.k]!);
     }
-    if (mayFit(head, free)) {
+    if (totals.mayFit()) {
       const placed = assign(head, nodes, free);
       if (placed) return { site: input.site, start: t, holds: holdsOf(head, nodes, placed) };
     }

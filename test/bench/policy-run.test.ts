@@ -33,7 +33,3 @@ t.test('on a full cluster without preemption the guarantee waits for the borrowe
   const at60 = run.timeline.find((s) => s.at === 60_000)!;
   t.same(at60.queues.map((q) => [q.used, q.pending]), [[0, false], [0.5, false]]);
 });
-
-t.test('a run without reservations is refused until the scheduler has the switch', async (t) => {
-  await t.rejects(runPolicy({ script: { sites: ['a'], queues, nodes, jobs: owner(0, 1) }, horizonMs: 1000, policy: { reservations: false } }), /no reservation switch/);
-});
