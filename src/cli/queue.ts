@@ -19,10 +19,10 @@ or "updated NAME" per queue.
 delete: deletes the named queues, all or none. A queue is refused while it has jobs that have not ended
 (pending, held or running: cancel them or let them end), ended jobs that waiting jobs depend on, or child
 queues (NAME/...) not named in the same command; every problem is reported and nothing is deleted. Its
-ended jobs leave the live state with it (muster job ID still shows them, read from the history; muster
-jobs no longer lists them). A job submitted later into NAME makes it again, for its tenant. A queue the
-server's config file names comes back at the next server start. Prints "deleted NAME" per queue.
-Admin token only.`,
+ended jobs are retired with it, as retention would later: muster job ID still shows them (from the
+history), muster jobs no longer lists them, and the control plane's copy of their output goes. A job
+submitted later into NAME makes it again, for its tenant. A queue the server's config file names comes
+back at the next server start. Prints "deleted NAME" per queue. Admin token only.`,
   options: { file: { type: 'string', short: 'f', multiple: true } },
   positionals: { min: 1, max: Number.MAX_SAFE_INTEGER, name: 'verb (apply or delete)' },
   async run({ values, positionals, format, client, io }) {
