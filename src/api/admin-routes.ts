@@ -1,12 +1,13 @@
 /**
- * The operators' HTTP routes (PROTOCOL.md, "HTTP routes"): draining and undraining nodes, defining queues
- * at run time. Admin only
+ * The operators' HTTP routes (PROTOCOL.md, "HTTP routes"): draining and undraining nodes, defining and
+ * deleting queues at run time. Admin only
  * (`administer`); served by `http-routes.ts`'s `serve` like every route (token, role, rate, body, handler).
  */
 import { codeOf } from '../errors/index.js';
 import type { Problem, QueueSpec } from '../model/index.js';
 import { parseDuration, queueSetProblems, validateQueue } from '../model/index.js';
 import { apiError, httpStatus } from './api-error.js';
+import type { GatewayContext } from './context.js';
 import type { Answer, Call, Route } from './http-routes.js';
 
 function refuse(code: Parameters<typeof apiError>[0], message: string, field?: string): Answer {
@@ -87,33 +88,62 @@ function treeProblems(existing: readonly QueueSpec[], applied: readonly QueueSpe
   return queueSetProblems(all, where);
 }
 
-export const ADMIN_ROUTES: readonly Route[] = [
-  {
+/**
+ * A POST route whose body is `{ queues }`, a list of 1 to `MAX_QUEUES_PER_APPLY` items (`what` they are,
+ * for the refusal), admin only; `handle` gets the list.
+ */
+function queuesRoute(pattern: string, what: string, handle: (list: unknown[], ctx: GatewayContext) => Promise<Answer>): Route {
+  return {
     method: 'post',
-    pattern: '/v1/queues',
+    pattern,
     action: 'administer',
     body: true,
-    handle: async (call, ctx) => {
+    handle: (call, ctx) => {
       const fields = fieldsOf(call, ['queues']);
       if (isAnswer(fields)) return fields;
       const list = fields['queues'];
-      if (list === undefined) return refuse('MUSTER_ERR_REQUIRED', 'queues: a list of queue specs is required', 'queues');
-      if (!Array.isArray(list)) return refuse('MUSTER_ERR_INVALID_TYPE', 'queues: expected a list of queue specs', 'queues');
-      if (list.length === 0 || list.length > MAX_QUEUES_PER_APPLY) return refuse('MUSTER_ERR_INVALID_VALUE', `queues: 1 to ${MAX_QUEUES_PER_APPLY} queue specs, not ${list.length}`, 'queues');
-      const core = ctx.core()!;
-      const existing = await core.queueSpecs();
-      const known = new Map(existing.map((q) => [q.name, q.tenant]));
-      const { specs, problems } = queueProblems(list, known);
-      problems.push(...treeProblems(existing, specs, list));
-      if (problems.length > 0) {
-        const first = problems[0]!;
-        const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
-        return { status: 400, json: apiError(first.code, `invalid queues: ${first.path}: ${first.message}${more}`, { field: first.path, problems }) };
-      }
-      await core.defineQueues(specs);
-      return { status: 200, json: { applied: specs.map((s) => ({ name: s.name, tenant: s.tenant, created: !known.has(s.name) })) } };
+      if (list === undefined) return refuse('MUSTER_ERR_REQUIRED', `queues: a list of ${what} is required`, 'queues');
+      if (!Array.isArray(list)) return refuse('MUSTER_ERR_INVALID_TYPE', `queues: expected a list of ${what}`, 'queues');
+      if (list.length === 0 || list.length > MAX_QUEUES_PER_APPLY) return refuse('MUSTER_ERR_INVALID_VALUE', `queues: 1 to ${MAX_QUEUES_PER_APPLY} ${what}, not ${list.length}`, 'queues');
+      return handle(list, ctx);
     },
-  },
+  };
+}
+
+/** Every problem at once: the first names the code, the field and how many more there are. */
+function refusedAll(status: number, what: string, problems: readonly Problem[]): Answer {
+  const first = problems[0]!;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  return { status, json: apiError(first.code, `${what}: ${first.path}: ${first.message}${more}`, { field: first.path, problems }) };
+}
+
+export const ADMIN_ROUTES: readonly Route[] = [
+  queuesRoute('/v1/queues', 'queue specs', async (list, ctx) => {
+    const core = ctx.core()!;
+    const existing = await core.queueSpecs();
+    const known = new Map(existing.map((q) => [q.name, q.tenant]));
+    const { specs, problems } = queueProblems(list, known);
+    problems.push(...treeProblems(existing, specs, list));
+    if (problems.length > 0) return refusedAll(400, 'invalid queues', problems);
+    await core.defineQueues(specs);
+    return { status: 200, json: { applied: specs.map((s) => ({ name: s.name, tenant: s.tenant, created: !known.has(s.name) })) } };
+  }),
+  // POST with the names in the body, not DELETE /v1/queues/{name}: queue names nest (`acme/ml/train`), and
+  // a parent may go only with its children, in one request.
+  queuesRoute('/v1/queues/delete', 'queue names', async (list, ctx) => {
+    const typed: Problem[] = [];
+    list.forEach((name, i) => {
+      if (typeof name !== 'string') typed.push({ path: `queues[${i}]`, code: 'MUSTER_ERR_INVALID_TYPE', message: `expected a queue name, not ${JSON.stringify(name)}` });
+    });
+    if (typed.length > 0) return refusedAll(400, 'queues not deleted', typed);
+    const names = list as string[];
+    const result = await ctx.core()!.deleteQueues(names);
+    if (result.ok) return { status: 200, json: { deleted: names } };
+    // The dispatcher's refusal says every problem already (its message names the first and counts the rest).
+    const problems = result.problems ?? [];
+    const first = problems[0];
+    return { status: httpStatus(result.code), json: apiError(result.code, result.message, first ? { field: first.path, problems } : {}) };
+  }),
   {
     method: 'post',
     pattern: '/v1/nodes/:name/drain',

@@ -49,6 +49,7 @@ export interface Owner {
 export function appendJobEvents(e: SchedulerEvent, seq: number, ownerOf: (job: string) => Owner | undefined, out: JobEvent[]): number {
   switch (e.kind) {
     case 'QueueDefined':
+    case 'QueueDeleted':
     case 'NodeJoined':
     case 'NodeStateChanged':
     case 'NodeDrainRequested':

@@ -260,6 +260,14 @@ export class MusterClient {
     return this.#http.post('/v1/queues', { queues });
   }
 
+  /**
+   * Admin: deletes queues by name, all or none: a queue that does not exist, still has jobs that have not
+   * ended, or has a child queue not named too refuses the request with every problem (`ServerError.problems`).
+   */
+  deleteQueues(names: readonly string[]): Promise<{ readonly deleted: readonly string[] }> {
+    return this.#http.post('/v1/queues/delete', { queues: names });
+  }
+
   /** Holds a job: its pending tasks are not placed until `release` (what runs goes on). */
   hold(id: string): Promise<{ readonly job: string; readonly ok: true }> {
     return this.#http.post(`/v1/jobs/${encodeURIComponent(id)}/hold`, {});

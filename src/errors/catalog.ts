@@ -41,6 +41,8 @@ export const ErrorCodes = {
   MUSTER_ERR_NOT_RUNNING: 'the job has no task placed or running, so there is nothing to requeue',
   MUSTER_ERR_UNKNOWN_NODE: 'no node of this name has joined',
   MUSTER_ERR_UNKNOWN_SITE: 'no site of this name is configured',
+  MUSTER_ERR_UNKNOWN_QUEUE: 'no queue of this name exists',
+  MUSTER_ERR_CONFLICT: 'the request conflicts with what the scheduler holds now (a queue deleted while it still has jobs that have not ended, or child queues); nothing was changed',
   MUSTER_ERR_UNSATISFIABLE: 'no node the cluster knows could ever run the job (too big for every node, no node with its labels or in its sites); refused unless the submitter asks to hold it',
   MUSTER_ERR_NODE_HELD: 'the node is registered by another live connection with another token',
 

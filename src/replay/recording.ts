@@ -65,6 +65,9 @@ export class RecordingExtractor {
       case 'QueueDefined':
         this.#queues.set(e.queue.name, e.queue);
         break;
+      // The jobs recorded before it ran under the queue's last definition: the simulation keeps it for them.
+      case 'QueueDeleted':
+        break;
       case 'NodeJoined':
         this.#nodeJoins.push({ at, spec: e.node });
         break;

@@ -122,6 +122,7 @@ export class ReportBuilder {
         break;
       }
       case 'QueueDefined':
+      case 'QueueDeleted':
       case 'NodeDrainRequested':
       case 'NodeUndrained':
       case 'JobHeld':

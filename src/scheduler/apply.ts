@@ -224,6 +224,13 @@ export function applyEvent(state: SchedulerState, e: SchedulerEvent): SchedulerS
       else state.queues.set(e.queue.name, { spec: e.queue, usage: emptyResources(), active: 0 });
       break;
     }
+    case 'QueueDeleted': {
+      const queue = state.queues.get(e.queue);
+      // The dispatcher deletes only a queue whose jobs have all left the live state (checked on a whole state only: a scan).
+      if (!state.partial && queue && (queue.active > 0 || [...state.jobs.values()].some((job) => job.spec.queue === e.queue))) inconsistent(state, `deletion of queue ${e.queue}, which still has jobs`);
+      state.queues.delete(e.queue);
+      break;
+    }
     case 'NodeJoined': {
       const node = state.nodes.get(e.node.name);
       if (node) node.spec = e.node;

@@ -5,7 +5,7 @@
  */
 import type { ActorRef, ActorSystem, Producer } from '../actors/index.js';
 import { producer, siblingModule } from '../actors/index.js';
-import { MusterError } from '../errors/index.js';
+import { codeOf, MusterError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { createLogger } from '../log/index.js';
 import { add, ZERO } from '../model/index.js';
@@ -29,6 +29,7 @@ import type {
   NodeListing,
   NodeMsg,
   NodeSnapshot,
+  ProblemsResult,
   QueueListing,
   QueueMsg,
   QueueWhy,
@@ -201,6 +202,14 @@ export class SchedulerCore {
     return this.#command((replyTo) => ({ kind: 'defineQueues', specs, replyTo }));
   }
 
+  /**
+   * Deletes queues, all or none, in one durable batch (`muster queue delete`): done, or refused with every
+   * problem found (queue-deletion.ts says when a queue may go).
+   */
+  deleteQueues(names: readonly string[]): Promise<ProblemsResult> {
+    return this.#ask((replyTo) => ({ kind: 'deleteQueues', names, replyTo }));
+  }
+
   joinNode(spec: NodeSpec): Promise<void> {
     return this.#command((replyTo) => ({ kind: 'joinNode', spec, replyTo }));
   }
@@ -313,17 +322,20 @@ export class SchedulerCore {
 
   async whyPending(job: string): Promise<WhyAnswer> {
     const where = await this.#ask<JobLocation>((replyTo) => ({ kind: 'locate', job, explain: true, replyTo }));
-    if (!where.queue) {
-      const retired = await this.#history?.find(job);
-      if (retired) return { status: 'ended', message: `job ${job} ${retired.status} (retired from the live state: its record is read from the history)` };
-      return { status: 'unknown', message: `job ${job} does not exist` };
-    }
+    if (!where.queue) return this.#whyRetired(job);
     if (where.outcome) return { status: 'ended', message: `job ${job} ${where.outcome}` };
-    const q = await this.#system.ask<QueueWhy, QueueMsg>(where.queue, (replyTo) => ({ kind: 'why', job, replyTo }));
+    const q = await this.#askQueue<QueueWhy>(where.queue, (replyTo) => ({ kind: 'why', job, replyTo }));
+    if (!q) return this.#whyRetired(job);
     if (!q.held && q.position === undefined && q.unplaced === undefined && q.waitingOn === undefined && q.backoffUntil === undefined) {
       return { status: 'active', message: `job ${job} has no pending task` };
     }
     return { status: 'pending', why: explainPending(job, q, where) };
+  }
+
+  async #whyRetired(job: string): Promise<WhyAnswer> {
+    const retired = await this.#history?.find(job);
+    if (retired) return { status: 'ended', message: `job ${job} ${retired.status} (retired from the live state: its record is read from the history)` };
+    return { status: 'unknown', message: `job ${job} does not exist` };
   }
 
   /** The queue actors' refs (fault tests send them what they cannot handle). */
@@ -350,8 +362,8 @@ export class SchedulerCore {
     const { queue, ...slice } = query;
     const queues = await this.#ask<readonly QueueListing[]>((replyTo) => ({ kind: 'listQueues', replyTo }));
     const asked = queue === undefined ? queues : queues.filter((q) => q.spec.name === queue);
-    const pages = await Promise.all(asked.map((q) => this.#system.ask<JobSlicePage, QueueMsg>(q.ref, (replyTo) => ({ kind: 'jobs', query: slice, replyTo }))));
-    return mergeJobPages(pages, query.limit);
+    const pages = await Promise.all(asked.map((q) => this.#askQueue<JobSlicePage>(q.ref, (replyTo) => ({ kind: 'jobs', query: slice, replyTo }))));
+    return mergeJobPages(pages.filter((p) => p !== undefined), query.limit);
   }
 
   /** One job with its spec and tasks, or undefined when there is no such job. */
@@ -359,8 +371,8 @@ export class SchedulerCore {
     const where = await this.#ask<JobLocation>((replyTo) => ({ kind: 'locate', job, replyTo }));
     // A job retired from the live state is read back from the history (marked `retired`).
     if (!where.queue) return this.#history?.find(job);
-    const answer = await this.#system.ask<{ readonly detail: JobDetail | undefined }, QueueMsg>(where.queue, (replyTo) => ({ kind: 'job', job, replyTo }));
-    return answer.detail;
+    const answer = await this.#askQueue<{ readonly detail: JobDetail | undefined }>(where.queue, (replyTo) => ({ kind: 'job', job, replyTo }));
+    return answer ? answer.detail : this.#history?.find(job);
   }
 
   /**
@@ -370,26 +382,38 @@ export class SchedulerCore {
   async attemptNode(job: string, task: number, attempt: number): Promise<string | undefined> {
     const where = await this.#ask<JobLocation>((replyTo) => ({ kind: 'locate', job, replyTo }));
     if (!where.queue) return undefined;
-    const answer = await this.#system.ask<{ readonly node: string | undefined }, QueueMsg>(where.queue, (replyTo) => ({ kind: 'attemptNode', job, task, attempt, replyTo }));
-    return answer.node;
+    const answer = await this.#askQueue<{ readonly node: string | undefined }>(where.queue, (replyTo) => ({ kind: 'attemptNode', job, task, attempt, replyTo }));
+    return answer?.node;
   }
 
   /** Every queue, with its effective guarantee on the cluster as it is now. */
   async queueViews(): Promise<QueueView[]> {
     const queues = await this.#ask<readonly QueueListing[]>((replyTo) => ({ kind: 'listQueues', replyTo }));
     const [views, sites] = await Promise.all([
-      Promise.all(queues.map((q) => this.#system.ask<QueueView, QueueMsg>(q.ref, (replyTo) => ({ kind: 'queueView', spec: q.spec, replyTo })))),
+      Promise.all(queues.map((q) => this.#askQueue<QueueView>(q.ref, (replyTo) => ({ kind: 'queueView', spec: q.spec, replyTo })))),
       this.siteViews(),
     ]);
     const total = sites.reduce((sum, s) => add(sum, s.capacity), ZERO);
     const tree = new QueueTree(queues.map((q) => q.spec), new Map(), total);
-    return views.map((v) => ({ ...v, guaranteed: tree.account(v.name)?.guarantee ?? v.guaranteed }));
+    return views.filter((v) => v !== undefined).map((v) => ({ ...v, guaranteed: tree.account(v.name)?.guarantee ?? v.guaranteed }));
   }
 
   /** Every queue's spec (cheap: one message). */
   async queueSpecs(): Promise<QueueSpec[]> {
     const queues = await this.#ask<readonly QueueListing[]>((replyTo) => ({ kind: 'listQueues', replyTo }));
     return queues.map((q) => q.spec);
+  }
+  /**
+   * Asks a queue actor the dispatcher named; undefined when the actor stopped in between (its queue was
+   * deleted after the lookup: the question is answered as if the lookup had come after the deletion).
+   */
+  async #askQueue<R>(ref: ActorRef<QueueMsg>, make: (replyTo: ActorRef<R>) => QueueMsg): Promise<R | undefined> {
+    try {
+      return await this.#system.ask<R, QueueMsg>(ref, make);
+    } catch (err) {
+      if (codeOf(err) === 'MUSTER_ERR_ACTOR_STOPPED') return undefined;
+      throw err;
+    }
   }
 
   /** Every node's spec (with its current state), or those named: cheap, one message. */

@@ -132,6 +132,7 @@ export function consequences(state: SchedulerState, e: SchedulerEvent): Conseque
       break;
     }
     case 'QueueDefined':
+    case 'QueueDeleted':
     case 'NodeJoined':
     case 'JobHeld':
     case 'JobReleased':

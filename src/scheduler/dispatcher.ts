@@ -26,9 +26,10 @@ import type { CycleOutcome } from './cycle-coordinator.js';
 import { CYCLE_DEADLINE_MS, CycleCoordinator } from './cycle-coordinator.js';
 import type { EventSink } from './durable-sequencer.js';
 import { EventRouter, storeFailed } from './event-router.js';
-import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, Refusal, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
+import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, ProblemsResult, Refusal, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
 import { neverRunsMessage } from './feasibility.js';
 import { elementCount, elementOf } from './tasks.js';
+import { queueDeletion } from './queue-deletion.js';
 import { queueRefusal } from './queue-ownership.js';
 import { answerQuery, isQuery } from './read-model.js';
 import { restoreActors } from './restore.js';
@@ -37,6 +38,7 @@ import type { Candidate } from './candidates.js';
 import type { PlanNode, Release } from './reservation-plan.js';
 import type { ClusterView } from './reservations.js';
 import { ReservationBook } from './reservations.js';
+import { RETIRE_BATCH } from './retention.js';
 import { SiteTables } from './site-tables.js';
 import { SnapshotCoordinator } from './snapshot-coordinator.js';
 import type { SchedulerState } from './state.js';
@@ -93,6 +95,8 @@ export class Dispatcher {
   #cyclesCut = 0;
   /** Blocked queue heads' reservations (backfill); undefined when off. */
   readonly #reservations: ReservationBook | undefined;
+  /** Commands that wait for the running cycle to finish (queue deletions). */
+  #afterCycle: CoreCommand[] = [];
 
   constructor(options: DispatcherOptions, self: ActorRef<DispatcherInbox>, tell: <T>(to: ActorRef<T>, message: T) => void) {
     this.#o = options;
@@ -235,6 +239,23 @@ export class Dispatcher {
         router.replyDurable<CommandResult>(msg.replyTo, { ok: true }, asIs);
         // A raised weight or limit may let waiting jobs run now.
         return this.#wake();
+      case 'deleteQueues': {
+        // Checked between cycles: a cycle's placements of the queue's jobs are recorded before it is judged.
+        if (this.#cycle) {
+          this.#afterCycle.push(msg);
+          return;
+        }
+        const { problems, retire } = queueDeletion(router, msg.names);
+        if (problems.length > 0) {
+          const first = problems[0]!;
+          const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+          return this.#tell(msg.replyTo, { ok: false, code: first.code, message: `queues not deleted: ${first.path}: ${first.message}${more}`, problems });
+        }
+        // Their ended jobs leave the live state first, so no job names a queue that is gone.
+        for (let i = 0; i < retire.length; i += RETIRE_BATCH) router.emit({ kind: 'JobsRetired', at: now, jobs: retire.slice(i, i + RETIRE_BATCH) });
+        for (const name of msg.names) router.emit({ kind: 'QueueDeleted', at: now, queue: name });
+        return router.replyDurable<ProblemsResult>(msg.replyTo, { ok: true }, asIs);
+      }
       case 'joinNode': {
         if (!router.registry.site(msg.spec.site)) return this.#tell(msg.replyTo, fail('MUSTER_ERR_UNKNOWN_SITE', `site ${msg.spec.site} is not configured`));
         // A drained node that registers again stays drained.
@@ -477,6 +498,7 @@ export class Dispatcher {
       const self = this.#self;
       this.#o.clock.schedule(report.wakeAt, () => this.#o.system.tell(self, { kind: 'wake' }));
     }
+    for (const command of this.#afterCycle.splice(0)) this.#handle(command);
     this.#barrier.cycleFinished();
     // A site that must be rebuilt is rebuilt at the next cycle's start: make sure there is one.
     if (this.#cycleQueued || (this.#o.autoCycle && (report.placed > 0 || this.#tables.anyDue()))) this.#startCycle();

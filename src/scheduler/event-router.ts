@@ -166,6 +166,15 @@ export class EventRouter {
         this.queues.get(e.queue.name)!.spec = e.queue;
         this.toQueue(e.queue.name, { kind: 'event', event: e });
         break;
+      case 'QueueDeleted': {
+        // The actor answers what it was sent before (an offer, a barrier), then stops; nothing more goes to it.
+        const queue = this.queues.get(e.queue);
+        if (!queue) break;
+        this.#o.tell(queue.ref, { kind: 'deleted' });
+        this.queues.delete(e.queue);
+        this.touched.delete(queue.ref);
+        break;
+      }
       case 'NodeJoined':
         this.#routeNodeJoined(e.node);
         break;

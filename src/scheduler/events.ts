@@ -24,6 +24,12 @@ export interface Placement {
 
 export type SchedulerEvent =
   | { readonly kind: 'QueueDefined'; readonly at: number; readonly queue: QueueSpec }
+  /**
+   * An admin deleted a queue (`muster queue delete`): it leaves the state. Only a queue with no job in the
+   * live state is deleted (its ended jobs are retired by a `JobsRetired` just before), so no job names a
+   * queue that is gone; a job submitted later into the name makes it again.
+   */
+  | { readonly kind: 'QueueDeleted'; readonly at: number; readonly queue: string }
   /** A node joined, or changed capacity or labels (its allocations stay). */
   | { readonly kind: 'NodeJoined'; readonly at: number; readonly node: NodeSpec }
   | { readonly kind: 'NodeStateChanged'; readonly at: number; readonly node: string; readonly state: NodeState; readonly reason?: string }

@@ -24,7 +24,7 @@ export type { JobHistory } from './job-history.js';
 export { storeJobHistory } from './job-history.js';
 export type { LivenessOptions, LivenessChange, Liveness } from './liveness.js';
 export { NodeLiveness, DEFAULT_LIVENESS, MIN_FENCE_MARGIN_MS, resolveLiveness } from './liveness.js';
-export type { AgentReport, CycleReport, SubmitResult, NodeSnapshot, SiteStats, JobOwner, NodeListing, SchedulerHealth } from './messages.js';
+export type { AgentReport, CycleReport, ProblemsResult, SubmitResult, NodeSnapshot, SiteStats, JobOwner, NodeListing, SchedulerHealth } from './messages.js';
 export type { JobView, JobDetail, JobPage, JobQuery, TaskView, TaskCounts, QueueView, NodeView, SiteView } from './views.js';
 export type { WhyPending, PendingReason } from './why-pending.js';
 export type { SiteSummary } from './site-choice.js';

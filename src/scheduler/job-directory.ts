@@ -62,6 +62,11 @@ export class JobDirectory {
     this.keys = keys;
   }
 
+  /** Every live job with its entry (a walk over them all: for rare admin requests, not the hot path). */
+  entries(): IterableIterator<[string, DirectoryEntry]> {
+    return this.#jobs.entries();
+  }
+
   get(job: string): DirectoryEntry | undefined {
     return this.#jobs.get(job);
   }

@@ -59,7 +59,12 @@ export type QueueMsg =
   | { readonly kind: 'job'; readonly job: string; readonly replyTo: ActorRef<{ readonly detail: JobDetail | undefined }> }
   /** The node an attempt ran (or runs) on: what an agent shipping its output is checked against. */
   | { readonly kind: 'attemptNode'; readonly job: string; readonly task: number; readonly attempt: number; readonly replyTo: ActorRef<{ readonly node: string | undefined }> }
-  | { readonly kind: 'queueView'; readonly spec: QueueSpec; readonly replyTo: ActorRef<QueueView> };
+  | { readonly kind: 'queueView'; readonly spec: QueueSpec; readonly replyTo: ActorRef<QueueView> }
+  /**
+   * The queue was deleted: the actor stops once it has handled what came before (an offer or a barrier
+   * already sent is answered); the router sends it nothing more.
+   */
+  | { readonly kind: 'deleted' };
 
 export interface QueueWhy {
   readonly position: number | undefined;
@@ -199,6 +204,9 @@ export type SubmitResult =
 
 export type CommandResult = { readonly ok: true } | Refusal;
 
+/** A command refused for every problem found at once (each with its field path), or done. */
+export type ProblemsResult = { readonly ok: true } | (Refusal & { readonly problems?: readonly Problem[] });
+
 /** A command refused (a failed store refuses everything that waits for durability with this). */
 export interface Refusal {
   readonly ok: false;
@@ -248,6 +256,8 @@ export type CoreCommand =
   | { readonly kind: 'defineQueue'; readonly spec: QueueSpec; readonly replyTo: ActorRef<CommandResult> }
   /** Several queues at once: their events go in one turn, so one durable batch holds them all. */
   | { readonly kind: 'defineQueues'; readonly specs: readonly QueueSpec[]; readonly replyTo: ActorRef<CommandResult> }
+  /** Deletes queues, all or none (queue-deletion.ts says when a queue may go): one durable batch. */
+  | { readonly kind: 'deleteQueues'; readonly names: readonly string[]; readonly replyTo: ActorRef<ProblemsResult> }
   | { readonly kind: 'joinNode'; readonly spec: NodeSpec; readonly replyTo: ActorRef<CommandResult> }
   | { readonly kind: 'nodeState'; readonly node: string; readonly state: NodeState; readonly reason?: string; readonly replyTo: ActorRef<CommandResult> }
   /** An operator drains a node: no new work; after `deadlineMs` (from now), if given, what still runs ends. */

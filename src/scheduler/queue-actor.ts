@@ -5,7 +5,7 @@
  * ending, attempts to kill), and offers candidates when the dispatcher runs a cycle.
  */
 import type { ActorDefinition, ActorRef } from '../actors/index.js';
-import { assertNever, defineActor, reply, same } from '../actors/index.js';
+import { assertNever, defineActor, reply, same, stop } from '../actors/index.js';
 import { applyEvent } from './apply.js';
 import type { Candidate } from './candidates.js';
 import { candidatesOf, firstTasks } from './candidates.js';
@@ -91,6 +91,8 @@ function onEvent(state: QueueState, e: SchedulerEvent, dispatcher: ActorRef<Disp
     case 'TasksPlaced':
     case 'TaskStarted':
     case 'QueueDefined':
+    // A deletion is never routed here as an event: the router sends `deleted` instead.
+    case 'QueueDeleted':
     case 'NodeJoined':
     case 'NodeStateChanged':
     case 'NodeDrainRequested':
@@ -294,6 +296,8 @@ export function queueActor(name: string, dispatcher: ActorRef<DispatcherMsg>, sl
         }
         case 'queueView':
           return reply(msg.replyTo, queueView(msg.spec, state.slice.queues.get(name), state.order.size));
+        case 'deleted':
+          return stop();
         default:
           return assertNever(msg);
       }

@@ -80,9 +80,11 @@ export class Retirement {
     const router = this.#router;
     if (router.events.failed !== undefined) return;
     if (this.#timerAt !== undefined && now >= this.#timerAt) this.#timerAt = undefined;
-    const jobs = this.ledger.due(now, (id) => router.directory.awaited(id));
+    const due = this.ledger.due(now, (id) => router.directory.awaited(id));
+    // A job retired with its deleted queue (queue-deletion.ts) is still in the ledger: it is not retired twice.
+    const jobs = due.filter((id) => router.directory.get(id) !== undefined);
     if (jobs.length > 0) router.emit({ kind: 'JobsRetired', at: now, jobs });
-    if (jobs.length === RETIRE_BATCH) this.#ask();
+    if (due.length === RETIRE_BATCH) this.#ask();
     const keys = router.directory.keys;
     if (now >= this.#keysSweptAt + KEY_EXPIRY_SWEEP_MS) {
       const before = keys.expiredBefore(now, this.ledger.policy.keyWindowMs);

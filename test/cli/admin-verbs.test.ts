@@ -1,8 +1,8 @@
 /**
  * The operators' verbs as a user types them (`node bin/muster.js …`, the built CLI) against a real
  * `muster server` process: a job no node can run (refused, or held on request, and why says so), node
- * drain/undrain, hold/release/requeue, and queue apply from examples/queue.yaml. The node is a protocol
- * client registered over the real agent socket.
+ * drain/undrain, hold/release/requeue, queue apply from examples/queue.yaml, and queue delete. The node
+ * is a protocol client registered over the real agent socket.
  */
 import t from 'tap';
 import { execFile } from 'node:child_process';
@@ -98,4 +98,24 @@ t.test('queue apply -f examples/queue.yaml: created, then updated; queues shows 
   const notQueue = await muster(['queue', 'apply', '-f', join(ROOT, 'examples', 'hello.yaml')]);
   t.equal(notQueue.code, 1);
   t.match(notQueue.stderr, /only kind: Queue documents are applied/);
+});
+
+t.test('queue delete: "deleted NAME" per queue; a refusal prints every problem and deletes nothing; -o json', async (t) => {
+  const file = join(ROOT, 'examples', 'queue.yaml');
+  t.equal((await muster(['queue', 'apply', '-f', file])).code, 0);
+  const refused = await muster(['queue', 'delete', 'ml/training', 'nope', 'ml/training']);
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, /^muster queue: MUSTER_ERR_UNKNOWN_QUEUE: queues not deleted: queues\[1\]: queue nope does not exist \(and 1 more\)$/m);
+  t.match(refused.stderr, /^ {2}queues\[2\]: MUSTER_ERR_INVALID_VALUE: queue ml\/training is also queues\[0\]$/m);
+  t.match((await muster(['queues'])).stdout, /ml\/training/, 'nothing deleted');
+  const deleted = await muster(['queue', 'delete', 'ml/training']);
+  t.equal(deleted.code, 0, deleted.stderr);
+  t.equal(deleted.stdout, 'deleted ml/training\n');
+  t.notMatch((await muster(['queues'])).stdout, /ml\/training/);
+  t.equal((await muster(['queue', 'apply', '-f', file])).code, 0);
+  const json = await muster(['queue', 'delete', '-o', 'json', 'ml/training']);
+  t.same(JSON.parse(json.stdout), { deleted: ['ml/training'] });
+  const usage = await muster(['queue', 'delete']);
+  t.not(usage.code, 0);
+  t.match(usage.stderr, /name the queues to delete/);
 });

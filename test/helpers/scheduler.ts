@@ -7,8 +7,8 @@ import { createActorSystem } from '../../src/actors/index.js';
 import { createLogger } from '../../src/log/index.js';
 import type { JobSpec, NodeSpec, QueueSpec } from '../../src/model/index.js';
 import { formatProblem, validateJob, validateNode, validateQueue } from '../../src/model/index.js';
-import type { AgentPort, SchedulerState, SimScript, SimulationOptions, TaskLaunch } from '../../src/scheduler/index.js';
-import { Simulation } from '../../src/scheduler/index.js';
+import type { AgentPort, SchedulerEvent, SchedulerState, SimScript, SimulationOptions, TaskLaunch } from '../../src/scheduler/index.js';
+import { applyEvent, createState, Simulation } from '../../src/scheduler/index.js';
 import { jobSpec, nodeSpec, queueSpec, taskSpec } from './specs.js';
 import type { Raw } from './specs.js';
 
@@ -55,6 +55,13 @@ export async function liveJobs(sim: Simulation): Promise<Map<string, unknown>> {
   const jobs = new Map<string, unknown>();
   for (const slice of slices) for (const [id, j] of slice.jobs) jobs.set(id, comparable(j));
   return jobs;
+}
+
+/** A whole state rebuilt from events by the reducer alone (what recovery and replay do). */
+export function rebuild(events: readonly SchedulerEvent[]): SchedulerState {
+  const state = createState(false);
+  for (const e of events) applyEvent(state, e);
+  return state;
 }
 
 export function rebuiltJobs(state: SchedulerState): Map<string, unknown> {

@@ -1,16 +1,10 @@
 import t from 'tap';
-import type { SchedulerEvent } from '../../src/scheduler/index.js';
-import { applyEvent, createState, SchedulerCore, VirtualClock } from '../../src/scheduler/index.js';
-import { RecordingAgents, closeSharedSystem, job, liveJobs, node, rebuiltJobs, sharedSystem, simulate } from '../helpers/scheduler.js';
+import { SchedulerCore, VirtualClock } from '../../src/scheduler/index.js';
+import { RecordingAgents, closeSharedSystem, job, liveJobs, node, rebuild, rebuiltJobs, sharedSystem, simulate } from '../helpers/scheduler.js';
 
 t.teardown(closeSharedSystem);
 
 
-function rebuild(events: readonly SchedulerEvent[]) {
-  const state = createState(false);
-  for (const e of events) applyEvent(state, e);
-  return state;
-}
 
 t.test('a core started from a rebuilt state carries on where the log ends', async (t) => {
   // Before the "crash": 2 nodes of 4 cpu, 12 one-cpu jobs of 10 s; at t = 5 s, 8 run and 4 wait.
