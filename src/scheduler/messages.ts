@@ -15,7 +15,7 @@ import type { AttemptRef, KillReason, TaskLaunch } from './agent-port.js';
 import type { Candidate } from './candidates.js';
 import type { Kill } from './decide.js';
 import type { Infeasibility } from './feasibility.js';
-import type { JobOutcome, Placement, SchedulerEvent, TaskEndReport, TaskStartReport } from './events.js';
+import type { JobOutcome, Placement, PreemptedBy, SchedulerEvent, TaskEndReport, TaskStartReport } from './events.js';
 import type { SiteSummary } from './site-choice.js';
 import type { SchedulerState } from './state.js';
 import type { JobDetail, JobQuery, JobSlicePage, QueueView } from './views.js';
@@ -65,6 +65,8 @@ export interface QueueWhy {
   readonly backoffUntil: number | undefined;
   /** Held: its pending tasks wait for a release. */
   readonly held: boolean;
+  /** The latest preemption that sent one of its pending tasks back (the task's last attempt was preempted). */
+  readonly preempted?: { readonly by: PreemptedBy; readonly at: number };
 }
 
 // ----------------------------------------------------------------------------------------------- node
@@ -78,7 +80,8 @@ export type NodeMsg =
   | { readonly kind: 'started'; readonly job: string; readonly task: number; readonly attempt: number; readonly at: number }
   | { readonly kind: 'ended'; readonly job: string; readonly task: number; readonly attempt: number }
   | { readonly kind: 'state'; readonly state: NodeState; readonly at: number }
-  | { readonly kind: 'kill'; readonly attempt: Placement; readonly reason: KillReason }
+  /** `graceMs`: the kill's own grace (a preemption's), else the agent port's default. */
+  | { readonly kind: 'kill'; readonly attempt: Placement; readonly reason: KillReason; readonly graceMs?: number }
   /** A drain's deadline passed: every live attempt ends `killed` now (proposed), and its agent kills it. */
   | { readonly kind: 'evict'; readonly at: number; readonly reason: string }
   /** The node's agent registered and runs `running`: what to kill, what is lost (see node-actor.ts). */
@@ -182,6 +185,9 @@ export type SubmitResult =
 
 export type CommandResult = { readonly ok: true } | Refusal;
 
+/** The attempts preempted (a gang's whole element included), answered once their event is durable. */
+export type PreemptResult = { readonly ok: true; readonly preempted: readonly Placement[] } | Refusal;
+
 /** A command refused (a failed store refuses everything that waits for durability with this). */
 export interface Refusal {
   readonly ok: false;
@@ -243,6 +249,8 @@ export type CoreCommand =
   | { readonly kind: 'hold' | 'release'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }
   /** Kills the job's live attempts; they end `killed` and go back to pending (no retry spent). */
   | { readonly kind: 'requeue'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }
+  /** Preempts live attempts for `by` (preemption.ts): one `TasksPreempted`, then the kills. */
+  | { readonly kind: 'preempt'; readonly attempts: readonly Placement[]; readonly by: PreemptedBy; readonly reason?: string; readonly replyTo: ActorRef<PreemptResult> }
   | AgentReport
   /**
    * An agent connection's reports of one frame, in order: one message, one turn and one durable batch for
