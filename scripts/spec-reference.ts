@@ -14,7 +14,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_OUTPUT_KEEP_BYTES, DEFAULT_PORT, ROLES } from '../src/api/index.js';
+import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_OUTPUT_KEEP_BYTES, DEFAULT_PORT, KILL_GRACE_MS, ROLES } from '../src/api/index.js';
 import {
   CONSTRAINT_FIELDS,
   DEFAULT_BACKOFF_MS,
@@ -145,6 +145,23 @@ const JOB: Table = {
       type: `string of 1 to ${n(L.MAX_IDEMPOTENCY_KEY_LENGTH)} characters`,
       default: 'none',
       meaning: 'Per tenant: a second submission with the same key gets the first job\'s id ([`submit`](#submit), [Retention](#retention)).',
+    },
+    gracePeriod: {
+      type: `[duration](#units), at most ${formatDuration(L.MAX_GRACE_PERIOD_MS)}`,
+      default: `${formatDuration(KILL_GRACE_MS)} (the server's kill grace)`,
+      meaning:
+        'How long a preempted task has between SIGTERM and SIGKILL (the `graceMs` of its `kill`, reason `preempted`): time to checkpoint. Other kills (cancel, drain, requeue) keep the server\'s grace.',
+    },
+    preemptible: {
+      type: 'boolean',
+      default: 'true',
+      meaning: 'Whether a task of the job may be preempted at all ([Preemption](#preemption)); `false`: never.',
+    },
+    mayPreempt: {
+      type: 'boolean',
+      default: 'false',
+      meaning:
+        'Whether the job may preempt lower-priority jobs of its own queue. For the preemption policy, which is not built yet: today nothing preempts on its own ([Preemption](#preemption)).',
     },
   },
 };

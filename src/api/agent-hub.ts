@@ -223,10 +223,10 @@ export class AgentHub implements AgentPort {
     link.push({ kind: 'start', ...launch }, node);
   }
 
-  kill(node: string, attempt: AttemptRef, reason: KillReason): void {
+  kill(node: string, attempt: AttemptRef, reason: KillReason, graceMs: number = KILL_GRACE_MS): void {
     const link = this.#links.get(node);
     if (!link) return void this.undeliverable++;
-    link.push({ kind: 'kill', node, epoch: this.#epoch, job: attempt.job, task: attempt.task, attempt: attempt.attempt, reason, graceMs: KILL_GRACE_MS }, node);
+    link.push({ kind: 'kill', node, epoch: this.#epoch, job: attempt.job, task: attempt.task, attempt: attempt.attempt, reason, graceMs }, node);
   }
 
   acknowledge(node: string, attempts: readonly AttemptRef[]): void {

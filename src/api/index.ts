@@ -6,7 +6,7 @@ export type { GatewayPhase } from './context.js';
 export { TokenTable, ROLES, allows, seesTenant, newToken, mayRegister } from './auth.js';
 export { isNodeGlob } from './node-globs.js';
 export type { Role, Principal, TokenEntry, Action } from './auth.js';
-export { DEFAULT_LIMITS, LIMIT_NAMES } from './limits.js';
+export { DEFAULT_LIMITS, KILL_GRACE_MS, LIMIT_NAMES } from './limits.js';
 export type { GatewayLimits } from './limits.js';
 export type { DurableListener } from './observed-sink.js';
 export { loadUws, isNativeUws } from './uws.js';

@@ -4,7 +4,7 @@
  * seq. Events that are not about jobs (queues, nodes) are not streamed.
  */
 import type { Mutable } from '../model/index.js';
-import type { JobOutcome, SchedulerEvent, TaskOutcome } from '../scheduler/index.js';
+import type { JobOutcome, PreemptedBy, SchedulerEvent, TaskOutcome } from '../scheduler/index.js';
 import { assertNever } from '../actors/index.js';
 
 interface Common {
@@ -29,6 +29,8 @@ export type JobEvent = Common &
         readonly exitCode?: number;
         readonly reason?: string;
       }
+    /** The attempt was preempted for job `by.job` of queue `by.queue`: it is being killed (its `task-ended` follows). */
+    | { readonly type: 'preempted'; readonly task: number; readonly attempt: number; readonly node: string; readonly by: PreemptedBy; readonly reason?: string }
     | { readonly type: 'cancel-requested'; readonly element?: number }
     | { readonly type: 'held' }
     | { readonly type: 'released' }
@@ -64,6 +66,19 @@ export function appendJobEvents(e: SchedulerEvent, seq: number, ownerOf: (job: s
         const owner = ownerOf(p.job);
         if (!owner) dropped++;
         else out.push({ seq, at: e.at, job: p.job, tenant: owner.tenant, queue: owner.queue, type: 'placed', task: p.task, attempt: p.attempt, node: p.node });
+      }
+      return dropped;
+    }
+    case 'TasksPreempted': {
+      let dropped = 0;
+      for (const p of e.attempts) {
+        const owner = ownerOf(p.job);
+        if (!owner) dropped++;
+        else {
+          const preempted: Mutable<Extract<JobEvent, { type: 'preempted' }>> = { seq, at: e.at, job: p.job, tenant: owner.tenant, queue: owner.queue, type: 'preempted', task: p.task, attempt: p.attempt, node: p.node, by: e.by };
+          if (e.reason !== undefined) preempted.reason = e.reason;
+          out.push(preempted);
+        }
       }
       return dropped;
     }

@@ -33,8 +33,15 @@ const ATTEMPT_COLUMNS: readonly Column<AttemptRow>[] = [
   // An attempt without an end yet is `placed` until it starts, then `running`.
   { header: 'OUTCOME', cell: (a) => a.outcome ?? (a.startedAt !== undefined ? 'running' : 'placed') },
   { header: 'EXIT', cell: (a) => (a.exitCode !== undefined ? String(a.exitCode) : '-'), right: true },
-  { header: 'REASON', cell: (a) => a.reason ?? '' },
+  { header: 'REASON', cell: (a) => attemptReason(a) },
 ];
+
+/** An attempt's reason; a preempted one says for whom and when (its own reason is only the kill's, `preempted`). */
+export function attemptReason(a: AttemptView): string {
+  if (a.preemptedBy === undefined) return a.reason ?? '';
+  const at = a.preemptedAt !== undefined ? ` at ${stamp(a.preemptedAt)}` : '';
+  return `preempted by job ${a.preemptedBy.job} of queue ${a.preemptedBy.queue}${at}`;
+}
 
 export function jobLines(job: JobDetailView): string[] {
   const t = job.tasks;

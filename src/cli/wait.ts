@@ -72,6 +72,8 @@ export function progressLine(e: JobEvent): string {
       return `${e.job}${task} placed on ${e.node ?? '?'}`;
     case 'started':
       return `${e.job}${task} running`;
+    case 'preempted':
+      return `${e.job}${task} preempted${e.by ? ` by job ${e.by.job} of queue ${e.by.queue}` : ''}: being killed`;
     case 'task-ended':
       return `${e.job}${task} ${endWords(e.outcome, e.exitCode, e.reason)}`;
     case 'cancel-requested':

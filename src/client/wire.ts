@@ -53,7 +53,7 @@ export interface WireErrorBody {
   readonly leader?: { readonly url: string; readonly epoch: number };
 }
 
-export type EventType = 'submitted' | 'placed' | 'started' | 'task-ended' | 'cancel-requested' | 'held' | 'released' | 'ended';
+export type EventType = 'submitted' | 'placed' | 'started' | 'preempted' | 'task-ended' | 'cancel-requested' | 'held' | 'released' | 'ended';
 
 /** A job event as `watch` streams it; the fields besides the common ones depend on `type`. */
 export interface JobEvent {
@@ -72,6 +72,8 @@ export interface JobEvent {
   readonly reason?: string;
   /** `cancel-requested` of one array element. */
   readonly element?: number;
+  /** `preempted`: the job (and its queue) the attempt was preempted for. */
+  readonly by?: { readonly job: string; readonly queue: string };
 }
 
 export type ServerFrame =
@@ -173,6 +175,9 @@ export interface AttemptView {
   readonly outcome?: string;
   readonly exitCode?: number;
   readonly reason?: string;
+  /** When it was preempted, and for which job of which queue (it then ends `killed`). */
+  readonly preemptedAt?: number;
+  readonly preemptedBy?: { readonly job: string; readonly queue: string };
 }
 
 export interface JobDetailView extends JobView {
@@ -187,7 +192,7 @@ export interface JobPage {
 
 /**
  * One reason a job waits. The server names it by `kind` (dependency, backoff, queue-limit, cluster-busy,
- * site, nodes, not-tried, held, unsatisfiable, no-nodes, nodes-unavailable); the first draft of PROTOCOL.md called that field `reason`, so both are read.
+ * site, nodes, not-tried, held, preempted, unsatisfiable, no-nodes, nodes-unavailable); the first draft of PROTOCOL.md called that field `reason`, so both are read.
  */
 export interface WhyReason {
   readonly kind?: string;

@@ -32,7 +32,7 @@ export { MAX_QUEUE_DEPTH, QUEUE_FIELDS, validateQueue, isQueueName, overLimit } 
 export { parentQueue, hasGuarantee, queueSetProblems } from './queue-set.js';
 export { isName } from './check.js';
 export type { JobSpec, TaskGroup, Constraints, Dependency, DependencyType, RetryPolicy, Strategy } from './job.js';
-export { STRATEGIES, DEPENDENCY_TYPES, DEFAULT_BACKOFF_MS, validateJob, jobTaskCount, isEnvKey } from './job.js';
+export { STRATEGIES, DEPENDENCY_TYPES, DEFAULT_BACKOFF_MS, validateJob, jobTaskCount, isEnvKey, isPreemptible } from './job.js';
 // The fields each spec reader accepts: what the spec reference (scripts/spec-reference.ts) is rendered from.
 export { JOB_FIELDS, TASK_FIELDS, CONSTRAINT_FIELDS, DEPENDENCY_FIELDS, RETRY_FIELDS } from './job.js';
 export { RESOURCE_FIELDS } from './resource-spec.js';

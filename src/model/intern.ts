@@ -68,6 +68,9 @@ export class SpecInterner {
     if (spec.name !== undefined) out.name = spec.name;
     if (spec.array !== undefined) out.array = spec.array;
     if (spec.idempotencyKey !== undefined) out.idempotencyKey = spec.idempotencyKey;
+    if (spec.gracePeriodMs !== undefined) out.gracePeriodMs = spec.gracePeriodMs;
+    if (spec.preemptible === false) out.preemptible = false;
+    if (spec.mayPreempt === true) out.mayPreempt = true;
     return out;
   }
 

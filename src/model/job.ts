@@ -12,6 +12,7 @@ import {
   MAX_ENV_KEY_LENGTH,
   MAX_ENV_VALUE_BYTES,
   MAX_ENV_VARS,
+  MAX_GRACE_PERIOD_MS,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   MAX_NAME_LENGTH,
   MAX_PATH_LENGTH,
@@ -89,6 +90,23 @@ export interface JobSpec {
   readonly dependencies: readonly Dependency[];
   readonly retries: RetryPolicy;
   readonly idempotencyKey?: string;
+  /**
+   * How long a preempted task has between SIGTERM and SIGKILL, in ms; absent: the agent's default grace.
+   * Only preemption kills use it.
+   */
+  readonly gracePeriodMs?: number;
+  /** `false`: no task of the job is ever preempted. Kept only when false (absent means true). */
+  readonly preemptible?: boolean;
+  /**
+   * `true`: the job may preempt lower-priority jobs of its own queue. Kept only when true (absent means
+   * false). The preemption policy reads it; the mechanism does not.
+   */
+  readonly mayPreempt?: boolean;
+}
+
+/** Whether tasks of the job may be preempted (`preemptible`, default true). */
+export function isPreemptible(spec: JobSpec): boolean {
+  return spec.preemptible !== false;
 }
 
 export const JOB_FIELDS = [
@@ -105,6 +123,9 @@ export const JOB_FIELDS = [
   'dependencies',
   'retries',
   'idempotencyKey',
+  'gracePeriod',
+  'preemptible',
+  'mayPreempt',
 ] as const;
 export const TASK_FIELDS = ['name', 'count', 'resources', 'command', 'args', 'shell', 'env', 'workingDir', 'timeLimit'] as const;
 export const CONSTRAINT_FIELDS = ['sites', 'selectors'] as const;
@@ -297,6 +318,8 @@ export function readJob(check: Checker, input: unknown, path = ''): JobSpec | un
     if (idempotencyKey === '') idempotencyKey = check.report(at('idempotencyKey'), 'MUSTER_ERR_INVALID_VALUE', 'must not be empty');
   }
 
+  const preemption = readPreemption(check, f, at);
+
   if (check.problems.length !== before) return undefined;
   if (queue === undefined || priority === undefined || !constraints || !strategy || distinctNodes === undefined || gang === undefined || !retries) {
     return undefined;
@@ -306,7 +329,25 @@ export function readJob(check: Checker, input: unknown, path = ''): JobSpec | un
   if (name !== undefined) spec.name = name;
   if (array !== undefined) spec.array = array;
   if (idempotencyKey !== undefined) spec.idempotencyKey = idempotencyKey;
+  if (preemption.gracePeriodMs !== undefined) spec.gracePeriodMs = preemption.gracePeriodMs;
+  if (preemption.preemptible === false) spec.preemptible = false;
+  if (preemption.mayPreempt === true) spec.mayPreempt = true;
   return spec;
+}
+
+/** `gracePeriod`, `preemptible` and `mayPreempt`: normalized to what differs from the defaults. */
+function readPreemption(check: Checker, f: Readonly<Record<string, unknown>>, at: (key: string) => string): Pick<JobSpec, 'gracePeriodMs' | 'preemptible' | 'mayPreempt'> {
+  const out: Mutable<Pick<JobSpec, 'gracePeriodMs' | 'preemptible' | 'mayPreempt'>> = {};
+  if (f['gracePeriod'] !== undefined) {
+    const ms = check.parsed(parseDuration(f['gracePeriod']), at('gracePeriod'), 'MUSTER_ERR_INVALID_DURATION');
+    if (ms !== undefined && ms > MAX_GRACE_PERIOD_MS) check.report(at('gracePeriod'), 'MUSTER_ERR_LIMIT_EXCEEDED', `a grace period is at most ${MAX_GRACE_PERIOD_MS / 60_000}m`);
+    else if (ms !== undefined) out.gracePeriodMs = ms;
+  }
+  const preemptible = f['preemptible'] === undefined ? undefined : check.boolean(f['preemptible'], at('preemptible'));
+  const mayPreempt = f['mayPreempt'] === undefined ? undefined : check.boolean(f['mayPreempt'], at('mayPreempt'));
+  if (preemptible !== undefined) out.preemptible = preemptible;
+  if (mayPreempt !== undefined) out.mayPreempt = mayPreempt;
+  return out;
 }
 
 export function validateJob(input: unknown): Validated<JobSpec> {

@@ -75,6 +75,14 @@ export const MAX_PRIORITY = 1_000_000;
 /** Largest queue weight; weights are relative, so anything past this is a typo. */
 export const MAX_QUEUE_WEIGHT = 1_000_000;
 
+/**
+ * Longest grace period of a preempted task (SIGTERM to SIGKILL). The preempting job waits that long for the
+ * room it was promised; 10 minutes is time enough to checkpoint a large process's memory to a local disk,
+ * and the waiting job's fair share would suffer past it. Kubernetes sets no bound; Slurm's GraceTime is
+ * per partition, set by the operator: here the job chooses, within this.
+ */
+export const MAX_GRACE_PERIOD_MS = 10 * 60 * 1000;
+
 /** Longest time limit and longest retry backoff: one year, in milliseconds. */
 export const MAX_DURATION_MS = 365 * 24 * 3600 * 1000;
 

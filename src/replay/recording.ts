@@ -100,6 +100,7 @@ export class RecordingExtractor {
       case 'JobHeld':
       case 'JobReleased':
       case 'TasksPlaced':
+      case 'TasksPreempted':
       case 'JobEnded':
       case 'JobsRetired':
       case 'KeysExpired':

@@ -132,6 +132,8 @@ export class ReportBuilder {
       case 'JobEnded':
       case 'JobsRetired':
       case 'KeysExpired':
+      // A preempted attempt holds its node until its end (TaskEnded) is recorded.
+      case 'TasksPreempted':
         break; // no quantity the report integrates changes (jobs are counted from the state at the end)
       default:
         assertNever(e);

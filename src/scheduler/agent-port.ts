@@ -24,7 +24,7 @@ export interface AttemptRef {
 }
 
 /** Why muster kills an attempt: the agent reports the end with outcome `timeout` for a time limit, else `killed`. */
-export type KillReason = 'cancel' | 'timeout' | 'gang' | 'element-failed' | 'replaced' | 'drain' | 'requeue';
+export type KillReason = 'cancel' | 'timeout' | 'gang' | 'element-failed' | 'replaced' | 'drain' | 'requeue' | 'preempted';
 
 /** A refused agent report, as the agent hears it (`id`: its report frame's, when it had one). */
 export interface ReportRefusal {
@@ -35,7 +35,8 @@ export interface ReportRefusal {
 
 export interface AgentPort {
   start(node: string, launch: TaskLaunch): void;
-  kill(node: string, attempt: AttemptRef, reason: KillReason): void;
+  /** `graceMs`: SIGTERM to SIGKILL for this kill (a preempted job's grace period); absent, the port's default. */
+  kill(node: string, attempt: AttemptRef, reason: KillReason, graceMs?: number): void;
   /**
    * The ends these attempts' agent reported on `node` are durable (or were known already): the agent may
    * forget them. Called once they are durable, a batch per node per dispatcher turn.

@@ -7,7 +7,8 @@
  * Lifecycle of a task:  pending → placed → running → succeeded
  *                                   ↘          ↘ failed | timeout | lost → pending (retry, after backoff)
  *                                                                      → failed (no retries left)
- *                                                  killed → pending (gang restart) | cancelled
+ *                                                  killed → pending (gang restart, drain, requeue,
+ *                                                           preemption: no retry spent) | cancelled
  * A job's status follows its tasks (running if any runs, else placed if any is placed, else pending) until
  * `JobEnded` makes it terminal.
  */
@@ -116,6 +117,17 @@ function endTask(state: SchedulerState, e: Extract<SchedulerEvent, { kind: 'Task
       assertNever(e.outcome);
   }
   refreshStatus(job);
+}
+
+/**
+ * Marks a live attempt preempted (when, for whom); it stays placed or running until its end is reported.
+ * An attempt that is not live, or was preempted already, keeps what it had: the first preemption counts.
+ */
+function preempt(state: SchedulerState, p: Placement, e: Extract<SchedulerEvent, { kind: 'TasksPreempted' }>): void {
+  const task = state.jobs.get(p.job)?.tasks[p.task];
+  if (!task || task.attempt !== p.attempt || (task.state !== 'placed' && task.state !== 'running')) return;
+  if (task.attempts?.[task.attempts.length - 1]?.preemptedAt !== undefined) return;
+  updateAttempt(task, p.attempt, { preemptedAt: e.at, preemptedBy: e.by });
 }
 
 /** Adds what happened to attempt `attempt` of the task's record of attempts (a new record and list: never changed in place). */
@@ -302,6 +314,9 @@ export function applyEvent(state: SchedulerState, e: SchedulerEvent): SchedulerS
       queueOf(state, job.spec.queue, job.tenant).active--;
       break;
     }
+    case 'TasksPreempted':
+      for (const p of e.attempts) preempt(state, p, e);
+      break;
     case 'JobsRetired':
       for (const id of e.jobs) retire(state, id);
       break;

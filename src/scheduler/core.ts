@@ -16,7 +16,7 @@ import type { Clock } from './clock.js';
 import { realClock } from './clock.js';
 import { dispatcherActor } from './dispatcher.js';
 import type { EventSink } from './durable-sequencer.js';
-import type { TaskEndReport, TaskStartReport } from './events.js';
+import type { Placement, PreemptedBy, TaskEndReport, TaskStartReport } from './events.js';
 import type { AttemptRef } from './agent-port.js';
 import type {
   AgentReport,
@@ -30,6 +30,7 @@ import type {
   NodeMsg,
   NodeSnapshot,
   ProblemsResult,
+  PreemptResult,
   QueueListing,
   QueueMsg,
   QueueWhy,
@@ -261,6 +262,20 @@ export class SchedulerCore {
    */
   requeue(job: string): Promise<void> {
     return this.#command((replyTo) => ({ kind: 'requeue', job, replyTo }));
+  }
+
+  /**
+   * Preempts live attempts for job `by.job` of queue `by.queue` (the preemption policy's entry point): of
+   * `attempts`, those live as named and of a preemptible job that has not ended — with every live member of
+   * their gang elements — are recorded preempted (`TasksPreempted`) and, once that is durable, killed by
+   * their agents (reason `preempted`, SIGKILL after the job's `gracePeriod`). Each runs until its end is
+   * reported; ended `killed`, its task goes back to pending without spending a retry. Resolves, once the
+   * event is durable, with the attempts preempted (none: nothing was live, no event).
+   */
+  async preempt(request: { readonly attempts: readonly Placement[]; readonly by: PreemptedBy; readonly reason?: string }): Promise<readonly Placement[]> {
+    const result = await this.#ask<PreemptResult>((replyTo) => ({ kind: 'preempt', attempts: request.attempts, by: request.by, ...(request.reason !== undefined ? { reason: request.reason } : {}), replyTo }));
+    if (!result.ok) throw new MusterError(result.code, result.message);
+    return result.preempted;
   }
 
   /**

@@ -140,6 +140,8 @@ export function consequences(state: SchedulerState, e: SchedulerEvent): Conseque
     case 'NodeUndrained':
     case 'TasksPlaced':
     case 'TaskStarted':
+    // The dispatcher kills preempted attempts itself, once the event is durable (with the job's grace).
+    case 'TasksPreempted':
     case 'JobsRetired':
     case 'KeysExpired':
       break;

@@ -6,6 +6,7 @@
  * |---|---|---|
  * | sequencer and router | event-router.ts | numbers every event, writes it, routes it to the actors that own what it changes; the job directory, the site registry, the live attempts |
  * | agents' reports | agent-reports.ts | checks starts, ends and registrations against the live attempts; acknowledges ends once durable |
+ * | preemption | preemption.ts | which of the attempts a policy asks to preempt may be (live, preemptible, whole gang elements) |
  * | cycles | cycle-coordinator.ts | one object per dispatch cycle, with a generation and a deadline |
  * | site tables | site-tables.ts | rebuilds a site's table from the dispatcher's truth when the site restarted or missed a reply |
  * | snapshots | snapshot-coordinator.ts | names a snapshot's point: the last event, once durable (the state is folded off the main thread) |
@@ -26,11 +27,12 @@ import type { CycleOutcome } from './cycle-coordinator.js';
 import { CYCLE_DEADLINE_MS, CycleCoordinator } from './cycle-coordinator.js';
 import type { EventSink } from './durable-sequencer.js';
 import { EventRouter, storeFailed } from './event-router.js';
-import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, ProblemsResult, Refusal, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
+import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, PreemptResult, ProblemsResult, Refusal, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
 import { neverRunsMessage } from './feasibility.js';
 import { elementCount, elementOf } from './tasks.js';
 import { queueDeletion } from './queue-deletion.js';
 import { queueRefusal } from './queue-ownership.js';
+import { attemptsToPreempt } from './preemption.js';
 import { answerQuery, isQuery } from './read-model.js';
 import { restoreActors } from './restore.js';
 import type { RetentionPolicy } from './retention.js';
@@ -330,6 +332,16 @@ export class Dispatcher {
         }
         if (killed === 0) return this.#tell(msg.replyTo, fail('MUSTER_ERR_NOT_RUNNING', `job ${msg.job} has no task placed or running: nothing to requeue`));
         return this.#tell(msg.replyTo, { ok: true });
+      }
+      case 'preempt': {
+        // Marked first, killed once that is durable (toNode waits): a restarted leader knows what it preempted.
+        const preempted = attemptsToPreempt(router, msg.attempts);
+        if (preempted.length > 0) router.emit({ kind: 'TasksPreempted', at: now, by: msg.by, attempts: preempted, ...(msg.reason !== undefined ? { reason: msg.reason } : {}) });
+        for (const p of preempted) {
+          const grace = router.directory.get(p.job)?.spec.gracePeriodMs;
+          router.toNode(p.node, { kind: 'kill', attempt: p, reason: 'preempted', ...(grace !== undefined ? { graceMs: grace } : {}) });
+        }
+        return router.replyDurable<PreemptResult>(msg.replyTo, { ok: true, preempted }, asIs);
       }
       case 'started':
         return this.#reports.started(msg, now, msg.id);

@@ -227,6 +227,16 @@ export class EventRouter {
       case 'TasksPlaced':
         this.#routePlaced(e);
         break;
+      case 'TasksPreempted': {
+        // Each preempted job's queue records it; the dispatcher sends the kills (dispatcher.ts `preempt`).
+        const queues = new Set<string>();
+        for (const p of e.attempts) {
+          const entry = this.directory.get(p.job);
+          if (entry) queues.add(entry.queue);
+        }
+        for (const q of queues) this.toQueue(q, { kind: 'event', event: e });
+        break;
+      }
       case 'JobEnded': {
         const entry = this.directory.get(e.job);
         const first = entry !== undefined && entry.outcome === undefined;

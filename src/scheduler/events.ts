@@ -22,6 +22,12 @@ export interface Placement {
   readonly node: string;
 }
 
+/** Who preempted an attempt: the job (and its queue) the room was made for. */
+export interface PreemptedBy {
+  readonly job: string;
+  readonly queue: string;
+}
+
 export type SchedulerEvent =
   | { readonly kind: 'QueueDefined'; readonly at: number; readonly queue: QueueSpec }
   /**
@@ -63,6 +69,12 @@ export type SchedulerEvent =
       readonly reason?: string;
     }
   | { readonly kind: 'JobEnded'; readonly at: number; readonly job: string; readonly outcome: JobOutcome; readonly reason?: string }
+  /**
+   * Live attempts are preempted for job `by.job` of queue `by.queue`: each is marked and its agent told to
+   * kill it (reason `preempted`, the job's grace period). It runs until its end is reported; an end
+   * `killed` puts its task back to pending without spending a retry.
+   */
+  | { readonly kind: 'TasksPreempted'; readonly at: number; readonly by: PreemptedBy; readonly attempts: readonly Placement[]; readonly reason?: string }
   /**
    * Ended jobs leave the live state (retention.ts decides which, in the dispatcher): their records, outcomes
    * and dependents entries go; their events stay in the history, which answers for them from then on.

@@ -1,6 +1,6 @@
 // The scheduling core: queues, sites and nodes as actors; the job lifecycle; fair share; why pending.
 // See README.md for the actors, the flow of a dispatch cycle and a glossary.
-export type { SchedulerEvent, SchedulerEventKind, Placement, TaskOutcome, JobOutcome, TaskStartReport, TaskEndReport } from './events.js';
+export type { SchedulerEvent, SchedulerEventKind, Placement, PreemptedBy, TaskOutcome, JobOutcome, TaskStartReport, TaskEndReport } from './events.js';
 export { TASK_OUTCOMES, JOB_OUTCOMES } from './events.js';
 export type { SchedulerState, JobRecord, TaskRecord, QueueRecord, NodeRecord, Allocation, TaskState, JobStatus } from './state.js';
 export { createState, isTerminal } from './state.js';

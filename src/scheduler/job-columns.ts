@@ -20,6 +20,9 @@ const DISTINCT_NODES = 1;
 const GANG = 2;
 const CANCEL_REQUESTED = 4;
 const HELD = 8;
+/** Inverted, so that a snapshot from before the field reads as the default (preemptible). */
+const NOT_PREEMPTIBLE = 16;
+const MAY_PREEMPT = 32;
 /** "No value" in a numeric column (an absent array size, dependency list or end time). */
 const NONE = -1;
 
@@ -53,6 +56,8 @@ export interface JobColumns {
   readonly tasks: [number, EncodedTask[]][];
   /** Only the array jobs with elements cancelled one by one: `[row, elements]`; absent in older snapshots. */
   cancelledElements?: [number, readonly number[]][];
+  /** Only the jobs with a `gracePeriod`: `[row, ms]`; absent in older snapshots. */
+  gracePeriods?: [number, number][];
 }
 
 function untouched(tasks: readonly TaskRecord[]): boolean {
@@ -113,7 +118,7 @@ export function encodeJobs(jobs: Iterable<JobRecord>, count: number): JobColumns
     c.retries[row] = parts.ref(spec.retries);
     c.dependencies[row] = spec.dependencies.length === 0 ? NONE : parts.ref(spec.dependencies);
     c.strategy[row] = STRATEGIES.indexOf(spec.strategy);
-    c.flags[row] = (spec.distinctNodes ? DISTINCT_NODES : 0) | (spec.gang ? GANG : 0) | (job.cancelRequested ? CANCEL_REQUESTED : 0) | (job.held ? HELD : 0);
+    c.flags[row] = (spec.distinctNodes ? DISTINCT_NODES : 0) | (spec.gang ? GANG : 0) | (job.cancelRequested ? CANCEL_REQUESTED : 0) | (job.held ? HELD : 0) | (spec.preemptible === false ? NOT_PREEMPTIBLE : 0) | (spec.mayPreempt === true ? MAY_PREEMPT : 0);
     c.array[row] = spec.array ?? NONE;
     c.submittedAt[row] = job.submittedAt;
     c.order[row] = job.order;
@@ -121,6 +126,7 @@ export function encodeJobs(jobs: Iterable<JobRecord>, count: number): JobColumns
     c.endedAt[row] = job.endedAt ?? NONE;
     if (job.reason !== undefined) c.reasons.push([row, job.reason]);
     if (job.cancelledElements !== undefined) (c.cancelledElements ??= []).push([row, job.cancelledElements]);
+    if (spec.gracePeriodMs !== undefined) (c.gracePeriods ??= []).push([row, spec.gracePeriodMs]);
     if (!untouched(job.tasks)) {
       c.tasks.push([
         row,
@@ -153,6 +159,7 @@ export function decodeJobs(c: JobColumns, each: (job: JobRecord) => void): void 
   let nextReason = 0;
   let nextTasks = 0;
   let nextCancelled = 0;
+  let nextGrace = 0;
   for (let row = 0; row < c.id.length; row++) {
     const flags = c.flags[row]!;
     const dependencies = c.dependencies[row]!;
@@ -175,6 +182,9 @@ export function decodeJobs(c: JobColumns, each: (job: JobRecord) => void): void 
     if (name !== null && name !== undefined) spec.name = name;
     if (array !== NONE) spec.array = array;
     if (key !== null && key !== undefined) spec.idempotencyKey = key;
+    if (c.gracePeriods?.[nextGrace]?.[0] === row) spec.gracePeriodMs = c.gracePeriods[nextGrace++]![1];
+    if ((flags & NOT_PREEMPTIBLE) !== 0) spec.preemptible = false;
+    if ((flags & MAY_PREEMPT) !== 0) spec.mayPreempt = true;
     const perElement = (perElementOf[groups] ??= tasksPerElement(spec));
     let reason: string | undefined;
     if (c.reasons[nextReason]?.[0] === row) reason = c.reasons[nextReason++]![1];

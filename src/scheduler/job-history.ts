@@ -41,6 +41,9 @@ export function jobNumbersOf(event: unknown): number[] {
     case 'TasksPlaced':
       for (const p of e.placements) add(p.job);
       break;
+    case 'TasksPreempted':
+      for (const p of e.attempts) add(p.job);
+      break;
     case 'JobsRetired':
       for (const id of e.jobs) add(id);
       break;
@@ -58,6 +61,9 @@ export function retiredJob(job: string, events: Iterable<SchedulerEvent>): JobDe
     if (e.kind === 'TasksPlaced') {
       const placements = e.placements.filter((p) => p.job === job);
       if (placements.length > 0) applyEvent(state, { ...e, placements });
+    } else if (e.kind === 'TasksPreempted') {
+      const attempts = e.attempts.filter((p) => p.job === job);
+      if (attempts.length > 0) applyEvent(state, { ...e, attempts });
     } else if ('job' in e && e.job === job) applyEvent(state, e);
   }
   const record = state.jobs.get(job);

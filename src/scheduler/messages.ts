@@ -16,7 +16,7 @@ import type { Candidate } from './candidates.js';
 import type { Kill } from './decide.js';
 import type { Infeasibility } from './feasibility.js';
 import type { Hold } from './reservation-plan.js';
-import type { JobOutcome, Placement, SchedulerEvent, TaskEndReport, TaskStartReport } from './events.js';
+import type { JobOutcome, Placement, PreemptedBy, SchedulerEvent, TaskEndReport, TaskStartReport } from './events.js';
 import type { SiteSummary } from './site-choice.js';
 import type { SchedulerState } from './state.js';
 import type { JobDetail, JobQuery, JobSlicePage, QueueView } from './views.js';
@@ -73,6 +73,8 @@ export interface QueueWhy {
   readonly backoffUntil: number | undefined;
   /** Held: its pending tasks wait for a release. */
   readonly held: boolean;
+  /** The latest preemption that sent one of its pending tasks back (the task's last attempt was preempted). */
+  readonly preempted?: { readonly by: PreemptedBy; readonly at: number };
 }
 
 // ----------------------------------------------------------------------------------------------- node
@@ -86,7 +88,8 @@ export type NodeMsg =
   | { readonly kind: 'started'; readonly job: string; readonly task: number; readonly attempt: number; readonly at: number }
   | { readonly kind: 'ended'; readonly job: string; readonly task: number; readonly attempt: number }
   | { readonly kind: 'state'; readonly state: NodeState; readonly at: number }
-  | { readonly kind: 'kill'; readonly attempt: Placement; readonly reason: KillReason }
+  /** `graceMs`: the kill's own grace (a preemption's), else the agent port's default. */
+  | { readonly kind: 'kill'; readonly attempt: Placement; readonly reason: KillReason; readonly graceMs?: number }
   /** A drain's deadline passed: every live attempt ends `killed` now (proposed), and its agent kills it. */
   | { readonly kind: 'evict'; readonly at: number; readonly reason: string }
   /** The node's agent registered and runs `running`: what to kill, what is lost (see node-actor.ts). */
@@ -206,6 +209,8 @@ export type CommandResult = { readonly ok: true } | Refusal;
 
 /** A command refused for every problem found at once (each with its field path), or done. */
 export type ProblemsResult = { readonly ok: true } | (Refusal & { readonly problems?: readonly Problem[] });
+/** The attempts preempted (a gang's whole element included), answered once their event is durable. */
+export type PreemptResult = { readonly ok: true; readonly preempted: readonly Placement[] } | Refusal;
 
 /** A command refused (a failed store refuses everything that waits for durability with this). */
 export interface Refusal {
@@ -270,6 +275,8 @@ export type CoreCommand =
   | { readonly kind: 'hold' | 'release'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }
   /** Kills the job's live attempts; they end `killed` and go back to pending (no retry spent). */
   | { readonly kind: 'requeue'; readonly job: string; readonly replyTo: ActorRef<CommandResult> }
+  /** Preempts live attempts for `by` (preemption.ts): one `TasksPreempted`, then the kills. */
+  | { readonly kind: 'preempt'; readonly attempts: readonly Placement[]; readonly by: PreemptedBy; readonly reason?: string; readonly replyTo: ActorRef<PreemptResult> }
   | AgentReport
   /**
    * An agent connection's reports of one frame, in order: one message, one turn and one durable batch for

@@ -26,6 +26,8 @@ function attemptKey(a: AttemptRef): string {
 interface LiveAttempt {
   readonly launch: TaskLaunch;
   cancelDeadline: (() => void) | undefined;
+  /** Preempted (its kill's grace, if it had its own): killed again when its agent registers still running it. */
+  preempted?: { readonly graceMs: number | undefined };
 }
 
 export interface NodeActorState {
@@ -49,6 +51,8 @@ export interface NodeActorDeps {
 export interface RecoveredAttempt {
   readonly launch: TaskLaunch;
   readonly startedAt: number;
+  /** Preempted before the restart: its kill may never have reached the agent. */
+  readonly preempted?: { readonly graceMs: number | undefined };
 }
 
 export function nodeActor(name: string, initial: NodeState, deps: NodeActorDeps, running: readonly RecoveredAttempt[] = []): ActorDefinition<NodeActorState, NodeMsg | Deadline> {
@@ -58,13 +62,13 @@ export function nodeActor(name: string, initial: NodeState, deps: NodeActorDeps,
     mailbox: { capacity: 1 << 20, overflow: 'reject' },
     initial: (ctx) => {
       const live = new Map<string, LiveAttempt>();
-      for (const { launch, startedAt } of running) {
+      for (const { launch, startedAt, preempted } of running) {
         const key = allocationKey(launch.job, launch.task);
         const limit = launch.timeLimitMs;
         const self = ctx.self;
         const cancelDeadline =
           limit !== undefined && startedAt > 0 ? deps.clock.schedule(startedAt + limit, () => ctx.tell(self, { kind: 'deadline', key, attempt: launch.attempt })) : undefined;
-        live.set(key, { launch, cancelDeadline });
+        live.set(key, preempted ? { launch, cancelDeadline, preempted } : { launch, cancelDeadline });
       }
       return { name, state: initial, live, replaced: new Map() };
     },
@@ -106,7 +110,9 @@ export function nodeActor(name: string, initial: NodeState, deps: NodeActorDeps,
         }
         case 'kill': {
           const live = state.live.get(allocationKey(msg.attempt.job, msg.attempt.task));
-          if (live && live.launch.attempt === msg.attempt.attempt) deps.agents.kill(name, live.launch, msg.reason);
+          if (!live || live.launch.attempt !== msg.attempt.attempt) return same();
+          if (msg.reason === 'preempted') live.preempted = { graceMs: msg.graceMs };
+          deps.agents.kill(name, live.launch, msg.reason, msg.graceMs);
           return same();
         }
         case 'evict': {
@@ -156,6 +162,12 @@ export function nodeActor(name: string, initial: NodeState, deps: NodeActorDeps,
           }
           // The agent's own list now says what it runs: whatever of the replaced ones it still ran is in `kill`.
           state.replaced.clear();
+          // A preempted attempt it still runs may never have had its kill (a restart, a link down): again,
+          // after the registration's reply (the port holds frames for a registering node until then).
+          for (const r of msg.running) {
+            const live = state.live.get(allocationKey(r.job, r.task));
+            if (live?.preempted && live.launch.attempt === r.attempt) deps.agents.kill(name, live.launch, 'preempted', live.preempted.graceMs);
+          }
           return reply(msg.replyTo, { ok: true, kill, unreported });
         }
         case 'barrier':

@@ -90,6 +90,7 @@ function onEvent(state: QueueState, e: SchedulerEvent, dispatcher: ActorRef<Disp
     case 'JobCancelRequested':
     case 'TasksPlaced':
     case 'TaskStarted':
+    case 'TasksPreempted':
     case 'QueueDefined':
     // A deletion is never routed here as an event: the router sends `deleted` instead.
     case 'QueueDeleted':
@@ -213,8 +214,12 @@ function why(state: QueueState, id: string): QueueWhy {
   const job = state.slice.jobs.get(id);
   const verdict = job ? dependencies(state.slice, job) : undefined;
   let backoffUntil: number | undefined;
+  let preempted: QueueWhy['preempted'];
   for (const task of job?.tasks ?? []) {
-    if (task.state === 'pending' && task.notBefore > state.slice.now) backoffUntil = Math.min(backoffUntil ?? Infinity, task.notBefore);
+    if (task.state !== 'pending') continue;
+    if (task.notBefore > state.slice.now) backoffUntil = Math.min(backoffUntil ?? Infinity, task.notBefore);
+    const last = task.attempts?.[task.attempts.length - 1];
+    if (last?.preemptedBy !== undefined && last.preemptedAt !== undefined && (preempted === undefined || last.preemptedAt > preempted.at)) preempted = { by: last.preemptedBy, at: last.preemptedAt };
   }
   let unplaced = state.unplaced.get(id);
   const demand = job && pendingDemand(job);
@@ -227,6 +232,7 @@ function why(state: QueueState, id: string): QueueWhy {
     waitingOn: verdict?.kind === 'waiting' ? verdict.on : undefined,
     backoffUntil,
     held: job !== undefined && job.held && job.tasks.some((t) => t.state === 'pending'),
+    ...(preempted !== undefined ? { preempted } : {}),
   };
 }
 

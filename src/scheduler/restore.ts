@@ -36,9 +36,12 @@ export function restoreActors(router: EventRouter, whole: SchedulerState, log: L
     const launch = launchFor(entry.spec, entry.perElement, job, task, record.attempt, record.node!, whole.epoch);
     const until = (record.startedAt ?? whole.now) + (launch.timeLimitMs ?? Infinity);
     router.live.placed(job, task, record.attempt, record.node!, launch.resources, until, record.state === 'running');
+    // Preempted before the restart: killed again when its agent registers (node-actor.ts).
+    const preempted = record.attempts?.[record.attempts.length - 1]?.preemptedAt !== undefined;
+    const recovered: RecoveredAttempt = preempted ? { launch, startedAt: record.startedAt, preempted: { graceMs: entry.spec.gracePeriodMs } } : { launch, startedAt: record.startedAt };
     const list = running.get(record.node!);
-    if (list) list.push({ launch, startedAt: record.startedAt });
-    else running.set(record.node!, [{ launch, startedAt: record.startedAt }]);
+    if (list) list.push(recovered);
+    else running.set(record.node!, [recovered]);
   }
   for (const [name, node] of whole.nodes) {
     const site = router.registry.site(node.spec.site);

@@ -7,7 +7,7 @@
  * replay and recovery need from "pure".
  */
 import type { JobSpec, NodeSpec, NodeState, QueueSpec, Resources } from '../model/index.js';
-import type { JobOutcome, TaskOutcome } from './events.js';
+import type { JobOutcome, PreemptedBy, TaskOutcome } from './events.js';
 import { jobNumber, KeyWindow } from './key-window.js';
 
 export type TaskState = 'pending' | 'placed' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -44,6 +44,9 @@ export interface AttemptRecord {
   readonly outcome?: TaskOutcome;
   readonly exitCode?: number;
   readonly reason?: string;
+  /** When it was preempted (`TasksPreempted`) and for whom: it was then killed, and ends `killed`. */
+  readonly preemptedAt?: number;
+  readonly preemptedBy?: PreemptedBy;
 }
 
 export interface JobRecord {

@@ -10,6 +10,7 @@ import type { ReasonCounts } from '../placement/index.js';
 import type { Infeasibility } from './feasibility.js';
 import { neverRunsMessage } from './feasibility.js';
 import type { JobLocation, QueueWhy } from './messages.js';
+import type { PreemptedBy } from './events.js';
 
 export type PendingReason =
   | { readonly kind: 'dependency'; readonly job: string; readonly message: string }
@@ -21,6 +22,8 @@ export type PendingReason =
   | { readonly kind: 'site'; readonly site: string; readonly message: string }
   | { readonly kind: 'nodes'; readonly site: string; readonly group: number; readonly counts: ReasonCounts; readonly message: string }
   | { readonly kind: 'not-tried'; readonly message: string }
+  /** A task went back to pending because it was preempted (for job `by.job` of queue `by.queue`, at `at`). */
+  | { readonly kind: 'preempted'; readonly by: PreemptedBy; readonly at: number; readonly message: string }
   /** Held by a user or an operator (`muster hold`): not placed until released. */
   | { readonly kind: 'held'; readonly message: string }
   /** No node the cluster knows could ever run it (feasibility.ts): every reason, as problems of its spec. */
@@ -73,6 +76,10 @@ export function explainPending(job: string, q: QueueWhy, cluster?: NodesVerdict)
   } else if (cluster && cluster.onlyUnready.length > 0) {
     const listed = cluster.onlyUnready.map((n) => `${n.name} ${n.state}`).join(', ');
     reasons.push({ kind: 'nodes-unavailable', unready: cluster.onlyUnready, message: `no ready node could run it; not ready now: ${listed}` });
+  }
+  if (q.preempted !== undefined) {
+    const { by, at } = q.preempted;
+    reasons.push({ kind: 'preempted', by, at, message: `preempted by job ${by.job} of queue ${by.queue} at ${new Date(at).toISOString()}` });
   }
   if (q.waitingOn !== undefined) {
     reasons.push({ kind: 'dependency', job: q.waitingOn, message: `waiting for job ${q.waitingOn}` });

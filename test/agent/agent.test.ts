@@ -2,43 +2,17 @@
  * `muster agent` against a real server: real processes, real sockets, the embedded store. What a job's
  * tasks print, how they exit, time limits, cancels of running tasks and retries after failures.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { Agent, agentUrls } from '../../src/agent/index.js';
 import type { MusterClient } from '../../src/client/index.js';
-import { createClient } from '../../src/client/index.js';
-import { createLogger } from '../../src/log/index.js';
-import { startTestServer, TOKENS } from '../api/helpers.js';
 import { until } from '../helpers/until.js';
-import type { TestServer } from '../api/helpers.js';
+import type { InProcessAgent } from './in-process-agent.js';
+import { inProcessAgent } from './in-process-agent.js';
 
-const quiet = createLogger({ name: 'agent-test', level: 'silent' });
-
-interface Setup {
-  readonly server: TestServer;
-  readonly client: MusterClient;
-  readonly agent: Agent;
-  readonly work: string;
-}
-
-async function setup(t: Test): Promise<Setup> {
-  const server = await startTestServer();
-  const work = mkdtempSync(join(tmpdir(), 'muster-agent-work-'));
-  const agent = new Agent({ endpoints: agentUrls(server.url), token: TOKENS.agent, name: 'box', site: 'local', capacity: { cpu: 4000, memory: 4096, gpu: 0, extended: {} }, workDir: work, graceMs: 500, log: quiet });
-  const client = createClient({ endpoints: server.url, token: TOKENS.admin });
-  t.teardown(async () => {
-    await client.close();
-    await agent.stop();
-    await server.stop();
-    rmSync(work, { recursive: true, force: true });
-  });
-  await agent.start();
-  await until('the node to register', () => client.nodes(), (n) => n.length === 1 && n[0]!.state === 'ready');
-  return { server, client, agent, work };
-}
+/** The agent's kill grace here: short, so cancels and time limits end tasks fast. */
+const setup = (t: Test): Promise<InProcessAgent> => inProcessAgent(t, 500);
 
 function job(command: string[], extra: Record<string, unknown> = {}, task: Record<string, unknown> = {}): Record<string, unknown> {
   return { queue: 'default', tasks: [{ resources: { cpu: '500m', memory: '64Mi' }, command, ...task }], ...extra };

@@ -148,7 +148,24 @@ const rules: [string, Raw | unknown, [string, string][]][] = [
   ['retries unknown field', jobSpec({ retries: { max: 1, jitter: true } }), [['retries.jitter', 'MUSTER_ERR_UNKNOWN_FIELD']]],
   ['idempotencyKey empty', jobSpec({ idempotencyKey: '' }), [['idempotencyKey', 'MUSTER_ERR_INVALID_VALUE']]],
   ['idempotencyKey not a string', jobSpec({ idempotencyKey: 7 }), [['idempotencyKey', 'MUSTER_ERR_INVALID_TYPE']]],
+  ['gracePeriod bad', jobSpec({ gracePeriod: 'a while' }), [['gracePeriod', 'MUSTER_ERR_INVALID_DURATION']]],
+  ['gracePeriod a bare number', jobSpec({ gracePeriod: -5 }), [['gracePeriod', 'MUSTER_ERR_INVALID_DURATION']]],
+  ['gracePeriod past the most', jobSpec({ gracePeriod: '11m' }), [['gracePeriod', 'MUSTER_ERR_LIMIT_EXCEEDED']]],
+  ['preemptible not boolean', jobSpec({ preemptible: 'no' }), [['preemptible', 'MUSTER_ERR_INVALID_TYPE']]],
+  ['mayPreempt not boolean', jobSpec({ mayPreempt: 1 }), [['mayPreempt', 'MUSTER_ERR_INVALID_TYPE']]],
 ];
+
+t.test('preemption fields: normalized to what differs from the defaults, the grace period at its bound', async (t) => {
+  const plain = validateJob(jobSpec());
+  t.ok(plain.ok && plain.value.gracePeriodMs === undefined && plain.value.preemptible === undefined && plain.value.mayPreempt === undefined, 'absent: the defaults');
+  const defaults = validateJob(jobSpec({ preemptible: true, mayPreempt: false }));
+  t.ok(defaults.ok && !('preemptible' in defaults.value) && !('mayPreempt' in defaults.value), 'the defaults written out are not kept');
+  const set = validateJob(jobSpec({ gracePeriod: '30s', preemptible: false, mayPreempt: true }));
+  t.match(set, { ok: true, value: { gracePeriodMs: 30_000, preemptible: false, mayPreempt: true } });
+  t.match(validateJob(jobSpec({ gracePeriod: '0s' })), { ok: true, value: { gracePeriodMs: 0 } }, 'no grace: SIGKILL right after SIGTERM');
+  t.match(validateJob(jobSpec({ gracePeriod: `${limits.MAX_GRACE_PERIOD_MS}ms` })), { ok: true, value: { gracePeriodMs: limits.MAX_GRACE_PERIOD_MS } }, 'at the most');
+  expectProblems(t, validateJob(jobSpec({ gracePeriod: `${limits.MAX_GRACE_PERIOD_MS + 1}ms` })), [['gracePeriod', 'MUSTER_ERR_LIMIT_EXCEEDED']], 'one past the most');
+});
 
 t.test('every validation rule', async (t) => {
   for (const [name, spec, want] of rules) expectProblems(t, validateJob(spec), want, name);

@@ -9,7 +9,7 @@ import type { Test } from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROTOCOL, EXAMPLE_CONFIG, TABLES, renderSpecReference, withReference } from '../../scripts/spec-reference.js';
-import { formatDuration, validateDocument, validateJob, validateNode, validateQueue } from '../../src/model/index.js';
+import { formatDuration, isPreemptible, validateDocument, validateJob, validateNode, validateQueue } from '../../src/model/index.js';
 import { resolveLiveness } from '../../src/scheduler/index.js';
 import { CONFIG_KEYS, resolveConfig } from '../../src/server/index.js';
 import { parse as parseYaml } from 'yaml';
@@ -53,7 +53,9 @@ t.test('PROTOCOL.md holds the reference as the code renders it now', async (t) =
 t.test('the documented defaults are what the readers make of a minimal spec', async (t) => {
   const job = validateJob(MINIMAL_JOB);
   if (!job.ok) throw new Error(JSON.stringify(job.problems));
-  checkDefaults(t, 'Job', job.value as unknown as Record<string, unknown>, ['kind']);
+  // `preemptible` and `mayPreempt` are kept only when they differ from their defaults (absent: the default).
+  checkDefaults(t, 'Job', job.value as unknown as Record<string, unknown>, ['kind', 'preemptible', 'mayPreempt']);
+  t.same([isPreemptible(job.value), job.value.mayPreempt === true], [literal(table('Job').docs['preemptible']!.default), literal(table('Job').docs['mayPreempt']!.default)], 'Job: preemptible and mayPreempt defaults');
   checkDefaults(t, 'Task group', job.value.tasks[0] as unknown as Record<string, unknown>);
   checkDefaults(t, 'Resources', job.value.tasks[0]!.resources as unknown as Record<string, unknown>);
   checkDefaults(t, 'Retries', job.value.retries as unknown as Record<string, unknown>);
