@@ -42,9 +42,10 @@ With any change below, it re-runs the recorded submissions, node events and task
 time twice — under the recorded policy (baseline) and under the changed one (what-if) — and prints both:
   --queue-weight QUEUE=WEIGHT   the queue's weight (above 0); repeatable
   --queue-set QUEUE:FIELD=VALUE one field of the queue's spec, read as a spec reads it; repeatable:
-                                weight, priority, guaranteedShare, borrow, or one resource of
-                                guarantee, limit or borrowLimit (batch:guarantee.cpu=64,
-                                batch:borrowLimit.gpu=2, batch:guaranteedShare=0.3, batch:borrow=false)
+                                weight, priority, guaranteedShare, borrow, disruptionBudget,
+                                protectFor, gracePeriod, or one resource of guarantee, limit or
+                                borrowLimit (batch:guarantee.cpu=64, batch:borrowLimit.gpu=2,
+                                batch:guaranteedShare=0.3, batch:borrow=false, batch:disruptionBudget=10)
   --strategy binpack|spread     every job's placement strategy
   --nodes site=SITE:+N          N more nodes in SITE, copies of its first node   (repeatable)
   --nodes site=SITE:-N          N fewer: SITE's last N nodes to join never join

@@ -28,7 +28,7 @@ export { SITE_FIELDS, validateSite } from './site.js';
 export type { NodeSpec, NodeState } from './node.js';
 export { NODE_STATES, NODE_FIELDS, validateNode } from './node.js';
 export type { QueueSpec } from './queue.js';
-export { MAX_QUEUE_DEPTH, QUEUE_FIELDS, validateQueue, isQueueName, overLimit } from './queue.js';
+export { MAX_QUEUE_DEPTH, QUEUE_FIELDS, DEFAULT_PROTECT_FOR_MS, validateQueue, isQueueName, overLimit } from './queue.js';
 export { parentQueue, hasGuarantee, queueSetProblems } from './queue-set.js';
 export { isName } from './check.js';
 export type { JobSpec, TaskGroup, Constraints, Dependency, DependencyType, RetryPolicy, Strategy } from './job.js';

@@ -83,6 +83,9 @@ export const MAX_QUEUE_WEIGHT = 1_000_000;
  */
 export const MAX_GRACE_PERIOD_MS = 10 * 60 * 1000;
 
+/** Largest disruption budget a queue may name (preempted tasks per minute): beyond it, say none. */
+export const MAX_DISRUPTION_BUDGET = 1_000_000;
+
 /** Longest time limit and longest retry backoff: one year, in milliseconds. */
 export const MAX_DURATION_MS = 365 * 24 * 3600 * 1000;
 

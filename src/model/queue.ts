@@ -7,7 +7,8 @@
  * How a set of queues must agree with each other (parents, guarantees) is queue-set.ts.
  */
 import { Checker } from './check.js';
-import { MAX_NAME_LENGTH, MAX_PRIORITY, MAX_QUEUE_WEIGHT } from './limits.js';
+import { MAX_DISRUPTION_BUDGET, MAX_DURATION_MS, MAX_GRACE_PERIOD_MS, MAX_NAME_LENGTH, MAX_PRIORITY, MAX_QUEUE_WEIGHT } from './limits.js';
+import { formatDuration, parseDuration } from './quantity.js';
 import type { Validated } from './problems.js';
 import { fieldPath, quote } from './problems.js';
 import { readResourceLimit } from './resource-spec.js';
@@ -29,12 +30,23 @@ export interface QueueSpec {
   readonly borrow: boolean;
   /** With `borrow`, the most it may hold beyond its guarantee; absent resources are unlimited. */
   readonly borrowLimit?: ResourceLimit;
+  /** SIGTERM → SIGKILL grace for its preempted tasks whose job names none (ms); absent: the agent's default. */
+  readonly gracePeriodMs?: number;
+  /** Most of its tasks preempted in any minute (a disruption budget); absent: no cap. */
+  readonly disruptionBudget?: number;
+  /** How long a task of it, once preempted, may not be preempted again (ms); absent: DEFAULT_PROTECT_FOR_MS. */
+  readonly protectForMs?: number;
 }
+
+/** A preempted task's protection when its queue names none: long enough to get real work done again. */
+export const DEFAULT_PROTECT_FOR_MS = 5 * 60_000;
 
 /** Deepest nesting of queue names (`a/b/c/d`): deeper trees are rarely what an operator means. */
 export const MAX_QUEUE_DEPTH = 4;
 
-export const QUEUE_FIELDS = ['kind', 'tenant', 'name', 'weight', 'priority', 'guaranteedShare', 'guarantee', 'limit', 'borrow', 'borrowLimit'] as const;
+export const QUEUE_FIELDS = [
+  'kind', 'tenant', 'name', 'weight', 'priority', 'guaranteedShare', 'guarantee', 'limit', 'borrow', 'borrowLimit', 'gracePeriod', 'disruptionBudget', 'protectFor',
+] as const;
 
 /**
  * Queue names found valid lately: every job names its queue, and a cluster has few of them. Only valid
@@ -97,12 +109,29 @@ export function readQueue(check: Checker, input: unknown, path = ''): QueueSpec 
   if (guaranteedShare === undefined || borrow === undefined) return undefined;
   if ((f['limit'] !== undefined && limit === undefined) || (f['guarantee'] !== undefined && guarantee === undefined)) return undefined;
   if (f['borrowLimit'] !== undefined && borrowLimit === undefined) return undefined;
+  const preemption = readQueuePreemption(check, f, at);
+  if (preemption === undefined) return undefined;
   return {
-    tenant, name, weight, priority, guaranteedShare, borrow,
+    tenant, name, weight, priority, guaranteedShare, borrow, ...preemption,
     ...(guarantee ? { guarantee } : {}),
     ...(limit ? { limit } : {}),
     ...(borrowLimit ? { borrowLimit } : {}),
   };
+}
+
+/** `gracePeriod`, `disruptionBudget` and `protectFor`: how the queue's tasks are preempted. */
+function readQueuePreemption(check: Checker, f: Readonly<Record<string, unknown>>, at: (key: string) => string): Pick<QueueSpec, 'gracePeriodMs' | 'disruptionBudget' | 'protectForMs'> | undefined {
+  const before = check.problems.length;
+  const duration = (key: string, most: number): number | undefined => {
+    const ms = check.parsed(parseDuration(f[key]), at(key), 'MUSTER_ERR_INVALID_DURATION');
+    if (ms !== undefined && ms > most) return check.report(at(key), 'MUSTER_ERR_LIMIT_EXCEEDED', `at most ${formatDuration(most)}`);
+    return ms;
+  };
+  const grace = f['gracePeriod'] === undefined ? undefined : duration('gracePeriod', MAX_GRACE_PERIOD_MS);
+  const protect = f['protectFor'] === undefined ? undefined : duration('protectFor', MAX_DURATION_MS);
+  const budget = f['disruptionBudget'] === undefined ? undefined : check.integer(f['disruptionBudget'], at('disruptionBudget'), 0, MAX_DISRUPTION_BUDGET);
+  if (check.problems.length !== before) return undefined;
+  return { ...(protect !== undefined ? { protectForMs: protect } : {}), ...(grace !== undefined ? { gracePeriodMs: grace } : {}), ...(budget !== undefined ? { disruptionBudget: budget } : {}) };
 }
 
 /** The first resource in which amounts `a` are more than limit `b` caps it (both as limits: absent is none / unlimited). */

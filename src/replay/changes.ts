@@ -3,7 +3,8 @@
  *
  *   --queue-weight QUEUE=WEIGHT   the queue's weight (a number above 0); repeatable
  *   --queue-set QUEUE:FIELD=VALUE one field of the queue's spec: weight, priority, guaranteedShare, borrow,
- *                                 or one resource of guarantee, limit or borrowLimit (`guarantee.cpu=8`)
+ *                                 disruptionBudget, protectFor, gracePeriod, or one resource of guarantee,
+ *                                 limit or borrowLimit (`guarantee.cpu=8`)
  *   --strategy binpack|spread     every job's placement strategy
  *   --nodes site=SITE:+N          N more nodes in SITE, copies of the site's first node to join (at time 0)
  *   --nodes site=SITE:-N          N fewer: the site's last N nodes to join never join
@@ -20,8 +21,22 @@ import { DEFAULT_MAX_NODES_PER_SITE } from '../scheduler/index.js';
 export type QueueWeightChange = { readonly kind: 'queueWeight'; readonly queue: string; readonly weight: number; readonly source: string };
 
 /** The queue spec fields a what-if may change; the resource ones one resource at a time. */
-export const QUEUE_KNOBS = ['weight', 'priority', 'guaranteedShare', 'borrow', 'guarantee', 'limit', 'borrowLimit'] as const;
+export const QUEUE_KNOBS = ['weight', 'priority', 'guaranteedShare', 'borrow', 'guarantee', 'limit', 'borrowLimit', 'disruptionBudget', 'protectFor', 'gracePeriod'] as const;
 export type QueueKnob = (typeof QUEUE_KNOBS)[number];
+
+/** The spec field each knob sets (durations are kept in ms). */
+export const KNOB_FIELDS = {
+  weight: 'weight',
+  priority: 'priority',
+  guaranteedShare: 'guaranteedShare',
+  borrow: 'borrow',
+  guarantee: 'guarantee',
+  limit: 'limit',
+  borrowLimit: 'borrowLimit',
+  disruptionBudget: 'disruptionBudget',
+  protectFor: 'protectForMs',
+  gracePeriod: 'gracePeriodMs',
+} as const satisfies Record<QueueKnob, keyof QueueSpec>;
 const RESOURCE_KNOBS: readonly QueueKnob[] = ['guarantee', 'limit', 'borrowLimit'];
 
 /** One field of a queue's spec, as checked by the queue spec's own reader (`value`: that field, parsed). */
@@ -29,7 +44,7 @@ export type QueueFieldChange = {
   readonly kind: 'queueField';
   readonly queue: string;
   readonly field: QueueKnob;
-  readonly value: QueueSpec[QueueKnob];
+  readonly value: QueueSpec[(typeof KNOB_FIELDS)[QueueKnob]];
   readonly source: string;
 };
 
@@ -91,10 +106,11 @@ export function parseQueueField(text: string): Parsed<QueueFieldChange> {
   let value: unknown = raw;
   if (isResource) value = ['cpu', 'memory', 'gpu'].includes(resource!) ? { [resource!]: raw } : { extended: { [resource!]: raw } };
   else if (field === 'borrow') value = raw === 'true' ? true : raw === 'false' ? false : raw;
+  else if (field === 'protectFor' || field === 'gracePeriod') value = raw;
   else value = raw.trim() === '' ? raw : Number(raw);
   const checked = validateQueue({ tenant: 'what-if', name: 'what-if', [field]: value });
   if (!checked.ok) return { ok: false, message: `${source}: ${checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}` };
-  return { ok: true, value: { kind: 'queueField', queue, field, value: checked.value[field], source } };
+  return { ok: true, value: { kind: 'queueField', queue, field, value: checked.value[KNOB_FIELDS[field]], source } };
 }
 
 export function parseNodeChange(text: string): Parsed<NodeChange> {

@@ -15,6 +15,7 @@ import { queueSetProblems } from '../model/index.js';
 import type { SimJob, SimScript } from '../scheduler/index.js';
 import { attemptBehaviour, measuredLengths, median } from './attempt-behaviour.js';
 import type { NodeChange, PolicyChanges, QueueFieldChange } from './changes.js';
+import { KNOB_FIELDS } from './changes.js';
 import type { RecordedJob, Recording } from './recording.js';
 
 export interface WhatIfScript {
@@ -108,7 +109,7 @@ function withField(spec: QueueSpec, change: QueueFieldChange): QueueSpec {
     if (field === 'borrowLimit') out.borrow = true;
     return out;
   }
-  const out: Mutable<QueueSpec> = { ...spec, [field]: value };
+  const out: Mutable<QueueSpec> = { ...spec, [KNOB_FIELDS[field]]: value };
   if (field === 'guaranteedShare') delete out.guarantee;
   if (field === 'borrow' && value === false) delete out.borrowLimit;
   return out;

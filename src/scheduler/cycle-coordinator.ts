@@ -54,8 +54,10 @@ export interface CycleHost {
   tell<T>(to: ActorRef<T>, message: T): void;
   /** A site that missed an earlier deadline and has not answered since: asked, not waited for, not planned on. */
   silent(site: string): boolean;
-  /** Queue heads' reservations (backfill), or undefined when reservations are off. */
-  readonly reservations: ReservationBook | undefined;
+  /** Reservations: blocked queue heads' (backfill) and room freed by preemption. */
+  readonly reservations: ReservationBook;
+  /** How far below its guarantee the queue was at the last cycle's end (undefined: not below, or none). */
+  claim(queue: string): Resources | undefined;
 }
 
 export interface CycleOutcome {
@@ -72,6 +74,15 @@ export interface CycleOutcome {
    * a task of it placed, not held back by a cap.
    */
   readonly heads: ReadonlyMap<string, { readonly head: Candidate; readonly blocked: boolean }>;
+  /** The queue tree as the cycle left it (usage with this cycle's placements), once planned. */
+  readonly tree: QueueTree | undefined;
+  /**
+   * Per queue, its candidates that got nothing placed, in service order: offered ones, then the head if it
+   * was not offered, then claims (for reclaim.ts; made on demand: a busy cycle places a great many tasks).
+   */
+  waiting(): ReadonlyMap<string, readonly Candidate[]>;
+  /** Every queue's claims (candidates named beyond the budget), as offered. */
+  readonly claims: readonly Candidate[];
 }
 
 type Offered = Extract<DispatcherMsg, { kind: 'offered' }>;
@@ -90,7 +101,8 @@ export class CycleCoordinator {
   #phase: 'summaries' | 'offers' | 'rounds' | 'done' = 'summaries';
   readonly #waitingSites = new Set<string>();
   readonly #waitingQueues = new Set<string>();
-  readonly #offers = new Map<string, { candidates: readonly Candidate[]; head: Candidate | undefined; usage: Resources }>();
+  readonly #offers = new Map<string, { candidates: readonly Candidate[]; head: Candidate | undefined; claims: readonly Candidate[]; usage: Resources }>();
+  #tree: QueueTree | undefined;
   /** Queue → the account its own candidates are charged to (the cycle's queue tree). */
   readonly #accounts = new Map<string, QueueAccount>();
   readonly #tried = new Map<Candidate, Set<string>>();
@@ -138,7 +150,7 @@ export class CycleCoordinator {
 
   offered(msg: Offered): void {
     if (this.#phase !== 'offers' || !this.#waitingQueues.delete(msg.queue)) return;
-    this.#offers.set(msg.queue, { candidates: msg.candidates, head: msg.head, usage: msg.usage });
+    this.#offers.set(msg.queue, { candidates: msg.candidates, head: msg.head, claims: msg.claims ?? [], usage: msg.usage });
     this.#wakeAt = Math.min(this.#wakeAt, msg.wakeAt);
     if (this.#waitingQueues.size === 0) this.#plan();
   }
@@ -189,7 +201,18 @@ export class CycleCoordinator {
     }
     for (const [name, q] of this.#host.queues) {
       this.#waitingQueues.add(name);
-      this.#host.tell<QueueMsg>(q.ref, { kind: 'offer', generation: this.generation, now: this.now, max: MAX_CYCLE_CANDIDATES, budget, replyTo: this.#host.self });
+      const claim = this.#host.claim(name);
+      const reserved = this.#host.reservations.jobsOf(name);
+      this.#host.tell<QueueMsg>(q.ref, {
+        kind: 'offer',
+        generation: this.generation,
+        now: this.now,
+        max: MAX_CYCLE_CANDIDATES,
+        budget,
+        ...(claim ? { claim } : {}),
+        ...(reserved.length > 0 ? { reserved } : {}),
+        replyTo: this.#host.self,
+      });
     }
     if (this.#waitingQueues.size === 0) this.#plan();
   }
@@ -199,6 +222,7 @@ export class CycleCoordinator {
     const usage = new Map<string, Resources>();
     for (const [name, offer] of this.#offers) usage.set(name, offer.usage);
     const tree = new QueueTree([...this.#host.queues.values()].map((q) => q.spec), usage, this.#total());
+    this.#tree = tree;
     for (const name of this.#offers.keys()) {
       const leaf = tree.leaf(name);
       if (leaf) this.#accounts.set(name, leaf);
@@ -207,9 +231,19 @@ export class CycleCoordinator {
     const offers: QueueOffer[] = [];
     for (const [name, offer] of this.#offers) {
       const account = this.#accounts.get(name);
-      if (account) offers.push({ account, candidates: offer.candidates });
+      if (account) offers.push({ account, candidates: offer.candidates.map((c) => this.#toReservedSite(c)) });
     }
     this.#sendRound(offers, 1);
+  }
+
+  /**
+   * A candidate room is held for goes to the site that holds it (elsewhere it would be bound by others'
+   * holds), while that site answers; a silent one's holds help no one.
+   */
+  #toReservedSite(c: Candidate): Candidate {
+    const site = this.#host.reservations.siteOf(c.job);
+    if (site === undefined || (c.sites.length === 1 && c.sites[0] === site)) return c;
+    return this.#views.some((v) => v.summary.site === site) ? { ...c, sites: [site] } : c;
   }
 
   /** The sites that answered this cycle, as views the plan charges picks against. */
@@ -245,7 +279,7 @@ export class CycleCoordinator {
     this.#round = current;
     for (const [site, candidates] of plan.batches) {
       const entry = this.#host.registry.site(site)!;
-      const held = this.#host.reservations?.forBatch(site, candidates, this.now);
+      const held = this.#host.reservations.forBatch(site, candidates, this.now);
       this.#host.tell<SiteMsg>(entry.ref, { kind: 'place', generation: this.generation, round, requests: candidates.map((c) => c.request), ...held, replyTo: this.#host.self });
     }
   }
@@ -316,12 +350,36 @@ export class CycleCoordinator {
   #finish(): void {
     if (this.#phase === 'done') return;
     this.#phase = 'done';
-    this.#done({ generation: this.generation, now: this.now, placements: this.#placements, unplaced: this.#unplaced, wakeAt: this.#wakeAt, silent: [...this.#silent], heads: this.#heads() });
+    this.#done({
+      generation: this.generation,
+      now: this.now,
+      placements: this.#placements,
+      unplaced: this.#unplaced,
+      wakeAt: this.#wakeAt,
+      silent: [...this.#silent],
+      heads: this.#heads(),
+      tree: this.#tree,
+      waiting: () => this.#waiting(),
+      claims: [...this.#offers.values()].flatMap((o) => o.claims),
+    });
+  }
+
+  #waiting(): Map<string, Candidate[]> {
+    const waiting = new Map<string, Candidate[]>();
+    const placed = new Set<string>();
+    for (const p of this.#placements) placed.add(`${p.job}#${p.task}`);
+    const none = (c: Candidate): boolean => c.tasks.every((t) => !placed.has(`${c.job}#${t}`));
+    for (const [queue, offer] of this.#offers) {
+      const list = offer.candidates.filter(none);
+      if (offer.head && !offer.candidates.some((c) => c.job === offer.head!.job) && none(offer.head)) list.push(offer.head);
+      for (const c of offer.claims) if (!list.some((x) => x.job === c.job && x.tasks[0] === c.tasks[0])) list.push(c);
+      if (list.length > 0) waiting.set(queue, list);
+    }
+    return waiting;
   }
 
   #heads(): Map<string, { head: Candidate; blocked: boolean }> {
     const heads = new Map<string, { head: Candidate; blocked: boolean }>();
-    if (!this.#host.reservations) return heads;
     const placed = new Set<string>();
     for (const p of this.#placements) placed.add(p.job);
     const capped = new Set<string>();

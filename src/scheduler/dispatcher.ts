@@ -16,8 +16,8 @@
 import type { ActorDefinition, ActorRef, ActorSystem } from '../actors/index.js';
 import { assertNever, defineActor, same } from '../actors/index.js';
 import type { Logger } from '../log/index.js';
-import type { JobSpec } from '../model/index.js';
-import { internJob } from '../model/index.js';
+import type { JobSpec, Resources } from '../model/index.js';
+import { DEFAULT_PROTECT_FOR_MS, internJob } from '../model/index.js';
 import { PlacementResult } from '../placement/index.js';
 import type { AgentPort } from './agent-port.js';
 import { AgentReports } from './agent-reports.js';
@@ -26,6 +26,7 @@ import type { Clock } from './clock.js';
 import type { CycleOutcome } from './cycle-coordinator.js';
 import { CYCLE_DEADLINE_MS, CycleCoordinator } from './cycle-coordinator.js';
 import type { EventSink } from './durable-sequencer.js';
+import type { Placement, PreemptedBy } from './events.js';
 import { EventRouter, storeFailed } from './event-router.js';
 import type { CommandResult, CoreCommand, CycleReport, DispatcherInbox, DispatcherMsg, PreemptResult, ProblemsResult, Refusal, SiteMsg, SubmitResult, UnplacedInfo } from './messages.js';
 import { neverRunsMessage } from './feasibility.js';
@@ -36,9 +37,11 @@ import { attemptsToPreempt } from './preemption.js';
 import { answerQuery, isQuery } from './read-model.js';
 import { restoreActors } from './restore.js';
 import type { RetentionPolicy } from './retention.js';
-import type { Candidate } from './candidates.js';
 import type { PlanNode, Release } from './reservation-plan.js';
 import type { ClusterView } from './reservations.js';
+import type { ReclaimView } from './reclaim.js';
+import { attemptsOf, Reclaimer } from './reclaim.js';
+import type { QueueTree } from './queue-tree.js';
 import { ReservationBook } from './reservations.js';
 import { RETIRE_BATCH } from './retention.js';
 import { SiteTables } from './site-tables.js';
@@ -95,15 +98,22 @@ export class Dispatcher {
   #lastCycleAt = Date.now();
   #cycleStartedAt: number | undefined;
   #cyclesCut = 0;
-  /** Blocked queue heads' reservations (backfill); undefined when off. */
-  readonly #reservations: ReservationBook | undefined;
+  /** Reservations: blocked queue heads' (backfill, when on) and room freed by preemption. */
+  readonly #reservations = new ReservationBook();
+  /** Guarantee reclaim and priority preemption (reclaim.ts), with its ledger of recent preemptions. */
+  readonly #reclaimer = new Reclaimer();
+  /** How far below its guarantee each queue was at the last cycle's end: the next offers claim that much. */
+  #deficits = new Map<string, Resources>();
+  /** When a spent disruption budget has room again, if a preemption waits for it. */
+  #reclaimWakeAt = Infinity;
+  /** Attempts the last cycle's end preempted. */
+  #preemptedLast = 0;
   /** Commands that wait for the running cycle to finish (queue deletions). */
   #afterCycle: CoreCommand[] = [];
 
   constructor(options: DispatcherOptions, self: ActorRef<DispatcherInbox>, tell: <T>(to: ActorRef<T>, message: T) => void) {
     this.#o = options;
     this.#self = self;
-    this.#reservations = options.reservations ? new ReservationBook() : undefined;
     this.#tell = tell;
     this.#router = new EventRouter({
       system: options.system,
@@ -127,7 +137,15 @@ export class Dispatcher {
     this.#tables = new SiteTables(this.#router, tell, options.log);
     this.#snapshots = new SnapshotCoordinator(this.#router);
     this.#barrier = new Barrier(this.#router, self, tell, () => this.#cycle !== undefined);
-    if (options.recovered) restoreActors(this.#router, options.recovered, options.log);
+    if (options.recovered) {
+      restoreActors(this.#router, options.recovered, options.log);
+      // Recent preemptions count again for protection and disruption budgets.
+      for (const job of options.recovered.jobs.values()) {
+        job.tasks.forEach((task, t) => {
+          for (const a of task.attempts ?? []) if (a.preemptedAt !== undefined) this.#reclaimer.record(job.spec.queue, job.id, t, a.preemptedAt);
+        });
+      }
+    }
     // Every site starts from the dispatcher's truth (a restarted one will say it needs it again).
     this.#tables.resetAll();
   }
@@ -334,13 +352,8 @@ export class Dispatcher {
         return this.#tell(msg.replyTo, { ok: true });
       }
       case 'preempt': {
-        // Marked first, killed once that is durable (toNode waits): a restarted leader knows what it preempted.
-        const preempted = attemptsToPreempt(router, msg.attempts);
-        if (preempted.length > 0) router.emit({ kind: 'TasksPreempted', at: now, by: msg.by, attempts: preempted, ...(msg.reason !== undefined ? { reason: msg.reason } : {}) });
-        for (const p of preempted) {
-          const grace = router.directory.get(p.job)?.spec.gracePeriodMs;
-          router.toNode(p.node, { kind: 'kill', attempt: p, reason: 'preempted', ...(grace !== undefined ? { graceMs: grace } : {}) });
-        }
+        const preempted = this.#preempt(msg.attempts, msg.by, msg.reason, now);
+        for (const a of preempted) this.#reclaimer.record(router.directory.get(a.job)?.queue ?? '', a.job, a.task, now);
         return router.replyDurable<PreemptResult>(msg.replyTo, { ok: true, preempted }, asIs);
       }
       case 'started':
@@ -436,6 +449,7 @@ export class Dispatcher {
         tell: this.#tell,
         silent: (site) => this.#tables.isSilent(site),
         reservations: this.#reservations,
+        claim: (queue) => this.#deficits.get(queue),
       },
       generation,
       this.#o.clock.now(),
@@ -455,12 +469,85 @@ export class Dispatcher {
     cycle.start(releases);
   }
 
-  /** A blocked head's why-pending names its reservation. */
-  #withReservation(c: Candidate, info: UnplacedInfo): UnplacedInfo {
-    if (!this.#reservations) return info;
-    const r = this.#reservations.of(c.queue);
-    if (!r || r.job !== c.job) return info;
-    return { ...info, reservation: { start: r.start, site: r.site, nodes: r.holds.length } };
+  /**
+   * After a cycle's placements are live: reservations for blocked heads, reclaim and priority preemption,
+   * the queues' deficits for the next offers, and what each queue's waiting jobs should say (why-pending).
+   */
+  #afterPlacements(outcome: CycleOutcome): Map<string, UnplacedInfo[]> {
+    const now = outcome.now;
+    this.#preemptedLast = 0;
+    const view = reclaimView(this.#router);
+    const placed = new Set(outcome.placements.map((p) => p.job));
+    this.#reservations.settleFreed(placed, now);
+    if (this.#o.reservations) this.#reservations.update(outcome.heads, outcome.placements.length > 0, now, view);
+    const notes = new Map<string, string>();
+    if (outcome.tree) {
+      const { preemptions, refused, retryAt } = this.#reclaimer.plan(outcome.tree, outcome.waiting, outcome.heads, [...outcome.unplaced.keys(), ...outcome.claims], now, view);
+      this.#reclaimWakeAt = retryAt;
+      for (const p of preemptions) {
+        const preempted = this.#preempt(attemptsOf(p.plan), p.by, p.reason, now);
+        this.#preemptedLast += preempted.length;
+        for (const a of preempted) this.#reclaimer.record(this.#router.directory.get(a.job)?.queue ?? '', a.job, a.task, now);
+        const grace = Math.max(0, ...preempted.map((a) => this.#graceOf(a.job) ?? KILL_GRACE_FALLBACK_MS));
+        this.#reservations.reserveFreed(p.by.queue, p.candidate.job, p.site, p.plan.holds, now, now + grace + FREED_SLACK_MS);
+        const queues = [...new Set(p.plan.victims.map((u) => u.queue))].join(', ');
+        notes.set(p.candidate.job, `preempting ${preempted.length} task${preempted.length === 1 ? '' : 's'} of ${queues} for it (${p.reason}); it runs when they have stopped`);
+      }
+      for (const [job, why] of refused) notes.set(job, why);
+      this.#deficits = deficits(outcome.tree, this.#router.queues.keys());
+    }
+    const byQueue = new Map<string, UnplacedInfo[]>();
+    const add = (queue: string, info: UnplacedInfo): void => {
+      const list = byQueue.get(queue);
+      if (list) list.push(info);
+      else byQueue.set(queue, [info]);
+    };
+    const told = new Set<string>();
+    const withNotes = (info: UnplacedInfo, queue: string): UnplacedInfo => {
+      const r = this.#reservations.of(queue);
+      const note = notes.get(info.job);
+      return {
+        ...info,
+        ...(r && r.job === info.job ? { reservation: { start: r.start, site: r.site, nodes: r.holds.length } } : {}),
+        ...(note ? { preemption: note } : {}),
+      };
+    };
+    for (const [c, found] of outcome.unplaced) {
+      told.add(c.job);
+      add(c.queue, withNotes(found, c.queue));
+    }
+    // A head too big to be offered, or a claim, still hears of its reservation or its preemption.
+    for (const r of this.#reservations.all()) {
+      if (told.has(r.job)) continue;
+      told.add(r.job);
+      add(r.queue, withNotes({ job: r.job, at: now, sites: {} }, r.queue));
+    }
+    for (const [job, _] of notes) {
+      const queue = this.#router.directory.get(job)?.queue;
+      if (queue && !told.has(job)) add(queue, withNotes({ job, at: now, sites: {} }, queue));
+    }
+    return byQueue;
+  }
+
+  /** The job's preemption grace: its own, else its queue's; undefined: the agent's default. */
+  #graceOf(job: string): number | undefined {
+    const entry = this.#router.directory.get(job);
+    return entry?.spec.gracePeriodMs ?? (entry ? this.#router.queues.get(entry.queue)?.spec.gracePeriodMs : undefined);
+  }
+
+  /**
+   * Preempts what may be of `attempts` (preemption.ts): marked first, in one event, and killed once that is
+   * durable (toNode waits), each with its grace; so a restarted leader knows what it preempted.
+   */
+  #preempt(attempts: readonly Placement[], by: PreemptedBy, reason: string | undefined, now: number): Placement[] {
+    const router = this.#router;
+    const preempted = attemptsToPreempt(router, attempts);
+    if (preempted.length > 0) router.emit({ kind: 'TasksPreempted', at: now, by, attempts: preempted, ...(reason !== undefined ? { reason } : {}) });
+    for (const p of preempted) {
+      const grace = this.#graceOf(p.job);
+      router.toNode(p.node, { kind: 'kill', attempt: p, reason: 'preempted', ...(grace !== undefined ? { graceMs: grace } : {}) });
+    }
+    return preempted;
   }
 
   #finishCycle(outcome: CycleOutcome): void {
@@ -484,27 +571,10 @@ export class Dispatcher {
     for (let i = 0; i < outcome.placements.length; i += PLACEMENTS_PER_EVENT) {
       this.#router.emit({ kind: 'TasksPlaced', at: outcome.now, epoch: this.#o.epoch, placements: outcome.placements.slice(i, i + PLACEMENTS_PER_EVENT) });
     }
-    // After the placements are live, so the plans see what this cycle placed.
-    this.#reservations?.update(outcome.heads, outcome.placements.length > 0, outcome.now, clusterView(this.#router));
-    const byQueue = new Map<string, UnplacedInfo[]>();
-    const told = new Set<string>();
-    for (const [c, found] of outcome.unplaced) {
-      const info = this.#withReservation(c, found);
-      told.add(c.job);
-      const list = byQueue.get(c.queue);
-      if (list) list.push(info);
-      else byQueue.set(c.queue, [info]);
-    }
-    // A head too big to be offered this cycle still hears of its reservation.
-    for (const r of this.#reservations?.all() ?? []) {
-      if (told.has(r.job)) continue;
-      const info: UnplacedInfo = { job: r.job, at: outcome.now, sites: {}, reservation: { start: r.start, site: r.site, nodes: r.holds.length } };
-      const list = byQueue.get(r.queue);
-      if (list) list.push(info);
-      else byQueue.set(r.queue, [info]);
-    }
-    for (const [q, items] of byQueue) this.#router.toQueue(q, { kind: 'unplaced', items });
-    const report: CycleReport = { placed: outcome.placements.length, unplaced: outcome.unplaced.size, wakeAt: Number.isFinite(outcome.wakeAt) ? outcome.wakeAt : undefined };
+    // After the placements are live, so reservations and reclaim see what this cycle placed.
+    for (const [q, items] of this.#afterPlacements(outcome)) this.#router.toQueue(q, { kind: 'unplaced', items });
+    const wakeAt = Math.min(outcome.wakeAt, this.#reclaimWakeAt);
+    const report: CycleReport = { placed: outcome.placements.length, unplaced: outcome.unplaced.size, preempted: this.#preemptedLast, wakeAt: Number.isFinite(wakeAt) ? wakeAt : undefined };
     for (const w of this.#cycleWaiters.splice(0)) this.#tell(w, report);
     if (report.wakeAt !== undefined && this.#o.autoCycle) {
       const self = this.#self;
@@ -515,6 +585,37 @@ export class Dispatcher {
     // A site that must be rebuilt is rebuilt at the next cycle's start: make sure there is one.
     if (this.#cycleQueued || (this.#o.autoCycle && (report.placed > 0 || this.#tables.anyDue()))) this.#startCycle();
   }
+}
+
+/** Slack past a preempted attempt's grace before the room freed for its preemptor is no longer held. */
+const FREED_SLACK_MS = 30_000;
+/** The grace an agent gives a kill that names none (src/api's KILL_GRACE_MS), for how long to hold freed room. */
+const KILL_GRACE_FALLBACK_MS = 10_000;
+
+/** How far below its guarantee each queue is, in the resources it has one for (only queues below it). */
+function deficits(tree: QueueTree, queues: Iterable<string>): Map<string, Resources> {
+  const out = new Map<string, Resources>();
+  for (const name of queues) {
+    const a = tree.account(name);
+    if (!a) continue;
+    const g = a.guarantee;
+    const u = a.usage;
+    const d = { cpu: Math.max(0, g.cpu - u.cpu), memory: Math.max(0, g.memory - u.memory), gpu: Math.max(0, g.gpu - u.gpu), extended: {} };
+    if (d.cpu > 0 || d.memory > 0 || d.gpu > 0) out.set(name, d);
+  }
+  return out;
+}
+
+/** What reclaim reads of the dispatcher: the cluster, the live attempts, jobs and queues' preemption settings. */
+function reclaimView(router: EventRouter): ReclaimView {
+  return {
+    ...clusterView(router),
+    job: (id) => router.directory.get(id),
+    liveAttempts: () => router.live.values(),
+    liveOf: (job, task) => router.live.get(job, task),
+    protectForMs: (queue) => router.queues.get(queue)?.spec.protectForMs ?? DEFAULT_PROTECT_FOR_MS,
+    disruptionBudget: (queue) => router.queues.get(queue)?.spec.disruptionBudget,
+  };
 }
 
 /** The cluster as reservation planning reads it: each site's nodes, and what each node's live attempts hold until when. */

@@ -330,7 +330,7 @@ export class EventRouter {
       if (!entry) continue;
       queues.add(entry.queue);
       const launch = launchFor(entry.spec, entry.perElement, p.job, p.task, p.attempt, p.node, e.epoch);
-      this.live.placed(p.job, p.task, p.attempt, p.node, launch.resources, e.at + (launch.timeLimitMs ?? Infinity));
+      this.live.placed(p.job, p.task, p.attempt, p.node, launch.resources, e.at, launch.timeLimitMs);
       const list = byNode.get(p.node);
       if (list) list.push({ launch });
       else byNode.set(p.node, [{ launch }]);

@@ -3,7 +3,8 @@
  * reservations that bind it. Requests are placed in groups of one mask, the most bound first (they can use
  * the least), each against a table whose free amounts have its reservations' holds taken off; between
  * groups the table is told the real free amounts again (which include what the group before placed). So a
- * reservation's head takes what is held for it, and work sure to end in time takes what is held for later.
+ * reservation's head takes what is held for it, and work sure to end in time takes what is held for later;
+ * once a reservation's owner is placed, its holds no longer bind the groups after it.
  * The groups' answers are merged into one, in the batch's order, as one solver call would give.
  */
 import type { NodeTable, PlacementRequest } from '../placement/index.js';
@@ -26,7 +27,14 @@ export function placeBatch(table: NodeTable, mirror: SiteMirror, requests: reado
   return { data: result.data, taskStart: batch.taskStart, placedTasks: result.placedTasks() };
 }
 
-export function placeWithHolds(table: NodeTable, mirror: SiteMirror, requests: readonly PlacementRequest[], reserved: readonly (readonly Hold[])[], bound: readonly number[]): PlacedBatch {
+export function placeWithHolds(
+  table: NodeTable,
+  mirror: SiteMirror,
+  requests: readonly PlacementRequest[],
+  reserved: readonly (readonly Hold[])[],
+  bound: readonly number[],
+  owns: readonly number[],
+): PlacedBatch {
   const groups = new Map<number, number[]>();
   requests.forEach((_, j) => {
     const mask = bound[j] ?? 0;
@@ -35,11 +43,17 @@ export function placeWithHolds(table: NodeTable, mirror: SiteMirror, requests: r
     else groups.set(mask, [j]);
   });
   const ordered = [...groups].sort(([a], [b]) => bits(b) - bits(a) || b - a);
+  // A reservation whose owner is placed has been used: its holds no longer bind the groups after.
+  let used = 0;
   const parts = ordered.map(([mask, order]) => {
-    const holds = reserved.flatMap((h, i) => (mask & (1 << i) ? h : []));
+    const holds = reserved.flatMap((h, i) => (mask & ~used & (1 << i) ? h : []));
     if (holds.length > 0) table.apply(mirror.held(holds));
     const part = placeBatch(table, mirror, order.map((j) => requests[j]!));
     if (holds.length > 0) table.apply(mirror.truth(holds.map((h) => h.id)));
+    order.forEach((j, k) => {
+      const own = owns[j] ?? -1;
+      if (own >= 0 && part.data[k * placementLimits.JOB_OUT] === 0) used |= 1 << own;
+    });
     return { order, part };
   });
   return merge(requests, parts);

@@ -16,7 +16,9 @@ export interface LiveAttempt {
   started: boolean;
   /** What it holds on its node. */
   readonly resources: Resources;
-  /** When it is sure to have ended (scheduler time: its placement or start plus its time limit), Infinity without a limit. */
+  /** When it was placed (or started, for one recovered running): the younger, the less work preempting it loses. */
+  readonly since: number;
+  /** When it is sure to have ended (scheduler time: `since` plus its time limit), Infinity without a limit. */
   readonly until: number;
 }
 
@@ -30,8 +32,8 @@ export class LiveAttempts {
     return this.#byTask.size;
   }
 
-  placed(job: string, task: number, attempt: number, node: string, resources: Resources, until: number, started = false): void {
-    this.#byTask.set(`${job}#${task}`, { job, task, node, attempt, started, resources, until });
+  placed(job: string, task: number, attempt: number, node: string, resources: Resources, since: number, timeLimitMs: number | undefined, started = false): void {
+    this.#byTask.set(`${job}#${task}`, { job, task, node, attempt, started, resources, since, until: since + (timeLimitMs ?? Infinity) });
   }
 
   /** The task's live attempt, if it has one. */

@@ -29,6 +29,8 @@ export interface UnplacedInfo {
   readonly sites: Readonly<Record<string, string | (ReasonCounts & { readonly group: number })>>;
   /** Set when a cap of the queue or an ancestor held the job back (which, as a sentence). */
   readonly limit?: string;
+  /** Set when reclaim or priority preemption acted for the job, or would and could not (reclaim.ts): why. */
+  readonly preemption?: string;
   /** Set when the job is its queue's blocked head and has a reservation (reservations.ts). */
   readonly reservation?: { readonly start: number; readonly site: string; readonly nodes: number };
   /** Set when all ready nodes together had too little free capacity, so no site was asked. */
@@ -48,6 +50,13 @@ export type QueueMsg =
       readonly now: number;
       readonly max: number;
       readonly budget: { readonly cpu: number; readonly memory: number; readonly gpu: number };
+      /**
+       * For a queue below its guarantee: how much short of it it is (resources it has a guarantee in). It
+       * names, as `claims`, candidates beyond the budget up to that much, for reclaim (reclaim.ts).
+       */
+      readonly claim?: Resources;
+      /** Jobs of the queue that room is held for (reservations.ts): offered first, whatever the budget. */
+      readonly reserved?: readonly string[];
       readonly replyTo: ActorRef<DispatcherMsg>;
     }
   | { readonly kind: 'unplaced'; readonly items: readonly UnplacedInfo[] }
@@ -136,6 +145,8 @@ export type SiteMsg =
       readonly requests: readonly PlacementRequest[];
       readonly reserved?: readonly (readonly Hold[])[];
       readonly bound?: readonly number[];
+      /** Per request, the reservation it is the owner of (-1: none): once placed, its holds are lifted. */
+      readonly owns?: readonly number[];
       readonly replyTo: ActorRef<DispatcherMsg>;
     }
   /** `generation`: the cycle asking (absent: a query for the API). */
@@ -157,6 +168,8 @@ export interface CycleReport {
   readonly placed: number;
   /** Candidates that found no place. */
   readonly unplaced: number;
+  /** Attempts preempted at the cycle's end: their ends free room, so another cycle should follow them. */
+  readonly preempted: number;
   /** Earliest time a backoff ends (a cycle should run then), or undefined. */
   readonly wakeAt: number | undefined;
 }
@@ -171,6 +184,11 @@ export type DispatcherMsg =
       readonly candidates: readonly Candidate[];
       /** The queue's head (its first job that could run but for capacity), whole, offered or not (reservations.ts). */
       readonly head?: Candidate;
+      /**
+       * Candidates of jobs not offered, for reclaim.ts: beyond the budget up to the offer's `claim`, in service
+       * order, then those near the front that may preempt (`mayPreempt`).
+       */
+      readonly claims?: readonly Candidate[];
       readonly usage: Resources;
       readonly wakeAt: number;
     }

@@ -6,6 +6,7 @@
  */
 import type { ActorDefinition, ActorRef } from '../actors/index.js';
 import { assertNever, defineActor, reply, same, stop } from '../actors/index.js';
+import type { Resources } from '../model/index.js';
 import { applyEvent } from './apply.js';
 import type { Candidate } from './candidates.js';
 import { candidatesOf, firstTasks } from './candidates.js';
@@ -137,10 +138,24 @@ function per(left: number, each: number): number {
  * at the head does not hold back small ones this cycle; it is named as the queue's `head`, whole, so it can
  * get a reservation (reservations.ts) and the small ones cannot starve it.
  */
-function offer(state: QueueState, now: number, max: number, budget: Budget): { candidates: Candidate[]; head: Candidate | undefined; wakeAt: number } {
+function offer(state: QueueState, now: number, max: number, budget: Budget, reserved: readonly string[] = []): { candidates: Candidate[]; head: Candidate | undefined; wakeAt: number } {
   const candidates: Candidate[] = [];
   let head: Candidate | undefined;
   const left = { cpu: budget.cpu, memory: budget.memory, gpu: budget.gpu };
+  // Jobs room is held for come first: what is held for them is part of the budget, and no one else may use it.
+  const first = new Set<string>();
+  for (const id of reserved) {
+    const job = state.slice.jobs.get(id);
+    if (!job || isTerminal(job.status) || job.cancelRequested || job.held) continue;
+    for (const c of candidatesOf(job, now, max - candidates.length, state.cursors.get(id) ?? 0).candidates) {
+      head ??= c;
+      candidates.push(c);
+      left.cpu -= c.demand.cpu;
+      left.memory -= c.demand.memory;
+      left.gpu -= c.demand.gpu;
+    }
+    first.add(id);
+  }
   let wakeAt = Infinity;
   let lookahead = MAX_OFFER_LOOKAHEAD;
   const done: string[] = [];
@@ -153,6 +168,7 @@ function offer(state: QueueState, now: number, max: number, budget: Budget): { c
       done.push(id);
       return true;
     }
+    if (first.has(id)) return true;
     if (dependencies(state.slice, job).kind !== 'met') return --lookahead > 0;
     if (spent || !someTaskFits(job, left)) {
       head ??= candidatesOf(job, now, 1, state.cursors.get(id) ?? 0).candidates[0];
@@ -186,6 +202,58 @@ function offer(state: QueueState, now: number, max: number, budget: Budget): { c
   for (const id of done) state.order.remove(id);
   state.lastBudget = budget;
   return { candidates, head, wakeAt };
+}
+
+/** Most candidates one queue names as claims in one cycle (reclaim takes them one by one). */
+export const MAX_CLAIMS = 64;
+
+/**
+ * For a queue below its guarantee: its next candidates beyond the budget, in service order, of jobs not
+ * offered this cycle, up to `claim` in each resource it names (reclaim.ts preempts borrowers for them).
+ */
+function claims(state: QueueState, now: number, claim: Resources, offered: readonly Candidate[]): Candidate[] {
+  const out: Candidate[] = [];
+  const skip = new Set(offered.map((c) => c.job));
+  const left = { cpu: claim.cpu, memory: claim.memory, gpu: claim.gpu };
+  const counts = (d: Resources): boolean => (claim.cpu > 0 && d.cpu > 0) || (claim.memory > 0 && d.memory > 0) || (claim.gpu > 0 && d.gpu > 0);
+  let lookahead = MAX_OFFER_LOOKAHEAD;
+  state.order.forEach((id) => {
+    const job = state.slice.jobs.get(id);
+    if (skip.has(id) || !job || isTerminal(job.status) || job.cancelRequested || dependencies(state.slice, job).kind !== 'met') return --lookahead > 0;
+    for (const c of candidatesOf(job, now, MAX_CLAIMS - out.length, state.cursors.get(id) ?? 0).candidates) {
+      if (!counts(c.demand)) continue;
+      out.push(c);
+      left.cpu -= claim.cpu > 0 ? c.demand.cpu : 0;
+      left.memory -= claim.memory > 0 ? c.demand.memory : 0;
+      left.gpu -= claim.gpu > 0 ? c.demand.gpu : 0;
+      if (left.cpu <= 0 && left.memory <= 0 && left.gpu <= 0) return false;
+    }
+    return out.length < MAX_CLAIMS;
+  });
+  return out;
+}
+
+/** Jobs scanned, from the front of the order, for ones that may preempt (`mayPreempt`) when none was offered. */
+export const PREEMPTOR_LOOKAHEAD = 32;
+
+/**
+ * Jobs near the front of the order that say `mayPreempt` and got no offer this cycle (the budget was spent
+ * before them): reclaim.ts may preempt lower priorities of this queue for them.
+ */
+function preemptors(state: QueueState, now: number, offered: readonly Candidate[], head: Candidate | undefined): Candidate[] {
+  const out: Candidate[] = [];
+  const skip = new Set(offered.map((c) => c.job));
+  if (head) skip.add(head.job);
+  let scanned = 0;
+  state.order.forEach((id) => {
+    const job = state.slice.jobs.get(id);
+    if (job && job.spec.mayPreempt === true && !skip.has(id) && !isTerminal(job.status) && !job.cancelRequested && dependencies(state.slice, job).kind === 'met') {
+      const c = candidatesOf(job, now, 1, state.cursors.get(id) ?? 0).candidates[0];
+      if (c) out.push(c);
+    }
+    return ++scanned < PREEMPTOR_LOOKAHEAD;
+  });
+  return out;
 }
 
 /** Whether the job's smallest task (per group) fits in what is left: a cheap test before building candidates. */
@@ -277,9 +345,10 @@ export function queueActor(name: string, dispatcher: ActorRef<DispatcherMsg>, sl
           onEvent(state, msg.event, dispatcher, (to, m) => ctx.tell(to, m));
           return same();
         case 'offer': {
-          const { candidates, head, wakeAt } = offer(state, msg.now, msg.max, msg.budget);
+          const { candidates, head, wakeAt } = offer(state, msg.now, msg.max, msg.budget, msg.reserved);
           const usage = state.slice.queues.get(name)?.usage ?? { cpu: 0, memory: 0, gpu: 0, extended: {} };
-          return reply(msg.replyTo, { kind: 'offered', generation: msg.generation, queue: name, candidates, ...(head ? { head } : {}), usage, wakeAt });
+          const claimed = [...(msg.claim ? claims(state, msg.now, msg.claim, candidates) : []), ...preemptors(state, msg.now, candidates, head)];
+          return reply(msg.replyTo, { kind: 'offered', generation: msg.generation, queue: name, candidates, ...(head ? { head } : {}), ...(claimed.length > 0 ? { claims: claimed } : {}), usage, wakeAt });
         }
         case 'unplaced':
           for (const item of msg.items) if (state.slice.jobs.has(item.job)) state.unplaced.set(item.job, item);

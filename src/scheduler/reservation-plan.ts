@@ -204,3 +204,26 @@ function holdsOf(head: HeadShape, nodes: readonly PlanNode[], placed: Map<number
   }
   return holds;
 }
+
+/**
+ * Where the head fits right now if each node had `freed` more room than its live attempts leave it (`used`
+ * by node name): the holds, or undefined when it does not fit (reclaim-plan.ts simulates evictions so).
+ */
+export function fitNow(head: HeadShape, all: readonly PlanNode[], used: ReadonlyMap<string, Resources>, freed: ReadonlyMap<string, Resources>): Hold[] | undefined {
+  const nodes = all.filter((n) => n.state === 'ready' && matchesAll(head.selectors ?? [], n.labels));
+  const free = nodes.map((n) => {
+    const f: Free = { cpu: n.capacity.cpu, memory: n.capacity.memory, gpu: n.capacity.gpu, extended: { ...n.capacity.extended } };
+    const u = used.get(n.name);
+    if (u) give(f, u, -1, n.capacity);
+    const back = freed.get(n.name);
+    if (back) give(f, back, 1, n.capacity);
+    f.cpu = Math.max(0, f.cpu);
+    f.memory = Math.max(0, f.memory);
+    f.gpu = Math.max(0, f.gpu);
+    for (const name in f.extended) f.extended[name] = Math.max(0, f.extended[name] ?? 0);
+    return f;
+  });
+  if (!new SlotTotals(head, free).mayFit()) return undefined;
+  const placed = assign(head, nodes, free);
+  return placed ? holdsOf(head, nodes, placed) : undefined;
+}

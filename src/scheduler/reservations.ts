@@ -34,7 +34,7 @@ export interface Reservation extends ReservationPlan {
 export const RESERVATION_REFRESH_MS = 5_000;
 
 /** Reservations one site keeps at once (a bit each in a candidate's mask); later ones wait for a slot. */
-export const MAX_RESERVATIONS_PER_SITE = 16;
+export const MAX_RESERVATIONS_PER_SITE = 30;
 
 /** What planning needs of the cluster, built only when some head needs a plan. */
 export interface ClusterView {
@@ -45,23 +45,53 @@ export interface ClusterView {
 
 export class ReservationBook {
   readonly #byQueue = new Map<string, Reservation>();
+  /** Room made by preemption (reclaim.ts), by job: held from now until the job is placed or `expiresAt`. */
+  readonly #preempted = new Map<string, Reservation & { readonly expiresAt: number }>();
 
   get size(): number {
-    return this.#byQueue.size;
+    return this.#byQueue.size + this.#preempted.size;
   }
 
-  all(): IterableIterator<Reservation> {
-    return this.#byQueue.values();
+  all(): Reservation[] {
+    return [...this.#byQueue.values(), ...this.#preempted.values()];
   }
 
   /** The reservations on one site, earliest first. */
   onSite(site: string): Reservation[] {
-    return [...this.#byQueue.values()].filter((r) => r.site === site).sort((a, b) => a.start - b.start);
+    return this.all().filter((r) => r.site === site).sort((a, b) => a.start - b.start);
+  }
+
+  /**
+   * Holds what preempted attempts free for the job they were preempted for, from now: nothing else is placed
+   * there while they stop. Kept until the job is placed or `expiresAt` (their grace, and some, has passed).
+   */
+  reserveFreed(queue: string, job: string, site: string, holds: readonly Hold[], now: number, expiresAt: number): void {
+    this.#preempted.set(job, { queue, job, site, start: now, holds, madeAt: now, expiresAt });
+  }
+
+  /** After a cycle: a job placed, or past its time, no longer needs what was freed for it. */
+  settleFreed(placed: ReadonlySet<string>, now: number): void {
+    for (const [job, r] of this.#preempted) if (placed.has(job) || now >= r.expiresAt) this.#preempted.delete(job);
   }
 
   /** The queue's reservation, if its head has one. */
   of(queue: string): Reservation | undefined {
     return this.#byQueue.get(queue);
+  }
+
+  /** The site where room is held for the job, if any. */
+  siteOf(job: string): string | undefined {
+    return this.#preempted.get(job)?.site ?? [...this.#byQueue.values()].find((r) => r.job === job)?.site;
+  }
+
+  /** The queue's jobs room is held for. */
+  jobsOf(queue: string): string[] {
+    return this.all().filter((r) => r.queue === queue).map((r) => r.job);
+  }
+
+  /** Whether room preempted for the job is held. */
+  freedFor(job: string): Reservation | undefined {
+    return this.#preempted.get(job);
   }
 
   /**
@@ -88,10 +118,15 @@ export class ReservationBook {
 
   /**
    * What a cycle sends one site: the holds of each of its reservations (earliest first, at most
-   * `MAX_RESERVATIONS_PER_SITE`) and, per candidate, a bit mask of the reservations that bind it. A
-   * reservation binds every candidate but its own head and work sure to end before it starts.
+   * `MAX_RESERVATIONS_PER_SITE`) and, per candidate, a bit mask of the reservations that bind it and the
+   * reservation it owns (-1: none). A reservation binds every candidate but its own and work sure to end
+   * before it starts.
    */
-  forBatch(site: string, candidates: readonly Candidate[], now: number): { readonly reserved: readonly (readonly Hold[])[]; readonly bound: readonly number[] } | undefined {
+  forBatch(
+    site: string,
+    candidates: readonly Candidate[],
+    now: number,
+  ): { readonly reserved: readonly (readonly Hold[])[]; readonly bound: readonly number[]; readonly owns: readonly number[] } | undefined {
     const here = this.onSite(site).slice(0, MAX_RESERVATIONS_PER_SITE);
     if (here.length === 0) return undefined;
     const bound = candidates.map((c) => {
@@ -102,7 +137,8 @@ export class ReservationBook {
       return mask;
     });
     if (bound.every((m) => m === 0)) return undefined;
-    return { reserved: here.map((r) => r.holds), bound };
+    const owns = candidates.map((c) => here.findIndex((r) => r.job === c.job));
+    return { reserved: here.map((r) => r.holds), bound, owns };
   }
 }
 

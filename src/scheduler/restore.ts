@@ -34,8 +34,7 @@ export function restoreActors(router: EventRouter, whole: SchedulerState, log: L
   for (const { job, task, record } of liveAttempts(whole)) {
     const entry = router.directory.get(job)!;
     const launch = launchFor(entry.spec, entry.perElement, job, task, record.attempt, record.node!, whole.epoch);
-    const until = (record.startedAt ?? whole.now) + (launch.timeLimitMs ?? Infinity);
-    router.live.placed(job, task, record.attempt, record.node!, launch.resources, until, record.state === 'running');
+    router.live.placed(job, task, record.attempt, record.node!, launch.resources, record.startedAt ?? whole.now, launch.timeLimitMs, record.state === 'running');
     // Preempted before the restart: killed again when its agent registers (node-actor.ts).
     const preempted = record.attempts?.[record.attempts.length - 1]?.preemptedAt !== undefined;
     const recovered: RecoveredAttempt = preempted ? { launch, startedAt: record.startedAt, preempted: { graceMs: entry.spec.gracePeriodMs } } : { launch, startedAt: record.startedAt };

@@ -111,7 +111,7 @@ export function makeSiteActor(args: SiteActorArgs): ActorDefinition<SiteState, S
           }
           const start = performance.now();
           const placed = msg.reserved && msg.bound
-            ? placeWithHolds(state.table, state.mirror, msg.requests, msg.reserved, msg.bound)
+            ? placeWithHolds(state.table, state.mirror, msg.requests, msg.reserved, msg.bound, msg.owns ?? [])
             : placeBatch(state.table, state.mirror, msg.requests);
           state.placeMs += performance.now() - start;
           state.calls++;

@@ -16,6 +16,8 @@ export type PendingReason =
   | { readonly kind: 'dependency'; readonly job: string; readonly message: string }
   | { readonly kind: 'backoff'; readonly until: number; readonly message: string }
   | { readonly kind: 'queue-limit'; readonly message: string }
+  /** Reclaim or priority preemption acted for it, or would and could not (reclaim.ts): which, in words. */
+  | { readonly kind: 'preemption'; readonly message: string }
   /** Its queue's blocked head, with a reservation: where and by when it will fit (reservations.ts). */
   | { readonly kind: 'reservation'; readonly start: number; readonly site: string; readonly nodes: number; readonly message: string }
   | { readonly kind: 'cluster-busy'; readonly message: string }
@@ -93,6 +95,7 @@ export function explainPending(job: string, q: QueueWhy, cluster?: NodesVerdict)
     reasons.push({ kind: 'queue-limit', message: info.limit });
     suggestion ??= `${info.limit}: raise it or wait for its jobs to finish`;
   }
+  if (info?.preemption) reasons.push({ kind: 'preemption', message: info.preemption });
   if (info?.reservation) {
     const { start, site, nodes } = info.reservation;
     const message = `waiting for its reservation at ${new Date(start).toISOString()} on ${nodes} node${nodes === 1 ? '' : 's'} of site ${site}; only work sure to end before then runs there meanwhile`;

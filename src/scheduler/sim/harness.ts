@@ -308,7 +308,7 @@ export class Simulation {
           this.#cycles++;
           await this.#settle();
           if (report.wakeAt !== undefined) this.clock.schedule(report.wakeAt, () => {});
-          if (report.placed === 0) break;
+          if (report.placed === 0 && report.preempted === 0) break;
         }
       } while ((await this.#durable()) && ++cycles < MAX_CYCLES_PER_INSTANT);
       const now = this.clock.now();
