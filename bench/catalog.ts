@@ -95,13 +95,13 @@ export const CATALOG: Catalog = {
       description: 'the same run: largest gap between a queue\'s used and entitled dominant share (weighted, among queues with pending work) over one-minute windows in which it had pending work',
       target: { atMost: 5, unit: 'pp' },
     },
-    'gang-wait-p99-no-reservations': { description: 'baseline: gang-wait-p99 with reservations off (not recorded until the scheduler has the switch)' },
+    'gang-wait-p99-no-reservations': { description: 'baseline: the same flood with reservations off (the core\'s `reservations` option), same run' },
     'gang-wait-p99': {
       description: 'seconds a gang of 64-256 tasks waits (p99) while another queue floods 1,000 nodes with small short jobs at 1.3× their capacity, simulated',
       target: { ratio: { atMost: 0.25, of: 'gang-wait-p99-no-reservations' } },
     },
     'reclaim-cycles': {
-      description: 'dispatch cycles from a queue\'s submission to its guarantee (50 %) being met, on 1,000 nodes filled by a borrowing queue; without preemption, met only as the borrower\'s work ends',
+      description: 'dispatch cycles from a queue\'s submission to its guarantee (50 %) being met, on 1,000 nodes filled by a borrowing queue (reclaim by preemption)',
       target: { atMost: 2, unit: 'cycles' },
     },
     'preemptions-per-reclaim': {
