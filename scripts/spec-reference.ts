@@ -315,7 +315,7 @@ const NODE: Table = {
 const QUEUE: Table = {
   title: 'Queue',
   intro:
-    'Each element of `queues` in the [config file](#config-file): the only way to give a queue other than the defaults (a queue made by a job has them). A queue document (`kind: Queue`) is the same, checked by `muster validate`; nothing submits it. `tenant` and `name` are required.',
+    'Each element of `queues` in the [config file](#config-file), or of a `muster queue apply` (`POST /v1/queues`): the only way to give a queue other than the defaults (a queue made by a job has them). A queue document (`kind: Queue`) is the same, checked by `muster validate`. `tenant` and `name` are required. Every apply (and the config file\'s list) is checked as a whole, with every problem at once: each spec as below, a parent not defined (`MUSTER_ERR_NOT_FOUND`), a child of another tenant than its parent, a guarantee under a parent that has none, siblings\' shares over 100 %, siblings\' amounts over their parent\'s guarantee. [Preemption](#preemption) says how the last three fields act.',
   fields: QUEUE_FIELDS,
   docs: {
     kind: { type: 'string', default: '`Queue` in a spec file', meaning: 'The document\'s kind; the queue reader does not read it.' },
@@ -323,21 +323,46 @@ const QUEUE: Table = {
     name: {
       type: `1 to ${MAX_QUEUE_DEPTH} names joined by \`/\``,
       default: REQUIRED,
-      meaning: 'What jobs name in `queue`. A `/` is part of the name: queues do not nest yet (no weights per level).',
+      meaning: 'What jobs name in `queue`. Queues nest by name: `acme/ml` is the parent of `acme/ml/train`. A parent must be defined before its children or beside them (config file, one apply); a child has its parent\'s tenant.',
     },
-    weight: { type: `number above 0, at most ${n(L.MAX_QUEUE_WEIGHT)}`, default: '1', meaning: 'Fair share: queues of one priority are served by dominant-resource fairness in proportion to their weights.' },
+    weight: {
+      type: `number above 0, at most ${n(L.MAX_QUEUE_WEIGHT)}`,
+      default: '1',
+      meaning: 'Fair share among siblings: capacity is shared top-down through the tree, and at each level the sibling whose subtree holds the smallest dominant share of the cluster in proportion to its weight is served first (hierarchical dominant-resource fairness). A queue\'s own jobs beside its children count as one more child of weight 1.',
+    },
     priority: {
       type: `integer in [${n(-L.MAX_PRIORITY)}, ${n(L.MAX_PRIORITY)}]`,
       default: '0',
-      meaning: 'Queues of a higher priority are served before any of a lower one.',
+      meaning: 'Siblings of a higher priority are served before any of a lower one.',
     },
-    guaranteedShare: { type: 'number in [0, 1]', default: '0', meaning: 'Shown in the queue view only: the scheduler does not act on it yet.' },
+    guaranteedShare: {
+      type: 'number in [0, 1]',
+      default: '0',
+      meaning: 'The guarantee as a share of the parent\'s guarantee in every resource (at the top, of the cluster\'s capacity). Among siblings of one priority, one below its guarantee is served first, and it reclaims what it lent ([Preemption](#preemption)). The shares of siblings add up to at most 1. Not with `guarantee`.',
+    },
+    guarantee: {
+      type: '[resources](#resources)',
+      default: 'none',
+      meaning: 'The guarantee in amounts, for the resources named. Children\'s amounts (and shares) fit in their parent\'s guarantee; under a parent whose guarantee is a share of the cluster, or at the top, they are scaled down in proportion, per resource, when the cluster has less.',
+    },
     limit: {
       type: '[resources](#resources); absent dimensions unlimited',
       default: 'unlimited',
-      meaning: 'The most the queue\'s placed and running tasks may hold at once; a job that would pass it waits (why-pending: `queue-limit`).',
+      meaning: 'The most the queue and all its children together may hold at once; a job that would pass it waits (why-pending `queue-limit`: `queue Q is at its limit`, or `its parent Q is at its limit`).',
     },
-    borrow: { type: 'boolean', default: 'true', meaning: 'Shown in the queue view only: the scheduler does not act on it yet.' },
+    borrow: {
+      type: 'boolean',
+      default: 'true',
+      meaning: 'Whether the queue (with its children) may hold more than its guarantee while capacity is idle. `false`: never more than the guarantee in the resources it names (why-pending: `queue Q may not borrow beyond its guarantee`).',
+    },
+    borrowLimit: {
+      type: '[resources](#resources); absent dimensions unlimited',
+      default: 'unlimited',
+      meaning: 'With `borrow`, the most it may hold beyond its guarantee (why-pending: `queue Q is over its borrowing limit`).',
+    },
+    gracePeriod: { type: `duration, at most ${formatDuration(L.MAX_GRACE_PERIOD_MS)}`, default: 'the agent\'s (10 s)', meaning: 'SIGTERM → SIGKILL grace for its preempted tasks whose job names none.' },
+    disruptionBudget: { type: `integer in [0, ${n(L.MAX_DISRUPTION_BUDGET)}]`, default: 'no cap', meaning: 'The most of its tasks preempted in any minute.' },
+    protectFor: { type: 'duration', default: '5m', meaning: 'How long a task of it, once preempted, may not be preempted again.' },
   },
 };
 
@@ -528,6 +553,7 @@ workers: 2                         # actor worker threads for the sites' solvers
 sites: [eu-1, eu-2]                # agents must use --site eu-1 or --site eu-2
 queues:
   - { tenant: acme, name: batch, weight: 2 }
+  - { tenant: acme, name: acme, guaranteedShare: 0.5 }
   - { tenant: acme, name: acme/interactive, priority: 10, limit: { cpu: "64", memory: 256Gi } }
   - { tenant: ml, name: training, limit: { gpu: 16 } }
 limits: { maxJobsPerSubmit: 10000, ratePerSecond: 500, rateBurst: 1000 }

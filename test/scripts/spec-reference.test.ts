@@ -110,7 +110,7 @@ t.test('the example config file has every key and is one the server reads', asyn
   t.same(keys.sort(), [...CONFIG_KEYS].sort(), 'every key, once');
   const config = await resolveConfig({ config: writeTemp('server.yaml', EXAMPLE_CONFIG) });
   t.same(config.sites, ['eu-1', 'eu-2']);
-  t.equal(config.queues.length, 3);
+  t.equal(config.queues.length, 4);
   t.equal(config.etcd?.endpoints.length, 3);
 });
 
