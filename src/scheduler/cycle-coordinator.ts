@@ -23,6 +23,7 @@ import type { Placement } from './events.js';
 import type { QueueAccount } from './queue-tree.js';
 import type { ReservationBook } from './reservations.js';
 import { capBlocking, chargePath, QueueTree } from './queue-tree.js';
+import { servedBefore } from './fair-share.js';
 import type { QueueEntry } from './event-router.js';
 import type { DispatcherMsg, QueueMsg, SiteMsg, UnplacedInfo } from './messages.js';
 import { SiteView } from './site-choice.js';
@@ -73,7 +74,7 @@ export interface CycleOutcome {
    * Each queue's first candidate (its head), and whether it was blocked for want of capacity: offered, not
    * a task of it placed, not held back by a cap.
    */
-  readonly heads: ReadonlyMap<string, { readonly head: Candidate; readonly blocked: boolean }>;
+  readonly heads: ReadonlyMap<string, { readonly head: Candidate; readonly blocked: boolean; readonly reserve: boolean }>;
   /** The queue tree as the cycle left it (usage with this cycle's placements), once planned. */
   readonly tree: QueueTree | undefined;
   /**
@@ -378,8 +379,14 @@ export class CycleCoordinator {
     return waiting;
   }
 
-  #heads(): Map<string, { head: Candidate; blocked: boolean }> {
-    const heads = new Map<string, { head: Candidate; blocked: boolean }>();
+  /**
+   * Each queue's head, whether it is blocked for capacity, and whether it may hold room (a reservation):
+   * only the blocked head of the queue fair share serves first. Holding room for a queue already ahead of
+   * its share would take it from the others' entitlement (the policy benchmark's share error went from
+   * 1.85 to 7.40 points when every blocked head held room).
+   */
+  #heads(): Map<string, { head: Candidate; blocked: boolean; reserve: boolean }> {
+    const heads = new Map<string, { head: Candidate; blocked: boolean; reserve: boolean }>();
     const placed = new Set<string>();
     for (const p of this.#placements) placed.add(p.job);
     const capped = new Set<string>();
@@ -390,8 +397,16 @@ export class CycleCoordinator {
       // Blocked for capacity: nothing of it placed, and neither its queue's caps nor an ancestor's hold it back.
       const leaf = this.#accounts.get(queue);
       const blocked = !placed.has(head.job) && !capped.has(head.job) && (!leaf || capBlocking(leaf, head.demand) === undefined);
-      heads.set(queue, { head, blocked });
+      heads.set(queue, { head, blocked, reserve: false });
     }
+    const total = this.#total();
+    let first: { queue: string; account: QueueAccount } | undefined;
+    for (const [queue, h] of heads) {
+      const account = this.#accounts.get(queue);
+      if (!h.blocked || !account) continue;
+      if (!first || servedBefore(account, first.account, total)) first = { queue, account };
+    }
+    if (first) heads.set(first.queue, { ...heads.get(first.queue)!, reserve: true });
     return heads;
   }
 }

@@ -95,17 +95,17 @@ export class ReservationBook {
   }
 
   /**
-   * After a cycle: `heads` are the queues' first candidates with whether each was blocked for capacity;
+   * After a cycle: `heads` are the queues' first candidates with whether each may hold room (`reserve`);
    * `overtaken` says whether the cycle placed anything. A head that only waits for capacity to free, with
    * nothing getting ahead of it, needs no reservation: it is served first when capacity frees. One that
    * other work got ahead of gets one, and keeps it while it stays blocked. Queues that offered nothing keep
    * no reservation.
    */
-  update(heads: ReadonlyMap<string, { readonly head: Candidate; readonly blocked: boolean }>, overtaken: boolean, now: number, cluster: ClusterView): void {
-    for (const queue of [...this.#byQueue.keys()]) if (!heads.get(queue)?.blocked) this.#byQueue.delete(queue);
+  update(heads: ReadonlyMap<string, { readonly head: Candidate; readonly blocked: boolean; readonly reserve: boolean }>, overtaken: boolean, now: number, cluster: ClusterView): void {
+    for (const queue of [...this.#byQueue.keys()]) if (!heads.get(queue)?.reserve) this.#byQueue.delete(queue);
     let live: ReadonlyMap<string, readonly Release[]> | undefined;
-    for (const [queue, { head, blocked }] of heads) {
-      if (!blocked) continue;
+    for (const [queue, { head, reserve }] of heads) {
+      if (!reserve) continue;
       const held = this.#byQueue.get(queue);
       if (!held && !overtaken) continue;
       if (held && held.job === head.job && held.start > now && now - held.madeAt < RESERVATION_REFRESH_MS) continue;
