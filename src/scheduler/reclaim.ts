@@ -97,10 +97,14 @@ export class Reclaimer {
     const refused = new Map<string, string>();
     this.#retryAt = Infinity;
     this.#taken.clear();
-    const starving = [...heads.keys()]
-      .map((q) => tree.leaf(q))
-      .filter((a): a is QueueAccount => a !== undefined && belowGuarantee(ownerOf(a)))
-      .sort((a, b) => guaranteeUse(ownerOf(a)) - guaranteeUse(ownerOf(b)) || (a.name < b.name ? -1 : 1));
+    // With no queue holding more than its guarantee there is nothing to reclaim: skip the simulation (it
+    // reads every live attempt) while a starving queue simply waits for capacity.
+    const starving = !anyBorrower(tree.roots)
+      ? []
+      : [...heads.keys()]
+          .map((q) => tree.leaf(q))
+          .filter((a): a is QueueAccount => a !== undefined && belowGuarantee(ownerOf(a)))
+          .sort((a, b) => guaranteeUse(ownerOf(a)) - guaranteeUse(ownerOf(b)) || (a.name < b.name ? -1 : 1));
     // Candidates that may preempt their own queue's lower priorities: blocked heads, and what was offered and not placed.
     const mayPreempt: Candidate[] = [];
     const seenJobs = new Set<string>();
@@ -252,6 +256,17 @@ class Simulation {
     }
     for (const h of plan.holds) this.#used.set(h.node, plus(this.#used.get(h.node), h.resources, 1));
   }
+}
+
+/** Whether some queue in the tree holds something beyond its guarantee (none at all counts as beyond). */
+function anyBorrower(accounts: readonly QueueAccount[]): boolean {
+  for (const a of accounts) {
+    const u = a.usage;
+    const holds = u.cpu > 0 || u.memory > 0 || u.gpu > 0;
+    if (holds && (!hasGuarantee(a) || guaranteeUse(a) > 1)) return true;
+    if (anyBorrower(a.children)) return true;
+  }
+  return false;
 }
 
 /** The account whose guarantee a leaf's candidates count against: the queue itself for an own-jobs leaf. */
