@@ -61,14 +61,17 @@ export interface ReclaimView extends ClusterView {
 
 export class Reclaimer {
   /** Task (`job#task`) → when it was last preempted. */
-  readonly #preemptedAt = new Map<string, number>();
+  readonly #preemptedAt = new Map<string, { readonly at: number; readonly queue: string }>();
+  /** When the ledger last dropped what no longer protects or counts (scheduler time). */
+  #prunedAt = -Infinity;
   /** Queue → times of its recent preemptions (one per task), oldest first. */
   readonly #recent = new Map<string, number[]>();
 
   /** A preemption happened (live, or replayed at recovery): it counts for protection and budgets. */
   record(queue: string, job: string, task: number, at: number): void {
-    this.#preemptedAt.set(`${job}#${task}`, at);
+    this.#preemptedAt.set(`${job}#${task}`, { at, queue });
     const list = this.#recent.get(queue) ?? [];
+    while (list.length > 0 && list[0]! <= at - DISRUPTION_WINDOW_MS) list.shift();
     list.push(at);
     this.#recent.set(queue, list);
   }
@@ -97,6 +100,7 @@ export class Reclaimer {
     const refused = new Map<string, string>();
     this.#retryAt = Infinity;
     this.#taken.clear();
+    this.#prune(now, view);
     // With no queue holding more than its guarantee there is nothing to reclaim: skip the simulation (it
     // reads every live attempt) while a starving queue simply waits for capacity.
     const starving = !anyBorrower(tree.roots)
@@ -151,6 +155,17 @@ export class Reclaimer {
   /** Tasks of each queue this cycle's plans preempt (they count against its budget before they are recorded). */
   readonly #taken = new Map<string, number>();
 
+  /**
+   * Drops, once a window, the tasks whose protection is over and the queues with no preemption in the
+   * window: the ledger holds only what can still matter, however long the server runs.
+   */
+  #prune(now: number, view: ReclaimView): void {
+    if (now - this.#prunedAt < DISRUPTION_WINDOW_MS) return;
+    this.#prunedAt = now;
+    for (const [key, p] of this.#preemptedAt) if (p.at + view.protectForMs(p.queue) <= now) this.#preemptedAt.delete(key);
+    for (const queue of [...this.#recent.keys()]) if (this.#spent(queue, now) === 0) this.#recent.delete(queue);
+  }
+
   /** A plan for `c` from `victims` on the site where it takes the fewest, or why there is none. */
   #tryPlan(c: Candidate, queue: string, victims: readonly RankedUnit[], sim: Simulation, now: number, view: ReclaimView, reason: string): Preemption | string {
     let budgetSpent: string | undefined;
@@ -165,7 +180,7 @@ export class Reclaimer {
       if (oldest !== undefined) this.#retryAt = Math.min(this.#retryAt, oldest + DISRUPTION_WINDOW_MS);
       return false;
     };
-    const usable = victims.filter((u) => u.members.every((m) => (this.#preemptedAt.get(`${m.job}#${m.task}`) ?? -Infinity) + view.protectForMs(u.queue) <= now));
+    const usable = victims.filter((u) => u.members.every((m) => (this.#preemptedAt.get(`${m.job}#${m.task}`)?.at ?? -Infinity) + view.protectForMs(u.queue) <= now));
     let best: { site: string; plan: ReclaimPlan } | undefined;
     for (const { site, nodes } of sim.sites()) {
       if (c.sites.length > 0 && !c.sites.includes(site)) continue;
